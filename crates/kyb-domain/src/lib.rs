@@ -1,0 +1,19 @@
+//! The kyb domain: typed ids, value types that parse (never merely validate), the verification
+//! status machine and the commands the outer layers run. Nothing here performs IO.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod customer;
+pub mod id;
+pub mod keys;
+pub mod status;
+pub mod values;
+
+pub use clock::Clock;
+pub use customer::{CreateBusinessCustomer, CreateBusinessCustomerInput, FieldError};
+pub use id::{AuditId, CustomerId, EventId, KeyId, LinkId, PlatformId, RequestId};
+pub use keys::{ApiKeySecret, IdempotencyKey, Mode};
+pub use status::{transition, Action, Progress, TransitionError, VerificationStatus};
+pub use values::{
+    BusinessEmail, BusinessName, CountryCode, PhoneNumber, RegisteredAddress, ValueError,
+};
