@@ -1,1 +1,236 @@
+//! kyb's persistence: one `Store` in front of SQLite or PostgreSQL, with migrations, tenant-scoped
+//! repositories, idempotency records, the event outbox and the audit log.
 #![forbid(unsafe_code)]
+
+mod inflight;
+pub mod model;
+pub mod postgres;
+pub mod secrets;
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+use kyb_domain::{CustomerId, KeyId, Mode, PlatformId, TransitionError};
+use std::sync::Arc;
+
+pub use inflight::InFlight;
+pub use model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("not found")]
+    NotFound,
+    #[error("a customer with this business_email already exists: {0}")]
+    CustomerExists(CustomerId),
+    #[error(transparent)]
+    InvalidTransition(#[from] TransitionError),
+    #[error("the starting_after customer does not exist")]
+    CursorNotFound,
+    #[error("stored data is not what kyb wrote: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+}
+
+/// Whether `e` broke the named unique constraint. PostgreSQL reports the constraint name;
+/// SQLite reports the columns (`table.column`) in its message instead.
+pub(crate) fn unique_violation(e: &sqlx::Error, pg_constraint: &str, sqlite_column: &str) -> bool {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            db.constraint() == Some(pg_constraint) || db.message().contains(sqlite_column)
+        }
+        _ => false,
+    }
+}
+
+enum Backend {
+    Sqlite(sqlite::Backend),
+    Postgres(postgres::Backend),
+}
+
+/// Runs the same call on whichever backend is configured.
+macro_rules! on_backend {
+    ($self:expr, $b:ident => $call:expr) => {
+        match &$self.inner.backend {
+            Backend::Sqlite($b) => $call,
+            Backend::Postgres($b) => $call,
+        }
+    };
+}
+
+struct Inner {
+    backend: Backend,
+    inflight: InFlight,
+}
+
+/// The store. Cheap to clone; every clone shares the pool and the in-flight registry.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::connect(url).await?)
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite(sqlite::connect(url).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                inflight: InFlight::default(),
+            }),
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        on_backend!(self, b => b.name())
+    }
+
+    pub fn as_sqlite(&self) -> Option<&sqlite::Backend> {
+        match &self.inner.backend {
+            Backend::Sqlite(b) => Some(b),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    pub fn as_postgres(&self) -> Option<&postgres::Backend> {
+        match &self.inner.backend {
+            Backend::Postgres(b) => Some(b),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        on_backend!(self, b => b.migrate().await)
+    }
+
+    pub async fn close(&self) {
+        on_backend!(self, b => b.close().await)
+    }
+
+    pub async fn create_platform(&self, name: &str, ctx: &AuditContext) -> Result<Platform, StoreError> {
+        on_backend!(self, b => b.create_platform(name, ctx).await)
+    }
+
+    pub async fn list_platforms(&self) -> Result<Vec<Platform>, StoreError> {
+        on_backend!(self, b => b.list_platforms().await)
+    }
+
+    pub async fn get_platform(&self, id: &PlatformId) -> Result<Option<Platform>, StoreError> {
+        on_backend!(self, b => b.get_platform(id).await)
+    }
+
+    pub async fn create_key(
+        &self,
+        platform_id: &PlatformId,
+        mode: Mode,
+        lookup_prefix: &str,
+        secret_hash: &str,
+        description: Option<&str>,
+        ctx: &AuditContext,
+    ) -> Result<ApiKeyRecord, StoreError> {
+        on_backend!(self, b => b.create_key(platform_id, mode, lookup_prefix, secret_hash, description, ctx).await)
+    }
+
+    pub async fn list_keys(&self, platform_id: Option<&PlatformId>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        on_backend!(self, b => b.list_keys(platform_id).await)
+    }
+
+    pub async fn revoke_key(&self, key_id: &KeyId, ctx: &AuditContext) -> Result<ApiKeyRecord, StoreError> {
+        on_backend!(self, b => b.revoke_key(key_id, ctx).await)
+    }
+
+    pub async fn find_key_for_auth(&self, lookup_prefix: &str) -> Result<Option<KeyForAuth>, StoreError> {
+        on_backend!(self, b => b.find_key_for_auth(lookup_prefix).await)
+    }
+
+    /// See [`Idempotent`]: a request whose key is already running in this process gets
+    /// `InFlight` at once; across nodes the database lock decides.
+    pub async fn create_customer(
+        &self,
+        scope: &Scope,
+        new: NewCustomer,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Customer) -> WriteResult,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let Some(_running) = self.inner.inflight.enter(&scope.platform_id, idem.key.as_str()) else {
+            return Ok(Idempotent::InFlight);
+        };
+        on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await)
+    }
+
+    pub async fn issue_link(
+        &self,
+        scope: &Scope,
+        customer_id: &CustomerId,
+        link: NewLink,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Customer) -> WriteResult,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let Some(_running) = self.inner.inflight.enter(&scope.platform_id, idem.key.as_str()) else {
+            return Ok(Idempotent::InFlight);
+        };
+        on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await)
+    }
+
+    pub async fn get_customer(
+        &self,
+        scope: &Scope,
+        id: &CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Customer>, StoreError> {
+        on_backend!(self, b => b.get_customer(scope, id, now).await)
+    }
+
+    pub async fn list_customers(
+        &self,
+        scope: &Scope,
+        query: &ListCustomers,
+        now: DateTime<Utc>,
+    ) -> Result<CustomerPage, StoreError> {
+        on_backend!(self, b => b.list_customers(scope, query, now).await)
+    }
+
+    pub async fn count_customers(&self, scope: &Scope) -> Result<i64, StoreError> {
+        on_backend!(self, b => b.count_customers(scope).await)
+    }
+
+    pub async fn purge_idempotency(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_backend!(self, b => b.purge_idempotency(now).await)
+    }
+
+    pub async fn count_idempotency_records(&self) -> Result<i64, StoreError> {
+        on_backend!(self, b => b.count_idempotency_records().await)
+    }
+
+    pub async fn list_audit(&self, platform_id: &PlatformId) -> Result<Vec<AuditRow>, StoreError> {
+        on_backend!(self, b => b.list_audit(platform_id).await)
+    }
+
+    pub async fn list_events(&self, scope: &Scope) -> Result<Vec<EventRow>, StoreError> {
+        on_backend!(self, b => b.list_events(scope).await)
+    }
+}
+
+/// A database URL with any password replaced, safe to print.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => url.split('@').next_back().unwrap_or_default().to_owned(),
+    }
+}

@@ -1,0 +1,818 @@
+//! The repository, written once and compiled once per database: `sqlite/mod.rs` and
+//! `postgres/mod.rs` each include this file with their own `Db` and dialect hooks.
+
+use chrono::{DateTime, Utc};
+use kyb_domain::{
+    transition, Action, CustomerId, KeyId, Mode, PlatformId, Progress, VerificationStatus,
+};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::types::Json;
+use sqlx::{Pool, Transaction};
+
+use super::{lock_rows, try_lock_key, Db, WriteGate, WriteGuard, BACKEND, BEGIN_WRITE, MIGRATOR};
+use crate::model::*;
+use crate::{unique_violation, StoreError};
+
+type Tx = Transaction<'static, Db>;
+
+pub struct Backend {
+    pool: Pool<Db>,
+    gate: WriteGate,
+}
+
+const CUSTOMER_COLUMNS: &str = "c.id, c.platform_id, c.livemode, c.business_name, c.business_email, \
+     c.phone_number, c.registered_address, c.registered_country, c.verification_status, c.progress, \
+     c.created_at, c.updated_at, l.id AS link_id, l.created_at AS link_created_at, \
+     l.expires_at AS link_expires_at";
+
+/// Joins each customer to its current link: the newest one not used, revoked or expired at `$1`.
+const CURRENT_LINK_JOIN: &str = "LEFT JOIN kyb_links l ON l.id = (\
+     SELECT cl.id FROM kyb_links cl WHERE cl.customer_id = c.id AND cl.used_at IS NULL \
+     AND cl.revoked_at IS NULL AND cl.expires_at > $1 ORDER BY cl.created_at DESC LIMIT 1)";
+
+#[derive(sqlx::FromRow)]
+struct CustomerRow {
+    id: String,
+    platform_id: String,
+    livemode: bool,
+    business_name: String,
+    business_email: String,
+    phone_number: String,
+    registered_address: String,
+    registered_country: String,
+    verification_status: String,
+    progress: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    link_id: Option<String>,
+    link_created_at: Option<DateTime<Utc>>,
+    link_expires_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<CustomerRow> for Customer {
+    type Error = StoreError;
+
+    fn try_from(r: CustomerRow) -> Result<Self, StoreError> {
+        let verification_status = VerificationStatus::parse(&r.verification_status).ok_or_else(|| {
+            StoreError::Corrupt(format!("customer {} has status {:?}", r.id, r.verification_status))
+        })?;
+        let progress = Progress::parse(&r.progress).ok_or_else(|| {
+            StoreError::Corrupt(format!("customer {} has progress {:?}", r.id, r.progress))
+        })?;
+        Ok(Customer {
+            id: CustomerId::from_trusted(r.id),
+            platform_id: PlatformId::from_trusted(r.platform_id),
+            mode: Mode::from_live(r.livemode),
+            business_name: r.business_name,
+            business_email: r.business_email,
+            phone_number: r.phone_number,
+            registered_address: r.registered_address,
+            registered_country: r.registered_country,
+            verification_status,
+            progress,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            current_link: link_summary(r.link_id, r.link_created_at, r.link_expires_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    platform_id: String,
+    livemode: bool,
+    lookup_prefix: String,
+    description: Option<String>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyRow> for ApiKeyRecord {
+    fn from(r: KeyRow) -> Self {
+        key_record(
+            r.id,
+            r.platform_id,
+            r.livemode,
+            r.lookup_prefix,
+            r.description,
+            r.created_at,
+            r.revoked_at,
+        )
+    }
+}
+
+const KEY_COLUMNS: &str =
+    "k.id, k.platform_id, k.livemode, k.lookup_prefix, k.description, k.created_at, k.revoked_at";
+
+#[derive(sqlx::FromRow)]
+struct PlatformRow {
+    id: String,
+    name: String,
+    active: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<PlatformRow> for Platform {
+    fn from(r: PlatformRow) -> Self {
+        Platform {
+            id: PlatformId::from_trusted(r.id),
+            name: r.name,
+            active: r.active,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct IdempotencyRow {
+    request_hash: String,
+    response_status: i32,
+    response_body: Vec<u8>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A 64-bit lock number for an idempotency key, the same on every node.
+fn key_lock_id(platform_id: &PlatformId, key: &str) -> i64 {
+    let digest = Sha256::new()
+        .chain_update(platform_id.as_str())
+        .chain_update([0u8])
+        .chain_update(key)
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+impl Backend {
+    pub(crate) fn new(pool: Pool<Db>) -> Self {
+        Self {
+            pool,
+            gate: WriteGate::new(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    /// The pool, for tests that need to look at or tamper with rows directly.
+    pub fn pool(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<(Tx, WriteGuard), StoreError> {
+        let guard = self.gate.enter().await;
+        let tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        Ok((tx, guard))
+    }
+
+    // ----- platforms -----------------------------------------------------------------------
+
+    pub async fn create_platform(&self, name: &str, ctx: &AuditContext) -> Result<Platform, StoreError> {
+        let platform = Platform {
+            id: PlatformId::generate(),
+            name: name.to_owned(),
+            active: true,
+            created_at: ctx.at,
+        };
+        let (mut tx, _guard) = self.begin_write().await?;
+        sqlx::query("INSERT INTO platforms (id, name, active, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(platform.id.as_str())
+            .bind(&platform.name)
+            .bind(true)
+            .bind(platform.created_at)
+            .execute(&mut *tx)
+            .await?;
+        let target = Target::new("platform", platform.id.as_str());
+        insert_audit(&mut tx, &platform.id, None, ctx, "platform.created", target, json!({ "name": name })).await?;
+        tx.commit().await?;
+        Ok(platform)
+    }
+
+    pub async fn list_platforms(&self) -> Result<Vec<Platform>, StoreError> {
+        let rows: Vec<PlatformRow> =
+            sqlx::query_as("SELECT id, name, active, created_at FROM platforms ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(Platform::from).collect())
+    }
+
+    pub async fn get_platform(&self, id: &PlatformId) -> Result<Option<Platform>, StoreError> {
+        let row: Option<PlatformRow> =
+            sqlx::query_as("SELECT id, name, active, created_at FROM platforms WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(Platform::from))
+    }
+
+    // ----- API keys ------------------------------------------------------------------------
+
+    pub async fn create_key(
+        &self,
+        platform_id: &PlatformId,
+        mode: Mode,
+        lookup_prefix: &str,
+        secret_hash: &str,
+        description: Option<&str>,
+        ctx: &AuditContext,
+    ) -> Result<ApiKeyRecord, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM platforms WHERE id = $1")
+            .bind(platform_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let record = ApiKeyRecord {
+            id: KeyId::generate(),
+            platform_id: platform_id.clone(),
+            mode,
+            lookup_prefix: lookup_prefix.to_owned(),
+            description: description.map(str::to_owned),
+            created_at: ctx.at,
+            revoked_at: None,
+        };
+        sqlx::query(
+            "INSERT INTO api_keys (id, platform_id, livemode, lookup_prefix, secret_hash, description, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(record.id.as_str())
+        .bind(platform_id.as_str())
+        .bind(mode.is_live())
+        .bind(lookup_prefix)
+        .bind(secret_hash)
+        .bind(description)
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        let details = json!({ "lookup_prefix": lookup_prefix, "description": description });
+        let target = Target::new("api_key", record.id.as_str());
+        insert_audit(&mut tx, platform_id, Some(mode), ctx, "api_key.created", target, details).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn list_keys(&self, platform_id: Option<&PlatformId>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE ($1 IS NULL OR k.platform_id = $1) \
+             ORDER BY k.created_at, k.id"
+        );
+        let rows: Vec<KeyRow> = sqlx::query_as(&sql)
+            .bind(platform_id.map(PlatformId::as_str))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(ApiKeyRecord::from).collect())
+    }
+
+    /// Revokes a key. Revoking twice keeps the first revocation time and writes no second row.
+    pub async fn revoke_key(&self, key_id: &KeyId, ctx: &AuditContext) -> Result<ApiKeyRecord, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1{}", lock_rows("k"));
+        let row: KeyRow = sqlx::query_as(&sql)
+            .bind(key_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut record = ApiKeyRecord::from(row);
+        if record.revoked_at.is_none() {
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
+                .bind(ctx.at)
+                .bind(key_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            record.revoked_at = Some(ctx.at);
+            let target = Target::new("api_key", key_id.as_str());
+            let details = json!({ "lookup_prefix": record.lookup_prefix });
+            insert_audit(&mut tx, &record.platform_id, Some(record.mode), ctx, "api_key.revoked", target, details)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn find_key_for_auth(&self, lookup_prefix: &str) -> Result<Option<KeyForAuth>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            key: KeyRow,
+            secret_hash: String,
+            platform_active: bool,
+        }
+        let sql = format!(
+            "SELECT {KEY_COLUMNS}, k.secret_hash, p.active AS platform_active \
+             FROM api_keys k JOIN platforms p ON p.id = k.platform_id WHERE k.lookup_prefix = $1"
+        );
+        let row: Option<Row> = sqlx::query_as(&sql).bind(lookup_prefix).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| KeyForAuth {
+            key: r.key.into(),
+            secret_hash: r.secret_hash,
+            platform_active: r.platform_active,
+        }))
+    }
+
+    // ----- business customers --------------------------------------------------------------
+
+    /// Creates a customer and its first link, with the idempotency record, audit rows and outbox
+    /// events, all in one transaction.
+    pub async fn create_customer(
+        &self,
+        scope: &Scope,
+        new: NewCustomer,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Customer) -> WriteResult,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let (mut tx, guard) = self.begin_write().await?;
+        if let Some(done) = idempotency_begin(&mut tx, scope, idem, ctx.at).await? {
+            return Ok(done);
+        }
+        let email_key = new.fields.business_email.key();
+        if let Some(existing) = self.customer_with_email(&mut tx, scope, &email_key).await? {
+            return Err(StoreError::CustomerExists(existing));
+        }
+        let f = &new.fields;
+        let inserted = sqlx::query(
+            "INSERT INTO business_customers (id, platform_id, livemode, business_name, business_email, email_key, \
+             phone_number, registered_address, registered_country, verification_status, progress, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        )
+        .bind(new.id.as_str())
+        .bind(scope.platform_id.as_str())
+        .bind(scope.mode.is_live())
+        .bind(f.business_name.as_str())
+        .bind(f.business_email.as_str())
+        .bind(&email_key)
+        .bind(f.phone_number.as_str())
+        .bind(f.registered_address.as_str())
+        .bind(f.registered_country.as_str())
+        .bind(VerificationStatus::Pending.as_str())
+        .bind(Progress::NotStarted.as_str())
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            if unique_violation(&e, "business_customers_email_key", "business_customers.email_key") {
+                // Another request created this e-mail's customer between our check and insert.
+                drop(tx);
+                drop(guard);
+                let mut conn = self.pool.begin().await?;
+                let existing = self.customer_with_email(&mut conn, scope, &email_key).await?;
+                return Err(existing.map_or(StoreError::Database(e), StoreError::CustomerExists));
+            }
+            return Err(e.into());
+        }
+        insert_link(&mut tx, scope, &new.id, &new.link, ctx.at).await?;
+
+        let customer = Customer {
+            id: new.id.clone(),
+            platform_id: scope.platform_id.clone(),
+            mode: scope.mode,
+            business_name: f.business_name.to_string(),
+            business_email: f.business_email.to_string(),
+            phone_number: f.phone_number.to_string(),
+            registered_address: f.registered_address.to_string(),
+            registered_country: f.registered_country.to_string(),
+            verification_status: VerificationStatus::Pending,
+            progress: Progress::NotStarted,
+            created_at: ctx.at,
+            updated_at: ctx.at,
+            current_link: Some(LinkSummary {
+                id: new.link.id.clone(),
+                created_at: ctx.at,
+                expires_at: new.link.expires_at,
+            }),
+        };
+        let result = finish(&customer);
+        let target = Target::new("business_customer", new.id.as_str());
+        let details = json!({
+            "business_name": customer.business_name,
+            "business_email": customer.business_email,
+            "phone_number": customer.phone_number,
+            "registered_address": customer.registered_address,
+            "registered_country": customer.registered_country,
+            "verification_status": customer.verification_status,
+        });
+        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, "business_customer.created", target, details)
+            .await?;
+        let link_details = json!({ "customer_id": new.id, "expires_at": new.link.expires_at, "revoked_links": 0 });
+        let link_target = Target::new("kyb_link", new.link.id.as_str());
+        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, "kyb_link.created", link_target, link_details)
+            .await?;
+        for event in &result.events {
+            insert_event(&mut tx, scope, event, ctx.at).await?;
+        }
+        idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(result.response))
+    }
+
+    async fn customer_with_email(
+        &self,
+        tx: &mut Tx,
+        scope: &Scope,
+        email_key: &str,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND email_key = $3",
+        )
+        .bind(scope.platform_id.as_str())
+        .bind(scope.mode.is_live())
+        .bind(email_key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(id.map(CustomerId::from_trusted))
+    }
+
+    /// Issues a fresh link for a customer and revokes every older one.
+    pub async fn issue_link(
+        &self,
+        scope: &Scope,
+        customer_id: &CustomerId,
+        link: NewLink,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Customer) -> WriteResult,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        if let Some(done) = idempotency_begin(&mut tx, scope, idem, ctx.at).await? {
+            return Ok(done);
+        }
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
+             WHERE c.platform_id = $2 AND c.livemode = $3 AND c.id = $4{}",
+            lock_rows("c")
+        );
+        let row: CustomerRow = sqlx::query_as(&sql)
+            .bind(ctx.at)
+            .bind(scope.platform_id.as_str())
+            .bind(scope.mode.is_live())
+            .bind(customer_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut customer = Customer::try_from(row)?;
+        transition(customer.verification_status, Action::IssueLink)?;
+
+        let revoked = sqlx::query(
+            "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(ctx.at)
+        .bind(customer_id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        insert_link(&mut tx, scope, customer_id, &link, ctx.at).await?;
+        sqlx::query("UPDATE business_customers SET updated_at = $1 WHERE id = $2")
+            .bind(ctx.at)
+            .bind(customer_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        customer.updated_at = ctx.at;
+        customer.current_link = Some(LinkSummary {
+            id: link.id.clone(),
+            created_at: ctx.at,
+            expires_at: link.expires_at,
+        });
+        let result = finish(&customer);
+        let details = json!({ "customer_id": customer_id, "expires_at": link.expires_at, "revoked_links": revoked });
+        let target = Target::new("kyb_link", link.id.as_str());
+        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, "kyb_link.created", target, details).await?;
+        for event in &result.events {
+            insert_event(&mut tx, scope, event, ctx.at).await?;
+        }
+        idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(result.response))
+    }
+
+    pub async fn get_customer(
+        &self,
+        scope: &Scope,
+        id: &CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Customer>, StoreError> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
+             WHERE c.platform_id = $2 AND c.livemode = $3 AND c.id = $4"
+        );
+        let row: Option<CustomerRow> = sqlx::query_as(&sql)
+            .bind(now)
+            .bind(scope.platform_id.as_str())
+            .bind(scope.mode.is_live())
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Customer::try_from).transpose()
+    }
+
+    /// Newest first; `starting_after` continues after that customer.
+    pub async fn list_customers(
+        &self,
+        scope: &Scope,
+        query: &ListCustomers,
+        now: DateTime<Utc>,
+    ) -> Result<CustomerPage, StoreError> {
+        let cursor: Option<i64> = match &query.starting_after {
+            None => None,
+            Some(id) => Some(
+                sqlx::query_scalar(
+                    "SELECT seq FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND id = $3",
+                )
+                .bind(scope.platform_id.as_str())
+                .bind(scope.mode.is_live())
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::CursorNotFound)?,
+            ),
+        };
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
+             WHERE c.platform_id = $2 AND c.livemode = $3 \
+             AND ($4 IS NULL OR c.verification_status = $4) AND ($5 IS NULL OR c.seq < $5) \
+             ORDER BY c.seq DESC LIMIT $6"
+        );
+        let rows: Vec<CustomerRow> = sqlx::query_as(&sql)
+            .bind(now)
+            .bind(scope.platform_id.as_str())
+            .bind(scope.mode.is_live())
+            .bind(query.verification_status.map(VerificationStatus::as_str))
+            .bind(cursor)
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let has_more = rows.len() > query.limit as usize;
+        let customers = rows
+            .into_iter()
+            .take(query.limit as usize)
+            .map(Customer::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok(CustomerPage { customers, has_more })
+    }
+
+    pub async fn count_customers(&self, scope: &Scope) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM business_customers WHERE platform_id = $1 AND livemode = $2")
+            .bind(scope.platform_id.as_str())
+            .bind(scope.mode.is_live())
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    // ----- idempotency, audit, events ------------------------------------------------------
+
+    /// Deletes idempotency records past their retention; returns how many.
+    pub async fn purge_idempotency(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let n = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn count_idempotency_records(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys").fetch_one(&self.pool).await?)
+    }
+
+    pub async fn list_audit(&self, platform_id: &PlatformId) -> Result<Vec<AuditRow>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            seq: i64,
+            id: String,
+            platform_id: String,
+            livemode: Option<bool>,
+            actor_type: String,
+            actor_id: Option<String>,
+            action: String,
+            target_type: String,
+            target_id: String,
+            request_id: Option<String>,
+            client_addr: Option<String>,
+            details: Json<Value>,
+            created_at: DateTime<Utc>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT seq, id, platform_id, livemode, actor_type, actor_id, action, target_type, target_id, \
+             request_id, client_addr, details, created_at FROM audit_log WHERE platform_id = $1 ORDER BY seq",
+        )
+        .bind(platform_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditRow {
+                seq: r.seq,
+                id: r.id,
+                platform_id: r.platform_id,
+                livemode: r.livemode,
+                actor_type: r.actor_type,
+                actor_id: r.actor_id,
+                action: r.action,
+                target_type: r.target_type,
+                target_id: r.target_id,
+                request_id: r.request_id,
+                client_addr: r.client_addr,
+                details: r.details.0,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+
+    pub async fn list_events(&self, scope: &Scope) -> Result<Vec<EventRow>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            seq: i64,
+            id: String,
+            platform_id: String,
+            livemode: bool,
+            #[sqlx(rename = "type")]
+            event_type: String,
+            customer_id: Option<String>,
+            data: Json<Value>,
+            created_at: DateTime<Utc>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT seq, id, platform_id, livemode, type, customer_id, data, created_at FROM events \
+             WHERE platform_id = $1 AND livemode = $2 ORDER BY seq",
+        )
+        .bind(scope.platform_id.as_str())
+        .bind(scope.mode.is_live())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| EventRow {
+                seq: r.seq,
+                id: r.id,
+                platform_id: r.platform_id,
+                livemode: r.livemode,
+                event_type: r.event_type,
+                customer_id: r.customer_id,
+                payload: r.data.0,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+}
+
+/// Looks the key up inside the write transaction. `Some` ends the request here: a replay, a
+/// mismatch, or a concurrent request holding the key. An expired record is removed and ignored.
+async fn idempotency_begin(
+    tx: &mut Tx,
+    scope: &Scope,
+    idem: &IdempotencyRequest,
+    now: DateTime<Utc>,
+) -> Result<Option<Idempotent<StoredResponse>>, StoreError> {
+    if !try_lock_key(tx, key_lock_id(&scope.platform_id, idem.key.as_str())).await? {
+        return Ok(Some(Idempotent::InFlight));
+    }
+    let row: Option<IdempotencyRow> = sqlx::query_as(
+        "SELECT request_hash, response_status, response_body, expires_at FROM idempotency_keys \
+         WHERE platform_id = $1 AND idempotency_key = $2",
+    )
+    .bind(scope.platform_id.as_str())
+    .bind(idem.key.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some(r) if r.expires_at > now => {
+            if r.request_hash == idem.request_hash {
+                let status = u16::try_from(r.response_status)
+                    .map_err(|_| StoreError::Corrupt(format!("stored status {}", r.response_status)))?;
+                Ok(Some(Idempotent::Replayed(StoredResponse {
+                    status,
+                    body: r.response_body,
+                })))
+            } else {
+                Ok(Some(Idempotent::Mismatch))
+            }
+        }
+        Some(_) => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE platform_id = $1 AND idempotency_key = $2")
+                .bind(scope.platform_id.as_str())
+                .bind(idem.key.as_str())
+                .execute(&mut **tx)
+                .await?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+async fn idempotency_finish(
+    tx: &mut Tx,
+    scope: &Scope,
+    idem: &IdempotencyRequest,
+    response: &StoredResponse,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (platform_id, idempotency_key, request_hash, response_status, \
+         response_body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(scope.platform_id.as_str())
+    .bind(idem.key.as_str())
+    .bind(&idem.request_hash)
+    .bind(i32::from(response.status))
+    .bind(&response.body)
+    .bind(now)
+    .bind(now + idem.retention)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_link(
+    tx: &mut Tx,
+    scope: &Scope,
+    customer_id: &CustomerId,
+    link: &NewLink,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO kyb_links (id, customer_id, platform_id, token_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(link.id.as_str())
+    .bind(customer_id.as_str())
+    .bind(scope.platform_id.as_str())
+    .bind(&link.token_hash)
+    .bind(now)
+    .bind(link.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+struct Target<'a> {
+    kind: &'static str,
+    id: &'a str,
+}
+
+impl<'a> Target<'a> {
+    fn new(kind: &'static str, id: &'a str) -> Self {
+        Self { kind, id }
+    }
+}
+
+async fn insert_audit(
+    tx: &mut Tx,
+    platform_id: &PlatformId,
+    mode: Option<Mode>,
+    ctx: &AuditContext,
+    action: &str,
+    target: Target<'_>,
+    details: Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, platform_id, livemode, actor_type, actor_id, action, target_type, target_id, \
+         request_id, client_addr, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(audit_id())
+    .bind(platform_id.as_str())
+    .bind(mode.map(Mode::is_live))
+    .bind(ctx.actor.as_str())
+    .bind(ctx.actor_id.as_deref())
+    .bind(action)
+    .bind(target.kind)
+    .bind(target.id)
+    .bind(ctx.request_id.as_ref().map(|r| r.as_str()))
+    .bind(ctx.client_addr.as_deref())
+    .bind(Json(details))
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(tx: &mut Tx, scope: &Scope, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event.id.as_str())
+    .bind(scope.platform_id.as_str())
+    .bind(scope.mode.is_live())
+    .bind(event.event_type)
+    .bind(event.customer_id.as_ref().map(|c| c.as_str()))
+    .bind(Json(&event.payload))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
