@@ -1,1 +1,230 @@
+//! kyb's HTTP service: the `/v2` API, authentication, idempotency, OpenAPI and background workers,
+//! assembled by `Application::build`.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod links;
+pub mod request_id;
+pub mod workers;
+
+use axum::http::{HeaderValue, Method};
+use axum::Router;
+use chrono::{DateTime, SubsecRound, Utc};
+use kyb_domain::{Clock, LinkId, Mode};
+use kyb_store::{ActorKind, AuditContext, NewLink, Store};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use config::{Config, ConfigError, LogFormat, RawConfig};
+use error::ApiError;
+use extract::RequestContext;
+use links::LinkSigner;
+
+/// The version named in webhook payloads.
+pub const API_VERSION: &str = "2";
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub clock: Clock,
+    pub links: LinkSigner,
+}
+
+impl AppState {
+    /// A new link id, its token hash and expiry (whole seconds, as shown to clients).
+    pub(crate) fn new_link(&self, now: DateTime<Utc>) -> NewLink {
+        let id = LinkId::generate();
+        let token_hash = LinkSigner::token_hash(&self.links.token(&id));
+        NewLink {
+            id,
+            token_hash,
+            expires_at: (now + self.config.link_ttl).trunc_subsecs(0),
+        }
+    }
+}
+
+impl auth::Authenticated {
+    pub(crate) fn audit_context(&self, ctx: &RequestContext, at: DateTime<Utc>) -> AuditContext {
+        AuditContext {
+            actor: ActorKind::ApiKey,
+            actor_id: Some(self.key_id.to_string()),
+            request_id: ctx.request_id.clone(),
+            client_addr: ctx.client_addr.clone(),
+            at,
+        }
+    }
+}
+
+/// What makes two requests "the same" for idempotency: method, path, mode and the body as
+/// canonical JSON (object keys sorted), so formatting and key order do not matter.
+pub(crate) fn fingerprint(method: &Method, path: &str, mode: Mode, body: Option<&Value>) -> String {
+    fn canonical(v: &Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push(b'{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(serde_json::to_vec(k).unwrap_or_default());
+                    out.push(b':');
+                    canonical(v, out);
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend(serde_json::to_vec(scalar).unwrap_or_default()),
+        }
+    }
+    let mut bytes = format!("{method} {path} {}\n", mode.as_str()).into_bytes();
+    if let Some(body) = body {
+        canonical(body, &mut bytes);
+    }
+    hex::encode(Sha256::digest(&bytes))
+}
+
+/// The whole HTTP app for a state: routes, request ids, security headers, panic guard.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    api::router()
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            use axum::response::IntoResponse;
+            ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(axum::middleware::from_fn(request_id::middleware))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// A built service: listening, migrated, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, runs migrations and binds the listener (port 0 picks a free one).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Clock::System).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        if config.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        }
+        let secret = config.resolve_secret_key()?;
+        let store = Store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open database {}", kyb_store::redact_url(&config.database_url)))?;
+        store.migrate().await.context("database migration failed")?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        let links = LinkSigner::new(secret, config.public_url.clone());
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            clock,
+            links,
+        };
+        Ok(Self {
+            listener,
+            local_addr,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and stops workers.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut workers = Vec::new();
+        if self.state.config.workers {
+            workers.push(
+                workers::IdempotencyPurge::new(self.state.clone())
+                    .spawn(self.state.config.idempotency_purge_interval, stop_rx.clone()),
+            );
+        }
+        let store = self.state.store.clone();
+        let app = router(self.state);
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let _ = stop_tx.send(true);
+        for w in workers {
+            let _ = w.await;
+        }
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

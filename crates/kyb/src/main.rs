@@ -1,1 +1,290 @@
-fn main() {}
+//! The `kyb` command: a thin shell over the library crates.
+#![forbid(unsafe_code)]
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use kyb_domain::{ApiKeySecret, Clock, KeyId, Mode, PlatformId};
+use kyb_server::{Application, Config, LogFormat, RawConfig};
+use kyb_store::{secrets, AuditContext, Store};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "kyb", version, about = "Self-hostable KYB onboarding for B2B2B platforms")]
+struct Cli {
+    /// Data directory (SQLite database, secret key); overrides KYB_DATA_DIR.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or postgres://…); overrides KYB_DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (the default when no command is given).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage platforms (tenants).
+    #[command(subcommand)]
+    Platform(PlatformCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Print the OpenAPI document of the /v2 API.
+    Openapi,
+}
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// Address to listen on; overrides KYB_LISTEN (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum PlatformCommand {
+    /// Create a platform and its first API key (a test key unless --live).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Make the first key a live key (sk_live_…).
+        #[arg(long)]
+        live: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List platforms.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key for a platform. The secret is printed once and never again.
+    Create {
+        #[arg(long, value_name = "PLATFORM_ID")]
+        platform: String,
+        /// A live key (sk_live_…) instead of a test key.
+        #[arg(long)]
+        live: bool,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List API keys (never their secrets).
+    List {
+        #[arg(long, value_name = "PLATFORM_ID")]
+        platform: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API key: requests with it get 403 from now on.
+    Revoke {
+        key_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn load_config(cli: &Cli, listen: Option<&str>) -> Result<Config> {
+    let mut raw = RawConfig::load()?;
+    if let Some(dir) = &cli.data_dir {
+        raw.data_dir = dir.clone();
+    }
+    if let Some(url) = &cli.database_url {
+        raw.database_url = Some(url.clone());
+    }
+    if let Some(listen) = listen {
+        raw.listen = listen.to_owned();
+    }
+    Ok(Config::try_from(raw)?)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Opens the configured database for a CLI command, creating and migrating it if needed.
+async fn open_store(config: &Config) -> Result<Store> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", kyb_store::redact_url(&config.database_url)))?;
+    store.migrate().await.context("database migration failed")?;
+    Ok(store)
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialise"));
+}
+
+async fn new_key(
+    store: &Store,
+    platform_id: &PlatformId,
+    mode: Mode,
+    description: Option<&str>,
+    ctx: &AuditContext,
+) -> Result<(KeyId, ApiKeySecret)> {
+    let secret = ApiKeySecret::generate(mode);
+    let hash = secrets::hash_secret(secret.expose_secret());
+    let record = store
+        .create_key(platform_id, mode, secret.lookup_prefix(), &hash, description, ctx)
+        .await
+        .map_err(|e| match e {
+            kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {platform_id}"),
+            other => anyhow::Error::from(other),
+        })?;
+    Ok((record.id, secret))
+}
+
+fn mode_of(live: bool) -> Mode {
+    if live {
+        Mode::Live
+    } else {
+        Mode::Test
+    }
+}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.as_ref().unwrap_or(&Command::Serve(ServeArgs { listen: None }));
+    if let Command::Openapi = command {
+        print_json(&serde_json::to_value(kyb_server::api::openapi())?);
+        return Ok(());
+    }
+    let listen = match command {
+        Command::Serve(args) => args.listen.as_deref(),
+        _ => None,
+    };
+    let config = load_config(&cli, listen)?;
+    let clock = Clock::System;
+    match command {
+        Command::Serve(_) => {
+            init_logging(config.log_format);
+            let app = Application::build(config.clone()).await?;
+            tracing::info!(
+                address = %app.local_addr(),
+                database = app.state().store.backend_name(),
+                public_url = %config.public_url,
+                "kyb is listening"
+            );
+            app.run_until(kyb_server::shutdown_signal()).await?;
+            tracing::info!("kyb stopped");
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            println!("migrations applied ({})", store.backend_name());
+            store.close().await;
+        }
+        Command::Platform(PlatformCommand::Create { name, live, json }) => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                bail!("--name must be 1 to 200 characters");
+            }
+            let store = open_store(&config).await?;
+            let ctx = AuditContext::operator_cli(clock.now());
+            let platform = store.create_platform(name, &ctx).await?;
+            let (key_id, secret) = new_key(&store, &platform.id, mode_of(*live), Some("first key"), &ctx).await?;
+            if *json {
+                print_json(&serde_json::json!({
+                    "platform_id": platform.id,
+                    "name": platform.name,
+                    "key_id": key_id,
+                    "api_key": secret.expose_secret(),
+                }));
+            } else {
+                println!("platform {} created ({})", platform.id, platform.name);
+                println!("API key {key_id}: {}", secret.expose_secret());
+                println!("The key is shown only now: store it safely.");
+            }
+            store.close().await;
+        }
+        Command::Platform(PlatformCommand::List { json }) => {
+            let store = open_store(&config).await?;
+            let platforms = store.list_platforms().await?;
+            if *json {
+                print_json(&serde_json::to_value(&platforms)?);
+            } else {
+                for p in platforms {
+                    println!("{}\t{}\t{}\t{}", p.id, if p.active { "active" } else { "inactive" }, time(p.created_at), p.name);
+                }
+            }
+            store.close().await;
+        }
+        Command::Key(KeyCommand::Create { platform, live, description, json }) => {
+            let platform_id = PlatformId::parse(platform).context("--platform must be a platform id (plat_…)")?;
+            let store = open_store(&config).await?;
+            let ctx = AuditContext::operator_cli(clock.now());
+            let (key_id, secret) = new_key(&store, &platform_id, mode_of(*live), description.as_deref(), &ctx).await?;
+            if *json {
+                print_json(&serde_json::json!({
+                    "key_id": key_id,
+                    "platform_id": platform_id,
+                    "livemode": live,
+                    "api_key": secret.expose_secret(),
+                }));
+            } else {
+                println!("API key {key_id}: {}", secret.expose_secret());
+                println!("The key is shown only now: store it safely.");
+            }
+            store.close().await;
+        }
+        Command::Key(KeyCommand::List { platform, json }) => {
+            let platform_id = platform
+                .as_deref()
+                .map(PlatformId::parse)
+                .transpose()
+                .context("--platform must be a platform id (plat_…)")?;
+            let store = open_store(&config).await?;
+            let keys = store.list_keys(platform_id.as_ref()).await?;
+            if *json {
+                print_json(&serde_json::to_value(&keys)?);
+            } else {
+                for k in keys {
+                    let state = k.revoked_at.map_or("active".to_owned(), |t| format!("revoked {}", time(t)));
+                    println!("{}\t{}\t{}…\t{}\t{}", k.id, k.platform_id, k.lookup_prefix, k.mode.as_str(), state);
+                }
+            }
+            store.close().await;
+        }
+        Command::Key(KeyCommand::Revoke { key_id, json }) => {
+            let key_id = KeyId::parse(key_id).context("the key id must look like key_…")?;
+            let store = open_store(&config).await?;
+            let record = store
+                .revoke_key(&key_id, &AuditContext::operator_cli(clock.now()))
+                .await
+                .map_err(|e| match e {
+                    kyb_store::StoreError::NotFound => anyhow::anyhow!("no API key with id {key_id}"),
+                    other => anyhow::Error::from(other),
+                })?;
+            if *json {
+                print_json(&serde_json::to_value(&record)?);
+            } else {
+                println!("API key {} revoked at {}", record.id, record.revoked_at.map(time).unwrap_or_default());
+            }
+            store.close().await;
+        }
+        Command::Openapi => unreachable!("handled above"),
+    }
+    Ok(())
+}

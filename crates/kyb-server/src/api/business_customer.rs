@@ -1,0 +1,476 @@
+//! `/v2/business_customer`: create a customer and its hosted KYB link, read and list customers,
+//! and issue a fresh link. The request and response of `POST` are the vendor's contract.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use kyb_domain::{
+    CreateBusinessCustomer, CreateBusinessCustomerInput, CustomerId, EventId, VerificationStatus,
+};
+use kyb_store::{
+    Customer, Idempotent, IdempotencyRequest, ListCustomers, NewCustomer, NewEvent, StoredResponse,
+    WriteResult,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::extract::{ApiJson, ApiQuery, EmptyBody, Idempotency, RequestContext};
+use crate::{fingerprint, AppState, API_VERSION};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2/business_customer", post(create).get(list))
+        .route("/v2/business_customer/{customer_id}", get(retrieve))
+        .route("/v2/business_customer/{customer_id}/kyb_link", post(issue_link))
+}
+
+/// Body of `POST /v2/business_customer`. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "business_name": "Acme Corp Solutions Ltd",
+    "business_email": "ops@acme.example",
+    "phone_number": "+1-555-0123",
+    "registered_address": "123 Business Street, Suite 100, New York, NY 10001",
+    "registered_country": "USA"
+}))]
+pub struct CreateBusinessCustomerRequest {
+    /// Registered legal name: 1 to 200 characters after trimming spaces.
+    #[schema(min_length = 1, max_length = 200)]
+    pub business_name: String,
+    /// Contact e-mail address of the business. One customer per address, platform and mode.
+    /// In test mode the vendor documentation's placeholder `[email protected]` is also accepted,
+    /// so that its example body works verbatim.
+    #[schema(max_length = 254)]
+    pub business_email: String,
+    /// International form starting with `+` and the country calling code; spaces, `-`, `.` and
+    /// parentheses are allowed and dropped. Stored and returned as E.164 (`+15550123`).
+    pub phone_number: String,
+    /// Registered address as free text: 1 to 500 characters after trimming.
+    #[schema(min_length = 1, max_length = 500)]
+    pub registered_address: String,
+    /// ISO 3166-1 alpha-3 country code in upper case (`USA`, `GBR`, `NGA`). For `US`, `usa` or a
+    /// country name the error says which code was probably meant.
+    #[schema(pattern = "^[A-Z]{3}$")]
+    pub registered_country: String,
+}
+
+impl EmptyBody for CreateBusinessCustomerRequest {}
+
+/// Body of `POST /v2/business_customer/{customer_id}/kyb_link`: no parameters; may be empty.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueLinkRequest {}
+
+impl EmptyBody for IssueLinkRequest {
+    fn empty() -> Option<Self> {
+        Some(Self::default())
+    }
+}
+
+fn status_schema() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(VerificationStatus::ALL.map(VerificationStatus::as_str)))
+        .description(Some("Where the customer is in verification."))
+        .build()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The response of creating a customer or issuing a link: exactly the vendor's fields.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "success",
+    "customer_id": "cust_q3Vt8LbX1nKe0RzA7mWc2YpD",
+    "kyb_link": "https://kyb.example.com/kyb/Zk3v0uJ9b1R5c8Qx2Lm4Np7Ts6Wy0Ae3Hd5Gf1Ki8Ol",
+    "verification_status": "pending",
+    "link_expires_at": "2024-11-04T14:00:00Z"
+}))]
+pub struct KybLinkResponse {
+    /// Always `success`.
+    pub status: &'static str,
+    /// `cust_` followed by random letters and digits.
+    pub customer_id: String,
+    /// The hosted, single-use KYB link to send to the customer: `{public_url}/kyb/{token}`.
+    pub kyb_link: String,
+    #[schema(schema_with = status_schema)]
+    pub verification_status: &'static str,
+    /// When the link stops working (RFC 3339, UTC).
+    pub link_expires_at: String,
+}
+
+/// A business customer as `GET` returns it (and as webhook events carry it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BusinessCustomer {
+    pub customer_id: String,
+    /// `false` for customers created with a test key, `true` with a live key.
+    pub livemode: bool,
+    pub business_name: String,
+    pub business_email: String,
+    /// E.164.
+    pub phone_number: String,
+    pub registered_address: String,
+    /// ISO 3166-1 alpha-3.
+    pub registered_country: String,
+    #[schema(schema_with = status_schema)]
+    pub verification_status: &'static str,
+    /// Finer progress through the hosted flow: `not_started`, `in_progress` or `submitted`.
+    pub progress: &'static str,
+    /// The current link if one is still valid (not used, revoked or expired), else `null`.
+    pub kyb_link: Option<String>,
+    /// When the current link expires, else `null`.
+    pub link_expires_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `GET /v2/business_customer/{customer_id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BusinessCustomerResponse {
+    /// Always `success`.
+    pub status: &'static str,
+    #[serde(flatten)]
+    pub customer: BusinessCustomer,
+}
+
+/// `GET /v2/business_customer`: one page, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BusinessCustomerList {
+    /// Always `success`.
+    pub status: &'static str,
+    pub data: Vec<BusinessCustomer>,
+    /// Whether more customers follow; pass the last `customer_id` as `starting_after` to get them.
+    pub has_more: bool,
+}
+
+impl AppState {
+    pub(crate) fn customer_object(&self, c: &Customer) -> BusinessCustomer {
+        BusinessCustomer {
+            customer_id: c.id.to_string(),
+            livemode: c.mode.is_live(),
+            business_name: c.business_name.clone(),
+            business_email: c.business_email.clone(),
+            phone_number: c.phone_number.clone(),
+            registered_address: c.registered_address.clone(),
+            registered_country: c.registered_country.clone(),
+            verification_status: c.verification_status.as_str(),
+            progress: c.progress.as_str(),
+            kyb_link: c.current_link.as_ref().map(|l| self.links.url(&l.id)),
+            link_expires_at: c.current_link.as_ref().map(|l| rfc3339(l.expires_at)),
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+        }
+    }
+
+    /// An outbox event whose `data.object` is the customer as `GET` returns it.
+    fn event(&self, event_type: &'static str, c: &Customer) -> NewEvent {
+        let id = EventId::generate();
+        let payload = json!({
+            "id": id,
+            "type": event_type,
+            "api_version": API_VERSION,
+            "created_at": rfc3339(c.updated_at),
+            "data": { "object": self.customer_object(c), "previous_attributes": null },
+        });
+        NewEvent {
+            id,
+            event_type,
+            customer_id: Some(c.id.clone()),
+            payload,
+        }
+    }
+
+    /// The response and events of a write that left the customer with a fresh link.
+    fn link_result(&self, c: &Customer, event_types: &[&'static str]) -> WriteResult {
+        let link = c
+            .current_link
+            .as_ref()
+            .expect("a write that issues a link leaves the customer with that link");
+        let body = KybLinkResponse {
+            status: "success",
+            customer_id: c.id.to_string(),
+            kyb_link: self.links.url(&link.id),
+            verification_status: c.verification_status.as_str(),
+            link_expires_at: rfc3339(link.expires_at),
+        };
+        WriteResult {
+            response: StoredResponse {
+                status: 200,
+                body: serde_json::to_vec(&body).expect("serialising plain strings cannot fail"),
+            },
+            events: event_types.iter().map(|t| self.event(t, c)).collect(),
+        }
+    }
+}
+
+/// Sends the outcome of an idempotent write.
+fn respond(outcome: Idempotent<StoredResponse>) -> Result<Response> {
+    let (stored, replayed) = match outcome {
+        Idempotent::Fresh(r) => (r, false),
+        Idempotent::Replayed(r) => (r, true),
+        Idempotent::Mismatch => return Err(ApiError::idempotency_mismatch()),
+        Idempotent::InFlight => return Err(ApiError::idempotency_in_flight()),
+    };
+    let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
+    let mut response = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        stored.body,
+    )
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn parse_customer_id(raw: &str) -> Result<CustomerId> {
+    CustomerId::parse(raw).map_err(|_| ApiError::not_found(format!("no such business customer: {raw}")))
+}
+
+/// Create a business customer and its hosted KYB link.
+///
+/// Validates every field (the first refused one is named in `param`), creates the customer in
+/// `pending`, issues a single-use link that expires after the configured time (7 days by
+/// default), and records the audit rows and events, all in one transaction with the
+/// idempotency record.
+#[utoipa::path(
+    post,
+    path = "/v2/business_customer",
+    tag = "business_customer",
+    request_body = CreateBusinessCustomerRequest,
+    params(("idempotency-key" = String, Header, description = "Required. 1 to 255 visible ASCII characters, unique per new request; kept 24 h. A retry with the same key and body replays the first response with `idempotent-replayed: true`.")),
+    responses(
+        (status = 200, description = "Customer created (or the first response replayed)", body = KybLinkResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"), ("x-request-id" = String))),
+        (status = 400, description = "Invalid field, unknown field, malformed JSON or missing idempotency-key", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 403, description = "Revoked API key or inactive platform", body = ErrorBody),
+        (status = 409, description = "`customer_exists` (with `customer_id`) or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
+        (status = 413, description = "Body larger than the limit", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Idempotency key reused with a different request", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Idempotency(key): Idempotency,
+    ctx: RequestContext,
+    body: ApiJson<CreateBusinessCustomerRequest>,
+) -> Result<Response> {
+    let req = &body.value;
+    let input = CreateBusinessCustomerInput {
+        business_name: &req.business_name,
+        business_email: &req.business_email,
+        phone_number: &req.phone_number,
+        registered_address: &req.registered_address,
+        registered_country: &req.registered_country,
+    };
+    let fields = CreateBusinessCustomer::parse(input, auth.mode())?;
+    let now = state.clock.now();
+    let new = NewCustomer {
+        id: CustomerId::generate(),
+        fields,
+        link: state.new_link(now),
+    };
+    let idem = IdempotencyRequest {
+        key,
+        request_hash: fingerprint(&Method::POST, "/v2/business_customer", auth.mode(), body.raw.as_ref()),
+        retention: state.config.idempotency_retention,
+    };
+    let audit = auth.audit_context(&ctx, now);
+    let outcome = state
+        .store
+        .create_customer(&auth.scope, new, &idem, &audit, |c| {
+            state.link_result(c, &["business_customer.created", "business_customer.kyb_link.created"])
+        })
+        .await?;
+    respond(outcome)
+}
+
+/// Retrieve a business customer.
+///
+/// Everything the platform sent (normalised), the verification status, the current link if it
+/// is still valid, timestamps and `livemode`. Another platform's customer is `404`.
+#[utoipa::path(
+    get,
+    path = "/v2/business_customer/{customer_id}",
+    tag = "business_customer",
+    params(("customer_id" = String, Path, description = "`cust_…`")),
+    responses(
+        (status = 200, description = "The customer", body = BusinessCustomerResponse),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 403, description = "Revoked API key", body = ErrorBody),
+        (status = 404, description = "No such customer for this platform and mode", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn retrieve(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(raw_id): Path<String>,
+) -> Result<Json<BusinessCustomerResponse>> {
+    let id = parse_customer_id(&raw_id)?;
+    let customer = state
+        .store
+        .get_customer(&auth.scope, &id, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no such business customer: {id}")))?;
+    Ok(Json(BusinessCustomerResponse {
+        status: "success",
+        customer: state.customer_object(&customer),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// How many customers to return, 1 to 100 (default 10).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+    /// A `customer_id` from the previous page: return the customers created before it.
+    starting_after: Option<String>,
+    /// Only customers with this status.
+    #[param(value_type = Option<String>, pattern = "^(pending|in_review|more_info|approved|rejected)$")]
+    verification_status: Option<String>,
+}
+
+impl ListParams {
+    fn parse(self) -> Result<ListCustomers> {
+        let limit = match self.limit.as_deref() {
+            None => 10,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid("parameter_invalid", "limit", format!("limit must be a whole number from 1 to 100, got {raw:?}"))
+                })?,
+        };
+        let starting_after = self
+            .starting_after
+            .map(|raw| {
+                CustomerId::parse(&raw).map_err(|_| {
+                    ApiError::invalid("parameter_invalid", "starting_after", format!("starting_after must be a customer_id (cust_…), got {raw:?}"))
+                })
+            })
+            .transpose()?;
+        let verification_status = self
+            .verification_status
+            .map(|raw| {
+                VerificationStatus::parse(&raw).ok_or_else(|| {
+                    ApiError::invalid(
+                        "parameter_invalid",
+                        "verification_status",
+                        format!("verification_status must be one of pending, in_review, more_info, approved, rejected; got {raw:?}"),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(ListCustomers {
+            limit,
+            starting_after,
+            verification_status,
+        })
+    }
+}
+
+/// List business customers, newest first.
+///
+/// Cursor pagination: `limit` (at most 100) and `starting_after` (the last `customer_id` of the
+/// previous page); filter with `verification_status`.
+#[utoipa::path(
+    get,
+    path = "/v2/business_customer",
+    tag = "business_customer",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page of customers", body = BusinessCustomerList),
+        (status = 400, description = "Invalid `limit`, `starting_after` or `verification_status`", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 403, description = "Revoked API key", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<BusinessCustomerList>> {
+    let query = params.parse()?;
+    let page = state
+        .store
+        .list_customers(&auth.scope, &query, state.clock.now())
+        .await?;
+    Ok(Json(BusinessCustomerList {
+        status: "success",
+        data: page.customers.iter().map(|c| state.customer_object(c)).collect(),
+        has_more: page.has_more,
+    }))
+}
+
+/// Issue a fresh KYB link.
+///
+/// Revokes every older link of the customer and returns a new one, in the same shape as
+/// creation. Refused with `409 invalid_state` once the customer is `approved` or `rejected`.
+#[utoipa::path(
+    post,
+    path = "/v2/business_customer/{customer_id}/kyb_link",
+    tag = "business_customer",
+    params(
+        ("customer_id" = String, Path, description = "`cust_…`"),
+        ("idempotency-key" = String, Header, description = "Required, as for every POST."),
+    ),
+    request_body(content = Option<IssueLinkRequest>, description = "Empty, or `{}`"),
+    responses(
+        (status = 200, description = "A new link (or the first response replayed)", body = KybLinkResponse),
+        (status = 400, description = "Missing idempotency-key or unknown field", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 403, description = "Revoked API key", body = ErrorBody),
+        (status = 404, description = "No such customer for this platform and mode", body = ErrorBody),
+        (status = 409, description = "`invalid_state` (final status) or `idempotency_key_in_use`", body = ErrorBody),
+        (status = 422, description = "Idempotency key reused with a different request", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn issue_link(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Idempotency(key): Idempotency,
+    ctx: RequestContext,
+    Path(raw_id): Path<String>,
+    body: ApiJson<IssueLinkRequest>,
+) -> Result<Response> {
+    let id = parse_customer_id(&raw_id)?;
+    let now = state.clock.now();
+    let path = format!("/v2/business_customer/{id}/kyb_link");
+    let idem = IdempotencyRequest {
+        key,
+        request_hash: fingerprint(&Method::POST, &path, auth.mode(), body.raw.as_ref()),
+        retention: state.config.idempotency_retention,
+    };
+    let audit = auth.audit_context(&ctx, now);
+    let outcome = state
+        .store
+        .issue_link(&auth.scope, &id, state.new_link(now), &idem, &audit, |c| {
+            state.link_result(c, &["business_customer.kyb_link.created"])
+        })
+        .await?;
+    respond(outcome)
+}

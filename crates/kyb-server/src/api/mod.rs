@@ -1,0 +1,78 @@
+//! The platform-facing JSON API under `/v2`. One module per resource; merged here.
+
+pub mod business_customer;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ApiError, ErrorType};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(business_customer::router())
+        .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, ErrorType::InvalidRequestError, "route_not_found", "no such endpoint; see /v2/openapi.json")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorType::InvalidRequestError,
+                "method_not_allowed",
+                "this endpoint does not support this HTTP method; see /v2/openapi.json",
+            )
+        })
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "ngnc_sec_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "ngnc-sec-key",
+                "Secret API key: sk_test_… (test mode) or sk_live_… (live mode).",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The same secret key as `Authorization: Bearer sk_…`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kyb API",
+        version = "2",
+        description = "Onboard the business customers of a B2B2B platform: create a customer, send them the hosted, single-use KYB link, follow their verification.\n\nEvery `/v2` error has the same shape (`ErrorBody`) and a `request_id` that is also in the `x-request-id` header and in the service's logs. Every POST needs an `idempotency-key` header.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        business_customer::create,
+        business_customer::list,
+        business_customer::retrieve,
+        business_customer::issue_link,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType)),
+    modifiers(&Security),
+    tags((name = "business_customer", description = "Business customers and their KYB links"))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI 3.1 document of `/v2`, generated from the code.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

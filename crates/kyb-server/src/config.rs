@@ -1,0 +1,300 @@
+//! Layered configuration: built-in defaults, then an optional `kyb.toml`, then `KYB_*`
+//! environment variables, then command-line flags. Validated once at start-up: a wrong setting
+//! stops the service with a sentence naming it.
+
+use chrono::Duration;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Settings as written by the operator, before validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub link_ttl: String,
+    pub idempotency_retention: String,
+    pub idempotency_purge_interval: String,
+    pub max_body_bytes: usize,
+    pub secret_key: Option<String>,
+    pub log_format: String,
+    pub workers: bool,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./kyb-data"),
+            database_url: None,
+            public_url: None,
+            link_ttl: "7d".into(),
+            idempotency_retention: "24h".into(),
+            idempotency_purge_interval: "10m".into(),
+            max_body_bytes: 64 * 1024,
+            secret_key: None,
+            log_format: "text".into(),
+            workers: true,
+        }
+    }
+}
+
+/// Every `KYB_*` variable this version reads (the rest of the environment is not ours).
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "link_ttl",
+    "idempotency_retention",
+    "idempotency_purge_interval",
+    "max_body_bytes",
+    "secret_key",
+    "log_format",
+    "workers",
+];
+
+impl RawConfig {
+    /// Defaults, then `kyb.toml` (or the file in `KYB_CONFIG`), then `KYB_*` variables.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var_os("KYB_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("kyb.toml"));
+        if std::env::var_os("KYB_CONFIG").is_some() && !file.exists() {
+            return Err(ConfigError(format!("KYB_CONFIG names {}, which does not exist", file.display())));
+        }
+        Figment::from(Serialized::defaults(RawConfig::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("KYB_").only(ENV_KEYS))
+            .extract()
+            .map_err(|e| ConfigError(format!("configuration is invalid: {e}")))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Where customers reach this service; links are `{public_url}/kyb/{token}`. No trailing `/`.
+    pub public_url: String,
+    pub link_ttl: Duration,
+    pub idempotency_retention: Duration,
+    pub idempotency_purge_interval: std::time::Duration,
+    pub max_body_bytes: usize,
+    /// Signs link tokens. `None` means "read or create `secret.key` in the data directory".
+    pub secret_key: Option<SecretString>,
+    pub log_format: LogFormat,
+    pub workers: bool,
+}
+
+fn duration(name: &str, raw: &str, min: std::time::Duration, max: std::time::Duration) -> Result<std::time::Duration, ConfigError> {
+    let d = humantime::parse_duration(raw).map_err(|e| {
+        ConfigError(format!("{name} = {raw:?} is not a duration like 7d, 24h or 30m ({e})"))
+    })?;
+    if d < min || d > max {
+        return Err(ConfigError(format!(
+            "{name} = {raw:?} must be between {} and {}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        )));
+    }
+    Ok(d)
+}
+
+fn chrono_duration(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
+        const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+        const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            ConfigError(format!("listen = {:?} must be an address and port like 127.0.0.1:8080", raw.listen))
+        })?;
+        let database_url = match raw.database_url {
+            Some(url) if url.trim().is_empty() => {
+                return Err(ConfigError("database_url is set but empty".into()));
+            }
+            Some(url) => url,
+            None => format!("sqlite://{}", raw.data_dir.join("kyb.db").display()),
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(format!(
+                "database_url = {:?} must start with sqlite:// or postgres://",
+                kyb_store::redact_url(&database_url)
+            )));
+        }
+        let public_url = raw.public_url.unwrap_or_else(|| format!("http://{listen}"));
+        let parsed = url::Url::parse(&public_url)
+            .map_err(|e| ConfigError(format!("public_url = {public_url:?} is not a URL ({e})")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(ConfigError(format!(
+                "public_url = {public_url:?} must be an http(s) URL without query or fragment, like https://kyb.example.com"
+            )));
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let link_ttl = duration("link_ttl", &raw.link_ttl, 5 * MINUTE, 90 * DAY)?;
+        let retention = duration("idempotency_retention", &raw.idempotency_retention, MINUTE, 30 * DAY)?;
+        let purge = duration("idempotency_purge_interval", &raw.idempotency_purge_interval, std::time::Duration::from_secs(1), DAY)?;
+        if !(1024..=10 * 1024 * 1024).contains(&raw.max_body_bytes) {
+            return Err(ConfigError(format!(
+                "max_body_bytes = {} must be between 1024 and 10485760",
+                raw.max_body_bytes
+            )));
+        }
+        let secret_key = match raw.secret_key {
+            Some(k) if k.len() < 32 => {
+                return Err(ConfigError("secret_key must be at least 32 characters (try `openssl rand -hex 32`)".into()));
+            }
+            other => other.map(SecretString::from),
+        };
+        let log_format = match raw.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(ConfigError(format!("log_format = {other:?} must be text or json"))),
+        };
+        Ok(Config {
+            listen,
+            data_dir: raw.data_dir,
+            database_url,
+            public_url,
+            link_ttl: chrono_duration(link_ttl),
+            idempotency_retention: chrono_duration(retention),
+            idempotency_purge_interval: purge,
+            max_body_bytes: raw.max_body_bytes,
+            secret_key,
+            log_format,
+            workers: raw.workers,
+        })
+    }
+}
+
+impl Config {
+    /// The configured secret key, or the one kept in `{data_dir}/secret.key` (created on first
+    /// start with 256 random bits, readable by the owner only).
+    pub fn resolve_secret_key(&self) -> Result<SecretString, ConfigError> {
+        if let Some(k) = &self.secret_key {
+            return Ok(k.clone());
+        }
+        let path = self.data_dir.join("secret.key");
+        read_or_create_secret(&path)
+    }
+}
+
+fn read_or_create_secret(path: &Path) -> Result<SecretString, ConfigError> {
+    let io = |e: std::io::Error| ConfigError(format!("cannot use secret key file {}: {e}", path.display()));
+    match std::fs::read_to_string(path) {
+        Ok(s) if s.trim().len() >= 32 => return Ok(SecretString::from(s.trim().to_owned())),
+        Ok(_) => return Err(ConfigError(format!("secret key file {} holds fewer than 32 characters", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = SecretString::from(hex_encode(&bytes));
+    write_private(path, secret.expose_secret()).map_err(io)?;
+    Ok(secret)
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(f: impl FnOnce(&mut RawConfig)) -> Result<Config, ConfigError> {
+        let mut raw = RawConfig::default();
+        f(&mut raw);
+        Config::try_from(raw)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = with(|_| {}).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./kyb-data/kyb.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.link_ttl, Duration::days(7));
+        assert_eq!(c.idempotency_retention, Duration::hours(24));
+    }
+
+    #[test]
+    fn wrong_settings_are_named() {
+        let cases: [(fn(&mut RawConfig), &str); 6] = [
+            (|r| r.listen = "localhost".into(), "listen"),
+            (|r| r.link_ttl = "soon".into(), "link_ttl"),
+            (|r| r.link_ttl = "1m".into(), "link_ttl"),
+            (|r| r.public_url = Some("ftp://x".into()), "public_url"),
+            (|r| r.database_url = Some("mysql://x".into()), "database_url"),
+            (|r| r.secret_key = Some("short".into()), "secret_key"),
+        ];
+        for (f, name) in cases {
+            let err = with(f).unwrap_err();
+            assert!(err.0.starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let c = with(|r| r.public_url = Some("https://kyb.example.com/".into())).unwrap();
+        assert_eq!(c.public_url, "https://kyb.example.com");
+    }
+
+    #[test]
+    fn secret_key_file_is_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = with(|r| r.data_dir = dir.path().to_path_buf()).unwrap();
+        let first = c.resolve_secret_key().unwrap();
+        let second = c.resolve_secret_key().unwrap();
+        assert_eq!(first.expose_secret(), second.expose_secret());
+        assert_eq!(first.expose_secret().len(), 64);
+    }
+}
