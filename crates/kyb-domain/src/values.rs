@@ -211,8 +211,13 @@ impl PhoneNumber {
                 "phone_number may contain only digits, spaces, `-`, `.` and parentheses after the `+`, found `{bad}`"
             )));
         }
-        let parsed = phonenumber::parse(None, trimmed).map_err(|e| {
-            ValueError::invalid(format!("phone_number is not a phone number in international form ({e})"))
+        let parsed = phonenumber::parse(None, trimmed).map_err(|e| match e {
+            phonenumber::ParseError::InvalidCountryCode => ValueError::invalid(
+                "phone_number starts with a country calling code that is not assigned to any country",
+            ),
+            other => ValueError::invalid(format!(
+                "phone_number is not a phone number in international form ({other})"
+            )),
         })?;
         let code = parsed.code().value();
         if phonenumber::metadata::DATABASE.by_code(&code).is_none() {

@@ -1,0 +1,10 @@
+//! Behaviour tests of the /v2 API over real HTTP, each on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod create;
+mod customers;
+mod idempotency;
+mod openapi;
+mod validation;
