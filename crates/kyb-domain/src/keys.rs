@@ -111,7 +111,9 @@ impl IdempotencyKey {
             return Err("the idempotency-key header must be at most 255 characters");
         }
         if !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err("the idempotency-key header may contain only visible ASCII characters (no spaces)");
+            return Err(
+                "the idempotency-key header may contain only visible ASCII characters (no spaces)",
+            );
         }
         Ok(Self(raw.to_owned()))
     }
@@ -138,7 +140,12 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_not_keys() {
-        for bad in ["", "sk_test_", "pk_test_abc", "sk_prod_0123456789012345678901234567890123456789"] {
+        for bad in [
+            "",
+            "sk_test_",
+            "pk_test_abc",
+            "sk_prod_0123456789012345678901234567890123456789",
+        ] {
             assert!(ApiKeySecret::parse(bad).is_none(), "{bad}");
         }
     }

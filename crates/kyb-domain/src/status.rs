@@ -129,7 +129,13 @@ mod tests {
 
     #[test]
     fn transition_table() {
-        let actions = [A::Submit, A::Approve, A::Reject, A::RequestInfo, A::IssueLink];
+        let actions = [
+            A::Submit,
+            A::Approve,
+            A::Reject,
+            A::RequestInfo,
+            A::IssueLink,
+        ];
         // (from, action) -> Some(to) for the allowed moves; everything else is refused.
         let allowed = [
             (S::Pending, A::Submit, S::InReview),
@@ -146,7 +152,11 @@ mod tests {
                     .iter()
                     .find(|(f, a, _)| *f == from && *a == action)
                     .map(|(_, _, to)| *to);
-                assert_eq!(transition(from, action).ok(), expected, "{from} + {action:?}");
+                assert_eq!(
+                    transition(from, action).ok(),
+                    expected,
+                    "{from} + {action:?}"
+                );
             }
         }
     }

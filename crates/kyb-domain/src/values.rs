@@ -45,9 +45,12 @@ fn text(raw: &str, what: &str, max: usize, allow_newlines: bool) -> Result<Strin
             "{what} must be at most {max} characters after trimming spaces, got {len}"
         )));
     }
-    let bad_control = |c: char| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t'));
+    let bad_control =
+        |c: char| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t'));
     if trimmed.chars().any(bad_control) {
-        return Err(ValueError::invalid(format!("{what} must not contain control characters")));
+        return Err(ValueError::invalid(format!(
+            "{what} must not contain control characters"
+        )));
     }
     Ok(trimmed.to_owned())
 }
@@ -262,7 +265,11 @@ impl CountryCode {
             Some(code) => format!(" (did you mean `{code}`?)"),
             None => String::new(),
         };
-        let what = if is_alpha3_form { "is not an assigned" } else { "must be an upper-case" };
+        let what = if is_alpha3_form {
+            "is not an assigned"
+        } else {
+            "must be an upper-case"
+        };
         Err(ValueError::invalid(format!(
             "registered_country `{raw}` {what} ISO 3166-1 alpha-3 country code{hint}"
         )))
@@ -303,8 +310,14 @@ mod tests {
 
     #[test]
     fn business_name_trims_and_bounds() {
-        assert_eq!(BusinessName::parse("  Acme Ltd ").unwrap().as_str(), "Acme Ltd");
-        assert_eq!(BusinessName::parse("   ").unwrap_err().code, "parameter_missing");
+        assert_eq!(
+            BusinessName::parse("  Acme Ltd ").unwrap().as_str(),
+            "Acme Ltd"
+        );
+        assert_eq!(
+            BusinessName::parse("   ").unwrap_err().code,
+            "parameter_missing"
+        );
         assert!(BusinessName::parse(&"a".repeat(200)).is_ok());
         assert!(BusinessName::parse(&"a".repeat(201)).is_err());
         // Characters, not bytes: 200 multi-byte characters are fine.
@@ -324,8 +337,18 @@ mod tests {
             BusinessEmail::parse("Ops@Acme.COM").unwrap().as_str(),
             "Ops@acme.com"
         );
-        assert_eq!(BusinessEmail::parse("Ops@Acme.COM").unwrap().key(), "ops@acme.com");
-        for bad in ["acme", "a@b", "a@@b.com", "Acme <a@b.com>", "a@[127.0.0.1]", "a b@c.com"] {
+        assert_eq!(
+            BusinessEmail::parse("Ops@Acme.COM").unwrap().key(),
+            "ops@acme.com"
+        );
+        for bad in [
+            "acme",
+            "a@b",
+            "a@@b.com",
+            "Acme <a@b.com>",
+            "a@[127.0.0.1]",
+            "a b@c.com",
+        ] {
             assert!(BusinessEmail::parse(bad).is_err(), "{bad} must be refused");
         }
     }
@@ -333,7 +356,10 @@ mod tests {
     #[test]
     fn docs_placeholder_only_in_test_mode() {
         let verbatim = "[email\u{a0}protected]";
-        assert!(BusinessEmail::parse(verbatim).unwrap_err().message.contains("placeholder"));
+        assert!(BusinessEmail::parse(verbatim)
+            .unwrap_err()
+            .message
+            .contains("placeholder"));
         assert_eq!(
             BusinessEmail::parse_test_mode(verbatim).unwrap().as_str(),
             DOCS_EMAIL_PLACEHOLDER
@@ -343,10 +369,26 @@ mod tests {
 
     #[test]
     fn phone_numbers_normalise_to_e164() {
-        assert_eq!(PhoneNumber::parse("+1-555-0123").unwrap().as_str(), "+15550123");
-        assert_eq!(PhoneNumber::parse("+44 20 7946 0958").unwrap().as_str(), "+442079460958");
-        assert_eq!(PhoneNumber::parse("+234 (803) 123.4567").unwrap().as_str(), "+2348031234567");
-        for bad in ["555-0123", "+", "+1-555", "+999 1234 5678", "+1 555 0123 ext 4", "+1234567890123456"] {
+        assert_eq!(
+            PhoneNumber::parse("+1-555-0123").unwrap().as_str(),
+            "+15550123"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+44 20 7946 0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+234 (803) 123.4567").unwrap().as_str(),
+            "+2348031234567"
+        );
+        for bad in [
+            "555-0123",
+            "+",
+            "+1-555",
+            "+999 1234 5678",
+            "+1 555 0123 ext 4",
+            "+1234567890123456",
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} must be refused");
         }
     }

@@ -43,8 +43,13 @@ impl FromRequestParts<AppState> for Authenticated {
         };
         let invalid = || ApiError::unauthenticated("api_key_invalid", "the API key is not valid");
         let secret = ApiKeySecret::parse(presented).ok_or_else(invalid)?;
-        let found = state.store.find_key_for_auth(secret.lookup_prefix()).await?;
-        let Some(found) = found.filter(|f| secrets::verify_secret(secret.expose_secret(), &f.secret_hash)) else {
+        let found = state
+            .store
+            .find_key_for_auth(secret.lookup_prefix())
+            .await?;
+        let Some(found) =
+            found.filter(|f| secrets::verify_secret(secret.expose_secret(), &f.secret_hash))
+        else {
             return Err(invalid());
         };
         if found.key.revoked_at.is_some() {
@@ -54,7 +59,10 @@ impl FromRequestParts<AppState> for Authenticated {
             ));
         }
         if !found.platform_active {
-            return Err(ApiError::forbidden("platform_inactive", "the platform of this API key is not active"));
+            return Err(ApiError::forbidden(
+                "platform_inactive",
+                "the platform of this API key is not active",
+            ));
         }
         Ok(Authenticated {
             scope: Scope {

@@ -68,7 +68,10 @@ impl RawConfig {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("kyb.toml"));
         if std::env::var_os("KYB_CONFIG").is_some() && !file.exists() {
-            return Err(ConfigError(format!("KYB_CONFIG names {}, which does not exist", file.display())));
+            return Err(ConfigError(format!(
+                "KYB_CONFIG names {}, which does not exist",
+                file.display()
+            )));
         }
         Figment::from(Serialized::defaults(RawConfig::default()))
             .merge(Toml::file(&file))
@@ -106,9 +109,16 @@ pub struct Config {
     pub workers: bool,
 }
 
-fn duration(name: &str, raw: &str, min: std::time::Duration, max: std::time::Duration) -> Result<std::time::Duration, ConfigError> {
+fn duration(
+    name: &str,
+    raw: &str,
+    min: std::time::Duration,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, ConfigError> {
     let d = humantime::parse_duration(raw).map_err(|e| {
-        ConfigError(format!("{name} = {raw:?} is not a duration like 7d, 24h or 30m ({e})"))
+        ConfigError(format!(
+            "{name} = {raw:?} is not a duration like 7d, 24h or 30m ({e})"
+        ))
     })?;
     if d < min || d > max {
         return Err(ConfigError(format!(
@@ -131,7 +141,10 @@ impl TryFrom<RawConfig> for Config {
         const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
         const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
         let listen: SocketAddr = raw.listen.parse().map_err(|_| {
-            ConfigError(format!("listen = {:?} must be an address and port like 127.0.0.1:8080", raw.listen))
+            ConfigError(format!(
+                "listen = {:?} must be an address and port like 127.0.0.1:8080",
+                raw.listen
+            ))
         })?;
         let database_url = match raw.database_url {
             Some(url) if url.trim().is_empty() => {
@@ -152,15 +165,28 @@ impl TryFrom<RawConfig> for Config {
         let public_url = raw.public_url.unwrap_or_else(|| format!("http://{listen}"));
         let parsed = url::Url::parse(&public_url)
             .map_err(|e| ConfigError(format!("public_url = {public_url:?} is not a URL ({e})")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
             return Err(ConfigError(format!(
                 "public_url = {public_url:?} must be an http(s) URL without query or fragment, like https://kyb.example.com"
             )));
         }
         let public_url = public_url.trim_end_matches('/').to_owned();
         let link_ttl = duration("link_ttl", &raw.link_ttl, 5 * MINUTE, 90 * DAY)?;
-        let retention = duration("idempotency_retention", &raw.idempotency_retention, MINUTE, 30 * DAY)?;
-        let purge = duration("idempotency_purge_interval", &raw.idempotency_purge_interval, std::time::Duration::from_secs(1), DAY)?;
+        let retention = duration(
+            "idempotency_retention",
+            &raw.idempotency_retention,
+            MINUTE,
+            30 * DAY,
+        )?;
+        let purge = duration(
+            "idempotency_purge_interval",
+            &raw.idempotency_purge_interval,
+            std::time::Duration::from_secs(1),
+            DAY,
+        )?;
         if !(1024..=10 * 1024 * 1024).contains(&raw.max_body_bytes) {
             return Err(ConfigError(format!(
                 "max_body_bytes = {} must be between 1024 and 10485760",
@@ -169,14 +195,20 @@ impl TryFrom<RawConfig> for Config {
         }
         let secret_key = match raw.secret_key {
             Some(k) if k.len() < 32 => {
-                return Err(ConfigError("secret_key must be at least 32 characters (try `openssl rand -hex 32`)".into()));
+                return Err(ConfigError(
+                    "secret_key must be at least 32 characters (try `openssl rand -hex 32`)".into(),
+                ));
             }
             other => other.map(SecretString::from),
         };
         let log_format = match raw.log_format.as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(ConfigError(format!("log_format = {other:?} must be text or json"))),
+            other => {
+                return Err(ConfigError(format!(
+                    "log_format = {other:?} must be text or json"
+                )))
+            }
         };
         Ok(Config {
             listen,
@@ -207,10 +239,20 @@ impl Config {
 }
 
 fn read_or_create_secret(path: &Path) -> Result<SecretString, ConfigError> {
-    let io = |e: std::io::Error| ConfigError(format!("cannot use secret key file {}: {e}", path.display()));
+    let io = |e: std::io::Error| {
+        ConfigError(format!(
+            "cannot use secret key file {}: {e}",
+            path.display()
+        ))
+    };
     match std::fs::read_to_string(path) {
         Ok(s) if s.trim().len() >= 32 => return Ok(SecretString::from(s.trim().to_owned())),
-        Ok(_) => return Err(ConfigError(format!("secret key file {} holds fewer than 32 characters", path.display()))),
+        Ok(_) => {
+            return Err(ConfigError(format!(
+                "secret key file {} holds fewer than 32 characters",
+                path.display()
+            )))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
@@ -273,7 +315,10 @@ mod tests {
             (|r| r.link_ttl = "soon".into(), "link_ttl"),
             (|r| r.link_ttl = "1m".into(), "link_ttl"),
             (|r| r.public_url = Some("ftp://x".into()), "public_url"),
-            (|r| r.database_url = Some("mysql://x".into()), "database_url"),
+            (
+                |r| r.database_url = Some("mysql://x".into()),
+                "database_url",
+            ),
             (|r| r.secret_key = Some("short".into()), "secret_key"),
         ];
         for (f, name) in cases {

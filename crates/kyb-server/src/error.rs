@@ -74,7 +74,12 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: ErrorType, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        kind: ErrorType,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             kind,
@@ -92,24 +97,54 @@ impl ApiError {
         self
     }
 
-    pub fn invalid(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequestError, code, message).with_param(param)
+    pub fn invalid(
+        code: &'static str,
+        param: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            code,
+            message,
+        )
+        .with_param(param)
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequestError, code, message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            code,
+            message,
+        )
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorType::InvalidRequestError, "resource_missing", message)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequestError,
+            "resource_missing",
+            message,
+        )
     }
 
     pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorType::AuthenticationError, code, message)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AuthenticationError,
+            code,
+            message,
+        )
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorType::PermissionError, code, message)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::PermissionError,
+            code,
+            message,
+        )
     }
 
     pub fn customer_exists(id: CustomerId) -> Self {
@@ -175,9 +210,12 @@ impl From<kyb_store::StoreError> for ApiError {
         match e {
             S::NotFound => ApiError::not_found("no such business customer"),
             S::CustomerExists(id) => ApiError::customer_exists(id),
-            S::InvalidTransition(t) => {
-                ApiError::new(StatusCode::CONFLICT, ErrorType::InvalidRequestError, "invalid_state", t.to_string())
-            }
+            S::InvalidTransition(t) => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorType::InvalidRequestError,
+                "invalid_state",
+                t.to_string(),
+            ),
             S::CursorNotFound => ApiError::invalid(
                 "parameter_invalid",
                 "starting_after",
@@ -207,7 +245,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -56,7 +56,10 @@ where
                     "the request body is larger than this service accepts (max_body_bytes)",
                 )
             } else {
-                ApiError::bad_request("body_unreadable", format!("the request body could not be read: {rejection}"))
+                ApiError::bad_request(
+                    "body_unreadable",
+                    format!("the request body could not be read: {rejection}"),
+                )
             }
         })?;
         if bytes.is_empty() {
@@ -76,19 +79,32 @@ where
             }
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request("body_missing", "the request body is empty; send a JSON object"));
+            return Err(ApiError::bad_request(
+                "body_missing",
+                "the request body is empty; send a JSON object",
+            ));
         }
         let raw: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::bad_request(
                 "body_invalid_json",
-                format!("the request body is not valid JSON: {e} (line {}, column {})", e.line(), e.column()),
+                format!(
+                    "the request body is not valid JSON: {e} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         if !raw.is_object() {
-            return Err(ApiError::bad_request("body_invalid_json", "the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "body_invalid_json",
+                "the request body must be a JSON object",
+            ));
         }
         let value = from_value(raw.clone())?;
-        Ok(Self { value, raw: Some(raw) })
+        Ok(Self {
+            value,
+            raw: Some(raw),
+        })
     }
 }
 
@@ -119,17 +135,27 @@ fn field_error(path: &str, message: &str) -> ApiError {
     }
     if message.starts_with("missing field") {
         let field = backticked(message).unwrap_or("?").to_owned();
-        return ApiError::invalid("parameter_missing", field.clone(), format!("{field} is required"));
+        return ApiError::invalid(
+            "parameter_missing",
+            field.clone(),
+            format!("{field} is required"),
+        );
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
         return ApiError::invalid(
             "parameter_invalid_type",
             path.to_owned(),
             format!("{path} must be {expected}, got {found}"),
         );
     }
-    ApiError::invalid("parameter_invalid", path.to_owned(), format!("{path}: {message}"))
+    ApiError::invalid(
+        "parameter_invalid",
+        path.to_owned(),
+        format!("{path}: {message}"),
+    )
 }
 
 /// Query parameters parsed into `T`, with the same error shape.
@@ -166,7 +192,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
             ));
         };
         let raw = value.to_str().map_err(|_| {
-            ApiError::invalid("idempotency_key_invalid", "idempotency-key", "the idempotency-key header must be visible ASCII")
+            ApiError::invalid(
+                "idempotency_key_invalid",
+                "idempotency-key",
+                "the idempotency-key header must be visible ASCII",
+            )
         })?;
         IdempotencyKey::parse(raw)
             .map(Idempotency)
@@ -210,10 +240,19 @@ mod tests {
     #[test]
     fn serde_messages_become_field_errors() {
         let e = field_error(".", "unknown field `nmae`, expected one of `business_name`");
-        assert_eq!((e.code, e.param.as_deref()), ("parameter_unknown", Some("nmae")));
+        assert_eq!(
+            (e.code, e.param.as_deref()),
+            ("parameter_unknown", Some("nmae"))
+        );
         let e = field_error(".", "missing field `phone_number`");
-        assert_eq!((e.code, e.param.as_deref()), ("parameter_missing", Some("phone_number")));
-        let e = field_error("business_name", "invalid type: integer `5`, expected a string");
+        assert_eq!(
+            (e.code, e.param.as_deref()),
+            ("parameter_missing", Some("phone_number"))
+        );
+        let e = field_error(
+            "business_name",
+            "invalid type: integer `5`, expected a string",
+        );
         assert_eq!(e.code, "parameter_invalid_type");
         assert_eq!(e.message, "business_name must be a string, got integer `5`");
     }

@@ -144,13 +144,19 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         use anyhow::Context;
         if config.database_url.starts_with("sqlite:") {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create data directory {}", config.data_dir.display())
+            })?;
         }
         let secret = config.resolve_secret_key()?;
         let store = Store::connect(&config.database_url)
             .await
-            .with_context(|| format!("cannot open database {}", kyb_store::redact_url(&config.database_url)))?;
+            .with_context(|| {
+                format!(
+                    "cannot open database {}",
+                    kyb_store::redact_url(&config.database_url)
+                )
+            })?;
         store.migrate().await.context("database migration failed")?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -183,20 +189,26 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and stops workers.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = Vec::new();
         if self.state.config.workers {
-            workers.push(
-                workers::IdempotencyPurge::new(self.state.clone())
-                    .spawn(self.state.config.idempotency_purge_interval, stop_rx.clone()),
-            );
+            workers.push(workers::IdempotencyPurge::new(self.state.clone()).spawn(
+                self.state.config.idempotency_purge_interval,
+                stop_rx.clone(),
+            ));
         }
         let store = self.state.store.clone();
         let app = router(self.state);
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         let _ = stop_tx.send(true);
         for w in workers {
             let _ = w.await;

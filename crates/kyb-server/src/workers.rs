@@ -17,10 +17,17 @@ impl IdempotencyPurge {
     }
 
     pub async fn run_once(&self) -> Result<u64, kyb_store::StoreError> {
-        self.state.store.purge_idempotency(self.state.clock.now()).await
+        self.state
+            .store
+            .purge_idempotency(self.state.clock.now())
+            .await
     }
 
-    pub fn spawn(self, every: Duration, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(
+        self,
+        every: Duration,
+        mut stop: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {

@@ -29,7 +29,11 @@ impl InFlight {
 impl Drop for Running {
     fn drop(&mut self) {
         if let Some(entry) = self.entry.take() {
-            self.set.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&entry);
+            self.set
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&entry);
         }
     }
 }

@@ -117,7 +117,11 @@ impl Store {
         on_backend!(self, b => b.close().await)
     }
 
-    pub async fn create_platform(&self, name: &str, ctx: &AuditContext) -> Result<Platform, StoreError> {
+    pub async fn create_platform(
+        &self,
+        name: &str,
+        ctx: &AuditContext,
+    ) -> Result<Platform, StoreError> {
         on_backend!(self, b => b.create_platform(name, ctx).await)
     }
 
@@ -141,15 +145,25 @@ impl Store {
         on_backend!(self, b => b.create_key(platform_id, mode, lookup_prefix, secret_hash, description, ctx).await)
     }
 
-    pub async fn list_keys(&self, platform_id: Option<&PlatformId>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    pub async fn list_keys(
+        &self,
+        platform_id: Option<&PlatformId>,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
         on_backend!(self, b => b.list_keys(platform_id).await)
     }
 
-    pub async fn revoke_key(&self, key_id: &KeyId, ctx: &AuditContext) -> Result<ApiKeyRecord, StoreError> {
+    pub async fn revoke_key(
+        &self,
+        key_id: &KeyId,
+        ctx: &AuditContext,
+    ) -> Result<ApiKeyRecord, StoreError> {
         on_backend!(self, b => b.revoke_key(key_id, ctx).await)
     }
 
-    pub async fn find_key_for_auth(&self, lookup_prefix: &str) -> Result<Option<KeyForAuth>, StoreError> {
+    pub async fn find_key_for_auth(
+        &self,
+        lookup_prefix: &str,
+    ) -> Result<Option<KeyForAuth>, StoreError> {
         on_backend!(self, b => b.find_key_for_auth(lookup_prefix).await)
     }
 
@@ -163,7 +177,11 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let Some(_running) = self.inner.inflight.enter(&scope.platform_id, idem.key.as_str()) else {
+        let Some(_running) = self
+            .inner
+            .inflight
+            .enter(&scope.platform_id, idem.key.as_str())
+        else {
             return Ok(Idempotent::InFlight);
         };
         on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await)
@@ -178,7 +196,11 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let Some(_running) = self.inner.inflight.enter(&scope.platform_id, idem.key.as_str()) else {
+        let Some(_running) = self
+            .inner
+            .inflight
+            .enter(&scope.platform_id, idem.key.as_str())
+        else {
             return Ok(Idempotent::InFlight);
         };
         on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await)

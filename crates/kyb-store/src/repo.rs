@@ -54,9 +54,13 @@ impl TryFrom<CustomerRow> for Customer {
     type Error = StoreError;
 
     fn try_from(r: CustomerRow) -> Result<Self, StoreError> {
-        let verification_status = VerificationStatus::parse(&r.verification_status).ok_or_else(|| {
-            StoreError::Corrupt(format!("customer {} has status {:?}", r.id, r.verification_status))
-        })?;
+        let verification_status =
+            VerificationStatus::parse(&r.verification_status).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "customer {} has status {:?}",
+                    r.id, r.verification_status
+                ))
+            })?;
         let progress = Progress::parse(&r.progress).ok_or_else(|| {
             StoreError::Corrupt(format!("customer {} has progress {:?}", r.id, r.progress))
         })?;
@@ -179,7 +183,11 @@ impl Backend {
 
     // ----- platforms -----------------------------------------------------------------------
 
-    pub async fn create_platform(&self, name: &str, ctx: &AuditContext) -> Result<Platform, StoreError> {
+    pub async fn create_platform(
+        &self,
+        name: &str,
+        ctx: &AuditContext,
+    ) -> Result<Platform, StoreError> {
         let platform = Platform {
             id: PlatformId::generate(),
             name: name.to_owned(),
@@ -195,16 +203,26 @@ impl Backend {
             .execute(&mut *tx)
             .await?;
         let target = Target::new("platform", platform.id.as_str());
-        insert_audit(&mut tx, &platform.id, None, ctx, "platform.created", target, json!({ "name": name })).await?;
+        insert_audit(
+            &mut tx,
+            &platform.id,
+            None,
+            ctx,
+            "platform.created",
+            target,
+            json!({ "name": name }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(platform)
     }
 
     pub async fn list_platforms(&self) -> Result<Vec<Platform>, StoreError> {
-        let rows: Vec<PlatformRow> =
-            sqlx::query_as("SELECT id, name, active, created_at FROM platforms ORDER BY created_at, id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<PlatformRow> = sqlx::query_as(
+            "SELECT id, name, active, created_at FROM platforms ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(Platform::from).collect())
     }
 
@@ -260,12 +278,24 @@ impl Backend {
         .await?;
         let details = json!({ "lookup_prefix": lookup_prefix, "description": description });
         let target = Target::new("api_key", record.id.as_str());
-        insert_audit(&mut tx, platform_id, Some(mode), ctx, "api_key.created", target, details).await?;
+        insert_audit(
+            &mut tx,
+            platform_id,
+            Some(mode),
+            ctx,
+            "api_key.created",
+            target,
+            details,
+        )
+        .await?;
         tx.commit().await?;
         Ok(record)
     }
 
-    pub async fn list_keys(&self, platform_id: Option<&PlatformId>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    pub async fn list_keys(
+        &self,
+        platform_id: Option<&PlatformId>,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k WHERE ($1 IS NULL OR k.platform_id = $1) \
              ORDER BY k.created_at, k.id"
@@ -278,9 +308,16 @@ impl Backend {
     }
 
     /// Revokes a key. Revoking twice keeps the first revocation time and writes no second row.
-    pub async fn revoke_key(&self, key_id: &KeyId, ctx: &AuditContext) -> Result<ApiKeyRecord, StoreError> {
+    pub async fn revoke_key(
+        &self,
+        key_id: &KeyId,
+        ctx: &AuditContext,
+    ) -> Result<ApiKeyRecord, StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1{}", lock_rows("k"));
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1{}",
+            lock_rows("k")
+        );
         let row: KeyRow = sqlx::query_as(&sql)
             .bind(key_id.as_str())
             .fetch_optional(&mut *tx)
@@ -296,14 +333,25 @@ impl Backend {
             record.revoked_at = Some(ctx.at);
             let target = Target::new("api_key", key_id.as_str());
             let details = json!({ "lookup_prefix": record.lookup_prefix });
-            insert_audit(&mut tx, &record.platform_id, Some(record.mode), ctx, "api_key.revoked", target, details)
-                .await?;
+            insert_audit(
+                &mut tx,
+                &record.platform_id,
+                Some(record.mode),
+                ctx,
+                "api_key.revoked",
+                target,
+                details,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(record)
     }
 
-    pub async fn find_key_for_auth(&self, lookup_prefix: &str) -> Result<Option<KeyForAuth>, StoreError> {
+    pub async fn find_key_for_auth(
+        &self,
+        lookup_prefix: &str,
+    ) -> Result<Option<KeyForAuth>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -315,7 +363,10 @@ impl Backend {
             "SELECT {KEY_COLUMNS}, k.secret_hash, p.active AS platform_active \
              FROM api_keys k JOIN platforms p ON p.id = k.platform_id WHERE k.lookup_prefix = $1"
         );
-        let row: Option<Row> = sqlx::query_as(&sql).bind(lookup_prefix).fetch_optional(&self.pool).await?;
+        let row: Option<Row> = sqlx::query_as(&sql)
+            .bind(lookup_prefix)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| KeyForAuth {
             key: r.key.into(),
             secret_hash: r.secret_hash,
@@ -335,12 +386,12 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, guard) = self.begin_write().await?;
+        let (mut tx, _guard) = self.begin_write().await?;
         if let Some(done) = idempotency_begin(&mut tx, scope, idem, ctx.at).await? {
             return Ok(done);
         }
         let email_key = new.fields.business_email.key();
-        if let Some(existing) = self.customer_with_email(&mut tx, scope, &email_key).await? {
+        if let Some(existing) = customer_with_email(&mut *tx, scope, &email_key).await? {
             return Err(StoreError::CustomerExists(existing));
         }
         let f = &new.fields;
@@ -364,12 +415,15 @@ impl Backend {
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
-            if unique_violation(&e, "business_customers_email_key", "business_customers.email_key") {
-                // Another request created this e-mail's customer between our check and insert.
+            if unique_violation(
+                &e,
+                "business_customers_email_key",
+                "business_customers.email_key",
+            ) {
+                // Another request created this e-mail's customer between our check and insert
+                // (PostgreSQL only: SQLite writers are serialised). Our transaction is aborted.
                 drop(tx);
-                drop(guard);
-                let mut conn = self.pool.begin().await?;
-                let existing = self.customer_with_email(&mut conn, scope, &email_key).await?;
+                let existing = customer_with_email(&self.pool, scope, &email_key).await?;
                 return Err(existing.map_or(StoreError::Database(e), StoreError::CustomerExists));
             }
             return Err(e.into());
@@ -405,35 +459,35 @@ impl Backend {
             "registered_country": customer.registered_country,
             "verification_status": customer.verification_status,
         });
-        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, "business_customer.created", target, details)
-            .await?;
-        let link_details = json!({ "customer_id": new.id, "expires_at": new.link.expires_at, "revoked_links": 0 });
+        insert_audit(
+            &mut tx,
+            &scope.platform_id,
+            Some(scope.mode),
+            ctx,
+            "business_customer.created",
+            target,
+            details,
+        )
+        .await?;
+        let link_details =
+            json!({ "customer_id": new.id, "expires_at": new.link.expires_at, "revoked_links": 0 });
         let link_target = Target::new("kyb_link", new.link.id.as_str());
-        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, "kyb_link.created", link_target, link_details)
-            .await?;
+        insert_audit(
+            &mut tx,
+            &scope.platform_id,
+            Some(scope.mode),
+            ctx,
+            "kyb_link.created",
+            link_target,
+            link_details,
+        )
+        .await?;
         for event in &result.events {
             insert_event(&mut tx, scope, event, ctx.at).await?;
         }
         idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
         tx.commit().await?;
         Ok(Idempotent::Fresh(result.response))
-    }
-
-    async fn customer_with_email(
-        &self,
-        tx: &mut Tx,
-        scope: &Scope,
-        email_key: &str,
-    ) -> Result<Option<CustomerId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND email_key = $3",
-        )
-        .bind(scope.platform_id.as_str())
-        .bind(scope.mode.is_live())
-        .bind(email_key)
-        .fetch_optional(&mut **tx)
-        .await?;
-        Ok(id.map(CustomerId::from_trusted))
     }
 
     /// Issues a fresh link for a customer and revokes every older one.
@@ -489,7 +543,16 @@ impl Backend {
         let result = finish(&customer);
         let details = json!({ "customer_id": customer_id, "expires_at": link.expires_at, "revoked_links": revoked });
         let target = Target::new("kyb_link", link.id.as_str());
-        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, "kyb_link.created", target, details).await?;
+        insert_audit(
+            &mut tx,
+            &scope.platform_id,
+            Some(scope.mode),
+            ctx,
+            "kyb_link.created",
+            target,
+            details,
+        )
+        .await?;
         for event in &result.events {
             insert_event(&mut tx, scope, event, ctx.at).await?;
         }
@@ -560,15 +623,20 @@ impl Backend {
             .take(query.limit as usize)
             .map(Customer::try_from)
             .collect::<Result<_, _>>()?;
-        Ok(CustomerPage { customers, has_more })
+        Ok(CustomerPage {
+            customers,
+            has_more,
+        })
     }
 
     pub async fn count_customers(&self, scope: &Scope) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM business_customers WHERE platform_id = $1 AND livemode = $2")
-            .bind(scope.platform_id.as_str())
-            .bind(scope.mode.is_live())
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM business_customers WHERE platform_id = $1 AND livemode = $2",
+        )
+        .bind(scope.platform_id.as_str())
+        .bind(scope.mode.is_live())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     // ----- idempotency, audit, events ------------------------------------------------------
@@ -586,7 +654,9 @@ impl Backend {
     }
 
     pub async fn count_idempotency_records(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn list_audit(&self, platform_id: &PlatformId) -> Result<Vec<AuditRow>, StoreError> {
@@ -670,6 +740,22 @@ impl Backend {
     }
 }
 
+async fn customer_with_email<'c, E: sqlx::Executor<'c, Database = Db>>(
+    executor: E,
+    scope: &Scope,
+    email_key: &str,
+) -> Result<Option<CustomerId>, StoreError> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND email_key = $3",
+    )
+    .bind(scope.platform_id.as_str())
+    .bind(scope.mode.is_live())
+    .bind(email_key)
+    .fetch_optional(executor)
+    .await?;
+    Ok(id.map(CustomerId::from_trusted))
+}
+
 /// Looks the key up inside the write transaction. `Some` ends the request here: a replay, a
 /// mismatch, or a concurrent request holding the key. An expired record is removed and ignored.
 async fn idempotency_begin(
@@ -692,8 +778,9 @@ async fn idempotency_begin(
     match row {
         Some(r) if r.expires_at > now => {
             if r.request_hash == idem.request_hash {
-                let status = u16::try_from(r.response_status)
-                    .map_err(|_| StoreError::Corrupt(format!("stored status {}", r.response_status)))?;
+                let status = u16::try_from(r.response_status).map_err(|_| {
+                    StoreError::Corrupt(format!("stored status {}", r.response_status))
+                })?;
                 Ok(Some(Idempotent::Replayed(StoredResponse {
                     status,
                     body: r.response_body,
@@ -703,11 +790,13 @@ async fn idempotency_begin(
             }
         }
         Some(_) => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE platform_id = $1 AND idempotency_key = $2")
-                .bind(scope.platform_id.as_str())
-                .bind(idem.key.as_str())
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE platform_id = $1 AND idempotency_key = $2",
+            )
+            .bind(scope.platform_id.as_str())
+            .bind(idem.key.as_str())
+            .execute(&mut **tx)
+            .await?;
             Ok(None)
         }
         None => Ok(None),
@@ -800,7 +889,12 @@ async fn insert_audit(
     Ok(())
 }
 
-async fn insert_event(tx: &mut Tx, scope: &Scope, event: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+async fn insert_event(
+    tx: &mut Tx,
+    scope: &Scope,
+    event: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -9,7 +9,11 @@ use kyb_store::{secrets, AuditContext, Store};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "kyb", version, about = "Self-hostable KYB onboarding for B2B2B platforms")]
+#[command(
+    name = "kyb",
+    version,
+    about = "Self-hostable KYB onboarding for B2B2B platforms"
+)]
 struct Cli {
     /// Data directory (SQLite database, secret key); overrides KYB_DATA_DIR.
     #[arg(long, global = true, value_name = "DIR")]
@@ -109,7 +113,9 @@ fn load_config(cli: &Cli, listen: Option<&str>) -> Result<Config> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -119,18 +125,27 @@ fn init_logging(format: LogFormat) {
 /// Opens the configured database for a CLI command, creating and migrating it if needed.
 async fn open_store(config: &Config) -> Result<Store> {
     if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
     }
     let store = Store::connect(&config.database_url)
         .await
-        .with_context(|| format!("cannot open database {}", kyb_store::redact_url(&config.database_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open database {}",
+                kyb_store::redact_url(&config.database_url)
+            )
+        })?;
     store.migrate().await.context("database migration failed")?;
     Ok(store)
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialise")
+    );
 }
 
 async fn new_key(
@@ -143,7 +158,14 @@ async fn new_key(
     let secret = ApiKeySecret::generate(mode);
     let hash = secrets::hash_secret(secret.expose_secret());
     let record = store
-        .create_key(platform_id, mode, secret.lookup_prefix(), &hash, description, ctx)
+        .create_key(
+            platform_id,
+            mode,
+            secret.lookup_prefix(),
+            &hash,
+            description,
+            ctx,
+        )
         .await
         .map_err(|e| match e {
             kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {platform_id}"),
@@ -167,7 +189,10 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    let command = cli.command.as_ref().unwrap_or(&Command::Serve(ServeArgs { listen: None }));
+    let command = cli
+        .command
+        .as_ref()
+        .unwrap_or(&Command::Serve(ServeArgs { listen: None }));
     if let Command::Openapi = command {
         print_json(&serde_json::to_value(kyb_server::api::openapi())?);
         return Ok(());
@@ -204,7 +229,14 @@ async fn main() -> Result<()> {
             let store = open_store(&config).await?;
             let ctx = AuditContext::operator_cli(clock.now());
             let platform = store.create_platform(name, &ctx).await?;
-            let (key_id, secret) = new_key(&store, &platform.id, mode_of(*live), Some("first key"), &ctx).await?;
+            let (key_id, secret) = new_key(
+                &store,
+                &platform.id,
+                mode_of(*live),
+                Some("first key"),
+                &ctx,
+            )
+            .await?;
             if *json {
                 print_json(&serde_json::json!({
                     "platform_id": platform.id,
@@ -226,16 +258,35 @@ async fn main() -> Result<()> {
                 print_json(&serde_json::to_value(&platforms)?);
             } else {
                 for p in platforms {
-                    println!("{}\t{}\t{}\t{}", p.id, if p.active { "active" } else { "inactive" }, time(p.created_at), p.name);
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        p.id,
+                        if p.active { "active" } else { "inactive" },
+                        time(p.created_at),
+                        p.name
+                    );
                 }
             }
             store.close().await;
         }
-        Command::Key(KeyCommand::Create { platform, live, description, json }) => {
-            let platform_id = PlatformId::parse(platform).context("--platform must be a platform id (plat_…)")?;
+        Command::Key(KeyCommand::Create {
+            platform,
+            live,
+            description,
+            json,
+        }) => {
+            let platform_id =
+                PlatformId::parse(platform).context("--platform must be a platform id (plat_…)")?;
             let store = open_store(&config).await?;
             let ctx = AuditContext::operator_cli(clock.now());
-            let (key_id, secret) = new_key(&store, &platform_id, mode_of(*live), description.as_deref(), &ctx).await?;
+            let (key_id, secret) = new_key(
+                &store,
+                &platform_id,
+                mode_of(*live),
+                description.as_deref(),
+                &ctx,
+            )
+            .await?;
             if *json {
                 print_json(&serde_json::json!({
                     "key_id": key_id,
@@ -261,8 +312,17 @@ async fn main() -> Result<()> {
                 print_json(&serde_json::to_value(&keys)?);
             } else {
                 for k in keys {
-                    let state = k.revoked_at.map_or("active".to_owned(), |t| format!("revoked {}", time(t)));
-                    println!("{}\t{}\t{}…\t{}\t{}", k.id, k.platform_id, k.lookup_prefix, k.mode.as_str(), state);
+                    let state = k
+                        .revoked_at
+                        .map_or("active".to_owned(), |t| format!("revoked {}", time(t)));
+                    println!(
+                        "{}\t{}\t{}…\t{}\t{}",
+                        k.id,
+                        k.platform_id,
+                        k.lookup_prefix,
+                        k.mode.as_str(),
+                        state
+                    );
                 }
             }
             store.close().await;
@@ -274,13 +334,19 @@ async fn main() -> Result<()> {
                 .revoke_key(&key_id, &AuditContext::operator_cli(clock.now()))
                 .await
                 .map_err(|e| match e {
-                    kyb_store::StoreError::NotFound => anyhow::anyhow!("no API key with id {key_id}"),
+                    kyb_store::StoreError::NotFound => {
+                        anyhow::anyhow!("no API key with id {key_id}")
+                    }
                     other => anyhow::Error::from(other),
                 })?;
             if *json {
                 print_json(&serde_json::to_value(&record)?);
             } else {
-                println!("API key {} revoked at {}", record.id, record.revoked_at.map(time).unwrap_or_default());
+                println!(
+                    "API key {} revoked at {}",
+                    record.id,
+                    record.revoked_at.map(time).unwrap_or_default()
+                );
             }
             store.close().await;
         }

@@ -11,7 +11,7 @@ use kyb_domain::{
     CreateBusinessCustomer, CreateBusinessCustomerInput, CustomerId, EventId, VerificationStatus,
 };
 use kyb_store::{
-    Customer, Idempotent, IdempotencyRequest, ListCustomers, NewCustomer, NewEvent, StoredResponse,
+    Customer, IdempotencyRequest, Idempotent, ListCustomers, NewCustomer, NewEvent, StoredResponse,
     WriteResult,
 };
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/business_customer", post(create).get(list))
         .route("/v2/business_customer/{customer_id}", get(retrieve))
-        .route("/v2/business_customer/{customer_id}/kyb_link", post(issue_link))
+        .route(
+            "/v2/business_customer/{customer_id}/kyb_link",
+            post(issue_link),
+        )
 }
 
 /// Body of `POST /v2/business_customer`. Unknown fields are refused.
@@ -78,7 +81,9 @@ impl EmptyBody for IssueLinkRequest {
 fn status_schema() -> utoipa::openapi::Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(VerificationStatus::ALL.map(VerificationStatus::as_str)))
+        .enum_values(Some(
+            VerificationStatus::ALL.map(VerificationStatus::as_str),
+        ))
         .description(Some("Where the customer is in verification."))
         .build()
 }
@@ -224,7 +229,10 @@ fn respond(outcome: Idempotent<StoredResponse>) -> Result<Response> {
     let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
     let mut response = (
         status,
-        [(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         stored.body,
     )
         .into_response();
@@ -237,7 +245,8 @@ fn respond(outcome: Idempotent<StoredResponse>) -> Result<Response> {
 }
 
 fn parse_customer_id(raw: &str) -> Result<CustomerId> {
-    CustomerId::parse(raw).map_err(|_| ApiError::not_found(format!("no such business customer: {raw}")))
+    CustomerId::parse(raw)
+        .map_err(|_| ApiError::not_found(format!("no such business customer: {raw}")))
 }
 
 /// Create a business customer and its hosted KYB link.
@@ -290,14 +299,25 @@ pub async fn create(
     };
     let idem = IdempotencyRequest {
         key,
-        request_hash: fingerprint(&Method::POST, "/v2/business_customer", auth.mode(), body.raw.as_ref()),
+        request_hash: fingerprint(
+            &Method::POST,
+            "/v2/business_customer",
+            auth.mode(),
+            body.raw.as_ref(),
+        ),
         retention: state.config.idempotency_retention,
     };
     let audit = auth.audit_context(&ctx, now);
     let outcome = state
         .store
         .create_customer(&auth.scope, new, &idem, &audit, |c| {
-            state.link_result(c, &["business_customer.created", "business_customer.kyb_link.created"])
+            state.link_result(
+                c,
+                &[
+                    "business_customer.created",
+                    "business_customer.kyb_link.created",
+                ],
+            )
         })
         .await?;
     respond(outcome)
@@ -360,14 +380,22 @@ impl ListParams {
                 .ok()
                 .filter(|n| (1..=100).contains(n))
                 .ok_or_else(|| {
-                    ApiError::invalid("parameter_invalid", "limit", format!("limit must be a whole number from 1 to 100, got {raw:?}"))
+                    ApiError::invalid(
+                        "parameter_invalid",
+                        "limit",
+                        format!("limit must be a whole number from 1 to 100, got {raw:?}"),
+                    )
                 })?,
         };
         let starting_after = self
             .starting_after
             .map(|raw| {
                 CustomerId::parse(&raw).map_err(|_| {
-                    ApiError::invalid("parameter_invalid", "starting_after", format!("starting_after must be a customer_id (cust_…), got {raw:?}"))
+                    ApiError::invalid(
+                        "parameter_invalid",
+                        "starting_after",
+                        format!("starting_after must be a customer_id (cust_…), got {raw:?}"),
+                    )
                 })
             })
             .transpose()?;
@@ -420,7 +448,11 @@ pub async fn list(
         .await?;
     Ok(Json(BusinessCustomerList {
         status: "success",
-        data: page.customers.iter().map(|c| state.customer_object(c)).collect(),
+        data: page
+            .customers
+            .iter()
+            .map(|c| state.customer_object(c))
+            .collect(),
         has_more: page.has_more,
     }))
 }

@@ -16,7 +16,12 @@ pub fn router() -> Router<AppState> {
         .merge(business_customer::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
         .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, ErrorType::InvalidRequestError, "route_not_found", "no such endpoint; see /v2/openapi.json")
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorType::InvalidRequestError,
+                "route_not_found",
+                "no such endpoint; see /v2/openapi.json",
+            )
         })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -5,7 +5,9 @@ use kyb_domain::Mode;
 use serde_json::Value;
 
 db_test!(the_seed_example_body_succeeds_verbatim, |app| async move {
-    let r = app.create_as(&app.key, &new_idempotency_key(), &seed_body()).await;
+    let r = app
+        .create_as(&app.key, &new_idempotency_key(), &seed_body())
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/json");
     assert!(r.headers().get("idempotent-replayed").is_none());
@@ -13,13 +15,24 @@ db_test!(the_seed_example_body_succeeds_verbatim, |app| async move {
     let fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     let mut sorted = fields.clone();
     sorted.sort();
-    assert_eq!(sorted, ["customer_id", "kyb_link", "link_expires_at", "status", "verification_status"]);
+    assert_eq!(
+        sorted,
+        [
+            "customer_id",
+            "kyb_link",
+            "link_expires_at",
+            "status",
+            "verification_status"
+        ]
+    );
     assert_eq!(v["status"], "success");
     assert_eq!(v["verification_status"], "pending");
     let id = v["customer_id"].as_str().unwrap();
     assert!(id.starts_with("cust_") && id.len() > 15, "{id}");
     let link = v["kyb_link"].as_str().unwrap();
-    let token = link.strip_prefix("https://kyb.test/kyb/").expect("link is {public_url}/kyb/{token}");
+    let token = link
+        .strip_prefix("https://kyb.test/kyb/")
+        .expect("link is {public_url}/kyb/{token}");
     assert_eq!(token.len(), 43, "256-bit token, base64url");
     let expires = v["link_expires_at"].as_str().unwrap();
     assert!(expires.ends_with('Z'), "UTC: {expires}");
@@ -29,7 +42,9 @@ db_test!(the_seed_example_body_succeeds_verbatim, |app| async move {
 });
 
 db_test!(retrieve_returns_every_field_normalised, |app| async move {
-    let r = app.create_as(&app.key, &new_idempotency_key(), &seed_body()).await;
+    let r = app
+        .create_as(&app.key, &new_idempotency_key(), &seed_body())
+        .await;
     let created: Value = r.json().await.unwrap();
     let id = created["customer_id"].as_str().unwrap();
     let r = app.get(&format!("/v2/business_customer/{id}")).await;
@@ -41,7 +56,10 @@ db_test!(retrieve_returns_every_field_normalised, |app| async move {
     assert_eq!(v["business_name"], "Acme Corp Solutions Ltd");
     assert_eq!(v["business_email"], "[email protected]");
     assert_eq!(v["phone_number"], "+15550123");
-    assert_eq!(v["registered_address"], "123 Business Street, Suite 100, New York, NY 10001");
+    assert_eq!(
+        v["registered_address"],
+        "123 Business Street, Suite 100, New York, NY 10001"
+    );
     assert_eq!(v["registered_country"], "USA");
     assert_eq!(v["verification_status"], "pending");
     assert_eq!(v["progress"], "not_started");
@@ -58,65 +76,141 @@ db_test!(values_are_stored_in_normal_form, |app| async move {
     body["phone_number"] = "+44 (20) 7946-0958".into();
     let r = app.create(&body).await;
     assert_eq!(r.status(), 200);
-    let id = r.json::<Value>().await.unwrap()["customer_id"].as_str().unwrap().to_owned();
-    let v: Value = app.get(&format!("/v2/business_customer/{id}")).await.json().await.unwrap();
+    let id = r.json::<Value>().await.unwrap()["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["business_name"], "Trimmed Name Ltd");
     assert_eq!(v["business_email"], "Ops@acme.example");
     assert_eq!(v["phone_number"], "+442079460958");
 });
 
-db_test!(live_mode_needs_a_real_email_and_reports_livemode, |app| async move {
-    let live = create_key(&app.state.store, &app.clock, &app.platform, Mode::Live).await;
-    let err = assert_error(app.create_as(&live, &new_idempotency_key(), &seed_body()).await, 400, "parameter_invalid").await;
-    assert_eq!(err["param"], "business_email");
-    assert!(err["message"].as_str().unwrap().contains("placeholder"));
-    let r = app.create_as(&live, &new_idempotency_key(), &body_with_email(&unique_email()).to_string()).await;
-    assert_eq!(r.status(), 200);
-    let id = r.json::<Value>().await.unwrap()["customer_id"].as_str().unwrap().to_owned();
-    let v: Value = app.get_as(&live, &format!("/v2/business_customer/{id}")).await.json().await.unwrap();
-    assert_eq!(v["livemode"], true);
-});
+db_test!(
+    live_mode_needs_a_real_email_and_reports_livemode,
+    |app| async move {
+        let live = create_key(&app.state.store, &app.clock, &app.platform, Mode::Live).await;
+        let err = assert_error(
+            app.create_as(&live, &new_idempotency_key(), &seed_body())
+                .await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_eq!(err["param"], "business_email");
+        assert!(err["message"].as_str().unwrap().contains("placeholder"));
+        let r = app
+            .create_as(
+                &live,
+                &new_idempotency_key(),
+                &body_with_email(&unique_email()).to_string(),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let id = r.json::<Value>().await.unwrap()["customer_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let v: Value = app
+            .get_as(&live, &format!("/v2/business_customer/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["livemode"], true);
+    }
+);
 
-db_test!(duplicate_email_is_a_conflict_naming_the_customer, |app| async move {
-    let email = unique_email();
-    let r = app.create(&body_with_email(&email)).await;
-    let first = r.json::<Value>().await.unwrap()["customer_id"].as_str().unwrap().to_owned();
-    // Same mailbox, different case: still the same customer.
-    let err = assert_error(app.create(&body_with_email(&email.to_uppercase())).await, 409, "customer_exists").await;
-    assert_eq!(err["customer_id"], first.as_str());
-    assert_eq!(err["param"], "business_email");
-    assert_eq!(app.customer_count().await, 1);
-    // Another platform, or live mode, may onboard the same business.
-    let (_, other_key) = create_platform(&app.state.store, &app.clock, "Other", Mode::Test).await;
-    let r = app.create_as(&other_key, &new_idempotency_key(), &body_with_email(&email).to_string()).await;
-    assert_eq!(r.status(), 200);
-    let live = create_key(&app.state.store, &app.clock, &app.platform, Mode::Live).await;
-    let r = app.create_as(&live, &new_idempotency_key(), &body_with_email(&email).to_string()).await;
-    assert_eq!(r.status(), 200);
-});
+db_test!(
+    duplicate_email_is_a_conflict_naming_the_customer,
+    |app| async move {
+        let email = unique_email();
+        let r = app.create(&body_with_email(&email)).await;
+        let first = r.json::<Value>().await.unwrap()["customer_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Same mailbox, different case: still the same customer.
+        let err = assert_error(
+            app.create(&body_with_email(&email.to_uppercase())).await,
+            409,
+            "customer_exists",
+        )
+        .await;
+        assert_eq!(err["customer_id"], first.as_str());
+        assert_eq!(err["param"], "business_email");
+        assert_eq!(app.customer_count().await, 1);
+        // Another platform, or live mode, may onboard the same business.
+        let (_, other_key) =
+            create_platform(&app.state.store, &app.clock, "Other", Mode::Test).await;
+        let r = app
+            .create_as(
+                &other_key,
+                &new_idempotency_key(),
+                &body_with_email(&email).to_string(),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let live = create_key(&app.state.store, &app.clock, &app.platform, Mode::Live).await;
+        let r = app
+            .create_as(
+                &live,
+                &new_idempotency_key(),
+                &body_with_email(&email).to_string(),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+);
 
-db_test!(create_writes_audit_rows_and_events_in_its_transaction, |app| async move {
-    let r = app.create(&body_with_email(&unique_email())).await;
-    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let id = r.json::<Value>().await.unwrap()["customer_id"].as_str().unwrap().to_owned();
-    let audit = app.state.store.list_audit(&app.platform).await.unwrap();
-    let created = audit.iter().find(|a| a.action == "business_customer.created").expect("audit row for the create");
-    assert_eq!(created.target_id, id);
-    assert_eq!(created.actor_type, "api_key");
-    assert!(created.actor_id.as_deref().unwrap().starts_with("key_"));
-    assert_eq!(created.request_id.as_deref(), Some(request_id.as_str()));
-    assert_eq!(created.client_addr.as_deref(), Some("127.0.0.1"));
-    assert_eq!(created.created_at, app.clock.now());
-    assert_eq!(created.details["phone_number"], "+15550123");
-    let link = audit.iter().find(|a| a.action == "kyb_link.created").expect("audit row for the link");
-    assert_eq!(link.details["customer_id"], id.as_str());
-    assert_eq!(link.request_id.as_deref(), Some(request_id.as_str()));
+db_test!(
+    create_writes_audit_rows_and_events_in_its_transaction,
+    |app| async move {
+        let r = app.create(&body_with_email(&unique_email())).await;
+        let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let id = r.json::<Value>().await.unwrap()["customer_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let audit = app.state.store.list_audit(&app.platform).await.unwrap();
+        let created = audit
+            .iter()
+            .find(|a| a.action == "business_customer.created")
+            .expect("audit row for the create");
+        assert_eq!(created.target_id, id);
+        assert_eq!(created.actor_type, "api_key");
+        assert!(created.actor_id.as_deref().unwrap().starts_with("key_"));
+        assert_eq!(created.request_id.as_deref(), Some(request_id.as_str()));
+        assert_eq!(created.client_addr.as_deref(), Some("127.0.0.1"));
+        assert_eq!(created.created_at, app.clock.now());
+        assert_eq!(created.details["phone_number"], "+15550123");
+        let link = audit
+            .iter()
+            .find(|a| a.action == "kyb_link.created")
+            .expect("audit row for the link");
+        assert_eq!(link.details["customer_id"], id.as_str());
+        assert_eq!(link.request_id.as_deref(), Some(request_id.as_str()));
 
-    let events = app.state.store.list_events(&app.scope()).await.unwrap();
-    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["business_customer.created", "business_customer.kyb_link.created"]);
-    let object = &events[0].payload["data"]["object"];
-    assert_eq!(object["customer_id"], id.as_str());
-    assert_eq!(object["verification_status"], "pending");
-    assert!(events[0].payload["id"].as_str().unwrap().starts_with("evt_"));
-});
+        let events = app.state.store.list_events(&app.scope()).await.unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "business_customer.created",
+                "business_customer.kyb_link.created"
+            ]
+        );
+        let object = &events[0].payload["data"]["object"];
+        assert_eq!(object["customer_id"], id.as_str());
+        assert_eq!(object["verification_status"], "pending");
+        assert!(events[0].payload["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("evt_"));
+    }
+);

@@ -10,51 +10,77 @@ async fn list(app: &TestApp, query: &str) -> Value {
 }
 
 fn ids(page: &Value) -> Vec<String> {
-    page["data"].as_array().unwrap().iter().map(|c| c["customer_id"].as_str().unwrap().to_owned()).collect()
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customer_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
-db_test!(list_is_newest_first_with_cursor_pagination, |app| async move {
-    let mut created = Vec::new();
-    for _ in 0..7 {
-        created.push(app.create_customer().await);
-    }
-    created.reverse();
-    let page = list(&app, "").await;
-    assert_eq!(page["status"], "success");
-    assert_eq!(ids(&page), created, "default limit 10 returns all 7, newest first");
-    assert_eq!(page["has_more"], false);
-
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let query = match &cursor {
-            Some(c) => format!("?limit=3&starting_after={c}"),
-            None => "?limit=3".to_owned(),
-        };
-        let page = list(&app, &query).await;
-        let page_ids = ids(&page);
-        assert!(page_ids.len() <= 3);
-        seen.extend(page_ids.clone());
-        if page["has_more"] == false {
-            break;
+db_test!(
+    list_is_newest_first_with_cursor_pagination,
+    |app| async move {
+        let mut created = Vec::new();
+        for _ in 0..7 {
+            created.push(app.create_customer().await);
         }
-        cursor = page_ids.last().cloned();
+        created.reverse();
+        let page = list(&app, "").await;
+        assert_eq!(page["status"], "success");
+        assert_eq!(
+            ids(&page),
+            created,
+            "default limit 10 returns all 7, newest first"
+        );
+        assert_eq!(page["has_more"], false);
+
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = match &cursor {
+                Some(c) => format!("?limit=3&starting_after={c}"),
+                None => "?limit=3".to_owned(),
+            };
+            let page = list(&app, &query).await;
+            let page_ids = ids(&page);
+            assert!(page_ids.len() <= 3);
+            seen.extend(page_ids.clone());
+            if page["has_more"] == false {
+                break;
+            }
+            cursor = page_ids.last().cloned();
+        }
+        assert_eq!(seen, created);
+        assert_eq!(ids(&list(&app, "?limit=100").await).len(), 7);
     }
-    assert_eq!(seen, created);
-    assert_eq!(ids(&list(&app, "?limit=100").await).len(), 7);
-});
+);
 
 db_test!(list_filters_by_status, |app| async move {
     let a = app.create_customer().await;
     let b = app.create_customer().await;
-    app.exec(&format!("UPDATE business_customers SET verification_status = 'in_review' WHERE id = '{a}'")).await;
-    assert_eq!(ids(&list(&app, "?verification_status=in_review").await), [a.clone()]);
-    assert_eq!(ids(&list(&app, "?verification_status=pending").await), [b.clone()]);
+    app.exec(&format!(
+        "UPDATE business_customers SET verification_status = 'in_review' WHERE id = '{a}'"
+    ))
+    .await;
+    assert_eq!(
+        ids(&list(&app, "?verification_status=in_review").await),
+        [a.clone()]
+    );
+    assert_eq!(
+        ids(&list(&app, "?verification_status=pending").await),
+        [b.clone()]
+    );
     assert!(ids(&list(&app, "?verification_status=approved").await).is_empty());
 });
 
 db_test!(a_fresh_link_revokes_the_older_ones, |app| async move {
-    let first: Value = app.create(&body_with_email(&unique_email())).await.json().await.unwrap();
+    let first: Value = app
+        .create(&body_with_email(&unique_email()))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = first["customer_id"].as_str().unwrap();
     app.clock.advance(Duration::minutes(5));
     let r = app.issue_link_as(&app.key, id).await;
@@ -64,60 +90,128 @@ db_test!(a_fresh_link_revokes_the_older_ones, |app| async move {
     assert_eq!(second["customer_id"], id);
     assert_eq!(second["verification_status"], "pending");
     assert_ne!(second["kyb_link"], first["kyb_link"]);
-    let got: Value = app.get(&format!("/v2/business_customer/{id}")).await.json().await.unwrap();
+    let got: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["kyb_link"], second["kyb_link"]);
     assert_eq!(got["link_expires_at"], second["link_expires_at"]);
     assert_ne!(got["updated_at"], got["created_at"]);
 
     let audit = app.state.store.list_audit(&app.platform).await.unwrap();
-    let issued: Vec<_> = audit.iter().filter(|a| a.action == "kyb_link.created").collect();
+    let issued: Vec<_> = audit
+        .iter()
+        .filter(|a| a.action == "kyb_link.created")
+        .collect();
     assert_eq!(issued.len(), 2);
     assert_eq!(issued[1].details["revoked_links"], 1);
     let events = app.state.store.list_events(&app.scope()).await.unwrap();
-    assert_eq!(events.last().unwrap().event_type, "business_customer.kyb_link.created");
-    assert_eq!(events.last().unwrap().payload["data"]["object"]["kyb_link"], second["kyb_link"]);
+    assert_eq!(
+        events.last().unwrap().event_type,
+        "business_customer.kyb_link.created"
+    );
+    assert_eq!(
+        events.last().unwrap().payload["data"]["object"]["kyb_link"],
+        second["kyb_link"]
+    );
 });
 
 db_test!(an_expired_link_is_not_shown, |app| async move {
     let id = app.create_customer().await;
     app.clock.advance(Duration::days(7) + Duration::seconds(1));
-    let got: Value = app.get(&format!("/v2/business_customer/{id}")).await.json().await.unwrap();
+    let got: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["kyb_link"], Value::Null);
     assert_eq!(got["link_expires_at"], Value::Null);
     // A new link brings it back.
     assert_eq!(app.issue_link_as(&app.key, &id).await.status(), 200);
-    let got: Value = app.get(&format!("/v2/business_customer/{id}")).await.json().await.unwrap();
-    assert!(got["kyb_link"].as_str().unwrap().starts_with("https://kyb.test/kyb/"));
+    let got: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(got["kyb_link"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://kyb.test/kyb/"));
 });
 
 db_test!(final_customers_get_no_new_link, |app| async move {
     let id = app.create_customer().await;
-    app.exec(&format!("UPDATE business_customers SET verification_status = 'approved' WHERE id = '{id}'")).await;
+    app.exec(&format!(
+        "UPDATE business_customers SET verification_status = 'approved' WHERE id = '{id}'"
+    ))
+    .await;
     let err = assert_error(app.issue_link_as(&app.key, &id).await, 409, "invalid_state").await;
-    assert!(err["message"].as_str().unwrap().contains("approved"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("approved"),
+        "{err}"
+    );
     let audit = app.state.store.list_audit(&app.platform).await.unwrap();
-    assert_eq!(audit.iter().filter(|a| a.action == "kyb_link.created").count(), 1, "nothing written");
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "kyb_link.created")
+            .count(),
+        1,
+        "nothing written"
+    );
 });
 
 db_test!(unknown_and_malformed_ids_are_404, |app| async move {
-    assert_error(app.get("/v2/business_customer/cust_doesnotexist").await, 404, "resource_missing").await;
-    assert_error(app.get("/v2/business_customer/evt_wrongkind").await, 404, "resource_missing").await;
-    assert_error(app.get("/v2/business_customer/'%20OR%201=1").await, 404, "resource_missing").await;
-    assert_error(app.issue_link_as(&app.key, "cust_doesnotexist").await, 404, "resource_missing").await;
+    assert_error(
+        app.get("/v2/business_customer/cust_doesnotexist").await,
+        404,
+        "resource_missing",
+    )
+    .await;
+    assert_error(
+        app.get("/v2/business_customer/evt_wrongkind").await,
+        404,
+        "resource_missing",
+    )
+    .await;
+    assert_error(
+        app.get("/v2/business_customer/'%20OR%201=1").await,
+        404,
+        "resource_missing",
+    )
+    .await;
+    assert_error(
+        app.issue_link_as(&app.key, "cust_doesnotexist").await,
+        404,
+        "resource_missing",
+    )
+    .await;
 });
 
-db_test!(issue_link_body_may_be_empty_or_an_empty_object, |app| async move {
-    let id = app.create_customer().await;
-    let post = |body: &'static str| {
-        app.client
-            .post(app.url(&format!("/v2/business_customer/{id}/kyb_link")))
-            .header("ngnc-sec-key", &app.key)
-            .header("idempotency-key", new_idempotency_key())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    assert_eq!(post("{}").await.unwrap().status(), 200);
-    let err = assert_error(post("{\"ttl\": 5}").await.unwrap(), 400, "parameter_unknown").await;
-    assert_eq!(err["param"], "ttl");
-});
+db_test!(
+    issue_link_body_may_be_empty_or_an_empty_object,
+    |app| async move {
+        let id = app.create_customer().await;
+        let post = |body: &'static str| {
+            app.client
+                .post(app.url(&format!("/v2/business_customer/{id}/kyb_link")))
+                .header("ngnc-sec-key", &app.key)
+                .header("idempotency-key", new_idempotency_key())
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        assert_eq!(post("{}").await.unwrap().status(), 200);
+        let err = assert_error(
+            post("{\"ttl\": 5}").await.unwrap(),
+            400,
+            "parameter_unknown",
+        )
+        .await;
+        assert_eq!(err["param"], "ttl");
+    }
+);

@@ -3,7 +3,7 @@
 
 use chrono::{SubsecRound, Utc};
 use kyb_domain::{ApiKeySecret, Clock, Mode, PlatformId};
-use kyb_server::{Application, AppState, Config, RawConfig};
+use kyb_server::{AppState, Application, Config, RawConfig};
 use kyb_store::{secrets, AuditContext, Scope, Store};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -31,7 +31,9 @@ macro_rules! db_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::helpers::spawn_postgres().await else { return };
+                let Some($app) = $crate::helpers::spawn_postgres().await else {
+                    return;
+                };
                 $body.await
             }
         }
@@ -51,7 +53,10 @@ pub async fn spawn_postgres() -> Option<TestApp> {
             "CI=true but PostgreSQL is not reachable at {}: the PostgreSQL tests must run in CI",
             postgres_admin_url()
         );
-        eprintln!("PostgreSQL not reachable at {}: skipping (set CI=true to make this fail)", postgres_admin_url());
+        eprintln!(
+            "PostgreSQL not reachable at {}: skipping (set CI=true to make this fail)",
+            postgres_admin_url()
+        );
         return None;
     }
     Some(spawn_app(Db::Postgres).await)
@@ -60,7 +65,11 @@ pub async fn spawn_postgres() -> Option<TestApp> {
 async fn postgres_available() -> bool {
     use sqlx::Connection;
     matches!(
-        tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&postgres_admin_url())).await,
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            sqlx::PgConnection::connect(&postgres_admin_url())
+        )
+        .await,
         Ok(Ok(_))
     )
 }
@@ -73,10 +82,19 @@ pub struct PgDatabase {
 impl PgDatabase {
     async fn create() -> (Self, String) {
         use sqlx::{Connection, Executor};
-        let name = format!("kyb_test_{}", kyb_domain::EventId::generate().as_str()[4..].to_lowercase());
-        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("connect to PostgreSQL");
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
-        let mut url = url::Url::parse(&postgres_admin_url()).expect("KYB_TEST_POSTGRES_URL is a URL");
+        let name = format!(
+            "kyb_test_{}",
+            kyb_domain::EventId::generate().as_str()[4..].to_lowercase()
+        );
+        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create test database");
+        let mut url =
+            url::Url::parse(&postgres_admin_url()).expect("KYB_TEST_POSTGRES_URL is a URL");
         url.set_path(&name);
         (Self { name }, url.to_string())
     }
@@ -87,11 +105,16 @@ impl Drop for PgDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 use sqlx::{Connection, Executor};
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                    let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    let _ = admin
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
                 }
             });
         })
@@ -139,7 +162,10 @@ pub async fn spawn_app(db: Db) -> TestApp {
 pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(Config) -> Config) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let (pg, url) = match db {
-        Db::Sqlite => (None, format!("sqlite://{}", dir.path().join("kyb.db").display())),
+        Db::Sqlite => (
+            None,
+            format!("sqlite://{}", dir.path().join("kyb.db").display()),
+        ),
         Db::Postgres => {
             let (pg, url) = PgDatabase::create().await;
             (Some(pg), url)
@@ -147,7 +173,9 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(Config) -> Config) -> Tes
     };
     let config = tweak(test_config(dir.path(), url));
     let clock = Clock::manual(Utc::now().trunc_subsecs(0));
-    let app = Application::build_with_clock(config, clock.clone()).await.expect("app builds");
+    let app = Application::build_with_clock(config, clock.clone())
+        .await
+        .expect("app builds");
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -168,7 +196,12 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(Config) -> Config) -> Tes
     }
 }
 
-pub async fn create_platform(store: &Store, clock: &Clock, name: &str, mode: Mode) -> (PlatformId, String) {
+pub async fn create_platform(
+    store: &Store,
+    clock: &Clock,
+    name: &str,
+    mode: Mode,
+) -> (PlatformId, String) {
     let ctx = AuditContext::operator_cli(clock.now());
     let platform = store.create_platform(name, &ctx).await.unwrap();
     let key = create_key(store, clock, &platform.id, mode).await;
@@ -179,7 +212,14 @@ pub async fn create_key(store: &Store, clock: &Clock, platform: &PlatformId, mod
     let secret = ApiKeySecret::generate(mode);
     let ctx = AuditContext::operator_cli(clock.now());
     store
-        .create_key(platform, mode, secret.lookup_prefix(), &secrets::hash_secret(secret.expose_secret()), None, &ctx)
+        .create_key(
+            platform,
+            mode,
+            secret.lookup_prefix(),
+            &secrets::hash_secret(secret.expose_secret()),
+            None,
+            &ctx,
+        )
         .await
         .unwrap();
     secret.expose_secret().to_owned()
@@ -187,9 +227,14 @@ pub async fn create_key(store: &Store, clock: &Clock, platform: &PlatformId, mod
 
 /// The vendor's example body, read verbatim from the documentation.
 pub fn seed_body() -> String {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed/create-business-customer.txt"))
-        .expect("../shared/seed/create-business-customer.txt is readable");
-    let start = doc.find("Example Request").expect("the seed has an example request");
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/seed/create-business-customer.txt"
+    ))
+    .expect("../shared/seed/create-business-customer.txt is readable");
+    let start = doc
+        .find("Example Request")
+        .expect("the seed has an example request");
     let open = start + doc[start..].find('{').unwrap();
     let close = open + doc[open..].find('}').unwrap();
     doc[open..=close].to_owned()
@@ -207,7 +252,10 @@ pub fn body_with_email(email: &str) -> Value {
 }
 
 pub fn unique_email() -> String {
-    format!("ops+{}@acme.example", kyb_domain::EventId::generate().as_str()[4..].to_lowercase())
+    format!(
+        "ops+{}@acme.example",
+        kyb_domain::EventId::generate().as_str()[4..].to_lowercase()
+    )
 }
 
 pub fn new_idempotency_key() -> String {
@@ -228,10 +276,16 @@ impl TestApp {
 
     /// `POST /v2/business_customer` with a JSON body, this app's key and a fresh idempotency key.
     pub async fn create(&self, body: &Value) -> reqwest::Response {
-        self.create_as(&self.key, &new_idempotency_key(), &body.to_string()).await
+        self.create_as(&self.key, &new_idempotency_key(), &body.to_string())
+            .await
     }
 
-    pub async fn create_as(&self, key: &str, idempotency_key: &str, body: &str) -> reqwest::Response {
+    pub async fn create_as(
+        &self,
+        key: &str,
+        idempotency_key: &str,
+        body: &str,
+    ) -> reqwest::Response {
         self.client
             .post(self.url("/v2/business_customer"))
             .header("ngnc-sec-key", key)
@@ -275,7 +329,11 @@ impl TestApp {
     }
 
     pub async fn customer_count(&self) -> i64 {
-        self.state.store.count_customers(&self.scope()).await.unwrap()
+        self.state
+            .store
+            .count_customers(&self.scope())
+            .await
+            .unwrap()
     }
 }
 
@@ -293,8 +351,17 @@ pub async fn assert_error(r: reqwest::Response, status: u16, code: &str) -> Valu
     assert_eq!(v["status"], "error", "{v}");
     assert_eq!(v["error"]["code"], code, "{v}");
     assert!(v["error"]["type"].is_string(), "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-    assert_eq!(v["request_id"], header_id.as_str(), "request_id matches x-request-id");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+    assert_eq!(
+        v["request_id"],
+        header_id.as_str(),
+        "request_id matches x-request-id"
+    );
     assert!(header_id.starts_with("req_"));
     v["error"].clone()
 }

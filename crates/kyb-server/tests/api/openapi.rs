@@ -4,7 +4,12 @@ use serde_json::Value;
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
 
 db_test!(the_document_is_served_and_complete, |app| async move {
-    let r = app.client.get(app.url("/v2/openapi.json")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/v2/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "served without a key");
     let doc: Value = r.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
@@ -17,13 +22,28 @@ db_test!(the_document_is_served_and_complete, |app| async move {
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} documented");
-        assert!(op["summary"].is_string() && op["description"].is_string(), "{method} {path} described");
-        assert!(op["responses"]["401"].is_object(), "{method} {path} documents 401");
+        assert!(
+            op["summary"].is_string() && op["description"].is_string(),
+            "{method} {path} described"
+        );
+        assert!(
+            op["responses"]["401"].is_object(),
+            "{method} {path} documents 401"
+        );
     }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     let create = &schemas["CreateBusinessCustomerRequest"];
-    for field in ["business_name", "business_email", "phone_number", "registered_address", "registered_country"] {
-        assert!(create["properties"][field]["description"].is_string(), "{field} documented");
+    for field in [
+        "business_name",
+        "business_email",
+        "phone_number",
+        "registered_address",
+        "registered_country",
+    ] {
+        assert!(
+            create["properties"][field]["description"].is_string(),
+            "{field} documented"
+        );
     }
     assert!(create["example"].is_object());
     assert!(schemas["KybLinkResponse"]["example"].is_object());
@@ -36,7 +56,8 @@ db_test!(the_document_is_served_and_complete, |app| async move {
 fn committed_copy_has_not_drifted() {
     let generated = serde_json::to_value(kyb_server::api::openapi()).unwrap();
     let committed: Value = serde_json::from_str(
-        &std::fs::read_to_string(COMMITTED).expect("docs/openapi.json exists (cargo run -q -- openapi > docs/openapi.json)"),
+        &std::fs::read_to_string(COMMITTED)
+            .expect("docs/openapi.json exists (cargo run -q -- openapi > docs/openapi.json)"),
     )
     .unwrap();
     assert!(

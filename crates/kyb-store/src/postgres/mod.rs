@@ -11,6 +11,8 @@ use crate::StoreError;
 pub type Db = sqlx::Postgres;
 pub const BACKEND: &str = "postgres";
 
+// The same source compiled for each database on purpose: see repo.rs.
+#[allow(clippy::duplicate_mod)]
 #[path = "../repo.rs"]
 mod repo;
 pub use repo::Backend;

@@ -13,6 +13,8 @@ use crate::StoreError;
 pub type Db = sqlx::Sqlite;
 pub const BACKEND: &str = "sqlite";
 
+// The same source compiled for each database on purpose: see repo.rs.
+#[allow(clippy::duplicate_mod)]
 #[path = "../repo.rs"]
 mod repo;
 pub use repo::Backend;
