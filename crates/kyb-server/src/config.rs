@@ -98,7 +98,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     /// Where customers reach this service; links are `{public_url}/kyb/{token}`. No trailing `/`.
-    pub public_url: String,
+    /// `None`: `http://` and the address the service actually listens on.
+    pub public_url: Option<String>,
     pub link_ttl: Duration,
     pub idempotency_retention: Duration,
     pub idempotency_purge_interval: std::time::Duration,
@@ -128,6 +129,20 @@ fn duration(
         )));
     }
     Ok(d)
+}
+
+fn validate_public_url(public_url: &str) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(public_url)
+        .map_err(|e| ConfigError(format!("public_url = {public_url:?} is not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return Err(ConfigError(format!(
+            "public_url = {public_url:?} must be an http(s) URL without query or fragment, like https://kyb.example.com"
+        )));
+    }
+    Ok(public_url.trim_end_matches('/').to_owned())
 }
 
 fn chrono_duration(d: std::time::Duration) -> Duration {
@@ -162,18 +177,10 @@ impl TryFrom<RawConfig> for Config {
                 kyb_store::redact_url(&database_url)
             )));
         }
-        let public_url = raw.public_url.unwrap_or_else(|| format!("http://{listen}"));
-        let parsed = url::Url::parse(&public_url)
-            .map_err(|e| ConfigError(format!("public_url = {public_url:?} is not a URL ({e})")))?;
-        if !matches!(parsed.scheme(), "http" | "https")
-            || parsed.query().is_some()
-            || parsed.fragment().is_some()
-        {
-            return Err(ConfigError(format!(
-                "public_url = {public_url:?} must be an http(s) URL without query or fragment, like https://kyb.example.com"
-            )));
-        }
-        let public_url = public_url.trim_end_matches('/').to_owned();
+        let public_url = raw
+            .public_url
+            .map(|u| validate_public_url(&u))
+            .transpose()?;
         let link_ttl = duration("link_ttl", &raw.link_ttl, 5 * MINUTE, 90 * DAY)?;
         let retention = duration(
             "idempotency_retention",
@@ -303,14 +310,15 @@ mod tests {
         let c = with(|_| {}).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://./kyb-data/kyb.db");
-        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.public_url, None);
         assert_eq!(c.link_ttl, Duration::days(7));
         assert_eq!(c.idempotency_retention, Duration::hours(24));
     }
 
     #[test]
     fn wrong_settings_are_named() {
-        let cases: [(fn(&mut RawConfig), &str); 6] = [
+        type Case = (fn(&mut RawConfig), &'static str);
+        let cases: [Case; 6] = [
             (|r| r.listen = "localhost".into(), "listen"),
             (|r| r.link_ttl = "soon".into(), "link_ttl"),
             (|r| r.link_ttl = "1m".into(), "link_ttl"),
@@ -330,7 +338,7 @@ mod tests {
     #[test]
     fn public_url_loses_its_trailing_slash() {
         let c = with(|r| r.public_url = Some("https://kyb.example.com/".into())).unwrap();
-        assert_eq!(c.public_url, "https://kyb.example.com");
+        assert_eq!(c.public_url.as_deref(), Some("https://kyb.example.com"));
     }
 
     #[test]

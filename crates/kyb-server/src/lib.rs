@@ -38,6 +38,8 @@ pub const API_VERSION: &str = "2";
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// Where customers reach this service (configured, or derived from the bound address).
+    pub public_url: Arc<str>,
     pub store: Store,
     pub clock: Clock,
     pub links: LinkSigner,
@@ -149,6 +151,10 @@ impl Application {
             })?;
         }
         let secret = config.resolve_secret_key()?;
+        // The phone number metadata loads on first use; load it now, not in the first request.
+        tokio::task::spawn_blocking(|| kyb_domain::PhoneNumber::parse("+14155550123"))
+            .await?
+            .ok();
         let store = Store::connect(&config.database_url)
             .await
             .with_context(|| {
@@ -162,9 +168,22 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let links = LinkSigner::new(secret, config.public_url.clone());
+        let public_url = match &config.public_url {
+            Some(url) => url.clone(),
+            None => {
+                if local_addr.ip().is_unspecified() {
+                    tracing::warn!(
+                        "listening on {local_addr} without public_url: links will name this address; \
+                         set KYB_PUBLIC_URL to the address customers use"
+                    );
+                }
+                format!("http://{local_addr}")
+            }
+        };
+        let links = LinkSigner::new(secret, public_url.clone());
         let state = AppState {
             config: Arc::new(config),
+            public_url: public_url.into(),
             store,
             clock,
             links,

@@ -113,8 +113,10 @@ fn load_config(cli: &Cli, listen: Option<&str>) -> Result<Config> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -210,7 +212,7 @@ async fn main() -> Result<()> {
             tracing::info!(
                 address = %app.local_addr(),
                 database = app.state().store.backend_name(),
-                public_url = %config.public_url,
+                public_url = %app.state().public_url,
                 "kyb is listening"
             );
             app.run_until(kyb_server::shutdown_signal()).await?;

@@ -65,12 +65,9 @@ db_test!(list_filters_by_status, |app| async move {
     .await;
     assert_eq!(
         ids(&list(&app, "?verification_status=in_review").await),
-        [a.clone()]
+        [a]
     );
-    assert_eq!(
-        ids(&list(&app, "?verification_status=pending").await),
-        [b.clone()]
-    );
+    assert_eq!(ids(&list(&app, "?verification_status=pending").await), [b]);
     assert!(ids(&list(&app, "?verification_status=approved").await).is_empty());
 });
 

@@ -6,7 +6,6 @@ use kyb_domain::{ApiKeySecret, Clock, Mode, PlatformId};
 use kyb_server::{AppState, Application, Config, RawConfig};
 use kyb_store::{secrets, AuditContext, Scope, Store};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -40,86 +39,9 @@ macro_rules! db_test {
     };
 }
 
-/// The server the PostgreSQL tests create their databases on.
-pub fn postgres_admin_url() -> String {
-    std::env::var("KYB_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 pub async fn spawn_postgres() -> Option<TestApp> {
-    if !postgres_available().await {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but PostgreSQL is not reachable at {}: the PostgreSQL tests must run in CI",
-            postgres_admin_url()
-        );
-        eprintln!(
-            "PostgreSQL not reachable at {}: skipping (set CI=true to make this fail)",
-            postgres_admin_url()
-        );
-        return None;
-    }
-    Some(spawn_app(Db::Postgres).await)
-}
-
-async fn postgres_available() -> bool {
-    use sqlx::Connection;
-    matches!(
-        tokio::time::timeout(
-            Duration::from_secs(5),
-            sqlx::PgConnection::connect(&postgres_admin_url())
-        )
-        .await,
-        Ok(Ok(_))
-    )
-}
-
-/// A PostgreSQL database that exists for one test and is dropped with it (even on panic).
-pub struct PgDatabase {
-    name: String,
-}
-
-impl PgDatabase {
-    async fn create() -> (Self, String) {
-        use sqlx::{Connection, Executor};
-        let name = format!(
-            "kyb_test_{}",
-            kyb_domain::EventId::generate().as_str()[4..].to_lowercase()
-        );
-        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create test database");
-        let mut url =
-            url::Url::parse(&postgres_admin_url()).expect("KYB_TEST_POSTGRES_URL is a URL");
-        url.set_path(&name);
-        (Self { name }, url.to_string())
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                use sqlx::{Connection, Executor};
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                    let _ = admin
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
+    let pg = kyb_testkit::postgres_database().await?;
+    Some(spawn_app_on(Some(pg), |c| c).await)
 }
 
 pub struct TestApp {
@@ -131,7 +53,7 @@ pub struct TestApp {
     /// A test-mode key of `platform`.
     pub key: String,
     _dir: tempfile::TempDir,
-    _pg: Option<PgDatabase>,
+    _pg: Option<kyb_testkit::PgDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -160,16 +82,21 @@ pub async fn spawn_app(db: Db) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(Config) -> Config) -> TestApp {
+    let pg = match db {
+        Db::Sqlite => None,
+        Db::Postgres => Some(kyb_testkit::PgDatabase::create().await),
+    };
+    spawn_app_on(pg, tweak).await
+}
+
+async fn spawn_app_on(
+    pg: Option<kyb_testkit::PgDatabase>,
+    tweak: impl FnOnce(Config) -> Config,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let (pg, url) = match db {
-        Db::Sqlite => (
-            None,
-            format!("sqlite://{}", dir.path().join("kyb.db").display()),
-        ),
-        Db::Postgres => {
-            let (pg, url) = PgDatabase::create().await;
-            (Some(pg), url)
-        }
+    let url = match &pg {
+        Some(pg) => pg.url().to_owned(),
+        None => format!("sqlite://{}", dir.path().join("kyb.db").display()),
     };
     let config = tweak(test_config(dir.path(), url));
     let clock = Clock::manual(Utc::now().trunc_subsecs(0));

@@ -1,0 +1,261 @@
+//! The `kyb` binary as an operator uses it: platforms, keys, migrations, and `serve` answering the
+//! README walkthrough and stopping cleanly on SIGTERM. On SQLite and on PostgreSQL.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+struct Kyb {
+    dir: tempfile::TempDir,
+    database_url: String,
+    _pg: Option<kyb_testkit::PgDatabase>,
+}
+
+impl Kyb {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = format!("sqlite://{}", dir.path().join("kyb.db").display());
+        Self {
+            dir,
+            database_url,
+            _pg: None,
+        }
+    }
+
+    async fn postgres() -> Option<Self> {
+        let pg = kyb_testkit::postgres_database().await?;
+        Some(Self {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: pg.url().to_owned(),
+            _pg: Some(pg),
+        })
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kyb"));
+        cmd.current_dir(self.dir.path())
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .arg("--database-url")
+            .arg(&self.database_url);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KYB_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kyb {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("kyb {args:?} printed no JSON ({e})"))
+    }
+
+    /// Starts `kyb serve` on a free port; returns the child and its base URL.
+    fn serve(&self) -> (Child, String) {
+        let mut child = self
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Read the log on a thread of its own (it keeps draining so the child never blocks on a
+        // full pipe) and wait, bounded, for the line that says where it listens.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("address=").nth(1) {
+                    let _ = tx.send(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                }
+            }
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(addr) => (child, format!("http://{addr}")),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("kyb serve did not report its address within 60 s");
+            }
+        }
+    }
+}
+
+macro_rules! both_databases {
+    ($name:ident, |$kyb:ident| $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let $kyb = Kyb::sqlite();
+                $body.await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some($kyb) = Kyb::postgres().await else {
+                    return;
+                };
+                $body.await
+            }
+        }
+    };
+}
+
+both_databases!(platforms_and_keys, |kyb| async move {
+    let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
+    let platform = created["platform_id"].as_str().unwrap().to_owned();
+    assert!(platform.starts_with("plat_"));
+    let test_key = created["api_key"].as_str().unwrap().to_owned();
+    assert!(test_key.starts_with("sk_test_"), "{test_key}");
+
+    let live = kyb.json(&["platform", "create", "--name", "Beta", "--live", "--json"]);
+    assert!(live["api_key"].as_str().unwrap().starts_with("sk_live_"));
+    let platforms = kyb.json(&["platform", "list", "--json"]);
+    assert_eq!(platforms.as_array().unwrap().len(), 2);
+
+    let key = kyb.json(&["key", "create", "--platform", &platform, "--live", "--json"]);
+    assert!(key["api_key"].as_str().unwrap().starts_with("sk_live_"));
+    let key_id = key["key_id"].as_str().unwrap().to_owned();
+
+    let keys = kyb.json(&["key", "list", "--platform", &platform, "--json"]);
+    let listed = keys.to_string();
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert!(!listed.contains(&test_key), "listing never shows a secret");
+    assert!(!listed.contains(key["api_key"].as_str().unwrap()));
+
+    let revoked = kyb.json(&["key", "revoke", &key_id, "--json"]);
+    assert!(revoked["revoked_at"].is_string());
+
+    let out = kyb.run(&["key", "revoke", "key_doesnotexist"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no API key with id key_doesnotexist"));
+    let out = kyb.run(&["key", "create", "--platform", "plat_doesnotexist"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no platform with id plat_doesnotexist"));
+
+    assert!(
+        kyb.run(&["migrate"]).status.success(),
+        "migrating twice is harmless"
+    );
+});
+
+both_databases!(
+    serve_runs_the_walkthrough_and_stops_on_sigterm,
+    |kyb| async move {
+        let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
+        let key = created["api_key"].as_str().unwrap().to_owned();
+        let (mut child, base) = kyb.serve();
+
+        let seed = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/seed/create-business-customer.txt"
+        ))
+        .unwrap();
+        let start = seed.find("Example Request").unwrap();
+        let open = start + seed[start..].find('{').unwrap();
+        let close = open + seed[open..].find('}').unwrap();
+        let client = reqwest::Client::new();
+        let r = client
+            .post(format!("{base}/v2/business_customer"))
+            .header("ngnc-sec-key", &key)
+            .header("idempotency-key", "walkthrough-1")
+            .header("content-type", "application/json")
+            .body(seed[open..=close].to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["kyb_link"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{base}/kyb/")),
+            "public_url follows --listen"
+        );
+
+        // A key revoked from the shell while the service runs is refused at once.
+        let keys = kyb.json(&["key", "list", "--json"]);
+        let key_id = keys[0]["id"].as_str().unwrap().to_owned();
+        assert!(kyb.run(&["key", "revoke", &key_id]).status.success());
+        let r = client
+            .get(format!("{base}/v2/business_customer"))
+            .header("ngnc-sec-key", &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            status.success(),
+            "kyb serve exits 0 after SIGTERM: {status:?}"
+        );
+    }
+);
+
+#[test]
+fn a_wrong_setting_is_named_at_start() {
+    let kyb = Kyb::sqlite();
+    let out = kyb
+        .command()
+        .args(["serve"])
+        .env("KYB_LINK_TTL", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("link_ttl = \"soon\" is not a duration"),
+        "{stderr}"
+    );
+    let out = kyb
+        .command()
+        .args(["serve", "--listen", "nowhere"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen = \"nowhere\""));
+}
+
+#[test]
+fn the_default_data_dir_is_kyb_data_under_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kyb"))
+        .current_dir(dir.path())
+        .args(["platform", "create", "--name", "Acme", "--json"])
+        .env_remove("KYB_DATABASE_URL")
+        .env_remove("KYB_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("kyb-data/kyb.db").exists());
+}
