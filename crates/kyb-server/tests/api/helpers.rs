@@ -7,12 +7,6 @@ use kyb_server::{AppState, Application, Config, RawConfig};
 use kyb_store::{secrets, AuditContext, Scope, Store};
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Db {
-    Sqlite,
-    Postgres,
-}
-
 /// Runs one behaviour test on both databases: `db_test!(name, |app| async move { ... })`
 /// makes `name::sqlite` and `name::postgres`.
 #[macro_export]
@@ -24,7 +18,7 @@ macro_rules! db_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::helpers::spawn_app($crate::helpers::Db::Sqlite).await;
+                let $app = $crate::helpers::spawn_sqlite().await;
                 $body.await
             }
 
@@ -77,16 +71,8 @@ pub fn test_config(dir: &std::path::Path, database_url: String) -> Config {
     Config::try_from(raw).expect("test configuration is valid")
 }
 
-pub async fn spawn_app(db: Db) -> TestApp {
-    spawn_app_with(db, |c| c).await
-}
-
-pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(Config) -> Config) -> TestApp {
-    let pg = match db {
-        Db::Sqlite => None,
-        Db::Postgres => Some(kyb_testkit::PgDatabase::create().await),
-    };
-    spawn_app_on(pg, tweak).await
+pub async fn spawn_sqlite() -> TestApp {
+    spawn_app_on(None, |c| c).await
 }
 
 async fn spawn_app_on(
