@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kyb_domain::{
-    CreateBusinessCustomer, CreateBusinessCustomerInput, CustomerId, EventId, VerificationStatus,
+    CreateBusinessCustomer, CreateBusinessCustomerInput, CustomerId, EventId, IdempotencyKey,
+    VerificationStatus,
 };
 use kyb_store::{
     Customer, IdempotencyRequest, Idempotent, ListCustomers, NewCustomer, NewEvent, StoredResponse,
@@ -282,7 +283,19 @@ pub async fn create(
     ctx: RequestContext,
     body: ApiJson<CreateBusinessCustomerRequest>,
 ) -> Result<Response> {
-    let req = &body.value;
+    respond(create_customer(&state, &auth, key, &body.value, body.raw.as_ref(), &ctx).await?)
+}
+
+/// Everything `POST /v2/business_customer` does after HTTP: parse the fields, then run the one
+/// transaction. Public so the benchmark can run the same work without the HTTP layer.
+pub async fn create_customer(
+    state: &AppState,
+    auth: &Authenticated,
+    key: IdempotencyKey,
+    req: &CreateBusinessCustomerRequest,
+    raw_body: Option<&serde_json::Value>,
+    ctx: &RequestContext,
+) -> Result<Idempotent<StoredResponse>> {
     let input = CreateBusinessCustomerInput {
         business_name: &req.business_name,
         business_email: &req.business_email,
@@ -303,24 +316,21 @@ pub async fn create(
             &Method::POST,
             "/v2/business_customer",
             auth.mode(),
-            body.raw.as_ref(),
+            raw_body,
         ),
         retention: state.config.idempotency_retention,
     };
-    let audit = auth.audit_context(&ctx, now);
-    let outcome = state
+    let audit = auth.audit_context(ctx, now);
+    let events = [
+        "business_customer.created",
+        "business_customer.kyb_link.created",
+    ];
+    Ok(state
         .store
         .create_customer(&auth.scope, new, &idem, &audit, |c| {
-            state.link_result(
-                c,
-                &[
-                    "business_customer.created",
-                    "business_customer.kyb_link.created",
-                ],
-            )
+            state.link_result(c, &events)
         })
-        .await?;
-    respond(outcome)
+        .await?)
 }
 
 /// Retrieve a business customer.
