@@ -208,9 +208,11 @@ impl Backend {
             &platform.id,
             None,
             ctx,
-            "platform.created",
-            target,
-            json!({ "name": name }),
+            vec![AuditEntry {
+                action: "platform.created",
+                target,
+                details: json!({ "name": name }),
+            }],
         )
         .await?;
         tx.commit().await?;
@@ -283,9 +285,11 @@ impl Backend {
             platform_id,
             Some(mode),
             ctx,
-            "api_key.created",
-            target,
-            details,
+            vec![AuditEntry {
+                action: "api_key.created",
+                target,
+                details,
+            }],
         )
         .await?;
         tx.commit().await?;
@@ -338,9 +342,11 @@ impl Backend {
                 &record.platform_id,
                 Some(record.mode),
                 ctx,
-                "api_key.revoked",
-                target,
-                details,
+                vec![AuditEntry {
+                    action: "api_key.revoked",
+                    target,
+                    details,
+                }],
             )
             .await?;
         }
@@ -459,32 +465,22 @@ impl Backend {
             "registered_country": customer.registered_country,
             "verification_status": customer.verification_status,
         });
-        insert_audit(
-            &mut tx,
-            &scope.platform_id,
-            Some(scope.mode),
-            ctx,
-            "business_customer.created",
-            target,
-            details,
-        )
-        .await?;
         let link_details =
             json!({ "customer_id": new.id, "expires_at": new.link.expires_at, "revoked_links": 0 });
-        let link_target = Target::new("kyb_link", new.link.id.as_str());
-        insert_audit(
-            &mut tx,
-            &scope.platform_id,
-            Some(scope.mode),
-            ctx,
-            "kyb_link.created",
-            link_target,
-            link_details,
-        )
-        .await?;
-        for event in &result.events {
-            insert_event(&mut tx, scope, event, ctx.at).await?;
-        }
+        let entries = vec![
+            AuditEntry {
+                action: "business_customer.created",
+                target,
+                details,
+            },
+            AuditEntry {
+                action: "kyb_link.created",
+                target: Target::new("kyb_link", new.link.id.as_str()),
+                details: link_details,
+            },
+        ];
+        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
+        insert_events(&mut tx, scope, &result.events, ctx.at).await?;
         idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
         tx.commit().await?;
         Ok(Idempotent::Fresh(result.response))
@@ -548,14 +544,14 @@ impl Backend {
             &scope.platform_id,
             Some(scope.mode),
             ctx,
-            "kyb_link.created",
-            target,
-            details,
+            vec![AuditEntry {
+                action: "kyb_link.created",
+                target,
+                details,
+            }],
         )
         .await?;
-        for event in &result.events {
-            insert_event(&mut tx, scope, event, ctx.at).await?;
-        }
+        insert_events(&mut tx, scope, &result.events, ctx.at).await?;
         idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
         tx.commit().await?;
         Ok(Idempotent::Fresh(result.response))
@@ -859,54 +855,65 @@ impl<'a> Target<'a> {
     }
 }
 
+/// One audit row to write; who, when and from where come from the `AuditContext`.
+struct AuditEntry<'a> {
+    action: &'static str,
+    target: Target<'a>,
+    details: Value,
+}
+
+/// Writes audit rows in one statement, in the order given.
 async fn insert_audit(
     tx: &mut Tx,
     platform_id: &PlatformId,
     mode: Option<Mode>,
     ctx: &AuditContext,
-    action: &str,
-    target: Target<'_>,
-    details: Value,
+    entries: Vec<AuditEntry<'_>>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, platform_id, livemode, actor_type, actor_id, action, target_type, target_id, \
-         request_id, client_addr, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(audit_id())
-    .bind(platform_id.as_str())
-    .bind(mode.map(Mode::is_live))
-    .bind(ctx.actor.as_str())
-    .bind(ctx.actor_id.as_deref())
-    .bind(action)
-    .bind(target.kind)
-    .bind(target.id)
-    .bind(ctx.request_id.as_ref().map(|r| r.as_str()))
-    .bind(ctx.client_addr.as_deref())
-    .bind(Json(details))
-    .bind(ctx.at)
-    .execute(&mut **tx)
-    .await?;
+    let mut insert = sqlx::QueryBuilder::<Db>::new(
+        "INSERT INTO audit_log (id, platform_id, livemode, actor_type, actor_id, action, target_type, \
+         target_id, request_id, client_addr, details, created_at) ",
+    );
+    insert.push_values(entries, |mut row, e| {
+        row.push_bind(audit_id())
+            .push_bind(platform_id.as_str())
+            .push_bind(mode.map(Mode::is_live))
+            .push_bind(ctx.actor.as_str())
+            .push_bind(ctx.actor_id.as_deref())
+            .push_bind(e.action)
+            .push_bind(e.target.kind)
+            .push_bind(e.target.id)
+            .push_bind(ctx.request_id.as_ref().map(|r| r.as_str()))
+            .push_bind(ctx.client_addr.as_deref())
+            .push_bind(Json(e.details))
+            .push_bind(ctx.at);
+    });
+    insert.build().execute(&mut **tx).await?;
     Ok(())
 }
 
-async fn insert_event(
+/// Writes outbox events in one statement, in the order given.
+async fn insert_events(
     tx: &mut Tx,
     scope: &Scope,
-    event: &NewEvent,
+    events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(event.id.as_str())
-    .bind(scope.platform_id.as_str())
-    .bind(scope.mode.is_live())
-    .bind(event.event_type)
-    .bind(event.customer_id.as_ref().map(|c| c.as_str()))
-    .bind(Json(&event.payload))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut insert = sqlx::QueryBuilder::<Db>::new(
+        "INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) ",
+    );
+    insert.push_values(events, |mut row, e| {
+        row.push_bind(e.id.as_str())
+            .push_bind(scope.platform_id.as_str())
+            .push_bind(scope.mode.is_live())
+            .push_bind(e.event_type)
+            .push_bind(e.customer_id.as_ref().map(|c| c.as_str()))
+            .push_bind(Json(&e.payload))
+            .push_bind(now);
+    });
+    insert.build().execute(&mut **tx).await?;
     Ok(())
 }
