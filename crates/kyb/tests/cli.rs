@@ -61,11 +61,16 @@ impl Kyb {
             .unwrap_or_else(|e| panic!("kyb {args:?} printed no JSON ({e})"))
     }
 
-    /// Starts `kyb serve` on a free port; returns the child and its base URL.
-    fn serve(&self) -> (Child, String) {
+    /// Starts `kyb serve` on a free port; returns the child, its base URL and its log so far.
+    fn serve(&self) -> (Child, String, Log) {
+        self.serve_with(&[])
+    }
+
+    fn serve_with(&self, env: &[(&str, &str)]) -> (Child, String, Log) {
         let mut child = self
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -73,7 +78,9 @@ impl Kyb {
         // Read the log on a thread of its own (it keeps draining so the child never blocks on a
         // full pipe) and wait, bounded, for the line that says where it listens.
         let stderr = BufReader::new(child.stderr.take().unwrap());
+        let log = Log::default();
         let (tx, rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("address=").nth(1) {
@@ -84,16 +91,48 @@ impl Kyb {
                             .to_owned(),
                     );
                 }
+                lines.0.lock().unwrap().push(line);
             }
         });
         match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-            Ok(addr) => (child, format!("http://{addr}")),
+            Ok(addr) => (child, format!("http://{addr}"), log),
             Err(_) => {
                 let _ = child.kill();
                 panic!("kyb serve did not report its address within 60 s");
             }
         }
     }
+}
+
+/// The lines a running `kyb serve` has logged.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Log {
+    fn contains(&self, needle: &str) -> bool {
+        self.0.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+}
+
+fn seed_body() -> String {
+    let seed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/seed/create-business-customer.txt"
+    ))
+    .unwrap();
+    let start = seed.find("Example Request").unwrap();
+    let open = start + seed[start..].find('{').unwrap();
+    let close = open + seed[open..].find('}').unwrap();
+    seed[open..=close].to_owned()
+}
+
+fn stop(mut child: Child) -> std::process::ExitStatus {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    child.wait().unwrap()
 }
 
 macro_rules! both_databases {
@@ -161,27 +200,19 @@ both_databases!(
     |kyb| async move {
         let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
         let key = created["api_key"].as_str().unwrap().to_owned();
-        let (mut child, base) = kyb.serve();
-
-        let seed = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/seed/create-business-customer.txt"
-        ))
-        .unwrap();
-        let start = seed.find("Example Request").unwrap();
-        let open = start + seed[start..].find('{').unwrap();
-        let close = open + seed[open..].find('}').unwrap();
+        let (child, base, log) = kyb.serve();
         let client = reqwest::Client::new();
         let r = client
             .post(format!("{base}/v2/business_customer"))
             .header("ngnc-sec-key", &key)
             .header("idempotency-key", "walkthrough-1")
             .header("content-type", "application/json")
-            .body(seed[open..=close].to_owned())
+            .body(seed_body())
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+        let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
         let v: Value = r.json().await.unwrap();
         assert!(
             v["kyb_link"]
@@ -202,22 +233,64 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(r.status(), 403);
+        let refused_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
 
-        let kill = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        let status = tokio::task::spawn_blocking(move || child.wait())
+        let status = tokio::task::spawn_blocking(move || stop(child))
             .await
-            .unwrap()
             .unwrap();
         assert!(
             status.success(),
             "kyb serve exits 0 after SIGTERM: {status:?}"
         );
+        for id in [&request_id, &refused_id] {
+            assert!(log.contains(id), "request {id} is in the log");
+        }
+        assert!(log.contains("kyb stopped"));
+        assert!(!log.contains(&key), "the API key is never logged");
     }
 );
+
+both_databases!(settings_layer_file_then_environment, |kyb| async move {
+    let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    std::fs::write(
+        kyb.dir.path().join("kyb.toml"),
+        "public_url = \"https://kyb.example.com/\"\nlink_ttl = \"2d\"\n",
+    )
+    .unwrap();
+    // The environment wins over the file.
+    let (child, base, _log) = kyb.serve_with(&[("KYB_LINK_TTL", "3d")]);
+    let before = chrono::Utc::now();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v2/business_customer"))
+        .header("ngnc-sec-key", &key)
+        .header("idempotency-key", "layers-1")
+        .header("content-type", "application/json")
+        .body(seed_body())
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["kyb_link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://kyb.example.com/kyb/"),
+        "{v}"
+    );
+    let expires: chrono::DateTime<chrono::Utc> =
+        v["link_expires_at"].as_str().unwrap().parse().unwrap();
+    let ttl = expires - before;
+    assert!(
+        ttl > chrono::Duration::days(3) - chrono::Duration::minutes(1)
+            && ttl <= chrono::Duration::days(3),
+        "{ttl}"
+    );
+    let status = tokio::task::spawn_blocking(move || stop(child))
+        .await
+        .unwrap();
+    assert!(status.success());
+});
 
 #[test]
 fn a_wrong_setting_is_named_at_start() {

@@ -118,30 +118,53 @@ pub struct KybLinkResponse {
 /// A business customer as `GET` returns it (and as webhook events carry it).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BusinessCustomer {
+    /// `cust_` followed by random letters and digits.
     pub customer_id: String,
     /// `false` for customers created with a test key, `true` with a live key.
     pub livemode: bool,
+    /// Registered legal name, trimmed.
     pub business_name: String,
+    /// Contact e-mail address, domain in lower case.
     pub business_email: String,
-    /// E.164.
+    /// E.164, e.g. `+15550123`.
     pub phone_number: String,
+    /// Registered address, trimmed.
     pub registered_address: String,
-    /// ISO 3166-1 alpha-3.
+    /// ISO 3166-1 alpha-3 country code.
     pub registered_country: String,
     #[schema(schema_with = status_schema)]
     pub verification_status: &'static str,
     /// Finer progress through the hosted flow: `not_started`, `in_progress` or `submitted`.
+    #[schema(pattern = "^(not_started|in_progress|submitted)$")]
     pub progress: &'static str,
     /// The current link if one is still valid (not used, revoked or expired), else `null`.
     pub kyb_link: Option<String>,
-    /// When the current link expires, else `null`.
+    /// When the current link expires (RFC 3339, UTC), else `null`.
     pub link_expires_at: Option<String>,
+    /// When the customer was created (RFC 3339, UTC).
     pub created_at: String,
+    /// When the customer last changed (RFC 3339, UTC).
     pub updated_at: String,
 }
 
 /// `GET /v2/business_customer/{customer_id}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "success",
+    "customer_id": "cust_q3Vt8LbX1nKe0RzA7mWc2YpD",
+    "livemode": false,
+    "business_name": "Acme Corp Solutions Ltd",
+    "business_email": "ops@acme.example",
+    "phone_number": "+15550123",
+    "registered_address": "123 Business Street, Suite 100, New York, NY 10001",
+    "registered_country": "USA",
+    "verification_status": "pending",
+    "progress": "not_started",
+    "kyb_link": "https://kyb.example.com/kyb/Zk3v0uJ9b1R5c8Qx2Lm4Np7Ts6Wy0Ae3Hd5Gf1Ki8Ol",
+    "link_expires_at": "2024-11-04T14:00:00Z",
+    "created_at": "2024-10-28T14:00:00Z",
+    "updated_at": "2024-10-28T14:00:00Z"
+}))]
 pub struct BusinessCustomerResponse {
     /// Always `success`.
     pub status: &'static str,
@@ -151,6 +174,25 @@ pub struct BusinessCustomerResponse {
 
 /// `GET /v2/business_customer`: one page, newest first.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "success",
+    "data": [{
+        "customer_id": "cust_q3Vt8LbX1nKe0RzA7mWc2YpD",
+        "livemode": false,
+        "business_name": "Acme Corp Solutions Ltd",
+        "business_email": "ops@acme.example",
+        "phone_number": "+15550123",
+        "registered_address": "123 Business Street, Suite 100, New York, NY 10001",
+        "registered_country": "USA",
+        "verification_status": "pending",
+        "progress": "not_started",
+        "kyb_link": null,
+        "link_expires_at": null,
+        "created_at": "2024-10-28T14:00:00Z",
+        "updated_at": "2024-10-28T14:00:00Z"
+    }],
+    "has_more": false
+}))]
 pub struct BusinessCustomerList {
     /// Always `success`.
     pub status: &'static str,

@@ -42,6 +42,19 @@ db_test!(missing_and_unknown_keys_are_401, |app| async move {
     assert_eq!(app.customer_count().await, 0);
 });
 
+db_test!(keys_are_stored_only_as_hashes, |app| async move {
+    let stored = app
+        .dump("SELECT lookup_prefix || ' ' || secret_hash FROM api_keys")
+        .await;
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains(&app.key), "the secret is not stored");
+    assert!(app.key.starts_with(stored[0].split(' ').next().unwrap()));
+    assert_eq!(
+        stored[0].split(' ').nth(1).unwrap(),
+        kyb_store::secrets::hash_secret(&app.key)
+    );
+});
+
 db_test!(bearer_authorization_works_too, |app| async move {
     let r = app
         .client

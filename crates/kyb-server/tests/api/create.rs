@@ -214,3 +214,33 @@ db_test!(
             .starts_with("evt_"));
     }
 );
+
+db_test!(
+    a_failing_transaction_leaves_nothing_and_leaks_nothing,
+    |app| async move {
+        // Break the last table the transaction writes before the idempotency record.
+        app.exec("DROP TABLE events").await;
+        let key = new_idempotency_key();
+        let body = body_with_email(&unique_email()).to_string();
+        let r = app.create_as(&app.key, &key, &body).await;
+        let err = assert_error(r, 500, "internal_error").await;
+        assert_eq!(err["type"], "api_error");
+        let message = err["message"].as_str().unwrap().to_lowercase();
+        for internal in ["events", "table", "sql", "relation", "database"] {
+            assert!(!message.contains(internal), "no internals in {message:?}");
+        }
+        assert_eq!(
+            app.customer_count().await,
+            0,
+            "the customer insert was rolled back"
+        );
+        assert_eq!(
+            app.state.store.count_idempotency_records().await.unwrap(),
+            0
+        );
+        let audit = app.state.store.list_audit(&app.platform).await.unwrap();
+        assert!(audit
+            .iter()
+            .all(|a| a.action != "business_customer.created"));
+    }
+);

@@ -288,4 +288,15 @@ impl TestApp {
             sqlx::query(sql).execute(b.pool()).await.unwrap();
         }
     }
+
+    /// Reads one text column of a query straight from the database.
+    pub async fn dump(&self, sql: &str) -> Vec<String> {
+        if let Some(b) = self.state.store.as_sqlite() {
+            sqlx::query_scalar(sql).fetch_all(b.pool()).await.unwrap()
+        } else if let Some(b) = self.state.store.as_postgres() {
+            sqlx::query_scalar(sql).fetch_all(b.pool()).await.unwrap()
+        } else {
+            unreachable!("two backends")
+        }
+    }
 }
