@@ -1,19 +1,22 @@
 //! Throughput of `POST /v2/business_customer`: the release `kyb` binary in its own process,
-//! driven over HTTP by N concurrent clients with unique idempotency keys; then the same work
-//! (`create_customer`, the one transaction) run directly N-wide without HTTP, on a fresh database
-//! of the same kind. The ratio service/raw is what the HTTP layer costs.
+//! driven over HTTP by N concurrent clients with unique idempotency keys; and the same work
+//! (`create_customer`: parsing plus the one transaction) run directly N-wide without HTTP, on a
+//! fresh database of the same kind. The ratio service/raw is what the HTTP layer costs.
 //!
-//! cargo bench -p kyb --bench create_customer -- --db both --clients 32 --requests 20000
+//! The two are measured in alternating rounds (service, raw, service, raw, …) and the median
+//! round of each is reported, so that a slow moment of the disk does not decide the ratio.
+//!
+//! cargo bench -p kyb --bench create_customer -- --db both --clients 32 --requests 10000 --rounds 3
 
 use clap::Parser;
 use kyb_domain::{IdempotencyKey, Mode};
 use kyb_server::api::business_customer::{create_customer, CreateBusinessCustomerRequest};
 use kyb_server::auth::Authenticated;
 use kyb_server::extract::RequestContext;
-use kyb_server::{Application, Config, RawConfig};
+use kyb_server::{AppState, Application, Config, RawConfig};
 use kyb_store::{secrets, AuditContext, Idempotent, Scope};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,14 +29,18 @@ struct Args {
     /// Concurrent clients.
     #[arg(long, default_value_t = 32)]
     clients: usize,
-    /// Measured requests per run (after a warm-up of 500).
-    #[arg(long, default_value_t = 20_000)]
+    /// Measured requests per round (after a warm-up of 500).
+    #[arg(long, default_value_t = 10_000)]
     requests: usize,
+    /// Alternating rounds of each; the median round is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Ignored: cargo bench passes it.
     #[arg(long, hide = true)]
     bench: bool,
 }
 
+#[derive(Clone, Copy)]
 struct Figures {
     rate: f64,
     p50: Duration,
@@ -50,6 +57,11 @@ fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
     }
 }
 
+fn median(mut rounds: Vec<Figures>) -> Figures {
+    rounds.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    rounds[rounds.len() / 2]
+}
+
 /// The request body, formatted directly: the load generator should spend its CPU on sending.
 fn body(i: usize, run: &str) -> String {
     format!(
@@ -57,8 +69,8 @@ fn body(i: usize, run: &str) -> String {
     )
 }
 
-/// N tasks pull request numbers from one counter until `total`; returns per-request latencies.
-async fn drive<F, Fut>(clients: usize, total: usize, one: F) -> (Vec<Duration>, Duration)
+/// N tasks pull request numbers from one counter until `total`; returns the figures.
+async fn drive<F, Fut>(clients: usize, total: usize, one: F) -> Figures
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
@@ -87,7 +99,7 @@ where
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    (all, started.elapsed())
+    figures(all, started.elapsed())
 }
 
 /// A fresh database URL of the kind asked for, kept alive by the returned guard.
@@ -108,6 +120,17 @@ async fn database(
     }
 }
 
+/// On PostgreSQL, a checkpoint before each round, so that no round pays for the one before.
+async fn settle(kind: &str) {
+    if kind == "postgres" {
+        use sqlx::{Connection, Executor};
+        let mut admin = sqlx::PgConnection::connect(&kyb_testkit::postgres_admin_url())
+            .await
+            .unwrap();
+        admin.execute("CHECKPOINT").await.unwrap();
+    }
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -118,79 +141,94 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn service(kind: &str, args: &Args, dir: &std::path::Path) -> (Figures, u64) {
-    let (url, _pg) = database(kind, dir, "service").await;
-    let kyb = env!("CARGO_BIN_EXE_kyb");
-    let data_dir = dir.join("service-data");
-    let base = |cmd: &mut Command| {
-        cmd.arg("--data-dir")
-            .arg(&data_dir)
-            .arg("--database-url")
-            .arg(&url);
-    };
-    let mut create = Command::new(kyb);
-    base(&mut create);
-    let out = create
-        .args(["platform", "create", "--name", "Bench", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["api_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+/// The release binary serving on a free port, and a client for it.
+struct Service {
+    child: Child,
+    endpoint: Arc<str>,
+    key: Arc<str>,
+    client: reqwest::Client,
+    _pg: Option<kyb_testkit::PgDatabase>,
+}
 
-    let mut serve = Command::new(kyb);
-    base(&mut serve);
-    let mut child = serve
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        while stderr.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-            if let Some(rest) = line.split("address=").nth(1) {
-                let _ = tx.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-                // Then only drain the log, so the service never blocks on a full pipe.
-                let _ = std::io::copy(&mut stderr, &mut std::io::sink());
-                return;
+impl Service {
+    async fn start(kind: &str, clients: usize, dir: &std::path::Path) -> Self {
+        let (url, pg) = database(kind, dir, "service").await;
+        let kyb = env!("CARGO_BIN_EXE_kyb");
+        let data_dir = dir.join("service-data");
+        let command = || {
+            let mut cmd = Command::new(kyb);
+            cmd.arg("--data-dir")
+                .arg(&data_dir)
+                .arg("--database-url")
+                .arg(&url);
+            cmd
+        };
+        let out = command()
+            .args(["platform", "create", "--name", "Bench", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let key: Arc<str> = created["api_key"].as_str().unwrap().into();
+
+        let mut child = command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while stderr.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if let Some(rest) = line.split("address=").nth(1) {
+                    let _ = tx.send(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                    // Then only drain the log, so the service never blocks on a full pipe.
+                    let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+                    return;
+                }
+                line.clear();
             }
-            line.clear();
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("kyb serve reports its address");
+        Self {
+            child,
+            endpoint: format!("http://{addr}/v2/business_customer").into(),
+            key,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(clients)
+                .build()
+                .unwrap(),
+            _pg: pg,
         }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("kyb serve reports its address");
-    let endpoint: Arc<str> = format!("http://{addr}/v2/business_customer").into();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
-        .build()
-        .unwrap();
+    }
 
-    let run = |tag: &'static str, total: usize| {
-        let (client, endpoint, key) = (client.clone(), endpoint.clone(), key.clone());
-        drive(args.clients, total, move |i| {
-            let (client, endpoint, key) = (client.clone(), endpoint.clone(), key.clone());
+    async fn round(&self, clients: usize, tag: &str, total: usize) -> Figures {
+        let (client, endpoint, key) =
+            (self.client.clone(), self.endpoint.clone(), self.key.clone());
+        let tag: Arc<str> = tag.into();
+        drive(clients, total, move |i| {
+            let (client, endpoint, key, tag) =
+                (client.clone(), endpoint.clone(), key.clone(), tag.clone());
             async move {
                 let r = client
                     .post(&*endpoint)
-                    .header("ngnc-sec-key", &key)
+                    .header("ngnc-sec-key", &*key)
                     .header("idempotency-key", format!("{tag}-{i}"))
                     .header("content-type", "application/json")
-                    .body(body(i, tag))
+                    .body(body(i, &tag))
                     .send()
                     .await
                     .unwrap();
@@ -198,58 +236,78 @@ async fn service(kind: &str, args: &Args, dir: &std::path::Path) -> (Figures, u6
                 r.bytes().await.unwrap();
             }
         })
-    };
-    run("warm", 500).await;
-    let (latencies, elapsed) = run("svc", args.requests).await;
-    let peak = peak_rss_kib(child.id());
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-    (figures(latencies, elapsed), peak)
+        .await
+    }
+
+    /// Stops the service (SIGTERM) and returns its peak resident memory in KiB.
+    fn stop(mut self) -> u64 {
+        let peak = peak_rss_kib(self.child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        peak
+    }
 }
 
-async fn raw(kind: &str, args: &Args, dir: &std::path::Path) -> Figures {
-    let (url, _pg) = database(kind, dir, "raw").await;
-    let raw = RawConfig {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.join("raw-data"),
-        database_url: Some(url),
-        workers: false,
-        ..RawConfig::default()
-    };
-    let app = Application::build(Config::try_from(raw).unwrap())
-        .await
-        .unwrap();
-    let state = app.state().clone();
-    let ctx = AuditContext::operator_cli(state.clock.now());
-    let platform = state.store.create_platform("Bench", &ctx).await.unwrap();
-    let secret = kyb_domain::ApiKeySecret::generate(Mode::Test);
-    let key = state
-        .store
-        .create_key(
-            &platform.id,
-            Mode::Test,
-            secret.lookup_prefix(),
-            &secrets::hash_secret(secret.expose_secret()),
-            None,
-            &ctx,
-        )
-        .await
-        .unwrap();
-    let auth = Arc::new(Authenticated {
-        scope: Scope {
-            platform_id: platform.id,
-            mode: Mode::Test,
-        },
-        key_id: key.id,
-    });
-    let run = |tag: &'static str, total: usize| {
-        let (state, auth) = (state.clone(), auth.clone());
-        drive(args.clients, total, move |i| {
-            let (state, auth) = (state.clone(), auth.clone());
+/// The same work in this process, straight into the store.
+struct Raw {
+    state: AppState,
+    auth: Arc<Authenticated>,
+    _pg: Option<kyb_testkit::PgDatabase>,
+}
+
+impl Raw {
+    async fn start(kind: &str, dir: &std::path::Path) -> Self {
+        let (url, pg) = database(kind, dir, "raw").await;
+        let raw = RawConfig {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.join("raw-data"),
+            database_url: Some(url),
+            workers: false,
+            ..RawConfig::default()
+        };
+        let app = Application::build(Config::try_from(raw).unwrap())
+            .await
+            .unwrap();
+        let state = app.state().clone();
+        let ctx = AuditContext::operator_cli(state.clock.now());
+        let platform = state.store.create_platform("Bench", &ctx).await.unwrap();
+        let secret = kyb_domain::ApiKeySecret::generate(Mode::Test);
+        let hash = secrets::hash_secret(secret.expose_secret());
+        let key = state
+            .store
+            .create_key(
+                &platform.id,
+                Mode::Test,
+                secret.lookup_prefix(),
+                &hash,
+                None,
+                &ctx,
+            )
+            .await
+            .unwrap();
+        let auth = Arc::new(Authenticated {
+            scope: Scope {
+                platform_id: platform.id,
+                mode: Mode::Test,
+            },
+            key_id: key.id,
+        });
+        Self {
+            state,
+            auth,
+            _pg: pg,
+        }
+    }
+
+    async fn round(&self, clients: usize, tag: &str, total: usize) -> Figures {
+        let (state, auth) = (self.state.clone(), self.auth.clone());
+        let tag: Arc<str> = tag.into();
+        drive(clients, total, move |i| {
+            let (state, auth, tag) = (state.clone(), auth.clone(), tag.clone());
             async move {
-                let raw_body: serde_json::Value = serde_json::from_str(&body(i, tag)).unwrap();
+                let raw_body: serde_json::Value = serde_json::from_str(&body(i, &tag)).unwrap();
                 let req: CreateBusinessCustomerRequest =
                     serde_json::from_value(raw_body.clone()).unwrap();
                 let ctx = RequestContext {
@@ -262,11 +320,8 @@ async fn raw(kind: &str, args: &Args, dir: &std::path::Path) -> Figures {
                 assert!(matches!(outcome, Ok(Idempotent::Fresh(_))));
             }
         })
-    };
-    run("warm", 500).await;
-    let (latencies, elapsed) = run("raw", args.requests).await;
-    state.store.close().await;
-    figures(latencies, elapsed)
+        .await
+    }
 }
 
 fn machine() -> String {
@@ -284,6 +339,10 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -293,26 +352,52 @@ async fn main() {
     };
     println!("machine: {}", machine());
     println!(
-        "clients: {}, measured requests per run: {}",
-        args.clients, args.requests
+        "clients: {}, measured requests per round: {}, rounds: {} (median reported)",
+        args.clients, args.requests, args.rounds
     );
+    let mut table = Vec::new();
+    for kind in kinds {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::start(kind, args.clients, dir.path()).await;
+        let raw = Raw::start(kind, dir.path()).await;
+        service.round(args.clients, "warm", 500).await;
+        raw.round(args.clients, "warm", 500).await;
+        let (mut svc_rounds, mut raw_rounds) = (Vec::new(), Vec::new());
+        for r in 0..args.rounds {
+            settle(kind).await;
+            let s = service
+                .round(args.clients, &format!("svc{r}"), args.requests)
+                .await;
+            settle(kind).await;
+            let d = raw
+                .round(args.clients, &format!("raw{r}"), args.requests)
+                .await;
+            println!(
+                "{kind} round {r}: service {:.0} req/s, raw {:.0} tx/s",
+                s.rate, d.rate
+            );
+            svc_rounds.push(s);
+            raw_rounds.push(d);
+        }
+        raw.state.store.close().await;
+        let peak = service.stop();
+        let (s, d) = (median(svc_rounds), median(raw_rounds));
+        table.push(format!(
+            "| {kind} | {:.0} | {:.2} ms | {:.2} ms | {:.1} MiB | {:.0} | {:.2} ms | {:.2} ms | {:.0} % |",
+            s.rate,
+            ms(s.p50),
+            ms(s.p99),
+            peak as f64 / 1024.0,
+            d.rate,
+            ms(d.p50),
+            ms(d.p99),
+            s.rate / d.rate * 100.0
+        ));
+    }
     println!();
     println!("| database | service req/s | p50 | p99 | peak RSS | raw tx/s | raw p50 | raw p99 | service/raw |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    for kind in kinds {
-        let dir = tempfile::tempdir().unwrap();
-        let (svc, peak) = service(kind, &args, dir.path()).await;
-        let direct = raw(kind, &args, dir.path()).await;
-        println!(
-            "| {kind} | {:.0} | {:.2} ms | {:.2} ms | {:.1} MiB | {:.0} | {:.2} ms | {:.2} ms | {:.0} % |",
-            svc.rate,
-            svc.p50.as_secs_f64() * 1e3,
-            svc.p99.as_secs_f64() * 1e3,
-            peak as f64 / 1024.0,
-            direct.rate,
-            direct.p50.as_secs_f64() * 1e3,
-            direct.p99.as_secs_f64() * 1e3,
-            svc.rate / direct.rate * 100.0
-        );
+    for row in table {
+        println!("{row}");
     }
 }
