@@ -39,8 +39,11 @@ pub(crate) const BEGIN_WRITE: &str = "BEGIN";
 
 pub async fn connect(url: &str) -> Result<Backend, StoreError> {
     let options = PgConnectOptions::from_str(url)?;
+    // No ping before each checkout: a dead connection fails its query and is replaced, and the
+    // ping would cost a round trip on every request.
     let pool = PgPoolOptions::new()
         .max_connections(32)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?;

@@ -44,8 +44,10 @@ pub async fn connect(url: &str) -> Result<Backend, StoreError> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    // A local file has no connection to lose: skip the ping before each checkout.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     Ok(Backend::new(pool))
