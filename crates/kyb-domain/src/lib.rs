@@ -6,6 +6,7 @@ pub mod clock;
 pub mod customer;
 pub mod id;
 pub mod keys;
+pub mod kyb;
 pub mod requirements;
 pub mod status;
 pub mod values;

@@ -14,6 +14,7 @@ pub mod workers;
 use axum::http::{HeaderValue, Method};
 use axum::Router;
 use chrono::{DateTime, SubsecRound, Utc};
+use kyb_domain::requirements::Catalog;
 use kyb_domain::{Clock, LinkId, Mode};
 use kyb_store::{ActorKind, AuditContext, NewLink, Store};
 use serde_json::Value;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub links: LinkSigner,
+    /// Per-jurisdiction requirements, loaded and checked at start.
+    pub catalog: Arc<Catalog>,
 }
 
 impl AppState {
@@ -151,6 +154,7 @@ impl Application {
             })?;
         }
         let secret = config.resolve_secret_key()?;
+        let catalog = Catalog::load().context("the built-in requirements catalog is invalid")?;
         // The phone number metadata loads on first use; load it now, not in the first request.
         tokio::task::spawn_blocking(|| kyb_domain::PhoneNumber::parse("+14155550123"))
             .await?
@@ -187,6 +191,7 @@ impl Application {
             store,
             clock,
             links,
+            catalog: Arc::new(catalog),
         };
         Ok(Self {
             listener,

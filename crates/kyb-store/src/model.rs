@@ -1,6 +1,7 @@
 //! What the store reads and writes, independent of the database behind it.
 
 use chrono::{DateTime, Duration, Utc};
+use kyb_domain::kyb::{BusinessProfile, PersonFacts};
 use kyb_domain::{
     CreateBusinessCustomer, CustomerId, EventId, IdempotencyKey, KeyId, LinkId, Mode, PlatformId,
     Progress, RequestId, VerificationStatus,
@@ -58,6 +59,18 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
     /// The newest link that is neither used, revoked nor expired at read time.
     pub current_link: Option<LinkSummary>,
+    /// What the customer has given in the hosted flow so far.
+    pub facts: KybFacts,
+}
+
+/// The hosted-flow data that requirements are computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KybFacts {
+    /// As saved by the customer, or prefilled from creation when nothing is saved yet.
+    pub profile: BusinessProfile,
+    pub people: Vec<PersonFacts>,
+    /// Kinds of the documents uploaded and not deleted.
+    pub document_kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

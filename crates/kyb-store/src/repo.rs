@@ -2,6 +2,7 @@
 //! `postgres/mod.rs` each include this file with their own `Db` and dialect hooks.
 
 use chrono::{DateTime, Utc};
+use kyb_domain::kyb::{BusinessProfile, PersonFacts};
 use kyb_domain::{
     transition, Action, CustomerId, KeyId, Mode, PlatformId, Progress, VerificationStatus,
 };
@@ -64,6 +65,7 @@ impl TryFrom<CustomerRow> for Customer {
         let progress = Progress::parse(&r.progress).ok_or_else(|| {
             StoreError::Corrupt(format!("customer {} has progress {:?}", r.id, r.progress))
         })?;
+        let profile = BusinessProfile::prefilled(&r.business_name, &r.registered_address);
         Ok(Customer {
             id: CustomerId::from_trusted(r.id),
             platform_id: PlatformId::from_trusted(r.platform_id),
@@ -78,6 +80,10 @@ impl TryFrom<CustomerRow> for Customer {
             created_at: r.created_at,
             updated_at: r.updated_at,
             current_link: link_summary(r.link_id, r.link_created_at, r.link_expires_at),
+            facts: KybFacts {
+                profile,
+                ..KybFacts::default()
+            },
         })
     }
 }
@@ -454,6 +460,13 @@ impl Backend {
                 created_at: ctx.at,
                 expires_at: new.link.expires_at,
             }),
+            facts: KybFacts {
+                profile: BusinessProfile::prefilled(
+                    f.business_name.as_str(),
+                    f.registered_address.as_str(),
+                ),
+                ..KybFacts::default()
+            },
         };
         let result = finish(&customer);
         let target = Target::new("business_customer", new.id.as_str());
@@ -515,6 +528,7 @@ impl Backend {
             .ok_or(StoreError::NotFound)?;
         let mut customer = Customer::try_from(row)?;
         transition(customer.verification_status, Action::IssueLink)?;
+        load_facts(&mut tx, std::slice::from_mut(&mut customer)).await?;
 
         let revoked = sqlx::query(
             "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
@@ -574,7 +588,12 @@ impl Backend {
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(Customer::try_from).transpose()
+        let Some(mut customer) = row.map(Customer::try_from).transpose()? else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.acquire().await?;
+        load_facts(&mut conn, std::slice::from_mut(&mut customer)).await?;
+        Ok(Some(customer))
     }
 
     /// Newest first; `starting_after` continues after that customer.
@@ -614,11 +633,13 @@ impl Backend {
             .fetch_all(&self.pool)
             .await?;
         let has_more = rows.len() > query.limit as usize;
-        let customers = rows
+        let mut customers: Vec<Customer> = rows
             .into_iter()
             .take(query.limit as usize)
             .map(Customer::try_from)
             .collect::<Result<_, _>>()?;
+        let mut conn = self.pool.acquire().await?;
+        load_facts(&mut conn, &mut customers).await?;
         Ok(CustomerPage {
             customers,
             has_more,
@@ -750,6 +771,90 @@ async fn customer_with_email<'c, E: sqlx::Executor<'c, Database = Db>>(
     .fetch_optional(executor)
     .await?;
     Ok(id.map(CustomerId::from_trusted))
+}
+
+/// Fills in the hosted-flow facts of the given customers: three queries, whatever their number.
+async fn load_facts(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    customers: &mut [Customer],
+) -> Result<(), StoreError> {
+    if customers.is_empty() {
+        return Ok(());
+    }
+    fn ids_in<'a>(sql: &str, customers: &'a [Customer]) -> sqlx::QueryBuilder<'a, Db> {
+        let mut q = sqlx::QueryBuilder::<Db>::new(sql);
+        q.push(" (");
+        let mut list = q.separated(", ");
+        for c in customers {
+            list.push_bind(c.id.as_str());
+        }
+        list.push_unseparated(")");
+        q
+    }
+    #[derive(sqlx::FromRow)]
+    struct ProfileRow {
+        customer_id: String,
+        legal_name: String,
+        trading_name: String,
+        entity_type: String,
+        registration_number: String,
+        date_of_incorporation: String,
+        tax_id: String,
+        website: String,
+        business_description: String,
+        operating_address: String,
+    }
+    let profiles: Vec<ProfileRow> = ids_in(
+        "SELECT customer_id, legal_name, trading_name, entity_type, registration_number, date_of_incorporation, \
+         tax_id, website, business_description, operating_address FROM business_profiles WHERE customer_id IN",
+        customers,
+    )
+    .build_query_as()
+    .fetch_all(&mut *conn)
+    .await?;
+    let people: Vec<(String, bool, i32)> = ids_in(
+        "SELECT customer_id, is_control_person, ownership_bp FROM people WHERE customer_id IN",
+        customers,
+    )
+    .build_query_as()
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut documents = ids_in(
+        "SELECT customer_id, kind FROM documents WHERE customer_id IN",
+        customers,
+    );
+    documents.push(" AND deleted_at IS NULL ORDER BY uploaded_at");
+    let documents: Vec<(String, String)> = documents.build_query_as().fetch_all(&mut *conn).await?;
+    for c in customers.iter_mut() {
+        let id = c.id.as_str();
+        if let Some(p) = profiles.iter().find(|p| p.customer_id == id) {
+            c.facts.profile = BusinessProfile {
+                legal_name: p.legal_name.clone(),
+                trading_name: p.trading_name.clone(),
+                entity_type: p.entity_type.clone(),
+                registration_number: p.registration_number.clone(),
+                date_of_incorporation: p.date_of_incorporation.clone(),
+                tax_id: p.tax_id.clone(),
+                website: p.website.clone(),
+                business_description: p.business_description.clone(),
+                operating_address: p.operating_address.clone(),
+            };
+        }
+        c.facts.people = people
+            .iter()
+            .filter(|(cid, _, _)| cid == id)
+            .map(|(_, control, bp)| PersonFacts {
+                is_control_person: *control,
+                ownership_bp: u16::try_from(*bp).unwrap_or(u16::MAX),
+            })
+            .collect();
+        c.facts.document_kinds = documents
+            .iter()
+            .filter(|(cid, _)| cid == id)
+            .map(|(_, kind)| kind.clone())
+            .collect();
+    }
+    Ok(())
 }
 
 /// Looks the key up inside the write transaction. `Some` ends the request here: a replay, a

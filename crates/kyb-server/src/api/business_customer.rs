@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
+use kyb_domain::kyb::currently_due;
 use kyb_domain::{
     CreateBusinessCustomer, CreateBusinessCustomerInput, CustomerId, EventId, IdempotencyKey,
     VerificationStatus,
@@ -145,6 +146,16 @@ pub struct BusinessCustomer {
     pub created_at: String,
     /// When the customer last changed (RFC 3339, UTC).
     pub updated_at: String,
+    pub requirements: RequirementsSummary,
+}
+
+/// What the customer still has to provide, from the requirements of `registered_country`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequirementsSummary {
+    /// Stable codes: `business_details.<field>` (missing, or not in the jurisdiction's format),
+    /// `people.control_person`, `people.ownership_total` (over 100 %), `documents.<kind>`.
+    #[schema(example = json!(["business_details.tax_id", "people.control_person", "documents.certificate_of_incorporation"]))]
+    pub currently_due: Vec<String>,
 }
 
 /// `GET /v2/business_customer/{customer_id}`.
@@ -163,7 +174,8 @@ pub struct BusinessCustomer {
     "kyb_link": "https://kyb.example.com/kyb/Zk3v0uJ9b1R5c8Qx2Lm4Np7Ts6Wy0Ae3Hd5Gf1Ki8Ol",
     "link_expires_at": "2024-11-04T14:00:00Z",
     "created_at": "2024-10-28T14:00:00Z",
-    "updated_at": "2024-10-28T14:00:00Z"
+    "updated_at": "2024-10-28T14:00:00Z",
+    "requirements": {"currently_due": ["business_details.entity_type", "business_details.tax_id", "people.control_person", "documents.certificate_of_incorporation"]}
 }))]
 pub struct BusinessCustomerResponse {
     /// Always `success`.
@@ -189,7 +201,8 @@ pub struct BusinessCustomerResponse {
         "kyb_link": null,
         "link_expires_at": null,
         "created_at": "2024-10-28T14:00:00Z",
-        "updated_at": "2024-10-28T14:00:00Z"
+        "updated_at": "2024-10-28T14:00:00Z",
+        "requirements": {"currently_due": ["business_details.entity_type", "people.control_person"]}
     }],
     "has_more": false
 }))]
@@ -217,6 +230,14 @@ impl AppState {
             link_expires_at: c.current_link.as_ref().map(|l| rfc3339(l.expires_at)),
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
+            requirements: RequirementsSummary {
+                currently_due: currently_due(
+                    self.catalog.for_country(&c.registered_country),
+                    &c.facts.profile,
+                    &c.facts.people,
+                    c.facts.document_kinds.iter().map(String::as_str),
+                ),
+            },
         }
     }
 

@@ -212,3 +212,113 @@ db_test!(
         assert_eq!(err["param"], "ttl");
     }
 );
+
+db_test!(requirements_say_what_is_still_due, |app| async move {
+    let id = app.create_customer().await;
+    let got: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let usa_new = [
+        "business_details.entity_type",
+        "business_details.registration_number",
+        "business_details.date_of_incorporation",
+        "business_details.tax_id",
+        "business_details.business_description",
+        "people.control_person",
+        "documents.certificate_of_incorporation",
+        "documents.proof_of_address",
+        "documents.ownership_structure",
+    ];
+    assert_eq!(
+        got["requirements"]["currently_due"],
+        serde_json::json!(usa_new)
+    );
+
+    // What the hosted flow will write, written directly until it exists.
+    let now = "2026-01-01T00:00:00Z";
+    app.exec(&format!(
+        "INSERT INTO business_profiles (customer_id, legal_name, entity_type, registration_number, \
+         date_of_incorporation, tax_id, business_description, operating_address, updated_at) VALUES \
+         ('{id}', 'Acme Corp', 'llc', '5551234', '2019-03-01', '123456789', 'Payments', '1 Main St', '{now}')"
+    ))
+    .await;
+    app.exec(&format!(
+        "INSERT INTO people (id, customer_id, full_name, date_of_birth, nationality, role, is_control_person, \
+         ownership_bp, created_at, updated_at) VALUES ('per_1', '{id}', 'Ada Obi', '1980-01-01', 'NGA', \
+         'director', TRUE, 6000, '{now}', '{now}')"
+    ))
+    .await;
+    app.exec(&format!(
+        "INSERT INTO documents (id, customer_id, platform_id, kind, original_name, content_type, size_bytes, \
+         sha256, storage_key, uploaded_at) VALUES ('doc_1', '{id}', '{}', 'proof_of_address', 'bill.pdf', \
+         'application/pdf', 1000, 'abc', 'k1', '{now}')",
+        app.platform
+    ))
+    .await;
+    let got: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        got["requirements"]["currently_due"],
+        serde_json::json!([
+            "business_details.tax_id",
+            "documents.certificate_of_incorporation",
+            "documents.ownership_structure"
+        ]),
+        "the EIN is not in NN-NNNNNNN form; two documents are missing"
+    );
+    // The list computes the same, for every customer of the page.
+    let list: Value = app.get("/v2/business_customer").await.json().await.unwrap();
+    assert_eq!(list["data"][0]["requirements"], got["requirements"]);
+});
+
+db_test!(requirements_follow_the_country, |app| async move {
+    let mut body = body_with_email(&unique_email());
+    body["registered_country"] = "NGA".into();
+    let id = app.create(&body).await.json::<Value>().await.unwrap()["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let got: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let due: Vec<&str> = got["requirements"]["currently_due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(due.contains(&"documents.tax_registration"), "{due:?}");
+    body["registered_country"] = "FRA".into();
+    body["business_email"] = unique_email().into();
+    let id = app.create(&body).await.json::<Value>().await.unwrap()["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let got: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let due: Vec<&str> = got["requirements"]["currently_due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        !due.contains(&"business_details.tax_id"),
+        "a tax id is optional by default: {due:?}"
+    );
+    assert!(!due.contains(&"documents.tax_registration"));
+});
