@@ -29,6 +29,8 @@ pub enum StoreError {
     InvalidTransition(#[from] TransitionError),
     #[error("the starting_after customer does not exist")]
     CursorNotFound,
+    #[error("total ownership would be {}.{:02} %, over 100 %", total_bp / 100, total_bp % 100)]
+    OwnershipExceeded { total_bp: i64 },
     #[error("stored data is not what kyb wrote: {0}")]
     Corrupt(String),
     #[error("unsupported database URL: {0}")]
@@ -242,6 +244,98 @@ impl Store {
 
     pub async fn list_events(&self, scope: &Scope) -> Result<Vec<EventRow>, StoreError> {
         on_backend!(self, b => b.list_events(scope).await)
+    }
+
+    // ----- the hosted flow -----
+
+    pub async fn find_link(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LinkView>, StoreError> {
+        on_backend!(self, b => b.find_link(token_hash, now).await)
+    }
+
+    pub async fn start_session(
+        &self,
+        token_hash: &str,
+        new: &NewSession,
+        ctx: &AuditContext,
+        events: impl FnOnce(&Customer) -> Vec<NewEvent>,
+    ) -> Result<Result<Session, LinkState>, StoreError> {
+        on_backend!(self, b => b.start_session(token_hash, new, ctx, events).await)
+    }
+
+    pub async fn find_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<Session>, StoreError> {
+        on_backend!(self, b => b.find_session(id_hash, now, idle).await)
+    }
+
+    pub async fn save_profile(
+        &self,
+        session: &Session,
+        profile: &kyb_domain::kyb::BusinessProfile,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.save_profile(session, profile, ctx).await)
+    }
+
+    pub async fn list_people(&self, session: &Session) -> Result<Vec<Person>, StoreError> {
+        on_backend!(self, b => b.list_people(session).await)
+    }
+
+    pub async fn upsert_person(
+        &self,
+        session: &Session,
+        person: &Person,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.upsert_person(session, person, ctx).await)
+    }
+
+    pub async fn delete_person(
+        &self,
+        session: &Session,
+        person_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.delete_person(session, person_id, ctx).await)
+    }
+
+    pub async fn list_documents(&self, session: &Session) -> Result<Vec<Document>, StoreError> {
+        on_backend!(self, b => b.list_documents(session).await)
+    }
+
+    pub async fn add_document(
+        &self,
+        session: &Session,
+        doc: &Document,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.add_document(session, doc, ctx).await)
+    }
+
+    pub async fn delete_document(
+        &self,
+        session: &Session,
+        doc_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<Document, StoreError> {
+        on_backend!(self, b => b.delete_document(session, doc_id, ctx).await)
+    }
+
+    pub async fn submit(
+        &self,
+        session: &Session,
+        attested_by: &str,
+        ctx: &AuditContext,
+        events: impl FnOnce(&Customer, kyb_domain::VerificationStatus) -> Vec<NewEvent>,
+    ) -> Result<Customer, StoreError> {
+        on_backend!(self, b => b.submit(session, attested_by, ctx, events).await)
     }
 }
 

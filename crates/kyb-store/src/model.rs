@@ -261,3 +261,77 @@ pub(crate) fn key_record(
         revoked_at,
     }
 }
+
+// ----- the hosted flow ---------------------------------------------------------------------
+
+/// Why a link cannot start a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Valid,
+    Used,
+    Expired,
+    Revoked,
+}
+
+/// A link found by its token, with what its pages show.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    pub link_id: LinkId,
+    pub customer_id: CustomerId,
+    pub platform_name: String,
+    pub state: LinkState,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session to start: only the hash of the cookie's value is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id_hash: String,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live customer session, with the customer it is for.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_hash: String,
+    pub csrf_token: String,
+    pub link_id: LinkId,
+    pub platform_name: String,
+    pub customer: Customer,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Session {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            platform_id: self.customer.platform_id.clone(),
+            mode: self.customer.mode,
+        }
+    }
+}
+
+/// A director, officer or owner as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    pub full_name: String,
+    pub date_of_birth: String,
+    pub nationality: String,
+    pub role: String,
+    pub is_control_person: bool,
+    pub ownership_bp: u16,
+}
+
+/// An uploaded document as stored (the bytes live in the object store under `storage_key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub id: String,
+    pub kind: String,
+    pub original_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub uploaded_at: DateTime<Utc>,
+}

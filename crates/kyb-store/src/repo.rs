@@ -15,25 +15,25 @@ use super::{lock_rows, try_lock_key, Db, WriteGate, WriteGuard, BACKEND, BEGIN_W
 use crate::model::*;
 use crate::{unique_violation, StoreError};
 
-type Tx = Transaction<'static, Db>;
+pub(super) type Tx = Transaction<'static, Db>;
 
 pub struct Backend {
-    pool: Pool<Db>,
-    gate: WriteGate,
+    pub(super) pool: Pool<Db>,
+    pub(super) gate: WriteGate,
 }
 
-const CUSTOMER_COLUMNS: &str = "c.id, c.platform_id, c.livemode, c.business_name, c.business_email, \
+pub(super) const CUSTOMER_COLUMNS: &str = "c.id, c.platform_id, c.livemode, c.business_name, c.business_email, \
      c.phone_number, c.registered_address, c.registered_country, c.verification_status, c.progress, \
      c.created_at, c.updated_at, l.id AS link_id, l.created_at AS link_created_at, \
      l.expires_at AS link_expires_at";
 
 /// Joins each customer to its current link: the newest one not used, revoked or expired at `$1`.
-const CURRENT_LINK_JOIN: &str = "LEFT JOIN kyb_links l ON l.id = (\
+pub(super) const CURRENT_LINK_JOIN: &str = "LEFT JOIN kyb_links l ON l.id = (\
      SELECT cl.id FROM kyb_links cl WHERE cl.customer_id = c.id AND cl.used_at IS NULL \
      AND cl.revoked_at IS NULL AND cl.expires_at > $1 ORDER BY cl.created_at DESC LIMIT 1)";
 
 #[derive(sqlx::FromRow)]
-struct CustomerRow {
+pub(super) struct CustomerRow {
     id: String,
     platform_id: String,
     livemode: bool,
@@ -181,7 +181,7 @@ impl Backend {
         self.pool.close().await;
     }
 
-    async fn begin_write(&self) -> Result<(Tx, WriteGuard), StoreError> {
+    pub(super) async fn begin_write(&self) -> Result<(Tx, WriteGuard), StoreError> {
         let guard = self.gate.enter().await;
         let tx = self.pool.begin_with(BEGIN_WRITE).await?;
         Ok((tx, guard))
@@ -774,7 +774,7 @@ async fn customer_with_email<'c, E: sqlx::Executor<'c, Database = Db>>(
 }
 
 /// Fills in the hosted-flow facts of the given customers: three queries, whatever their number.
-async fn load_facts(
+pub(super) async fn load_facts(
     conn: &mut <Db as sqlx::Database>::Connection,
     customers: &mut [Customer],
 ) -> Result<(), StoreError> {
@@ -949,26 +949,26 @@ async fn insert_link(
     Ok(())
 }
 
-struct Target<'a> {
+pub(super) struct Target<'a> {
     kind: &'static str,
     id: &'a str,
 }
 
 impl<'a> Target<'a> {
-    fn new(kind: &'static str, id: &'a str) -> Self {
+    pub(super) fn new(kind: &'static str, id: &'a str) -> Self {
         Self { kind, id }
     }
 }
 
 /// One audit row to write; who, when and from where come from the `AuditContext`.
-struct AuditEntry<'a> {
-    action: &'static str,
-    target: Target<'a>,
-    details: Value,
+pub(super) struct AuditEntry<'a> {
+    pub(super) action: &'static str,
+    pub(super) target: Target<'a>,
+    pub(super) details: Value,
 }
 
 /// Writes audit rows in one statement, in the order given.
-async fn insert_audit(
+pub(super) async fn insert_audit(
     tx: &mut Tx,
     platform_id: &PlatformId,
     mode: Option<Mode>,
@@ -998,7 +998,7 @@ async fn insert_audit(
 }
 
 /// Writes outbox events in one statement, in the order given.
-async fn insert_events(
+pub(super) async fn insert_events(
     tx: &mut Tx,
     scope: &Scope,
     events: &[NewEvent],

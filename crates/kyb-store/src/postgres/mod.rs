@@ -17,6 +17,10 @@ pub const BACKEND: &str = "postgres";
 mod repo;
 pub use repo::Backend;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_hosted.rs"]
+mod repo_hosted;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.

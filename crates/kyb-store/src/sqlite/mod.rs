@@ -19,6 +19,10 @@ pub const BACKEND: &str = "sqlite";
 mod repo;
 pub use repo::Backend;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_hosted.rs"]
+mod repo_hosted;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(crate) struct WriteGate(Arc<Mutex<()>>);
