@@ -26,6 +26,10 @@ pub struct RawConfig {
     pub secret_key: Option<String>,
     pub log_format: String,
     pub workers: bool,
+    pub max_upload_bytes: usize,
+    pub documents_url: Option<String>,
+    pub session_idle: String,
+    pub session_max: String,
 }
 
 impl Default for RawConfig {
@@ -42,6 +46,10 @@ impl Default for RawConfig {
             secret_key: None,
             log_format: "text".into(),
             workers: true,
+            max_upload_bytes: 10 * 1024 * 1024,
+            documents_url: None,
+            session_idle: "30m".into(),
+            session_max: "8h".into(),
         }
     }
 }
@@ -59,6 +67,10 @@ const ENV_KEYS: &[&str] = &[
     "secret_key",
     "log_format",
     "workers",
+    "max_upload_bytes",
+    "documents_url",
+    "session_idle",
+    "session_max",
 ];
 
 impl RawConfig {
@@ -108,6 +120,15 @@ pub struct Config {
     pub secret_key: Option<SecretString>,
     pub log_format: LogFormat,
     pub workers: bool,
+    /// Largest document a customer may upload.
+    pub max_upload_bytes: usize,
+    /// Where documents are stored: `None` for `{data_dir}/documents`, or `s3://bucket/prefix`
+    /// (credentials and region from the usual `AWS_*` variables).
+    pub documents_url: Option<String>,
+    /// A customer session ends after this long without a request…
+    pub session_idle: Duration,
+    /// …and after this long in any case.
+    pub session_max: Duration,
 }
 
 fn duration(
@@ -208,6 +229,21 @@ impl TryFrom<RawConfig> for Config {
             }
             other => other.map(SecretString::from),
         };
+        if !(1024..=100 * 1024 * 1024).contains(&raw.max_upload_bytes) {
+            return Err(ConfigError(format!(
+                "max_upload_bytes = {} must be between 1024 and 104857600",
+                raw.max_upload_bytes
+            )));
+        }
+        if let Some(u) = &raw.documents_url {
+            if !u.starts_with("s3://") {
+                return Err(ConfigError(format!(
+                    "documents_url = {u:?} must be an s3://bucket/prefix URL (leave it unset for the local data directory)"
+                )));
+            }
+        }
+        let session_idle = duration("session_idle", &raw.session_idle, MINUTE, DAY)?;
+        let session_max = duration("session_max", &raw.session_max, MINUTE, 7 * DAY)?;
         let log_format = match raw.log_format.as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -229,6 +265,10 @@ impl TryFrom<RawConfig> for Config {
             secret_key,
             log_format,
             workers: raw.workers,
+            max_upload_bytes: raw.max_upload_bytes,
+            documents_url: raw.documents_url,
+            session_idle: chrono_duration(session_idle),
+            session_max: chrono_duration(session_max),
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod hosted;
 pub mod links;
 pub mod request_id;
 pub mod workers;
@@ -46,6 +47,10 @@ pub struct AppState {
     pub links: LinkSigner,
     /// Per-jurisdiction requirements, loaded and checked at start.
     pub catalog: Arc<Catalog>,
+    /// Where uploaded documents are kept (a local folder or an S3 bucket).
+    pub documents: Arc<dyn object_store::ObjectStore>,
+    /// Guesses of link tokens that matched nothing, per client address.
+    pub link_guesses: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -115,7 +120,9 @@ pub(crate) fn fingerprint(method: &Method, path: &str, mode: Mode, body: Option<
 /// The whole HTTP app for a state: routes, request ids, security headers, panic guard.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
+    let upload_limit = state.config.max_upload_bytes;
     api::router()
+        .merge(hosted::router(upload_limit))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -185,6 +192,7 @@ impl Application {
             }
         };
         let links = LinkSigner::new(secret, public_url.clone());
+        let documents = documents_store(&config)?;
         let state = AppState {
             config: Arc::new(config),
             public_url: public_url.into(),
@@ -192,6 +200,10 @@ impl Application {
             clock,
             links,
             catalog: Arc::new(catalog),
+            documents,
+            link_guesses: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(20).expect("20 is not zero"),
+            ))),
         };
         Ok(Self {
             listener,
@@ -239,6 +251,38 @@ impl Application {
         }
         store.close().await;
         Ok(())
+    }
+}
+
+/// The document store: `{data_dir}/documents` by default, or the configured S3 bucket.
+fn documents_store(config: &Config) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
+    use anyhow::Context;
+    match &config.documents_url {
+        None => {
+            let dir = config.data_dir.join("documents");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the documents folder {}", dir.display()))?;
+            let local = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+                .with_context(|| format!("cannot use the documents folder {}", dir.display()))?;
+            Ok(Arc::new(local))
+        }
+        Some(url) => {
+            let parsed = url::Url::parse(url)
+                .with_context(|| format!("documents_url {url:?} is not a URL"))?;
+            let bucket = parsed
+                .host_str()
+                .context("documents_url needs a bucket: s3://bucket/prefix")?;
+            let s3 = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .context("cannot configure the S3 document store (AWS_* variables)")?;
+            let prefix = parsed.path().trim_matches('/');
+            if prefix.is_empty() {
+                Ok(Arc::new(s3))
+            } else {
+                Ok(Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)))
+            }
+        }
     }
 }
 

@@ -279,6 +279,7 @@ pub struct LinkView {
     pub link_id: LinkId,
     pub customer_id: CustomerId,
     pub platform_name: String,
+    pub registered_country: String,
     pub state: LinkState,
     pub expires_at: DateTime<Utc>,
 }

@@ -20,6 +20,7 @@ struct LinkRow {
     id: String,
     customer_id: String,
     platform_name: String,
+    registered_country: String,
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
@@ -39,8 +40,9 @@ impl LinkRow {
     }
 }
 
-const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.name AS platform_name, l.expires_at, l.used_at, \
-     l.revoked_at FROM kyb_links l JOIN platforms p ON p.id = l.platform_id WHERE l.token_hash = $1";
+const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.name AS platform_name, c.registered_country, \
+     l.expires_at, l.used_at, l.revoked_at FROM kyb_links l JOIN platforms p ON p.id = l.platform_id \
+     JOIN business_customers c ON c.id = l.customer_id WHERE l.token_hash = $1";
 
 /// A customer by id within a platform (any mode), with its hosted-flow facts.
 async fn customer_by_id(
@@ -94,6 +96,7 @@ impl Backend {
             link_id: LinkId::from_trusted(r.id),
             customer_id: CustomerId::from_trusted(r.customer_id),
             platform_name: r.platform_name,
+            registered_country: r.registered_country,
             expires_at: r.expires_at,
         }))
     }

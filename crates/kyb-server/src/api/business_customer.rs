@@ -241,15 +241,21 @@ impl AppState {
         }
     }
 
-    /// An outbox event whose `data.object` is the customer as `GET` returns it.
-    fn event(&self, event_type: &'static str, c: &Customer) -> NewEvent {
+    /// An outbox event whose `data.object` is the customer as `GET` returns it, with the
+    /// attributes that changed and their previous values when there are any.
+    pub(crate) fn event(
+        &self,
+        event_type: &'static str,
+        c: &Customer,
+        previous_attributes: Option<serde_json::Value>,
+    ) -> NewEvent {
         let id = EventId::generate();
         let payload = json!({
             "id": id,
             "type": event_type,
             "api_version": API_VERSION,
             "created_at": rfc3339(c.updated_at),
-            "data": { "object": self.customer_object(c), "previous_attributes": null },
+            "data": { "object": self.customer_object(c), "previous_attributes": previous_attributes },
         });
         NewEvent {
             id,
@@ -277,7 +283,7 @@ impl AppState {
                 status: 200,
                 body: serde_json::to_vec(&body).expect("serialising plain strings cannot fail"),
             },
-            events: event_types.iter().map(|t| self.event(t, c)).collect(),
+            events: event_types.iter().map(|t| self.event(t, c, None)).collect(),
         }
     }
 }

@@ -1,0 +1,318 @@
+//! Step 3: documents. Multipart upload; the type is decided by the content (PDF, PNG, JPEG),
+//! never by the name or the browser's header; a size limit; SHA-256 recorded; stored under a
+//! server-generated name through `object_store`. Customers see and delete their own uploads;
+//! documents are never served from a public path.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use kyb_domain::requirements::{document_label, DOCUMENT_KINDS};
+use kyb_store::{Document, StoreError};
+use sha2::{Digest, Sha256};
+
+use super::forms::FieldError;
+use super::pages::{internal_error, page, problem};
+use super::session::{csrf_failed, same_token, CustomerSession};
+use crate::extract::RequestContext;
+use crate::AppState;
+
+/// The only types accepted, as `infer` names them, with the extension used for downloads.
+const ACCEPTED: [(&str, &str); 3] = [
+    ("application/pdf", "pdf"),
+    ("image/png", "png"),
+    ("image/jpeg", "jpg"),
+];
+
+pub struct DocumentRow {
+    pub id: String,
+    pub label: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: String,
+}
+
+fn human_size(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", (bytes + 1023) / 1024)
+    }
+}
+
+pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
+    docs.iter()
+        .map(|d| DocumentRow {
+            id: d.id.clone(),
+            label: document_label(&d.kind).to_owned(),
+            name: d.original_name.clone(),
+            content_type: d.content_type.clone(),
+            size: human_size(d.size_bytes),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "hosted/documents.html")]
+struct DocumentsPage {
+    platform_name: String,
+    csrf: String,
+    errors: Vec<FieldError>,
+    needed: Vec<(String, bool)>,
+    documents: Vec<DocumentRow>,
+    kinds: Vec<(&'static str, &'static str)>,
+    kind_error: Option<String>,
+    file_error: Option<String>,
+    max_mb: u64,
+}
+
+async fn page_with(
+    state: &AppState,
+    session: &CustomerSession,
+    errors: Vec<FieldError>,
+) -> Response {
+    let s = &session.0;
+    let docs = match state.store.list_documents(s).await {
+        Ok(d) => d,
+        Err(e) => return internal_error(e),
+    };
+    let requirements = state.catalog.for_country(&s.customer.registered_country);
+    let needed = requirements
+        .required_documents()
+        .map(|k| {
+            (
+                document_label(k).to_owned(),
+                docs.iter().any(|d| d.kind == k),
+            )
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    page(
+        status,
+        &DocumentsPage {
+            platform_name: s.platform_name.clone(),
+            csrf: s.csrf_token.clone(),
+            kind_error: errors
+                .iter()
+                .find(|e| e.field == "kind")
+                .map(|e| e.message.clone()),
+            file_error: errors
+                .iter()
+                .find(|e| e.field == "file")
+                .map(|e| e.message.clone()),
+            errors,
+            needed,
+            documents: document_rows(&docs),
+            kinds: DOCUMENT_KINDS.to_vec(),
+            max_mb: (state.config.max_upload_bytes as u64).div_ceil(1024 * 1024),
+        },
+    )
+}
+
+pub async fn page_handler(State(state): State<AppState>, session: CustomerSession) -> Response {
+    page_with(&state, &session, Vec::new()).await
+}
+
+/// A file name safe to show: the last path component, printable, at most 120 characters.
+fn display_name(raw: Option<&str>) -> String {
+    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    if clean.trim().is_empty() {
+        "document".to_owned()
+    } else {
+        clean
+    }
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    session: CustomerSession,
+    rc: RequestContext,
+    mut multipart: Multipart,
+) -> Response {
+    let limit = state.config.max_upload_bytes;
+    let max_mb = (limit as u64).div_ceil(1024 * 1024);
+    let too_large = || FieldError::new("file", format!("The file must be {max_mb} MB or smaller"));
+    let (mut csrf, mut kind, mut file) = (
+        String::new(),
+        String::new(),
+        None::<(Option<String>, bytes::Bytes)>,
+    );
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return page_with(&state, &session, vec![too_large()]).await
+            }
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    Some(&session.0.platform_name),
+                    "The upload could not be read",
+                    format!("The browser sent an upload this page does not understand ({e})."),
+                    "Go back and try the upload again.".into(),
+                )
+            }
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let data = match field.bytes().await {
+            Ok(d) => d,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return page_with(&state, &session, vec![too_large()]).await
+            }
+            Err(e) => return internal_error(e),
+        };
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "kind" => kind = String::from_utf8_lossy(&data).trim().to_owned(),
+            "file" => file = Some((file_name, data)),
+            _ => {}
+        }
+    }
+    if !same_token(&csrf, &session.0.csrf_token) {
+        return csrf_failed(&session.0.platform_name);
+    }
+    let mut errors = Vec::new();
+    if !DOCUMENT_KINDS.iter().any(|(k, _)| *k == kind) {
+        errors.push(FieldError::new("kind", "Choose which document this is"));
+    }
+    let (file_name, data) = file.unwrap_or((None, bytes::Bytes::new()));
+    let detected = infer::get(&data).map(|t| t.mime_type());
+    let accepted = ACCEPTED.iter().find(|(mime, _)| Some(*mime) == detected);
+    if data.is_empty() {
+        errors.push(FieldError::new("file", "Choose a file to upload"));
+    } else if data.len() > limit {
+        errors.push(too_large());
+    } else if accepted.is_none() {
+        let what = detected.map_or("a file of unknown type".to_owned(), |m| {
+            format!("a {m} file")
+        });
+        errors.push(FieldError::new(
+            "file",
+            format!("The file must be a PDF, PNG or JPEG; this one is {what} (judged by its content, not its name)"),
+        ));
+    }
+    if !errors.is_empty() {
+        return page_with(&state, &session, errors).await;
+    }
+    let (content_type, _) = accepted.copied().unwrap_or(ACCEPTED[0]);
+    let c = &session.0.customer;
+    let id = format!(
+        "doc_{}",
+        super::session::random_token()[..24].replace(['-', '_'], "x")
+    );
+    let storage_key = format!("{}/{}/{}", c.platform_id, c.id, id);
+    let doc = Document {
+        id,
+        kind,
+        original_name: display_name(file_name.as_deref()),
+        content_type: content_type.to_owned(),
+        size_bytes: data.len() as i64,
+        sha256: hex::encode(Sha256::digest(&data)),
+        storage_key: storage_key.clone(),
+        uploaded_at: state.clock.now(),
+    };
+    let path = object_store::path::Path::from(storage_key);
+    if let Err(e) = state.documents.put(&path, data.into()).await {
+        return internal_error(e);
+    }
+    let ctx = session.audit(&rc, &state);
+    if let Err(e) = state.store.add_document(&session.0, &doc, &ctx).await {
+        // The row is the record of the upload: without it the bytes must not stay behind.
+        let _ = state.documents.delete(&path).await;
+        return internal_error(e);
+    }
+    Redirect::to("/kyb/flow/documents").into_response()
+}
+
+fn no_such_document(platform: &str) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        Some(platform),
+        "Document not found",
+        "This document is not (or no longer) among your uploads.".into(),
+        "Go back to the documents page.".into(),
+    )
+}
+
+/// Sends one of the customer's own uploads as a download, never rendered in the page's origin.
+pub async fn download(
+    State(state): State<AppState>,
+    session: CustomerSession,
+    Path(document_id): Path<String>,
+) -> Response {
+    let docs = match state.store.list_documents(&session.0).await {
+        Ok(d) => d,
+        Err(e) => return internal_error(e),
+    };
+    let Some(doc) = docs.into_iter().find(|d| d.id == document_id) else {
+        return no_such_document(&session.0.platform_name);
+    };
+    let bytes = match state
+        .documents
+        .get(&object_store::path::Path::from(doc.storage_key.clone()))
+        .await
+    {
+        Ok(r) => match r.bytes().await {
+            Ok(b) => b,
+            Err(e) => return internal_error(e),
+        },
+        Err(e) => return internal_error(e),
+    };
+    let ext = ACCEPTED
+        .iter()
+        .find(|(m, _)| *m == doc.content_type)
+        .map_or("bin", |(_, e)| e);
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&doc.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.{ext}\"", doc.kind)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    r
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    session: CustomerSession,
+    rc: RequestContext,
+    Path(document_id): Path<String>,
+    form: super::forms::FormData,
+) -> Response {
+    if let Some(r) = session.csrf_rejection(&form.0) {
+        return r;
+    }
+    let ctx = session.audit(&rc, &state);
+    match state
+        .store
+        .delete_document(&session.0, &document_id, &ctx)
+        .await
+    {
+        Ok(doc) => {
+            if let Err(e) = state
+                .documents
+                .delete(&object_store::path::Path::from(doc.storage_key))
+                .await
+            {
+                tracing::warn!(error = %e, document = %document_id, "deleted document's bytes could not be removed");
+            }
+            Redirect::to("/kyb/flow/documents").into_response()
+        }
+        Err(StoreError::NotFound) => no_such_document(&session.0.platform_name),
+        Err(e) => internal_error(e),
+    }
+}

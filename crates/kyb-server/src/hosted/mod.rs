@@ -1,0 +1,72 @@
+//! The hosted KYB pages under `/kyb`: the start page behind a link, the customer session, the
+//! four steps and the submission. Server-rendered (askama templates compiled into the binary),
+//! no JavaScript, strict security headers.
+
+mod documents;
+mod forms;
+mod pages;
+mod people;
+mod session;
+mod steps;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+
+pub use session::CustomerSession;
+
+/// No script, no inline style, no framing, forms post only to us.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router(max_upload_bytes: usize) -> Router<AppState> {
+    let pages = Router::new()
+        .route("/kyb/static/app.css", get(pages::stylesheet))
+        .route("/kyb/{token}", get(session::start_page))
+        .route("/kyb/{token}/start", post(session::start))
+        .route(
+            "/kyb/flow/business",
+            get(steps::business_page).post(steps::save_business),
+        )
+        .route(
+            "/kyb/flow/people",
+            get(people::page_handler).post(people::add),
+        )
+        .route("/kyb/flow/people/continue", post(people::proceed))
+        .route(
+            "/kyb/flow/people/{person_id}",
+            get(people::edit_page).post(people::update),
+        )
+        .route("/kyb/flow/people/{person_id}/delete", post(people::remove))
+        .route("/kyb/flow/documents", get(documents::page_handler))
+        .route(
+            "/kyb/flow/documents",
+            post(documents::upload).layer(DefaultBodyLimit::max(max_upload_bytes + 64 * 1024)),
+        )
+        .route(
+            "/kyb/flow/documents/{document_id}",
+            get(documents::download),
+        )
+        .route(
+            "/kyb/flow/documents/{document_id}/delete",
+            post(documents::remove),
+        )
+        .route("/kyb/flow/review", get(steps::review_page))
+        .route("/kyb/flow/submit", post(steps::submit));
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    pages
+        .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}

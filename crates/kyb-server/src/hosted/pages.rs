@@ -1,0 +1,68 @@
+//! Rendering: every page is an askama template with the platform's name; problems (bad link,
+//! ended session) get a page that says what happened and what to do.
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Sends a rendered template with a status. A template that fails to render is a bug: 500.
+pub fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "hosted/problem.html")]
+pub struct Problem {
+    pub platform_name: String,
+    pub title: &'static str,
+    pub what: String,
+    pub next: String,
+}
+
+/// A problem page for a customer, naming the platform when it is known.
+pub fn problem(
+    status: StatusCode,
+    platform: Option<&str>,
+    title: &'static str,
+    what: String,
+    next: String,
+) -> Response {
+    let platform_name = platform.unwrap_or("Business verification").to_owned();
+    page(
+        status,
+        &Problem {
+            platform_name,
+            title,
+            what,
+            next,
+        },
+    )
+}
+
+pub fn internal_error(err: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %err, request_id = crate::request_id::current().unwrap_or_default(), "hosted page failed");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        None,
+        "Something went wrong",
+        "We could not complete this step. Nothing you saved before is lost.".into(),
+        "Try again in a moment. If it keeps happening, contact the business that sent you the link.".into(),
+    )
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,318 @@
+//! Links and sessions. `GET /kyb/{token}` shows a start page and changes nothing (mail scanners
+//! prefetch links); the form on it posts to `/kyb/{token}/start`, which consumes the link and
+//! starts a new server-side session (a fresh id every time: no session fixation). The session
+//! cookie is HttpOnly, SameSite=Lax, Secure over https; it ends after `session_idle` without
+//! requests or `session_max` in any case. Unknown tokens are rate limited per client address.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::SecondsFormat;
+use kyb_domain::requirements::document_label;
+use kyb_store::{secrets, ActorKind, AuditContext, LinkState, NewSession, Session, StoreError};
+use rand::RngCore;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::forms::FormData;
+use super::pages::{internal_error, page, problem};
+use crate::extract::RequestContext;
+use crate::links::LinkSigner;
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "kyb_session";
+const START_COOKIE: &str = "kyb_start";
+
+pub(super) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    same_site: &str,
+    max_age: Option<i64>,
+) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/kyb; HttpOnly; SameSite={same_site}{secure}{age}"
+    ))
+    .expect("cookie values are base64url")
+}
+
+/// Constant-time equality for CSRF tokens.
+pub(super) fn same_token(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+fn client_ip(rc: &RequestContext) -> Option<IpAddr> {
+    rc.client_addr.as_deref().and_then(|a| a.parse().ok())
+}
+
+/// The page for a link that cannot be used, with the right status.
+fn link_problem(state: LinkState, platform: &str) -> Response {
+    let next = format!("Ask {platform} to send you a new verification link.");
+    match state {
+        LinkState::Used => problem(
+            StatusCode::GONE,
+            Some(platform),
+            "This link has already been used",
+            "Each verification link works once, and this one was opened before (or the verification was already submitted).".into(),
+            next,
+        ),
+        LinkState::Expired => problem(
+            StatusCode::GONE,
+            Some(platform),
+            "This link has expired",
+            "Verification links work for a limited time, and this one is past it.".into(),
+            next,
+        ),
+        LinkState::Revoked => problem(
+            StatusCode::GONE,
+            Some(platform),
+            "This link has been replaced",
+            format!("{platform} sent a newer link, which replaces this one."),
+            "Use the most recent link you received, or ask for a new one.".into(),
+        ),
+        LinkState::Valid => internal_error("a valid link reached the problem page"),
+    }
+}
+
+/// An unknown token: 404, or 429 once this address has guessed too often.
+fn unknown_link(state: &AppState, ip: Option<IpAddr>) -> Response {
+    let limited = ip.is_some_and(|ip| state.link_guesses.check_key(&ip).is_err());
+    if limited {
+        let mut r = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            "Too many attempts",
+            "Too many links that do not exist were opened from your network.".into(),
+            "Wait a minute, then open the link exactly as you received it.".into(),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return r;
+    }
+    problem(
+        StatusCode::NOT_FOUND,
+        None,
+        "This link is not valid",
+        "The address does not match any verification link. It may be incomplete: links are long."
+            .into(),
+        "Open the link exactly as you received it, or ask the business that sent it for a new one."
+            .into(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "hosted/start.html")]
+struct StartPage {
+    platform_name: String,
+    token: String,
+    csrf: String,
+    expires_at: String,
+    documents: Vec<String>,
+}
+
+/// `GET /kyb/{token}`: the start page. Consumes nothing.
+pub async fn start_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    rc: RequestContext,
+) -> Response {
+    let now = state.clock.now();
+    let link = match state
+        .store
+        .find_link(&LinkSigner::token_hash(&token), now)
+        .await
+    {
+        Ok(Some(link)) => link,
+        Ok(None) => return unknown_link(&state, client_ip(&rc)),
+        Err(e) => return internal_error(e),
+    };
+    if link.state != LinkState::Valid {
+        return link_problem(link.state, &link.platform_name);
+    }
+    let requirements = state.catalog.for_country(&link.registered_country);
+    let csrf = random_token();
+    let mut response = page(
+        StatusCode::OK,
+        &StartPage {
+            platform_name: link.platform_name,
+            token,
+            csrf: csrf.clone(),
+            expires_at: link
+                .expires_at
+                .to_rfc3339_opts(SecondsFormat::Secs, true)
+                .replace('T', " ")
+                .replace('Z', " UTC"),
+            documents: requirements
+                .required_documents()
+                .map(|k| document_label(k).to_lowercase())
+                .collect(),
+        },
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, START_COOKIE, &csrf, "Strict", Some(3600)),
+    );
+    response
+}
+
+/// `POST /kyb/{token}/start`: consumes the link and starts the session.
+pub async fn start(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    rc: RequestContext,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    let now = state.clock.now();
+    let expected = cookie(&headers, START_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_token(&expected, form.get("csrf")) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            None,
+            "Please start again",
+            "This form has expired or did not come from this page.".into(),
+            "Open your verification link again and press Start.".into(),
+        );
+    }
+    let id = random_token();
+    let new = NewSession {
+        id_hash: secrets::hash_secret(&id),
+        csrf_token: random_token(),
+        expires_at: now + state.config.session_max,
+    };
+    let ctx = AuditContext {
+        actor: ActorKind::CustomerSession,
+        actor_id: None,
+        request_id: rc.request_id.clone(),
+        client_addr: rc.client_addr.clone(),
+        at: now,
+    };
+    let token_hash = LinkSigner::token_hash(&token);
+    let started = state
+        .store
+        .start_session(&token_hash, &new, &ctx, |c| {
+            vec![state.event("business_customer.kyb_link.opened", c, None)]
+        })
+        .await;
+    match started {
+        Ok(Ok(_session)) => {
+            let mut r = Redirect::to("/kyb/flow/business").into_response();
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, SESSION_COOKIE, &id, "Lax", None),
+            );
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, START_COOKIE, "", "Strict", Some(0)),
+            );
+            r
+        }
+        Ok(Err(link_state)) => {
+            let platform = match state.store.find_link(&token_hash, now).await {
+                Ok(Some(l)) => l.platform_name,
+                _ => "the business that sent you the link".into(),
+            };
+            link_problem(link_state, &platform)
+        }
+        Err(StoreError::NotFound) => unknown_link(&state, client_ip(&rc)),
+        Err(e) => internal_error(e),
+    }
+}
+
+/// The customer's live session; any other request gets a page saying the session ended.
+pub struct CustomerSession(pub Session);
+
+impl FromRequestParts<AppState> for CustomerSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ended = || {
+            problem(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "Your session has ended",
+                "For your safety, a verification session ends after a while without activity, \
+                 and when the verification is submitted."
+                    .into(),
+                "Your saved answers are kept. Ask the business that sent you the link for a new one to continue."
+                    .into(),
+            )
+        };
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|v| !v.is_empty()) else {
+            return Err(ended());
+        };
+        let now = state.clock.now();
+        match state
+            .store
+            .find_session(&secrets::hash_secret(&id), now, state.config.session_idle)
+            .await
+        {
+            Ok(Some(session)) => Ok(CustomerSession(session)),
+            Ok(None) => Err(ended()),
+            Err(e) => Err(internal_error(e)),
+        }
+    }
+}
+
+impl CustomerSession {
+    /// Who acts, for audit rows: the customer through this session.
+    pub(super) fn audit(&self, rc: &RequestContext, state: &AppState) -> AuditContext {
+        AuditContext {
+            actor: ActorKind::CustomerSession,
+            actor_id: Some(self.0.link_id.to_string()),
+            request_id: rc.request_id.clone(),
+            client_addr: rc.client_addr.clone(),
+            at: state.clock.now(),
+        }
+    }
+
+    /// The page refusing a form whose CSRF token is not this session's, if it is not.
+    pub(super) fn csrf_rejection(&self, form: &HashMap<String, String>) -> Option<Response> {
+        let sent = form.get("csrf").map(String::as_str).unwrap_or("");
+        (!same_token(sent, &self.0.csrf_token)).then(|| csrf_failed(&self.0.platform_name))
+    }
+}
+
+pub(super) fn csrf_failed(platform: &str) -> Response {
+    problem(
+        StatusCode::FORBIDDEN,
+        Some(platform),
+        "This form has expired",
+        "The form did not come from your current session, so nothing was saved.".into(),
+        "Go back, reload the page and send the form again.".into(),
+    )
+}
+
+/// The session cookie, cleared (after submitting).
+pub(super) fn clear_session_cookie(state: &AppState) -> HeaderValue {
+    set_cookie(state, SESSION_COOKIE, "", "Lax", Some(0))
+}

@@ -1,0 +1,414 @@
+//! Step 1 (business details) and step 4 (review, attest, submit).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use kyb_domain::kyb::{currently_due, BusinessProfile};
+use kyb_domain::requirements::{document_label, Requirements, BUSINESS_FIELDS};
+use serde_json::json;
+
+use super::documents::document_rows;
+use super::forms::{date_rule, text_rule, FieldError, FormData};
+use super::pages::{internal_error, page};
+use super::people::person_rows;
+use super::session::{clear_session_cookie, CustomerSession};
+use crate::extract::RequestContext;
+use crate::AppState;
+
+pub const ENTITY_TYPES: [(&str, &str); 9] = [
+    ("sole_proprietorship", "Sole proprietorship"),
+    ("partnership", "Partnership"),
+    ("llc", "Limited liability company (LLC)"),
+    ("corporation", "Corporation"),
+    ("private_limited_company", "Private limited company (Ltd)"),
+    ("public_limited_company", "Public limited company (PLC)"),
+    ("cooperative", "Cooperative"),
+    ("non_profit", "Non-profit organisation"),
+    ("other", "Other"),
+];
+
+/// How each business field is shown: default label, input kind, longest value.
+fn field_spec(name: &str) -> (&'static str, &'static str, usize) {
+    match name {
+        "legal_name" => ("Legal name", "text", 200),
+        "trading_name" => ("Trading name", "text", 200),
+        "entity_type" => ("Type of entity", "select", 64),
+        "registration_number" => ("Registration number", "text", 64),
+        "date_of_incorporation" => ("Date of incorporation", "date", 10),
+        "tax_id" => ("Tax identification number", "text", 64),
+        "website" => ("Website", "url", 200),
+        "business_description" => ("What the business does", "textarea", 1000),
+        "operating_address" => ("Operating address", "textarea", 500),
+        _ => ("", "text", 0),
+    }
+}
+
+/// The label a jurisdiction gives a field, or the default one.
+fn label_of(requirements: &Requirements, name: &str) -> String {
+    requirements
+        .field(name)
+        .and_then(|r| r.label.clone())
+        .unwrap_or_else(|| field_spec(name).0.to_owned())
+}
+
+pub struct FieldView {
+    pub name: &'static str,
+    pub label: String,
+    pub kind: &'static str,
+    pub required: bool,
+    pub hint: Option<String>,
+    pub value: String,
+    pub error: Option<String>,
+    pub options: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "hosted/business.html")]
+struct BusinessPage {
+    platform_name: String,
+    csrf: String,
+    errors: Vec<FieldError>,
+    fields: Vec<FieldView>,
+}
+
+fn business_page_with(
+    state: &AppState,
+    session: &CustomerSession,
+    profile: &BusinessProfile,
+    errors: Vec<FieldError>,
+) -> Response {
+    let s = &session.0;
+    let requirements = state.catalog.for_country(&s.customer.registered_country);
+    let fields = BUSINESS_FIELDS
+        .iter()
+        .map(|&name| {
+            let (_, kind, _) = field_spec(name);
+            let rule = requirements.field(name);
+            let hint = match (name, rule) {
+                ("website", _) => Some("Starting with https://".to_owned()),
+                ("date_of_incorporation", _) => {
+                    Some("YYYY-MM-DD, for example 2019-03-01".to_owned())
+                }
+                (_, Some(r)) => match (&r.hint, &r.example) {
+                    (Some(h), Some(e)) => Some(format!("{h}, for example {e}")),
+                    (Some(h), None) => Some(h.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            FieldView {
+                name,
+                label: label_of(requirements, name),
+                kind,
+                required: requirements.is_required(name),
+                hint,
+                value: profile.get(name).to_owned(),
+                error: errors
+                    .iter()
+                    .find(|e| e.field == name)
+                    .map(|e| e.message.clone()),
+                options: if name == "entity_type" {
+                    ENTITY_TYPES.to_vec()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    page(
+        status,
+        &BusinessPage {
+            platform_name: s.platform_name.clone(),
+            csrf: s.csrf_token.clone(),
+            errors,
+            fields,
+        },
+    )
+}
+
+pub async fn business_page(State(state): State<AppState>, session: CustomerSession) -> Response {
+    let profile = session.0.customer.facts.profile.clone();
+    business_page_with(&state, &session, &profile, Vec::new())
+}
+
+/// Checks every business field: the jurisdiction's required fields and number formats, and
+/// lengths, dates and the website's form.
+fn check_business(
+    requirements: &Requirements,
+    p: &BusinessProfile,
+    today: NaiveDate,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for name in BUSINESS_FIELDS {
+        let (_, _, max) = field_spec(name);
+        let label = label_of(requirements, name);
+        let value = p.get(name);
+        if let Some(e) = text_rule(name, &label, value, max) {
+            errors.push(e);
+            continue;
+        }
+        if let Err(message) = requirements.check(name, &label, value) {
+            errors.push(FieldError::new(name, message));
+            continue;
+        }
+        if value.is_empty() {
+            continue;
+        }
+        let e = match name {
+            "entity_type" if !ENTITY_TYPES.iter().any(|(v, _)| *v == value) => Some(
+                FieldError::new(name, "Choose the type of entity from the list"),
+            ),
+            "date_of_incorporation" => date_rule(
+                name,
+                &label,
+                value,
+                NaiveDate::from_ymd_opt(1800, 1, 1).unwrap_or(today),
+                today,
+            ),
+            "website" => {
+                let ok = url::Url::parse(value).ok().is_some_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some_and(|h| h.contains('.'))
+                });
+                (!ok).then(|| FieldError::new(name, "Website must be a full address starting with https://, like https://example.com"))
+            }
+            _ => None,
+        };
+        errors.extend(e);
+    }
+    errors
+}
+
+pub async fn save_business(
+    State(state): State<AppState>,
+    session: CustomerSession,
+    rc: RequestContext,
+    form: FormData,
+) -> Response {
+    if let Some(r) = session.csrf_rejection(&form.0) {
+        return r;
+    }
+    let profile = BusinessProfile {
+        legal_name: form.get("legal_name").to_owned(),
+        trading_name: form.get("trading_name").to_owned(),
+        entity_type: form.get("entity_type").to_owned(),
+        registration_number: form.get("registration_number").to_owned(),
+        date_of_incorporation: form.get("date_of_incorporation").to_owned(),
+        tax_id: form.get("tax_id").to_owned(),
+        website: form.get("website").to_owned(),
+        business_description: form.get("business_description").to_owned(),
+        operating_address: form.get("operating_address").to_owned(),
+    };
+    let requirements = state
+        .catalog
+        .for_country(&session.0.customer.registered_country);
+    let errors = check_business(requirements, &profile, state.clock.now().date_naive());
+    if !errors.is_empty() {
+        return business_page_with(&state, &session, &profile, errors);
+    }
+    let ctx = session.audit(&rc, &state);
+    match state.store.save_profile(&session.0, &profile, &ctx).await {
+        Ok(()) => Redirect::to("/kyb/flow/people").into_response(),
+        Err(e) => internal_error(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "hosted/review.html")]
+struct ReviewPage {
+    platform_name: String,
+    csrf: String,
+    errors: Vec<FieldError>,
+    business: Vec<(String, String)>,
+    people: Vec<super::people::PersonRow>,
+    documents: Vec<super::documents::DocumentRow>,
+    missing: Vec<(String, String)>,
+    attest: bool,
+    attested_by: String,
+    attest_error: Option<String>,
+    name_error: Option<String>,
+}
+
+/// What is still due, as sentences linking to the step that fixes each.
+fn missing_items(requirements: &Requirements, due: &[String]) -> Vec<(String, String)> {
+    due.iter()
+        .map(|code| {
+            if let Some(field) = code.strip_prefix("business_details.") {
+                (
+                    format!("Business details: {}", label_of(requirements, field)),
+                    format!("/kyb/flow/business#{field}"),
+                )
+            } else if let Some(kind) = code.strip_prefix("documents.") {
+                (
+                    format!("Documents: {}", document_label(kind)),
+                    "/kyb/flow/documents#kind".to_owned(),
+                )
+            } else if code == "people.control_person" {
+                (
+                    "People: at least one person who controls the business".to_owned(),
+                    "/kyb/flow/people#full_name".to_owned(),
+                )
+            } else {
+                (
+                    "People: total ownership over 100 %".to_owned(),
+                    "/kyb/flow/people".to_owned(),
+                )
+            }
+        })
+        .collect()
+}
+
+async fn review_with(
+    state: &AppState,
+    session: &CustomerSession,
+    attest: bool,
+    attested_by: String,
+    errors: Vec<FieldError>,
+) -> Response {
+    let s = &session.0;
+    let c = &s.customer;
+    let requirements = state.catalog.for_country(&c.registered_country);
+    let (people, documents) = match (
+        state.store.list_people(s).await,
+        state.store.list_documents(s).await,
+    ) {
+        (Ok(p), Ok(d)) => (p, d),
+        (Err(e), _) | (_, Err(e)) => return internal_error(e),
+    };
+    let due = currently_due(
+        requirements,
+        &c.facts.profile,
+        &c.facts.people,
+        c.facts.document_kinds.iter().map(String::as_str),
+    );
+    let business = BUSINESS_FIELDS
+        .iter()
+        .map(|&f| {
+            let value = c.facts.profile.get(f);
+            let shown = if f == "entity_type" {
+                ENTITY_TYPES
+                    .iter()
+                    .find(|(v, _)| *v == value)
+                    .map_or(value, |(_, t)| *t)
+            } else {
+                value
+            };
+            (label_of(requirements, f), shown.to_owned())
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    page(
+        status,
+        &ReviewPage {
+            platform_name: s.platform_name.clone(),
+            csrf: s.csrf_token.clone(),
+            attest_error: errors
+                .iter()
+                .find(|e| e.field == "attest")
+                .map(|e| e.message.clone()),
+            name_error: errors
+                .iter()
+                .find(|e| e.field == "attested_by")
+                .map(|e| e.message.clone()),
+            errors,
+            business,
+            people: person_rows(&people),
+            documents: document_rows(&documents),
+            missing: missing_items(requirements, &due),
+            attest,
+            attested_by,
+        },
+    )
+}
+
+pub async fn review_page(State(state): State<AppState>, session: CustomerSession) -> Response {
+    review_with(&state, &session, false, String::new(), Vec::new()).await
+}
+
+#[derive(Template)]
+#[template(path = "hosted/submitted.html")]
+struct SubmittedPage {
+    platform_name: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    session: CustomerSession,
+    rc: RequestContext,
+    form: FormData,
+) -> Response {
+    if let Some(r) = session.csrf_rejection(&form.0) {
+        return r;
+    }
+    let c = &session.0.customer;
+    let requirements = state.catalog.for_country(&c.registered_country);
+    let attest = form.get("attest") == "yes";
+    let attested_by = form.get("attested_by").to_owned();
+    let mut errors = Vec::new();
+    let due = currently_due(
+        requirements,
+        &c.facts.profile,
+        &c.facts.people,
+        c.facts.document_kinds.iter().map(String::as_str),
+    );
+    if !due.is_empty() {
+        errors.push(FieldError::new(
+            "missing",
+            "Some required information is still missing: see the list below",
+        ));
+    }
+    if !attest {
+        errors.push(FieldError::new(
+            "attest",
+            "Confirm that the information is true and complete",
+        ));
+    }
+    if attested_by.is_empty() {
+        errors.push(FieldError::new("attested_by", "Enter your full name"));
+    } else if let Some(e) = text_rule("attested_by", "Your full name", &attested_by, 200) {
+        errors.push(e);
+    }
+    if !errors.is_empty() {
+        return review_with(&state, &session, attest, attested_by, errors).await;
+    }
+    let ctx = session.audit(&rc, &state);
+    let submitted = state
+        .store
+        .submit(&session.0, &attested_by, &ctx, |after, before| {
+            let previous = json!({ "verification_status": before });
+            vec![
+                state.event("business_customer.submitted", after, None),
+                state.event(
+                    "business_customer.verification_status.updated",
+                    after,
+                    Some(previous),
+                ),
+            ]
+        })
+        .await;
+    match submitted {
+        Ok(_) => {
+            let mut r = page(
+                StatusCode::OK,
+                &SubmittedPage {
+                    platform_name: session.0.platform_name.clone(),
+                },
+            );
+            r.headers_mut()
+                .append(header::SET_COOKIE, clear_session_cookie(&state));
+            r
+        }
+        Err(e) => internal_error(e),
+    }
+}
