@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod create;
 mod customers;
+mod hosted;
 mod idempotency;
 mod openapi;
 mod validation;

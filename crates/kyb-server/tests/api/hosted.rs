@@ -1,0 +1,576 @@
+//! The hosted flow over HTTP, as a browser without JavaScript uses it: real cookies, real forms,
+//! real multipart uploads.
+
+use crate::db_test;
+use crate::helpers::*;
+use chrono::Duration;
+use serde_json::Value;
+
+/// A minimal, valid one-page PDF.
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
+
+/// A browser: its own cookie jar, no automatic redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.address.clone(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), r.text().await.unwrap(), location)
+    }
+
+    async fn upload(&self, csrf: &str, kind: &str, name: &str, bytes: Vec<u8>) -> (u16, String) {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .text("kind", kind.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+            );
+        let r = self
+            .client
+            .post(format!("{}/kyb/flow/documents", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Opens a link and presses Start; returns the CSRF token of the session.
+    async fn start(&self, link: &str) -> String {
+        let path = link.strip_prefix("https://kyb.test").unwrap();
+        let (status, html) = self.get(path).await;
+        assert_eq!(status, 200, "{html}");
+        let (status, _, location) = self
+            .post(&format!("{path}/start"), &[("csrf", &csrf_of(&html))])
+            .await;
+        assert_eq!(status, 303);
+        assert_eq!(location.as_deref(), Some("/kyb/flow/business"));
+        let (status, html) = self.get("/kyb/flow/business").await;
+        assert_eq!(status, 200);
+        csrf_of(&html)
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+async fn new_link(app: &TestApp) -> (String, String) {
+    let r = app.create(&body_with_email(&unique_email())).await;
+    let v: Value = r.json().await.unwrap();
+    (
+        v["customer_id"].as_str().unwrap().to_owned(),
+        v["kyb_link"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn customer(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+const BUSINESS: [(&str, &str); 8] = [
+    ("legal_name", "Acme Corp Solutions Ltd"),
+    ("entity_type", "llc"),
+    ("registration_number", "5551234"),
+    ("date_of_incorporation", "2019-03-01"),
+    ("tax_id", "12-3456789"),
+    ("website", "https://acme.example"),
+    ("business_description", "Payments software for small shops"),
+    (
+        "operating_address",
+        "123 Business Street, New York, NY 10001",
+    ),
+];
+
+fn with_csrf<'a>(csrf: &'a str, fields: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![("csrf", csrf)];
+    all.extend_from_slice(fields);
+    all
+}
+
+db_test!(
+    the_start_page_consumes_nothing_and_is_locked_down,
+    |app| async move {
+        let (id, link) = new_link(&app).await;
+        let path = link.strip_prefix("https://kyb.test").unwrap();
+        for _ in 0..2 {
+            let r = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let h = r.headers();
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("default-src 'none'")
+                    && csp.contains("frame-ancestors 'none'")
+                    && !csp.contains("unsafe-inline")
+            );
+            assert_eq!(h["x-frame-options"], "DENY");
+            assert_eq!(h["referrer-policy"], "no-referrer");
+            assert_eq!(h["cache-control"], "no-store");
+            let html = r.text().await.unwrap();
+            assert!(html.contains("Acme Platform"), "the platform's name");
+            assert!(html.contains("Certificate of incorporation".to_lowercase().as_str()));
+            assert!(!html.contains("<script"), "no JavaScript");
+        }
+        let v = customer(&app, &id).await;
+        assert_eq!(
+            v["kyb_link"].as_str(),
+            Some(link.as_str()),
+            "a prefetch does not burn the link"
+        );
+        assert_eq!(v["progress"], "not_started");
+        assert!(app
+            .state
+            .store
+            .list_events(&app.scope())
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.event_type != "business_customer.kyb_link.opened"));
+    }
+);
+
+db_test!(
+    start_consumes_the_link_and_opens_a_session,
+    |app| async move {
+        let (id, link) = new_link(&app).await;
+        let path = link.strip_prefix("https://kyb.test").unwrap().to_owned();
+        // Without the start page's token nothing happens.
+        let outsider = Browser::new(&app);
+        let (status, html, _) = outsider
+            .post(&format!("{path}/start"), &[("csrf", "forged")])
+            .await;
+        assert_eq!(status, 403, "{html}");
+        assert_eq!(customer(&app, &id).await["progress"], "not_started");
+
+        let browser = Browser::new(&app);
+        let r = browser.client.get(app.url(&path)).send().await.unwrap();
+        let html = r.text().await.unwrap();
+        let r = browser
+            .client
+            .post(app.url(&format!("{path}/start")))
+            .form(&[("csrf", csrf_of(&html))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookies: Vec<&str> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        let session = cookies
+            .iter()
+            .find(|c| c.starts_with("kyb_session="))
+            .expect("a session cookie");
+        assert!(
+            session.contains("HttpOnly")
+                && session.contains("SameSite=Lax")
+                && session.contains("Secure"),
+            "{session}"
+        );
+
+        let v = customer(&app, &id).await;
+        assert_eq!(v["kyb_link"], Value::Null, "the link is used");
+        assert_eq!(v["progress"], "in_progress");
+        let events = app.state.store.list_events(&app.scope()).await.unwrap();
+        assert_eq!(
+            events.last().unwrap().event_type,
+            "business_customer.kyb_link.opened"
+        );
+        let audit = app.state.store.list_audit(&app.platform).await.unwrap();
+        let opened = audit
+            .iter()
+            .find(|a| a.action == "kyb_link.opened")
+            .unwrap();
+        assert_eq!(opened.actor_type, "customer_session");
+
+        // The same link again: used.
+        let (status, html) = Browser::new(&app).get(&path).await;
+        assert_eq!(status, 410);
+        assert!(
+            html.contains("already been used") && html.contains("Ask Acme Platform"),
+            "{html}"
+        );
+    }
+);
+
+db_test!(expired_revoked_and_unknown_links_say_so, |app| async move {
+    let (id, link) = new_link(&app).await;
+    let old = link.strip_prefix("https://kyb.test").unwrap().to_owned();
+    assert_eq!(app.issue_link_as(&app.key, &id).await.status(), 200);
+    let b = Browser::new(&app);
+    let (status, html) = b.get(&old).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("replaced"), "{html}");
+
+    let (_, link) = new_link(&app).await;
+    app.clock.advance(Duration::days(8));
+    let (status, html) = b.get(link.strip_prefix("https://kyb.test").unwrap()).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("expired"), "{html}");
+
+    let (status, html) = b.get("/kyb/not-a-real-token").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("not valid"), "{html}");
+    // Guessing is rate limited per address.
+    let mut last = 0;
+    for i in 0..25 {
+        last = b.get(&format!("/kyb/guess-{i}")).await.0;
+    }
+    assert_eq!(last, 429);
+});
+
+db_test!(the_whole_flow_without_javascript, |app| async move {
+    let (id, link) = new_link(&app).await;
+    let b = Browser::new(&app);
+    assert_eq!(
+        b.get("/kyb/flow/business").await.0,
+        401,
+        "no session, no flow"
+    );
+    let csrf = b.start(&link).await;
+
+    // Step 1: a bad EIN is named with its rule; what was typed stays; nothing is saved.
+    let mut bad = BUSINESS.to_vec();
+    bad[4] = ("tax_id", "123456789");
+    let (status, html, _) = b.post("/kyb/flow/business", &with_csrf(&csrf, &bad)).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("There is a problem") && html.contains("href=\"#tax_id\""),
+        "error summary links to the field"
+    );
+    assert!(
+        html.contains("EIN (Employer Identification Number) must be in the official format"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"123456789\"") && html.contains("value=\"5551234\""),
+        "typed values kept"
+    );
+    let due = customer(&app, &id).await["requirements"]["currently_due"].clone();
+    assert!(due
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d == "business_details.registration_number"));
+    // A forged form saves nothing either.
+    let (status, _, _) = b
+        .post("/kyb/flow/business", &with_csrf("forged", &BUSINESS))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, location) = b
+        .post("/kyb/flow/business", &with_csrf(&csrf, &BUSINESS))
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/kyb/flow/people"))
+    );
+
+    // Step 2: people.
+    let (status, html, _) = b
+        .post("/kyb/flow/people/continue", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("at least one person who controls the business"));
+    let ada = [
+        ("full_name", "Ada Obi"),
+        ("date_of_birth", "1980-04-23"),
+        ("nationality", "NGA"),
+        ("role", "director"),
+        ("is_control_person", "yes"),
+        ("ownership", "60"),
+    ];
+    assert_eq!(
+        b.post("/kyb/flow/people", &with_csrf(&csrf, &ada)).await.0,
+        303
+    );
+    let ben = [
+        ("full_name", "Ben Cole"),
+        ("date_of_birth", "1975-01-01"),
+        ("nationality", "USA"),
+        ("role", "shareholder"),
+        ("ownership", "50"),
+    ];
+    let (status, html, _) = b.post("/kyb/flow/people", &with_csrf(&csrf, &ben)).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Total ownership would be 110.00 %"), "{html}");
+    assert!(html.contains("value=\"Ben Cole\""));
+    let ben = [
+        ("full_name", "Ben Cole"),
+        ("date_of_birth", "1975-01-01"),
+        ("nationality", "USA"),
+        ("role", "shareholder"),
+        ("ownership", "40"),
+    ];
+    assert_eq!(
+        b.post("/kyb/flow/people", &with_csrf(&csrf, &ben)).await.0,
+        303
+    );
+    let (_, html) = b.get("/kyb/flow/people").await;
+    assert!(
+        html.contains("Ada Obi")
+            && html.contains("Ben Cole")
+            && html.contains("total ownership 100")
+    );
+    let people = app
+        .dump(&format!(
+            "SELECT id FROM people WHERE customer_id = '{id}' ORDER BY full_name"
+        ))
+        .await;
+    let ben_id = &people[1];
+    let edited = [
+        ("full_name", "Ben Cole"),
+        ("date_of_birth", "1975-01-01"),
+        ("nationality", "GBR"),
+        ("role", "shareholder"),
+        ("ownership", "25"),
+    ];
+    assert_eq!(
+        b.post(
+            &format!("/kyb/flow/people/{ben_id}"),
+            &with_csrf(&csrf, &edited)
+        )
+        .await
+        .0,
+        303
+    );
+    assert_eq!(
+        app.dump(&format!(
+            "SELECT nationality FROM people WHERE id = '{ben_id}'"
+        ))
+        .await,
+        ["GBR"]
+    );
+    assert_eq!(
+        b.post(
+            &format!("/kyb/flow/people/{ben_id}/delete"),
+            &[("csrf", &csrf)]
+        )
+        .await
+        .0,
+        303
+    );
+    assert_eq!(
+        app.dump(&format!(
+            "SELECT full_name FROM people WHERE customer_id = '{id}'"
+        ))
+        .await,
+        ["Ada Obi"]
+    );
+    let (_, _, location) = b
+        .post("/kyb/flow/people/continue", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location.as_deref(), Some("/kyb/flow/documents"));
+
+    // Step 3: documents, judged by content.
+    let (status, html) = b
+        .upload(
+            &csrf,
+            "certificate_of_incorporation",
+            "certificate.pdf",
+            b"just text, not a PDF".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("must be a PDF, PNG or JPEG") && html.contains("judged by its content"),
+        "{html}"
+    );
+    for kind in [
+        "certificate_of_incorporation",
+        "proof_of_address",
+        "ownership_structure",
+    ] {
+        let (status, html) = b
+            .upload(&csrf, kind, &format!("{kind}.pdf"), PDF.to_vec())
+            .await;
+        assert_eq!(status, 303, "{html}");
+    }
+    let stored = app
+        .dump(&format!(
+            "SELECT sha256 || ' ' || storage_key FROM documents WHERE customer_id = '{id}'"
+        ))
+        .await;
+    assert_eq!(stored.len(), 3);
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(PDF));
+    assert!(
+        stored
+            .iter()
+            .all(|s| s.starts_with(&sha) && !s.contains(".pdf")),
+        "SHA-256 kept, server-made names: {stored:?}"
+    );
+    let doc_ids = app
+        .dump(&format!(
+            "SELECT id FROM documents WHERE customer_id = '{id}' ORDER BY kind"
+        ))
+        .await;
+    let r = b
+        .client
+        .get(app.url(&format!("/kyb/flow/documents/{}", doc_ids[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PDF);
+    assert_eq!(
+        Browser::new(&app)
+            .get(&format!("/kyb/flow/documents/{}", doc_ids[0]))
+            .await
+            .0,
+        401,
+        "never public"
+    );
+
+    // Step 4: review and submit.
+    let (status, html, _) = b
+        .post("/kyb/flow/submit", &[("csrf", &csrf), ("attested_by", "")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("Confirm that the information is true")
+            && html.contains("Enter your full name")
+    );
+    let (status, html, _) = b
+        .post(
+            "/kyb/flow/submit",
+            &[
+                ("csrf", &csrf),
+                ("attest", "yes"),
+                ("attested_by", "Ada Obi"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("submitted"));
+
+    let v = customer(&app, &id).await;
+    assert_eq!(v["verification_status"], "in_review");
+    assert_eq!(v["progress"], "submitted");
+    assert_eq!(v["requirements"]["currently_due"], serde_json::json!([]));
+    let events = app.state.store.list_events(&app.scope()).await.unwrap();
+    let updated = events
+        .iter()
+        .find(|e| e.event_type == "business_customer.verification_status.updated")
+        .unwrap();
+    assert_eq!(
+        updated.payload["data"]["previous_attributes"]["verification_status"],
+        "pending"
+    );
+    assert_eq!(
+        updated.payload["data"]["object"]["verification_status"],
+        "in_review"
+    );
+    assert!(events
+        .iter()
+        .any(|e| e.event_type == "business_customer.submitted"));
+    assert_eq!(
+        b.get("/kyb/flow/review").await.0,
+        401,
+        "the session ends with the submission"
+    );
+    assert_error(app.issue_link_as(&app.key, &id).await, 409, "invalid_state").await;
+});
+
+db_test!(a_new_link_resumes_saved_progress, |app| async move {
+    let (id, link) = new_link(&app).await;
+    let b = Browser::new(&app);
+    let csrf = b.start(&link).await;
+    assert_eq!(
+        b.post("/kyb/flow/business", &with_csrf(&csrf, &BUSINESS))
+            .await
+            .0,
+        303
+    );
+    // The customer leaves; the platform sends a new link; the old session ends with it.
+    let r: Value = app.issue_link_as(&app.key, &id).await.json().await.unwrap();
+    let b2 = Browser::new(&app);
+    b2.start(r["kyb_link"].as_str().unwrap()).await;
+    let (_, html) = b2.get("/kyb/flow/business").await;
+    assert!(
+        html.contains("value=\"12-3456789\""),
+        "saved details are back"
+    );
+    assert_eq!(
+        b.get("/kyb/flow/business").await.0,
+        401,
+        "the older session ended"
+    );
+});
+
+db_test!(sessions_end_after_idle_time, |app| async move {
+    let (_, link) = new_link(&app).await;
+    let b = Browser::new(&app);
+    b.start(&link).await;
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(b.get("/kyb/flow/business").await.0, 200);
+    app.clock.advance(Duration::minutes(31));
+    let (status, html) = b.get("/kyb/flow/business").await;
+    assert_eq!(status, 401);
+    assert!(html.contains("Your session has ended"));
+});
+
+db_test!(uploads_over_the_limit_are_refused, |app| async move {
+    let (id, link) = new_link(&app).await;
+    let b = Browser::new(&app);
+    let csrf = b.start(&link).await;
+    let mut big = PDF.to_vec();
+    big.resize(10 * 1024 * 1024 + 1, b' ');
+    let (status, html) = b.upload(&csrf, "proof_of_address", "big.pdf", big).await;
+    assert_eq!(status, 422, "{}", &html[..html.len().min(300)]);
+    assert!(html.contains("must be 10 MB or smaller"));
+    assert!(app
+        .dump(&format!(
+            "SELECT id FROM documents WHERE customer_id = '{id}'"
+        ))
+        .await
+        .is_empty());
+});
