@@ -71,6 +71,22 @@ pub fn test_config(dir: &std::path::Path, database_url: String) -> Config {
     Config::try_from(raw).expect("test configuration is valid")
 }
 
+/// An app whose links point at its real address (for a real browser), on SQLite or PostgreSQL.
+pub async fn spawn_for_browser(postgres: bool) -> Option<TestApp> {
+    let pg = if postgres {
+        Some(kyb_testkit::postgres_database().await?)
+    } else {
+        None
+    };
+    Some(
+        spawn_app_on(pg, |mut c| {
+            c.public_url = None;
+            c
+        })
+        .await,
+    )
+}
+
 pub async fn spawn_sqlite() -> TestApp {
     spawn_app_on(None, |c| c).await
 }

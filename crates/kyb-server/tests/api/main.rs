@@ -3,9 +3,10 @@
 mod helpers;
 
 mod auth;
+mod browser;
 mod create;
 mod customers;
-mod hosted;
+pub mod hosted;
 mod idempotency;
 mod openapi;
 mod validation;

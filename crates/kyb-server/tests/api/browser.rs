@@ -1,0 +1,311 @@
+//! The whole hosted flow in real headless Chromium, driven through WebDriver (chromedriver):
+//! open the link, fill every step, upload a real PDF, submit, and see the API report
+//! `in_review`. With `KYB_SCREENSHOTS=1`, screenshots of every step at desktop and phone width
+//! are written to `docs/screenshots/`.
+
+use crate::helpers::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts chromedriver, or `None` (with a note) when the browser is not installed outside CI.
+async fn driver() -> Option<Driver> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing: .ci/run installs chromium and chromium-driver"
+        );
+        eprintln!("chromium or chromedriver not installed: skipping the browser test (apt-get install chromium chromium-driver)");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(Driver { child, port });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not listen on port {port}");
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    // chromedriver is on loopback: plain HTTP, no TLS stack needed.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session")
+}
+
+/// Screenshots of the current page at desktop and phone width, when asked for.
+async fn shoot(c: &Client, name: &str) {
+    if std::env::var("KYB_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/screenshots");
+    std::fs::create_dir_all(dir).unwrap();
+    for (label, width, height) in [("desktop", 1280, 1000), ("phone", 360, 780)] {
+        c.set_window_size(width, height).await.unwrap();
+        // The page's full height, so the screenshot shows the whole step.
+        let full: Value = c
+            .execute("return document.documentElement.scrollHeight", vec![])
+            .await
+            .unwrap();
+        let h = full
+            .as_u64()
+            .unwrap_or(height as u64)
+            .clamp(height as u64, 4000) as u32;
+        c.set_window_size(width, h + 140).await.unwrap();
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(format!("{dir}/{name}-{label}.png"), png).unwrap();
+    }
+    c.set_window_size(1280, 1000).await.unwrap();
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+/// Date inputs take typed keys in the browser's locale; set the value as a form would.
+async fn set_date(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    c.execute(
+        "arguments[0].value = arguments[1];",
+        vec![serde_json::to_value(&e).unwrap(), json!(value)],
+    )
+    .await
+    .unwrap();
+}
+
+async fn select(c: &Client, id: &str, value: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+async fn press(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The page's `h1`, waiting (bounded) for the page after a click to load.
+async fn heading(c: &Client) -> String {
+    let h1 = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("h1"))
+        .await
+        .expect("a page with a heading");
+    h1.text().await.unwrap()
+}
+
+/// Waits (bounded) until the page's heading is `expected`.
+async fn on_page(c: &Client, expected: &str) {
+    for _ in 0..100 {
+        if let Ok(h1) = c.find(Locator::Css("h1")).await {
+            if h1.text().await.map(|t| t == expected).unwrap_or(false) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected the page {expected:?}, got {:?}", heading(c).await);
+}
+
+async fn run(postgres: bool) {
+    let Some(driver) = driver().await else { return };
+    let Some(app) = spawn_for_browser(postgres).await else {
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+
+    let r = app
+        .create_as(&app.key, &new_idempotency_key(), &seed_body())
+        .await;
+    let created: Value = r.json().await.unwrap();
+    let id = created["customer_id"].as_str().unwrap().to_owned();
+    let link = created["kyb_link"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&app.address));
+
+    c.goto(&link).await.unwrap();
+    on_page(&c, "Verify your business for Acme Platform").await;
+    shoot(&c, "1-start").await;
+    press(&c, "button[type=submit]").await;
+
+    // Step 1, first with a mistake to show the error summary.
+    on_page(&c, "Business details").await;
+    select(&c, "entity_type", "llc").await;
+    fill(&c, "registration_number", "5551234").await;
+    set_date(&c, "date_of_incorporation", "2019-03-01").await;
+    fill(&c, "tax_id", "123456789").await;
+    fill(&c, "website", "https://acme.example").await;
+    fill(
+        &c,
+        "business_description",
+        "Payments software for small shops",
+    )
+    .await;
+    press(&c, "form button[type=submit]").await;
+    let summary = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".error-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        summary.contains("EIN (Employer Identification Number) must be in the official format"),
+        "{summary}"
+    );
+    shoot(&c, "2-business-details-error").await;
+    fill(&c, "tax_id", "12-3456789").await;
+    shoot(&c, "2-business-details").await;
+    press(&c, "form button[type=submit]").await;
+
+    // Step 2.
+    on_page(&c, "People").await;
+    fill(&c, "full_name", "Ada Obi").await;
+    set_date(&c, "date_of_birth", "1980-04-23").await;
+    select(&c, "nationality", "NGA").await;
+    select(&c, "role", "director").await;
+    press(&c, "#is_control_person").await;
+    fill(&c, "ownership", "60").await;
+    press(&c, "#person-form + form button[type=submit]").await;
+    let table = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        table.contains("Ada Obi") && table.contains("Control person"),
+        "{table}"
+    );
+    shoot(&c, "3-people").await;
+    press(&c, "form[action='/kyb/flow/people/continue'] button").await;
+
+    // Step 3: a real PDF from disk, three times.
+    on_page(&c, "Documents").await;
+    let pdf = profile.path().join("certificate.pdf");
+    std::fs::write(&pdf, crate::hosted::PDF).unwrap();
+    for kind in [
+        "certificate_of_incorporation",
+        "proof_of_address",
+        "ownership_structure",
+    ] {
+        select(&c, "kind", kind).await;
+        c.find(Locator::Id("file"))
+            .await
+            .unwrap()
+            .send_keys(&pdf.display().to_string())
+            .await
+            .unwrap();
+        press(&c, "form[enctype='multipart/form-data'] button").await;
+        on_page(&c, "Documents").await;
+    }
+    let uploaded = c
+        .find(Locator::Css("table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.matches("application/pdf").count(), 3, "{uploaded}");
+    shoot(&c, "4-documents").await;
+    press(&c, "a.button[href='/kyb/flow/review']").await;
+
+    // Step 4.
+    on_page(&c, "Review and submit").await;
+    assert!(
+        c.find(Locator::Id("missing")).await.is_err(),
+        "nothing is missing"
+    );
+    press(&c, "#attest").await;
+    fill(&c, "attested_by", "Ada Obi").await;
+    shoot(&c, "5-review").await;
+    press(&c, "form[action='/kyb/flow/submit'] button").await;
+    on_page(&c, "Thank you: your business verification is submitted").await;
+    shoot(&c, "6-submitted").await;
+    c.close().await.unwrap();
+
+    let v: Value = app
+        .get(&format!("/v2/business_customer/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["verification_status"], "in_review");
+    assert_eq!(v["requirements"]["currently_due"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosted_flow_in_chromium_sqlite() {
+    run(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosted_flow_in_chromium_postgres() {
+    run(true).await;
+}
