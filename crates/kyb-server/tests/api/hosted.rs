@@ -470,6 +470,49 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         "never public"
     );
 
+    // Delete one and put it back: the row is marked deleted and its bytes are gone.
+    let key = app
+        .dump(&format!(
+            "SELECT storage_key FROM documents WHERE id = '{}'",
+            doc_ids[0]
+        ))
+        .await
+        .remove(0);
+    let file = app.state.config.data_dir.join("documents").join(&key);
+    assert!(
+        file.exists(),
+        "stored under the data directory: {}",
+        file.display()
+    );
+    let (status, _, _) = b
+        .post(
+            &format!("/kyb/flow/documents/{}/delete", doc_ids[0]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(!file.exists(), "the bytes are removed");
+    assert_eq!(
+        b.get(&format!("/kyb/flow/documents/{}", doc_ids[0]))
+            .await
+            .0,
+        404
+    );
+    let due = customer(&app, &id).await["requirements"]["currently_due"].clone();
+    assert_eq!(
+        due,
+        serde_json::json!(["documents.certificate_of_incorporation"])
+    );
+    let (status, _) = b
+        .upload(
+            &csrf,
+            "certificate_of_incorporation",
+            "again.pdf",
+            PDF.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 303);
+
     // Step 4: review and submit.
     let (status, html, _) = b
         .post("/kyb/flow/submit", &[("csrf", &csrf), ("attested_by", "")])
@@ -557,6 +600,22 @@ db_test!(sessions_end_after_idle_time, |app| async move {
     assert_eq!(status, 401);
     assert!(html.contains("Your session has ended"));
 });
+
+db_test!(
+    sessions_end_after_their_absolute_lifetime,
+    |app| async move {
+        let (_, link) = new_link(&app).await;
+        let b = Browser::new(&app);
+        b.start(&link).await;
+        // Active every 25 minutes, yet over after 8 hours.
+        for _ in 0..19 {
+            app.clock.advance(Duration::minutes(25));
+            assert_eq!(b.get("/kyb/flow/business").await.0, 200);
+        }
+        app.clock.advance(Duration::minutes(25));
+        assert_eq!(b.get("/kyb/flow/business").await.0, 401);
+    }
+);
 
 db_test!(uploads_over_the_limit_are_refused, |app| async move {
     let (id, link) = new_link(&app).await;
