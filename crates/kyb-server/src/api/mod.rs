@@ -3,6 +3,7 @@
 pub mod business_customer;
 
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -15,13 +16,17 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(business_customer::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
-        .fallback(|| async {
+        .fallback(|uri: axum::http::Uri| async move {
+            if uri.path().starts_with("/kyb/") {
+                return crate::hosted::not_found();
+            }
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 ErrorType::InvalidRequestError,
                 "route_not_found",
                 "no such endpoint; see /v2/openapi.json",
             )
+            .into_response()
         })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

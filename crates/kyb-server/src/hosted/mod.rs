@@ -19,6 +19,29 @@ use crate::AppState;
 
 pub use session::CustomerSession;
 
+/// The page for an address under `/kyb` that does not exist.
+/// (It is served by the app's fallback, outside this router's layers, so it sets their headers.)
+pub fn not_found() -> axum::response::Response {
+    let mut r = pages::problem(
+        axum::http::StatusCode::NOT_FOUND,
+        None,
+        "Page not found",
+        "There is no page at this address.".into(),
+        "Open your verification link again to continue where you left off.".into(),
+    );
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
 /// No script, no inline style, no framing, forms post only to us.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";

@@ -106,6 +106,11 @@ fn link_problem(state: LinkState, platform: &str) -> Response {
 /// An unknown token: 404, or 429 once this address has guessed too often.
 fn unknown_link(state: &AppState, ip: Option<IpAddr>) -> Response {
     let limited = ip.is_some_and(|ip| state.link_guesses.check_key(&ip).is_err());
+    // Forget addresses whose quota has refilled, so that guessing from many addresses cannot
+    // grow the table without bound.
+    if state.link_guesses.len() > 10_000 {
+        state.link_guesses.retain_recent();
+    }
     if limited {
         let mut r = problem(
             StatusCode::TOO_MANY_REQUESTS,

@@ -256,6 +256,18 @@ db_test!(expired_revoked_and_unknown_links_say_so, |app| async move {
     let (status, html) = b.get("/kyb/not-a-real-token").await;
     assert_eq!(status, 404);
     assert!(html.contains("not valid"), "{html}");
+    let r = app
+        .client
+        .get(app.url("/kyb/flow/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert!(
+        r.text().await.unwrap().contains("Page not found"),
+        "an HTML page, not the API's JSON"
+    );
     // Guessing is rate limited per address.
     let mut last = 0;
     for i in 0..25 {
