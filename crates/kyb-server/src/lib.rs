@@ -66,6 +66,24 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The idempotency side of a `/v2` POST to `path`: the key, the request's fingerprint and
+    /// the configured retention.
+    pub(crate) fn idempotency(
+        &self,
+        key: kyb_domain::IdempotencyKey,
+        path: &str,
+        mode: Mode,
+        body: Option<&Value>,
+    ) -> kyb_store::IdempotencyRequest {
+        kyb_store::IdempotencyRequest {
+            key,
+            request_hash: fingerprint(&Method::POST, path, mode, body),
+            retention: self.config.idempotency_retention,
+        }
+    }
+}
+
 impl auth::Authenticated {
     pub(crate) fn audit_context(&self, ctx: &RequestContext, at: DateTime<Utc>) -> AuditContext {
         AuditContext {

@@ -2,7 +2,7 @@
 //! and issue a fresh link. The request and response of `POST` are the vendor's contract.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,8 +13,7 @@ use kyb_domain::{
     VerificationStatus,
 };
 use kyb_store::{
-    Customer, IdempotencyRequest, Idempotent, ListCustomers, NewCustomer, NewEvent, StoredResponse,
-    WriteResult,
+    Customer, Idempotent, ListCustomers, NewCustomer, NewEvent, StoredResponse, WriteResult,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -24,7 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiJson, ApiQuery, EmptyBody, Idempotency, RequestContext};
-use crate::{fingerprint, AppState, API_VERSION};
+use crate::{AppState, API_VERSION};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -379,16 +378,7 @@ pub async fn create_customer(
         fields,
         link: state.new_link(now),
     };
-    let idem = IdempotencyRequest {
-        key,
-        request_hash: fingerprint(
-            &Method::POST,
-            "/v2/business_customer",
-            auth.mode(),
-            raw_body,
-        ),
-        retention: state.config.idempotency_retention,
-    };
+    let idem = state.idempotency(key, "/v2/business_customer", auth.mode(), raw_body);
     let audit = auth.audit_context(ctx, now);
     let events = [
         "business_customer.created",
@@ -571,11 +561,7 @@ pub async fn issue_link(
     let id = parse_customer_id(&raw_id)?;
     let now = state.clock.now();
     let path = format!("/v2/business_customer/{id}/kyb_link");
-    let idem = IdempotencyRequest {
-        key,
-        request_hash: fingerprint(&Method::POST, &path, auth.mode(), body.raw.as_ref()),
-        retention: state.config.idempotency_retention,
-    };
+    let idem = state.idempotency(key, &path, auth.mode(), body.raw.as_ref());
     let audit = auth.audit_context(&ctx, now);
     let outcome = state
         .store
