@@ -242,6 +242,22 @@ impl Store {
         on_backend!(self, b => b.list_audit(platform_id).await)
     }
 
+    pub async fn list_events_page(
+        &self,
+        scope: &Scope,
+        query: &ListEvents,
+    ) -> Result<(Vec<serde_json::Value>, bool), StoreError> {
+        on_backend!(self, b => b.list_events_page(scope, query).await)
+    }
+
+    pub async fn get_event(
+        &self,
+        scope: &Scope,
+        id: &kyb_domain::EventId,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        on_backend!(self, b => b.get_event(scope, id).await)
+    }
+
     pub async fn list_events(&self, scope: &Scope) -> Result<Vec<EventRow>, StoreError> {
         on_backend!(self, b => b.list_events(scope).await)
     }

@@ -191,6 +191,13 @@ pub struct ListCustomers {
 }
 
 #[derive(Debug, Clone)]
+pub struct ListEvents {
+    pub limit: u32,
+    pub starting_after: Option<EventId>,
+    pub event_type: Option<String>,
+}
+
+#[derive(Debug, Clone)]
 pub struct CustomerPage {
     pub customers: Vec<Customer>,
     pub has_more: bool,

@@ -720,6 +720,64 @@ impl Backend {
             .collect())
     }
 
+    /// One page of a platform's events, newest first; `starting_after` continues after that event.
+    pub async fn list_events_page(
+        &self,
+        scope: &Scope,
+        query: &ListEvents,
+    ) -> Result<(Vec<serde_json::Value>, bool), StoreError> {
+        let cursor: Option<i64> = match &query.starting_after {
+            None => None,
+            Some(id) => Some(
+                sqlx::query_scalar(
+                    "SELECT seq FROM events WHERE platform_id = $1 AND livemode = $2 AND id = $3",
+                )
+                .bind(scope.platform_id.as_str())
+                .bind(scope.mode.is_live())
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::CursorNotFound)?,
+            ),
+        };
+        let rows: Vec<(Json<Value>,)> = sqlx::query_as(
+            "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 \
+             AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR seq < $4) ORDER BY seq DESC LIMIT $5",
+        )
+        .bind(scope.platform_id.as_str())
+        .bind(scope.mode.is_live())
+        .bind(query.event_type.as_deref())
+        .bind(cursor)
+        .bind(i64::from(query.limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() > query.limit as usize;
+        Ok((
+            rows.into_iter()
+                .take(query.limit as usize)
+                .map(|(j,)| j.0)
+                .collect(),
+            has_more,
+        ))
+    }
+
+    /// One event of the platform, as delivered.
+    pub async fn get_event(
+        &self,
+        scope: &Scope,
+        id: &kyb_domain::EventId,
+    ) -> Result<Option<Value>, StoreError> {
+        let row: Option<(Json<Value>,)> = sqlx::query_as(
+            "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 AND id = $3",
+        )
+        .bind(scope.platform_id.as_str())
+        .bind(scope.mode.is_live())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(j,)| j.0))
+    }
+
     pub async fn list_events(&self, scope: &Scope) -> Result<Vec<EventRow>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {

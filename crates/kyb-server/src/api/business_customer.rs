@@ -442,20 +442,7 @@ pub struct ListParams {
 
 impl ListParams {
     fn parse(self) -> Result<ListCustomers> {
-        let limit = match self.limit.as_deref() {
-            None => 10,
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "parameter_invalid",
-                        "limit",
-                        format!("limit must be a whole number from 1 to 100, got {raw:?}"),
-                    )
-                })?,
-        };
+        let limit = super::parse_limit(self.limit.as_deref())?;
         let starting_after = self
             .starting_after
             .map(|raw| {

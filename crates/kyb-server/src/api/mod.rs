@@ -1,6 +1,7 @@
 //! The platform-facing JSON API under `/v2`. One module per resource; merged here.
 
 pub mod business_customer;
+pub mod events;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -15,6 +16,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(business_customer::router())
+        .merge(events::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
         .fallback(|uri: axum::http::Uri| async move {
             if uri.path().starts_with("/kyb/") {
@@ -75,12 +77,35 @@ impl Modify for Security {
         business_customer::list,
         business_customer::retrieve,
         business_customer::issue_link,
+        events::list,
+        events::retrieve,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType)),
     modifiers(&Security),
-    tags((name = "business_customer", description = "Business customers and their KYB links"))
+    tags(
+        (name = "business_customer", description = "Business customers and their KYB links"),
+        (name = "events", description = "Everything that happened, as webhooks deliver it")
+    )
 )]
 pub struct ApiDoc;
+
+/// `limit` of a list endpoint: 1 to 100, default 10.
+pub(crate) fn parse_limit(raw: Option<&str>) -> crate::error::Result<u32> {
+    match raw {
+        None => Ok(10),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "parameter_invalid",
+                    "limit",
+                    format!("limit must be a whole number from 1 to 100, got {raw:?}"),
+                )
+            }),
+    }
+}
 
 /// The OpenAPI 3.1 document of `/v2`, generated from the code.
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod create;
 mod customers;
+mod events;
 pub mod hosted;
 mod idempotency;
 mod openapi;
