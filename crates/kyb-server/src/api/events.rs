@@ -168,6 +168,9 @@ pub async fn list(
 }
 
 /// Retrieve an event.
+///
+/// One event of this platform and mode, exactly as it is listed and delivered. Another
+/// platform's event is `404`.
 #[utoipa::path(
     get,
     path = "/v2/events/{event_id}",
