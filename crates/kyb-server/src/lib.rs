@@ -99,38 +99,9 @@ impl auth::Authenticated {
 /// What makes two requests "the same" for idempotency: method, path, mode and the body as
 /// canonical JSON (object keys sorted), so formatting and key order do not matter.
 pub(crate) fn fingerprint(method: &Method, path: &str, mode: Mode, body: Option<&Value>) -> String {
-    fn canonical(v: &Value, out: &mut Vec<u8>) {
-        match v {
-            Value::Object(map) => {
-                let mut entries: Vec<_> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                out.push(b'{');
-                for (i, (k, v)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend(serde_json::to_vec(k).unwrap_or_default());
-                    out.push(b':');
-                    canonical(v, out);
-                }
-                out.push(b'}');
-            }
-            Value::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    canonical(item, out);
-                }
-                out.push(b']');
-            }
-            scalar => out.extend(serde_json::to_vec(scalar).unwrap_or_default()),
-        }
-    }
     let mut bytes = format!("{method} {path} {}\n", mode.as_str()).into_bytes();
     if let Some(body) = body {
-        canonical(body, &mut bytes);
+        kyb_store::audit::canonical_json(body, &mut bytes);
     }
     hex::encode(Sha256::digest(&bytes))
 }

@@ -2,6 +2,7 @@
 //! repositories, idempotency records, the event outbox and the audit log.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 mod inflight;
 pub mod model;
 pub mod postgres;
@@ -256,6 +257,33 @@ impl Store {
         id: &kyb_domain::EventId,
     ) -> Result<Option<serde_json::Value>, StoreError> {
         on_backend!(self, b => b.get_event(scope, id).await)
+    }
+
+    /// A platform's audit rows in chain order, with its chain head.
+    pub async fn audit_chain(
+        &self,
+        platform_id: &PlatformId,
+    ) -> Result<(Vec<audit::ChainRow>, Option<(i64, String)>), StoreError> {
+        on_backend!(self, b => b.audit_chain(platform_id).await)
+    }
+
+    /// Verifies every platform's audit chain: per platform, the rows checked or the first break.
+    pub async fn verify_audit(
+        &self,
+    ) -> Result<Vec<(PlatformId, Result<usize, audit::ChainBreak>)>, StoreError> {
+        let mut report = Vec::new();
+        for platform in self.list_platforms().await? {
+            let (rows, head) = self.audit_chain(&platform.id).await?;
+            let result = match rows
+                .iter()
+                .find(|r| r.platform_seq == 0 || r.hash.is_empty())
+            {
+                Some(r) => Err(audit::ChainBreak::Unsealed { id: r.id.clone() }),
+                None => audit::verify_chain(&rows, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+            };
+            report.push((platform.id, result));
+        }
+        Ok(report)
     }
 
     pub async fn list_events(&self, scope: &Scope) -> Result<Vec<EventRow>, StoreError> {

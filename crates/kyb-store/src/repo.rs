@@ -720,6 +720,65 @@ impl Backend {
             .collect())
     }
 
+    /// A platform's audit rows in chain order, with its chain head.
+    pub async fn audit_chain(
+        &self,
+        platform_id: &PlatformId,
+    ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            platform_id: String,
+            platform_seq: Option<i64>,
+            id: String,
+            livemode: Option<bool>,
+            actor_type: String,
+            actor_id: Option<String>,
+            action: String,
+            target_type: String,
+            target_id: String,
+            request_id: Option<String>,
+            client_addr: Option<String>,
+            details: Json<Value>,
+            created_at: DateTime<Utc>,
+            prev_hash: Option<String>,
+            hash: Option<String>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT platform_id, platform_seq, id, livemode, actor_type, actor_id, action, target_type, target_id, \
+             request_id, client_addr, details, created_at, prev_hash, hash FROM audit_log \
+             WHERE platform_id = $1 ORDER BY platform_seq, seq",
+        )
+        .bind(platform_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE platform_id = $1")
+                .bind(platform_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let rows = rows
+            .into_iter()
+            .map(|r| crate::audit::ChainRow {
+                platform_id: r.platform_id,
+                platform_seq: r.platform_seq.unwrap_or(0),
+                id: r.id,
+                livemode: r.livemode,
+                actor_type: r.actor_type,
+                actor_id: r.actor_id,
+                action: r.action,
+                target_type: r.target_type,
+                target_id: r.target_id,
+                request_id: r.request_id,
+                client_addr: r.client_addr,
+                details: r.details.0,
+                created_at: r.created_at,
+                prev_hash: r.prev_hash.unwrap_or_default(),
+                hash: r.hash.unwrap_or_default(),
+            })
+            .collect();
+        Ok((rows, head))
+    }
+
     /// One page of a platform's events, newest first; `starting_after` continues after that event.
     pub async fn list_events_page(
         &self,
@@ -1025,7 +1084,9 @@ pub(super) struct AuditEntry<'a> {
     pub(super) details: Value,
 }
 
-/// Writes audit rows in one statement, in the order given.
+/// Appends audit rows to the platform's hash chain, in the order given. The chain head is
+/// locked for the rest of the transaction, so rows of one platform are chained one writer at a
+/// time.
 pub(super) async fn insert_audit(
     tx: &mut Tx,
     platform_id: &PlatformId,
@@ -1033,25 +1094,75 @@ pub(super) async fn insert_audit(
     ctx: &AuditContext,
     entries: Vec<AuditEntry<'_>>,
 ) -> Result<(), StoreError> {
+    let head: Option<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT seq, hash FROM audit_heads WHERE platform_id = $1{}",
+        lock_rows("audit_heads")
+    ))
+    .bind(platform_id.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (mut seq, mut prev) = head
+        .clone()
+        .unwrap_or((0, crate::audit::GENESIS.to_owned()));
+    let rows: Vec<crate::audit::ChainRow> = entries
+        .into_iter()
+        .map(|e| {
+            seq += 1;
+            let mut row = crate::audit::ChainRow {
+                platform_id: platform_id.to_string(),
+                platform_seq: seq,
+                id: audit_id(),
+                livemode: mode.map(Mode::is_live),
+                actor_type: ctx.actor.as_str().to_owned(),
+                actor_id: ctx.actor_id.clone(),
+                action: e.action.to_owned(),
+                target_type: e.target.kind.to_owned(),
+                target_id: e.target.id.to_owned(),
+                request_id: ctx.request_id.as_ref().map(|r| r.to_string()),
+                client_addr: ctx.client_addr.clone(),
+                details: e.details,
+                created_at: ctx.at,
+                prev_hash: std::mem::take(&mut prev),
+                hash: String::new(),
+            };
+            row.hash = row.compute_hash();
+            prev = row.hash.clone();
+            row
+        })
+        .collect();
     let mut insert = sqlx::QueryBuilder::<Db>::new(
         "INSERT INTO audit_log (id, platform_id, livemode, actor_type, actor_id, action, target_type, \
-         target_id, request_id, client_addr, details, created_at) ",
+         target_id, request_id, client_addr, details, created_at, platform_seq, prev_hash, hash) ",
     );
-    insert.push_values(entries, |mut row, e| {
-        row.push_bind(audit_id())
-            .push_bind(platform_id.as_str())
-            .push_bind(mode.map(Mode::is_live))
-            .push_bind(ctx.actor.as_str())
-            .push_bind(ctx.actor_id.as_deref())
-            .push_bind(e.action)
-            .push_bind(e.target.kind)
-            .push_bind(e.target.id)
-            .push_bind(ctx.request_id.as_ref().map(|r| r.as_str()))
-            .push_bind(ctx.client_addr.as_deref())
-            .push_bind(Json(e.details))
-            .push_bind(ctx.at);
+    insert.push_values(&rows, |mut b, r| {
+        b.push_bind(r.id.as_str())
+            .push_bind(r.platform_id.as_str())
+            .push_bind(r.livemode)
+            .push_bind(r.actor_type.as_str())
+            .push_bind(r.actor_id.as_deref())
+            .push_bind(r.action.as_str())
+            .push_bind(r.target_type.as_str())
+            .push_bind(r.target_id.as_str())
+            .push_bind(r.request_id.as_deref())
+            .push_bind(r.client_addr.as_deref())
+            .push_bind(Json(&r.details))
+            .push_bind(r.created_at)
+            .push_bind(r.platform_seq)
+            .push_bind(r.prev_hash.as_str())
+            .push_bind(r.hash.as_str());
     });
     insert.build().execute(&mut **tx).await?;
+    let sql = if head.is_some() {
+        "UPDATE audit_heads SET seq = $1, hash = $2 WHERE platform_id = $3"
+    } else {
+        "INSERT INTO audit_heads (seq, hash, platform_id) VALUES ($1, $2, $3)"
+    };
+    sqlx::query(sql)
+        .bind(seq)
+        .bind(&prev)
+        .bind(platform_id.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
