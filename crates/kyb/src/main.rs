@@ -39,6 +39,24 @@ enum Command {
     Key(KeyCommand),
     /// Print the OpenAPI document of the /v2 API.
     Openapi,
+    /// Check or export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every platform's hash chain; exit 1 naming the first broken row if any.
+    Verify,
+    /// Write audit rows as JSON lines, in chain order.
+    Export {
+        /// Only this platform's rows.
+        #[arg(long, value_name = "PLATFORM_ID")]
+        platform: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Default)]
@@ -350,6 +368,56 @@ async fn main() -> Result<()> {
                     record.revoked_at.map(time).unwrap_or_default()
                 );
             }
+            store.close().await;
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open_store(&config).await?;
+            let report = store.verify_audit().await?;
+            store.close().await;
+            let mut broken = 0;
+            for (platform, result) in &report {
+                match result {
+                    Ok(n) => println!("{platform}: ok, {n} rows"),
+                    Err(e) => {
+                        broken += 1;
+                        println!("{platform}: BROKEN: {e}");
+                    }
+                }
+            }
+            if broken > 0 {
+                bail!("{broken} of {} audit chains are broken", report.len());
+            }
+            println!("all {} audit chains verified", report.len());
+        }
+        Command::Audit(AuditCommand::Export { platform, output }) => {
+            use std::io::Write;
+            let store = open_store(&config).await?;
+            let platforms =
+                match platform {
+                    Some(p) => vec![PlatformId::parse(p)
+                        .context("--platform must be a platform id (plat_…)")?],
+                    None => store
+                        .list_platforms()
+                        .await?
+                        .into_iter()
+                        .map(|p| p.id)
+                        .collect(),
+                };
+            let mut out: Box<dyn Write> = match output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            for platform in platforms {
+                let (rows, _) = store.audit_chain(&platform).await?;
+                for row in rows {
+                    serde_json::to_writer(&mut out, &row)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            out.flush()?;
             store.close().await;
         }
         Command::Openapi => unreachable!("handled above"),

@@ -292,6 +292,68 @@ both_databases!(settings_layer_file_then_environment, |kyb| async move {
     assert!(status.success());
 });
 
+both_databases!(audit_verify_and_export, |kyb| async move {
+    let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
+    let platform = created["platform_id"].as_str().unwrap().to_owned();
+    kyb.json(&["key", "create", "--platform", &platform, "--json"]);
+    let out = kyb.run(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{platform}: ok, 3 rows")));
+
+    let file = kyb.dir.path().join("audit.jsonl");
+    assert!(kyb
+        .run(&["audit", "export", "--output", file.to_str().unwrap()])
+        .status
+        .success());
+    let lines: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["platform.created", "api_key.created", "api_key.created"]
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["hash"].as_str().unwrap().len() == 64));
+
+    // Edit a row behind kyb's back: verify fails and names it.
+    let sql = format!("UPDATE audit_log SET action = 'api_key.revoked' WHERE platform_id = '{platform}' AND platform_seq = 2");
+    tamper(&kyb, &sql).await;
+    let out = kyb.run(&["audit", "verify"]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{platform}: BROKEN: row 2 (")) && stdout.contains("was edited"),
+        "{stdout}"
+    );
+});
+
+/// Runs SQL on the database directly, as an attacker with database access would.
+async fn tamper(kyb: &Kyb, sql: &str) {
+    use sqlx::Connection;
+    if kyb.database_url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&kyb.database_url)
+            .await
+            .unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(&kyb.database_url)
+            .await
+            .unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+}
+
 #[test]
 fn a_wrong_setting_is_named_at_start() {
     let kyb = Kyb::sqlite();
