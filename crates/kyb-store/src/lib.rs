@@ -267,6 +267,15 @@ impl Store {
         on_backend!(self, b => b.audit_chain(platform_id).await)
     }
 
+    pub async fn list_audit_page(
+        &self,
+        scope: &Scope,
+        limit: u32,
+        starting_after: Option<&str>,
+    ) -> Result<(Vec<audit::ChainRow>, bool), StoreError> {
+        on_backend!(self, b => b.list_audit_page(scope, limit, starting_after).await)
+    }
+
     /// Verifies every platform's audit chain: per platform, the rows checked or the first break.
     pub async fn verify_audit(
         &self,

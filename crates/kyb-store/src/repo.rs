@@ -113,6 +113,9 @@ impl From<KeyRow> for ApiKeyRecord {
     }
 }
 
+const AUDIT_SELECT: &str = "SELECT platform_id, platform_seq, id, livemode, actor_type, actor_id, action, \
+     target_type, target_id, request_id, client_addr, details, created_at, prev_hash, hash FROM audit_log";
+
 const KEY_COLUMNS: &str =
     "k.id, k.platform_id, k.livemode, k.lookup_prefix, k.description, k.created_at, k.revoked_at";
 
@@ -725,6 +728,46 @@ impl Backend {
         &self,
         platform_id: &PlatformId,
     ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
+        self.audit_rows(platform_id, None).await
+    }
+
+    /// One page of the audit rows a platform may see in a mode (that mode's and the
+    /// platform-wide ones), newest first; `starting_after` continues after that row.
+    pub async fn list_audit_page(
+        &self,
+        scope: &Scope,
+        limit: u32,
+        starting_after: Option<&str>,
+    ) -> Result<(Vec<crate::audit::ChainRow>, bool), StoreError> {
+        let cursor: Option<i64> = match starting_after {
+            None => None,
+            Some(id) => Some(
+                sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT platform_seq FROM audit_log WHERE platform_id = $1 AND id = $2 \
+                     AND (livemode IS NULL OR livemode = $3)",
+                )
+                .bind(scope.platform_id.as_str())
+                .bind(id)
+                .bind(scope.mode.is_live())
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten()
+                .ok_or(StoreError::CursorNotFound)?,
+            ),
+        };
+        let filter = Some((scope.mode, cursor, i64::from(limit) + 1));
+        let (rows, _) = self.audit_rows(&scope.platform_id, filter).await?;
+        let has_more = rows.len() > limit as usize;
+        Ok((rows.into_iter().take(limit as usize).collect(), has_more))
+    }
+
+    /// A platform's audit rows: all in chain order, or (`filter`: mode, before, limit) one page
+    /// of what a mode may see, newest first.
+    async fn audit_rows(
+        &self,
+        platform_id: &PlatformId,
+        filter: Option<(Mode, Option<i64>, i64)>,
+    ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             platform_id: String,
@@ -743,14 +786,28 @@ impl Backend {
             prev_hash: Option<String>,
             hash: Option<String>,
         }
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT platform_id, platform_seq, id, livemode, actor_type, actor_id, action, target_type, target_id, \
-             request_id, client_addr, details, created_at, prev_hash, hash FROM audit_log \
-             WHERE platform_id = $1 ORDER BY platform_seq, seq",
-        )
-        .bind(platform_id.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<Row> = match filter {
+            None => {
+                sqlx::query_as(&format!(
+                    "{AUDIT_SELECT} WHERE platform_id = $1 ORDER BY platform_seq, seq"
+                ))
+                .bind(platform_id.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some((mode, cursor, limit)) => {
+                sqlx::query_as(&format!(
+                    "{AUDIT_SELECT} WHERE platform_id = $1 AND (livemode IS NULL OR livemode = $2) \
+                     AND ($3 IS NULL OR platform_seq < $3) ORDER BY platform_seq DESC LIMIT $4"
+                ))
+                .bind(platform_id.as_str())
+                .bind(mode.is_live())
+                .bind(cursor)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
         let head: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE platform_id = $1")
                 .bind(platform_id.as_str())

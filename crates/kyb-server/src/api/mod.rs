@@ -1,5 +1,6 @@
 //! The platform-facing JSON API under `/v2`. One module per resource; merged here.
 
+pub mod audit_logs;
 pub mod business_customer;
 pub mod events;
 
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(business_customer::router())
         .merge(events::router())
+        .merge(audit_logs::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
         .fallback(|uri: axum::http::Uri| async move {
             if uri.path().starts_with("/kyb/") {
@@ -79,12 +81,14 @@ impl Modify for Security {
         business_customer::issue_link,
         events::list,
         events::retrieve,
+        audit_logs::list,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType)),
     modifiers(&Security),
     tags(
         (name = "business_customer", description = "Business customers and their KYB links"),
-        (name = "events", description = "Everything that happened, as webhooks deliver it")
+        (name = "events", description = "Everything that happened, as webhooks deliver it"),
+        (name = "audit_logs", description = "The tamper-evident record of every change and privileged action")
     )
 )]
 pub struct ApiDoc;

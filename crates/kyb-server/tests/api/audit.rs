@@ -71,3 +71,86 @@ db_test!(
         );
     }
 );
+
+db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
+    let id = app.create_customer().await;
+    let r = app.get("/v2/audit_logs?limit=2").await;
+    assert_eq!(r.status(), 200);
+    let page: serde_json::Value = r.json().await.unwrap();
+    let rows = page["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(page["has_more"], true);
+    assert_eq!(rows[0]["action"], "kyb_link.created");
+    assert_eq!(rows[1]["action"], "business_customer.created");
+    assert_eq!(rows[1]["target"]["id"], id.as_str());
+    assert_eq!(rows[1]["actor"]["type"], "api_key");
+    assert_eq!(rows[0]["prev_hash"], rows[1]["hash"]);
+    assert_eq!(rows[1]["sequence"], 3);
+    let next: serde_json::Value = app
+        .get(&format!(
+            "/v2/audit_logs?starting_after={}",
+            rows[1]["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = next["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["api_key.created", "platform.created"]);
+    // Another platform sees none of it; live keys see no test rows.
+    let (_, other) = create_platform(
+        &app.state.store,
+        &app.clock,
+        "Other",
+        kyb_domain::Mode::Test,
+    )
+    .await;
+    let theirs: serde_json::Value = app
+        .get_as(&other, "/v2/audit_logs?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["target"]["id"] != id.as_str()));
+    let live = create_key(
+        &app.state.store,
+        &app.clock,
+        &app.platform,
+        kyb_domain::Mode::Live,
+    )
+    .await;
+    let live_rows: serde_json::Value = app
+        .get_as(&live, "/v2/audit_logs?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(live_rows["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["livemode"] != false));
+    let err = assert_error(
+        app.get_as(
+            &other,
+            &format!(
+                "/v2/audit_logs?starting_after={}",
+                rows[0]["id"].as_str().unwrap()
+            ),
+        )
+        .await,
+        400,
+        "parameter_invalid",
+    )
+    .await;
+    assert_eq!(err["param"], "starting_after");
+});

@@ -21,6 +21,7 @@ db_test!(the_document_is_served_and_complete, |app| async move {
         ("/v2/business_customer/{customer_id}/kyb_link", "post"),
         ("/v2/events", "get"),
         ("/v2/events/{event_id}", "get"),
+        ("/v2/audit_logs", "get"),
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} documented");

@@ -1,0 +1,154 @@
+//! `/v2/audit_logs`: the platform's own audit rows, newest first. Every row carries its place in
+//! the platform's hash chain (`sequence`, `prev_hash`, `hash`).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::SecondsFormat;
+use kyb_store::audit::ChainRow;
+use kyb_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::extract::ApiQuery;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v2/audit_logs", get(list))
+}
+
+/// Who or what acted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Actor {
+    /// `api_key`, `operator`, `customer_session` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The API key id, the operator, or the link of the customer's session.
+    pub id: Option<String>,
+}
+
+/// What was acted on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Target {
+    /// `business_customer`, `kyb_link`, `api_key`, `person`, `document`, `platform`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+/// One audit row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditLogEntry {
+    /// `aud_…`
+    pub id: String,
+    /// The row's number in the platform's chain, from 1.
+    pub sequence: i64,
+    /// RFC 3339, UTC, microseconds.
+    pub created_at: String,
+    /// `null` for platform-wide actions (keys, the platform itself).
+    pub livemode: Option<bool>,
+    pub actor: Actor,
+    /// What happened, e.g. `business_customer.created`, `kyb_link.opened`, `api_key.revoked`.
+    pub action: String,
+    pub target: Target,
+    pub request_id: Option<String>,
+    pub client_address: Option<String>,
+    /// The facts of the action (fields written, before and after).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// The hash of the previous row of the chain (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 (hex) over the row's canonical form, including `prev_hash`.
+    pub hash: String,
+}
+
+impl From<ChainRow> for AuditLogEntry {
+    fn from(r: ChainRow) -> Self {
+        Self {
+            id: r.id,
+            sequence: r.platform_seq,
+            created_at: r.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            livemode: r.livemode,
+            actor: Actor {
+                kind: r.actor_type,
+                id: r.actor_id,
+            },
+            action: r.action,
+            target: Target {
+                kind: r.target_type,
+                id: r.target_id,
+            },
+            request_id: r.request_id,
+            client_address: r.client_addr,
+            details: r.details,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
+
+/// `GET /v2/audit_logs`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditLogList {
+    /// Always `success`.
+    pub status: &'static str,
+    pub data: Vec<AuditLogEntry>,
+    /// Whether older rows follow; pass the last `id` as `starting_after` to get them.
+    pub has_more: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// How many rows to return, 1 to 100 (default 10).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+    /// A row `id` from the previous page: return the rows written before it.
+    starting_after: Option<String>,
+}
+
+/// List audit rows, newest first.
+///
+/// The audit rows of this platform that this key's mode may see (that mode's rows and the
+/// platform-wide ones), with their place in the platform's hash chain. Cursor pagination with
+/// `limit` and `starting_after`.
+#[utoipa::path(
+    get,
+    path = "/v2/audit_logs",
+    tag = "audit_logs",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page of audit rows", body = AuditLogList),
+        (status = 400, description = "Invalid `limit` or `starting_after`", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 403, description = "Revoked API key", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<AuditLogList>> {
+    let limit = super::parse_limit(params.limit.as_deref())?;
+    let (rows, has_more) = state
+        .store
+        .list_audit_page(&auth.scope, limit, params.starting_after.as_deref())
+        .await
+        .map_err(|e| match e {
+            StoreError::CursorNotFound => ApiError::invalid(
+                "parameter_invalid",
+                "starting_after",
+                "starting_after must be the id of an audit row this key can see",
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(AuditLogList {
+        status: "success",
+        data: rows.into_iter().map(AuditLogEntry::from).collect(),
+        has_more,
+    }))
+}
