@@ -495,9 +495,10 @@ impl Backend {
                 details: link_details,
             },
         ];
-        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
         insert_events(&mut tx, scope, &result.events, ctx.at).await?;
         idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
+        // Last: the audit chain head stays locked from here to the commit.
+        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
         tx.commit().await?;
         Ok(Idempotent::Fresh(result.response))
     }
@@ -554,6 +555,9 @@ impl Backend {
             expires_at: link.expires_at,
         });
         let result = finish(&customer);
+        insert_events(&mut tx, scope, &result.events, ctx.at).await?;
+        idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
+        // Last: the audit chain head stays locked from here to the commit.
         let details = json!({ "customer_id": customer_id, "expires_at": link.expires_at, "revoked_links": revoked });
         let target = Target::new("kyb_link", link.id.as_str());
         insert_audit(
@@ -568,8 +572,6 @@ impl Backend {
             }],
         )
         .await?;
-        insert_events(&mut tx, scope, &result.events, ctx.at).await?;
-        idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
         tx.commit().await?;
         Ok(Idempotent::Fresh(result.response))
     }
