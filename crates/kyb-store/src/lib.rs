@@ -32,6 +32,8 @@ pub enum StoreError {
     CursorNotFound,
     #[error("total ownership would be {}.{:02} %, over 100 %", total_bp / 100, total_bp % 100)]
     OwnershipExceeded { total_bp: i64 },
+    #[error("the case is incomplete: {}", .0.join(", "))]
+    Incomplete(Vec<String>),
     #[error("stored data is not what kyb wrote: {0}")]
     Corrupt(String),
     #[error("unsupported database URL: {0}")]
@@ -386,9 +388,10 @@ impl Store {
         session: &Session,
         attested_by: &str,
         ctx: &AuditContext,
+        missing: impl FnOnce(&Customer) -> Vec<String>,
         events: impl FnOnce(&Customer, kyb_domain::VerificationStatus) -> Vec<NewEvent>,
     ) -> Result<Customer, StoreError> {
-        on_backend!(self, b => b.submit(session, attested_by, ctx, events).await)
+        on_backend!(self, b => b.submit(session, attested_by, ctx, missing, events).await)
     }
 }
 

@@ -527,6 +527,7 @@ impl Backend {
         session: &Session,
         attested_by: &str,
         ctx: &AuditContext,
+        missing: impl FnOnce(&Customer) -> Vec<String>,
         events: impl FnOnce(&Customer, VerificationStatus) -> Vec<NewEvent>,
     ) -> Result<Customer, StoreError> {
         let c = &session.customer;
@@ -534,6 +535,12 @@ impl Backend {
         let before =
             customer_by_id(&mut tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, true).await?;
         let to = transition(before.verification_status, Action::Submit)?;
+        // Checked again on the locked row: every hosted write touches it, so nothing can go
+        // missing between this check and the commit.
+        let due = missing(&before);
+        if !due.is_empty() {
+            return Err(StoreError::Incomplete(due));
+        }
         sqlx::query(
             "UPDATE business_customers SET verification_status = $1, progress = $2, submitted_at = $3, \
              attested_by = $4, updated_at = $3 WHERE id = $5",

@@ -385,17 +385,30 @@ pub async fn submit(
     let ctx = session.audit(&rc, &state);
     let submitted = state
         .store
-        .submit(&session.0, &attested_by, &ctx, |after, before| {
-            let previous = json!({ "verification_status": before });
-            vec![
-                state.event("business_customer.submitted", after, None),
-                state.event(
-                    "business_customer.verification_status.updated",
-                    after,
-                    Some(previous),
-                ),
-            ]
-        })
+        .submit(
+            &session.0,
+            &attested_by,
+            &ctx,
+            |c| {
+                currently_due(
+                    state.catalog.for_country(&c.registered_country),
+                    &c.facts.profile,
+                    &c.facts.people,
+                    c.facts.document_kinds.iter().map(String::as_str),
+                )
+            },
+            |after, before| {
+                let previous = json!({ "verification_status": before });
+                vec![
+                    state.event("business_customer.submitted", after, None),
+                    state.event(
+                        "business_customer.verification_status.updated",
+                        after,
+                        Some(previous),
+                    ),
+                ]
+            },
+        )
         .await;
     match submitted {
         Ok(_) => {
@@ -408,6 +421,14 @@ pub async fn submit(
             r.headers_mut()
                 .append(header::SET_COOKIE, clear_session_cookie(&state));
             r
+        }
+        Err(kyb_store::StoreError::Incomplete(_)) => {
+            // Something was removed in another tab since this page was loaded.
+            let error = FieldError::new(
+                "missing",
+                "Some required information is still missing: see the list below",
+            );
+            review_with(&state, &session, attest, attested_by, vec![error]).await
         }
         Err(e) => internal_error(e),
     }
