@@ -645,3 +645,50 @@ db_test!(uploads_over_the_limit_are_refused, |app| async move {
         .await
         .is_empty());
 });
+
+db_test!(
+    the_store_refuses_an_incomplete_submission,
+    |app| async move {
+        let (id, link) = new_link(&app).await;
+        Browser::new(&app).start(&link).await;
+        let hash = app.dump("SELECT id_hash FROM kyb_sessions").await.remove(0);
+        let session = app
+            .state
+            .store
+            .find_session(&hash, app.clock.now(), Duration::minutes(30))
+            .await
+            .unwrap()
+            .expect("the session just started");
+        let ctx = kyb_store::AuditContext::operator_cli(app.clock.now());
+        let catalog = app.state.catalog.clone();
+        let result = app
+            .state
+            .store
+            .submit(
+                &session,
+                "Ada Obi",
+                &ctx,
+                |c| {
+                    kyb_domain::kyb::currently_due(
+                        catalog.for_country(&c.registered_country),
+                        &c.facts.profile,
+                        &c.facts.people,
+                        c.facts.document_kinds.iter().map(String::as_str),
+                    )
+                },
+                |_, _| Vec::new(),
+            )
+            .await;
+        match result {
+            Err(kyb_store::StoreError::Incomplete(due)) => {
+                assert!(due.contains(&"people.control_person".to_owned()))
+            }
+            other => panic!("expected Incomplete, got {other:?}"),
+        }
+        assert_eq!(
+            customer(&app, &id).await["verification_status"],
+            "pending",
+            "nothing changed"
+        );
+    }
+);
