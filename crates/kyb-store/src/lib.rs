@@ -134,6 +134,15 @@ impl Store {
         on_backend!(self, b => b.list_platforms().await)
     }
 
+    pub async fn set_platform_active(
+        &self,
+        id: &PlatformId,
+        active: bool,
+        ctx: &AuditContext,
+    ) -> Result<Platform, StoreError> {
+        on_backend!(self, b => b.set_platform_active(id, active, ctx).await)
+    }
+
     pub async fn get_platform(&self, id: &PlatformId) -> Result<Option<Platform>, StoreError> {
         on_backend!(self, b => b.get_platform(id).await)
     }

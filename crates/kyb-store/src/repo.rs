@@ -246,6 +246,47 @@ impl Backend {
         Ok(row.map(Platform::from))
     }
 
+    /// Activates or deactivates a platform: the keys of an inactive platform get 403. Setting
+    /// the state it already has writes nothing.
+    pub async fn set_platform_active(
+        &self,
+        id: &PlatformId,
+        active: bool,
+        ctx: &AuditContext,
+    ) -> Result<Platform, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let row: PlatformRow = sqlx::query_as(&format!(
+            "SELECT p.id, p.name, p.active, p.created_at FROM platforms p WHERE p.id = $1{}",
+            lock_rows("p")
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let mut platform = Platform::from(row);
+        if platform.active != active {
+            sqlx::query("UPDATE platforms SET active = $1 WHERE id = $2")
+                .bind(active)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            platform.active = active;
+            let action = if active {
+                "platform.activated"
+            } else {
+                "platform.deactivated"
+            };
+            let entries = vec![AuditEntry {
+                action,
+                target: Target::new("platform", id.as_str()),
+                details: json!({ "active": active }),
+            }];
+            insert_audit(&mut tx, id, None, ctx, entries).await?;
+        }
+        tx.commit().await?;
+        Ok(platform)
+    }
+
     // ----- API keys ------------------------------------------------------------------------
 
     pub async fn create_key(

@@ -83,6 +83,10 @@ enum PlatformCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Stop a platform: every request with its keys gets 403 until it is activated again.
+    Deactivate { platform_id: String },
+    /// Let a deactivated platform's keys work again.
+    Activate { platform_id: String },
 }
 
 #[derive(Subcommand)]
@@ -287,6 +291,31 @@ async fn main() -> Result<()> {
                     );
                 }
             }
+            store.close().await;
+        }
+        Command::Platform(
+            PlatformCommand::Deactivate { platform_id } | PlatformCommand::Activate { platform_id },
+        ) => {
+            let active = matches!(command, Command::Platform(PlatformCommand::Activate { .. }));
+            let id =
+                PlatformId::parse(platform_id).context("the platform id must look like plat_…")?;
+            let store = open_store(&config).await?;
+            let platform = store
+                .set_platform_active(&id, active, &AuditContext::operator_cli(clock.now()))
+                .await
+                .map_err(|e| match e {
+                    kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {id}"),
+                    other => anyhow::Error::from(other),
+                })?;
+            println!(
+                "platform {} is {}",
+                platform.id,
+                if platform.active {
+                    "active"
+                } else {
+                    "inactive"
+                }
+            );
             store.close().await;
         }
         Command::Key(KeyCommand::Create {

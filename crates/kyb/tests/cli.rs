@@ -189,6 +189,27 @@ both_databases!(platforms_and_keys, |kyb| async move {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no platform with id plat_doesnotexist"));
 
+    assert!(kyb
+        .run(&["platform", "deactivate", &platform])
+        .status
+        .success());
+    let listed = kyb.json(&["platform", "list", "--json"]);
+    let p = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == platform.as_str())
+        .unwrap();
+    assert_eq!(p["active"], false);
+    assert!(kyb
+        .run(&["platform", "activate", &platform])
+        .status
+        .success());
+    assert!(!kyb
+        .run(&["platform", "deactivate", "plat_doesnotexist"])
+        .status
+        .success());
+
     assert!(
         kyb.run(&["migrate"]).status.success(),
         "migrating twice is harmless"

@@ -193,3 +193,45 @@ db_test!(
         );
     }
 );
+
+db_test!(an_inactive_platforms_keys_get_403, |app| async move {
+    let ctx = AuditContext::operator_cli(app.clock.now());
+    app.state
+        .store
+        .set_platform_active(&app.platform, false, &ctx)
+        .await
+        .unwrap();
+    let err = assert_error(
+        app.get("/v2/business_customer").await,
+        403,
+        "platform_inactive",
+    )
+    .await;
+    assert_eq!(err["type"], "permission_error");
+    assert_error(
+        app.create(&body_with_email(&unique_email())).await,
+        403,
+        "platform_inactive",
+    )
+    .await;
+    assert_eq!(app.customer_count().await, 0);
+    app.state
+        .store
+        .set_platform_active(&app.platform, true, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/v2/business_customer").await.status(), 200);
+    let actions: Vec<String> = app
+        .state
+        .store
+        .list_audit(&app.platform)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(actions.ends_with(&[
+        "platform.deactivated".to_owned(),
+        "platform.activated".to_owned()
+    ]));
+});
