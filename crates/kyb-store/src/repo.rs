@@ -217,11 +217,7 @@ impl Backend {
             &platform.id,
             None,
             ctx,
-            vec![AuditEntry {
-                action: "platform.created",
-                target,
-                details: json!({ "name": name }),
-            }],
+            AuditEntry::single("platform.created", target, json!({ "name": name })),
         )
         .await?;
         tx.commit().await?;
@@ -276,11 +272,8 @@ impl Backend {
             } else {
                 "platform.deactivated"
             };
-            let entries = vec![AuditEntry {
-                action,
-                target: Target::new("platform", id.as_str()),
-                details: json!({ "active": active }),
-            }];
+            let target = Target::new("platform", id.as_str());
+            let entries = AuditEntry::single(action, target, json!({ "active": active }));
             insert_audit(&mut tx, id, None, ctx, entries).await?;
         }
         tx.commit().await?;
@@ -335,11 +328,7 @@ impl Backend {
             platform_id,
             Some(mode),
             ctx,
-            vec![AuditEntry {
-                action: "api_key.created",
-                target,
-                details,
-            }],
+            AuditEntry::single("api_key.created", target, details),
         )
         .await?;
         tx.commit().await?;
@@ -392,11 +381,7 @@ impl Backend {
                 &record.platform_id,
                 Some(record.mode),
                 ctx,
-                vec![AuditEntry {
-                    action: "api_key.revoked",
-                    target,
-                    details,
-                }],
+                AuditEntry::single("api_key.revoked", target, details),
             )
             .await?;
         }
@@ -606,11 +591,7 @@ impl Backend {
             &scope.platform_id,
             Some(scope.mode),
             ctx,
-            vec![AuditEntry {
-                action: "kyb_link.created",
-                target,
-                details,
-            }],
+            AuditEntry::single("kyb_link.created", target, details),
         )
         .await?;
         tx.commit().await?;
@@ -642,6 +623,26 @@ impl Backend {
         Ok(Some(customer))
     }
 
+    /// The `seq` of the row `id` of `table` in this scope, for `starting_after`; `CursorNotFound`
+    /// when the scope has no such row. `table` is one of our own names, never input.
+    async fn cursor_seq(
+        &self,
+        table: &'static str,
+        scope: &Scope,
+        id: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let Some(id) = id else { return Ok(None) };
+        let sql =
+            format!("SELECT seq FROM {table} WHERE platform_id = $1 AND livemode = $2 AND id = $3");
+        let seq: Option<i64> = sqlx::query_scalar(&sql)
+            .bind(scope.platform_id.as_str())
+            .bind(scope.mode.is_live())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        seq.map(Some).ok_or(StoreError::CursorNotFound)
+    }
+
     /// Newest first; `starting_after` continues after that customer.
     pub async fn list_customers(
         &self,
@@ -649,20 +650,13 @@ impl Backend {
         query: &ListCustomers,
         now: DateTime<Utc>,
     ) -> Result<CustomerPage, StoreError> {
-        let cursor: Option<i64> = match &query.starting_after {
-            None => None,
-            Some(id) => Some(
-                sqlx::query_scalar(
-                    "SELECT seq FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND id = $3",
-                )
-                .bind(scope.platform_id.as_str())
-                .bind(scope.mode.is_live())
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::CursorNotFound)?,
-            ),
-        };
+        let cursor = self
+            .cursor_seq(
+                "business_customers",
+                scope,
+                query.starting_after.as_ref().map(|c| c.as_str()),
+            )
+            .await?;
         let sql = format!(
             "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
              WHERE c.platform_id = $2 AND c.livemode = $3 \
@@ -885,20 +879,13 @@ impl Backend {
         scope: &Scope,
         query: &ListEvents,
     ) -> Result<(Vec<serde_json::Value>, bool), StoreError> {
-        let cursor: Option<i64> = match &query.starting_after {
-            None => None,
-            Some(id) => Some(
-                sqlx::query_scalar(
-                    "SELECT seq FROM events WHERE platform_id = $1 AND livemode = $2 AND id = $3",
-                )
-                .bind(scope.platform_id.as_str())
-                .bind(scope.mode.is_live())
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::CursorNotFound)?,
-            ),
-        };
+        let cursor = self
+            .cursor_seq(
+                "events",
+                scope,
+                query.starting_after.as_ref().map(|e| e.as_str()),
+            )
+            .await?;
         let rows: Vec<(Json<Value>,)> = sqlx::query_as(
             "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 \
              AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR seq < $4) ORDER BY seq DESC LIMIT $5",
@@ -1182,6 +1169,17 @@ pub(super) struct AuditEntry<'a> {
     pub(super) action: &'static str,
     pub(super) target: Target<'a>,
     pub(super) details: Value,
+}
+
+impl<'a> AuditEntry<'a> {
+    /// The entries of a write that records one action.
+    pub(super) fn single(action: &'static str, target: Target<'a>, details: Value) -> Vec<Self> {
+        vec![Self {
+            action,
+            target,
+            details,
+        }]
+    }
 }
 
 /// Appends audit rows to the platform's hash chain, in the order given. The chain head is

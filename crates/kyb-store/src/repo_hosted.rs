@@ -69,18 +69,6 @@ async fn customer_by_id(
     Ok(customer)
 }
 
-fn session_audit<'a>(
-    action: &'static str,
-    target: Target<'a>,
-    details: serde_json::Value,
-) -> Vec<AuditEntry<'a>> {
-    vec![AuditEntry {
-        action,
-        target,
-        details,
-    }]
-}
-
 impl Backend {
     pub async fn find_link(
         &self,
@@ -175,7 +163,7 @@ impl Backend {
         };
         insert_events(&mut tx, &scope, &events(&customer), ctx.at).await?;
         let details = json!({ "customer_id": link.customer_id });
-        let entries = session_audit(
+        let entries = AuditEntry::single(
             "kyb_link.opened",
             Target::new("kyb_link", &link.id),
             details,
@@ -290,7 +278,7 @@ impl Backend {
             "website": profile.website, "business_description": profile.business_description,
             "operating_address": profile.operating_address,
         });
-        let entries = session_audit(
+        let entries = AuditEntry::single(
             "business_details.saved",
             Target::new("business_customer", c.id.as_str()),
             details,
@@ -402,7 +390,7 @@ impl Backend {
             "nationality": person.nationality, "role": person.role,
             "is_control_person": person.is_control_person, "ownership_bp": person.ownership_bp,
         });
-        let entries = session_audit(action, Target::new("person", &person.id), details);
+        let entries = AuditEntry::single(action, Target::new("person", &person.id), details);
         insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
         tx.commit().await?;
         Ok(())
@@ -426,7 +414,7 @@ impl Backend {
             return Err(StoreError::NotFound);
         }
         touch(&mut tx, c, ctx.at).await?;
-        let entries = session_audit(
+        let entries = AuditEntry::single(
             "person.removed",
             Target::new("person", person_id),
             json!({ "customer_id": c.id }),
@@ -478,7 +466,7 @@ impl Backend {
             "customer_id": c.id, "kind": doc.kind, "original_name": doc.original_name,
             "content_type": doc.content_type, "size_bytes": doc.size_bytes, "sha256": doc.sha256,
         });
-        let entries = session_audit(
+        let entries = AuditEntry::single(
             "document.uploaded",
             Target::new("document", &doc.id),
             details,
@@ -514,7 +502,8 @@ impl Backend {
             .await?;
         touch(&mut tx, c, ctx.at).await?;
         let details = json!({ "customer_id": c.id, "kind": row.kind, "sha256": row.sha256 });
-        let entries = session_audit("document.deleted", Target::new("document", doc_id), details);
+        let entries =
+            AuditEntry::single("document.deleted", Target::new("document", doc_id), details);
         insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -578,7 +567,7 @@ impl Backend {
         let details = json!({
             "previous_status": before.verification_status, "status": to, "attested_by": attested_by,
         });
-        let entries = session_audit(
+        let entries = AuditEntry::single(
             "business_customer.submitted",
             Target::new("business_customer", c.id.as_str()),
             details,
