@@ -113,6 +113,21 @@ typed_id!(
     RequestId,
     "req_"
 );
+typed_id!(
+    /// A platform's webhook endpoint.
+    WebhookEndpointId,
+    "we_"
+);
+typed_id!(
+    /// One event on its way to one webhook endpoint.
+    DeliveryId,
+    "dlv_"
+);
+typed_id!(
+    /// One HTTP request of a delivery.
+    AttemptId,
+    "att_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,10 @@ pub mod values;
 
 pub use clock::Clock;
 pub use customer::{CreateBusinessCustomer, CreateBusinessCustomerInput, FieldError};
-pub use id::{AuditId, CustomerId, EventId, KeyId, LinkId, PlatformId, RequestId};
+pub use id::{
+    AttemptId, AuditId, CustomerId, DeliveryId, EventId, KeyId, LinkId, PlatformId, RequestId,
+    WebhookEndpointId,
+};
 pub use keys::{ApiKeySecret, IdempotencyKey, Mode};
 pub use status::{transition, Action, Progress, TransitionError, VerificationStatus};
 pub use values::{

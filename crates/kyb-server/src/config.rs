@@ -30,6 +30,13 @@ pub struct RawConfig {
     pub documents_url: Option<String>,
     pub session_idle: String,
     pub session_max: String,
+    pub webhooks_allow_insecure: bool,
+    pub webhooks_allowed_networks: String,
+    pub webhooks_retry_schedule: String,
+    pub webhooks_timeout: String,
+    pub webhooks_lease: String,
+    pub webhooks_concurrency: usize,
+    pub webhooks_poll_interval: String,
 }
 
 impl Default for RawConfig {
@@ -50,6 +57,13 @@ impl Default for RawConfig {
             documents_url: None,
             session_idle: "30m".into(),
             session_max: "8h".into(),
+            webhooks_allow_insecure: false,
+            webhooks_allowed_networks: String::new(),
+            webhooks_retry_schedule: "0s,5s,5m,30m,2h,5h,10h,10h".into(),
+            webhooks_timeout: "15s".into(),
+            webhooks_lease: "60s".into(),
+            webhooks_concurrency: 16,
+            webhooks_poll_interval: "1s".into(),
         }
     }
 }
@@ -71,6 +85,13 @@ const ENV_KEYS: &[&str] = &[
     "documents_url",
     "session_idle",
     "session_max",
+    "webhooks_allow_insecure",
+    "webhooks_allowed_networks",
+    "webhooks_retry_schedule",
+    "webhooks_timeout",
+    "webhooks_lease",
+    "webhooks_concurrency",
+    "webhooks_poll_interval",
 ];
 
 impl RawConfig {
@@ -129,6 +150,118 @@ pub struct Config {
     pub session_idle: Duration,
     /// …and after this long in any case.
     pub session_max: Duration,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Plain `http` and loopback addresses allowed: development and tests only.
+    pub allow_insecure: bool,
+    /// Ranges an operator trusts, allowed even if private.
+    pub allowed_networks: Vec<ipnet::IpNet>,
+    /// The delay before each attempt, counted from the previous one; the first is `0s` (at once).
+    /// Every delay but the first gets ±20 % jitter.
+    pub retry_schedule: Vec<std::time::Duration>,
+    /// The whole of one HTTP attempt, connection to last byte.
+    pub timeout: std::time::Duration,
+    /// How long a worker holds a delivery it claimed; longer than `timeout`.
+    pub lease: std::time::Duration,
+    /// Attempts in flight at once, per node.
+    pub concurrency: usize,
+    /// How often an idle dispatcher looks for due deliveries (writes in this process wake it
+    /// at once).
+    pub poll_interval: std::time::Duration,
+}
+
+impl WebhookSettings {
+    pub fn policy(&self) -> crate::webhooks::guard::UrlPolicy {
+        crate::webhooks::guard::UrlPolicy {
+            allow_insecure: self.allow_insecure,
+            allowed: std::sync::Arc::new(self.allowed_networks.clone()),
+        }
+    }
+}
+
+fn webhook_settings(raw: &RawConfig) -> Result<WebhookSettings, ConfigError> {
+    const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
+    const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+    let allowed_networks = raw
+        .webhooks_allowed_networks
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError(format!(
+                        "webhooks_allowed_networks: {s:?} is not a CIDR range like 10.20.0.0/16"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let retry_schedule = raw
+        .webhooks_retry_schedule
+        .split(',')
+        .map(|s| {
+            duration(
+                "webhooks_retry_schedule",
+                s.trim(),
+                std::time::Duration::ZERO,
+                DAY,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if retry_schedule.first() != Some(&std::time::Duration::ZERO) {
+        return Err(ConfigError(
+            "webhooks_retry_schedule must start with 0s: the first attempt is made at once".into(),
+        ));
+    }
+    if !(1..=20).contains(&retry_schedule.len()) {
+        return Err(ConfigError(
+            "webhooks_retry_schedule must list 1 to 20 delays, like 0s,5s,5m,30m,2h,5h,10h,10h"
+                .into(),
+        ));
+    }
+    let timeout = duration(
+        "webhooks_timeout",
+        &raw.webhooks_timeout,
+        SECOND / 10,
+        60 * SECOND,
+    )?;
+    let lease = duration(
+        "webhooks_lease",
+        &raw.webhooks_lease,
+        SECOND,
+        3_600 * SECOND,
+    )?;
+    if lease <= timeout {
+        return Err(ConfigError(format!(
+            "webhooks_lease = {:?} must be longer than webhooks_timeout = {:?}, or two workers could send the same delivery at once",
+            raw.webhooks_lease, raw.webhooks_timeout
+        )));
+    }
+    if !(1..=256).contains(&raw.webhooks_concurrency) {
+        return Err(ConfigError(format!(
+            "webhooks_concurrency = {} must be between 1 and 256",
+            raw.webhooks_concurrency
+        )));
+    }
+    let poll_interval = duration(
+        "webhooks_poll_interval",
+        &raw.webhooks_poll_interval,
+        SECOND / 100,
+        60 * SECOND,
+    )?;
+    Ok(WebhookSettings {
+        allow_insecure: raw.webhooks_allow_insecure,
+        allowed_networks,
+        retry_schedule,
+        timeout,
+        lease,
+        concurrency: raw.webhooks_concurrency,
+        poll_interval,
+    })
 }
 
 fn duration(
@@ -176,6 +309,7 @@ impl TryFrom<RawConfig> for Config {
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
         const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
         const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+        let webhooks = webhook_settings(&raw)?;
         let listen: SocketAddr = raw.listen.parse().map_err(|_| {
             ConfigError(format!(
                 "listen = {:?} must be an address and port like 127.0.0.1:8080",
@@ -269,6 +403,7 @@ impl TryFrom<RawConfig> for Config {
             documents_url: raw.documents_url,
             session_idle: chrono_duration(session_idle),
             session_max: chrono_duration(session_max),
+            webhooks,
         })
     }
 }

@@ -221,6 +221,12 @@ impl From<kyb_store::StoreError> for ApiError {
                 "invalid_state",
                 t.to_string(),
             ),
+            S::Conflict(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorType::InvalidRequestError,
+                "invalid_state",
+                message,
+            ),
             S::CursorNotFound => ApiError::invalid(
                 "parameter_invalid",
                 "starting_after",

@@ -184,24 +184,47 @@ impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get("idempotency-key") else {
-            return Err(ApiError::invalid(
+        idempotency_key(parts)?.map(Idempotency).ok_or_else(|| {
+            ApiError::invalid(
                 "idempotency_key_missing",
                 "idempotency-key",
                 "the idempotency-key header is required on every POST; send a fresh unique value (a UUID) per new request",
-            ));
-        };
-        let raw = value.to_str().map_err(|_| {
-            ApiError::invalid(
-                "idempotency_key_invalid",
-                "idempotency-key",
-                "the idempotency-key header must be visible ASCII",
             )
-        })?;
-        IdempotencyKey::parse(raw)
-            .map(Idempotency)
-            .map_err(|m| ApiError::invalid("idempotency_key_invalid", "idempotency-key", m))
+        })
     }
+}
+
+/// The `idempotency-key` of a request where it is optional (DELETE): without one, the request
+/// gets a key of its own and is simply not replayable.
+pub struct OptionalIdempotency(pub IdempotencyKey);
+
+impl<S: Send + Sync> FromRequestParts<S> for OptionalIdempotency {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let key = match idempotency_key(parts)? {
+            Some(key) => key,
+            None => IdempotencyKey::parse(RequestId::generate().as_str())
+                .map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?,
+        };
+        Ok(Self(key))
+    }
+}
+
+fn idempotency_key(parts: &Parts) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = parts.headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let raw = value.to_str().map_err(|_| {
+        ApiError::invalid(
+            "idempotency_key_invalid",
+            "idempotency-key",
+            "the idempotency-key header must be visible ASCII",
+        )
+    })?;
+    IdempotencyKey::parse(raw)
+        .map(Some)
+        .map_err(|m| ApiError::invalid("idempotency_key_invalid", "idempotency-key", m))
 }
 
 /// Who is asking, for audit rows: the request id and the client's address.

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod hosted;
 pub mod links;
 pub mod request_id;
+pub mod webhooks;
 pub mod workers;
 
 use axum::http::{HeaderValue, Method};
@@ -51,6 +52,8 @@ pub struct AppState {
     pub documents: Arc<dyn object_store::ObjectStore>,
     /// Guesses of link tokens that matched nothing, per client address.
     pub link_guesses: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// Encrypts and opens webhook endpoint secrets.
+    pub webhook_secrets: webhooks::signing::SecretBox,
 }
 
 impl AppState {
@@ -67,18 +70,19 @@ impl AppState {
 }
 
 impl AppState {
-    /// The idempotency side of a `/v2` POST to `path`: the key, the request's fingerprint and
-    /// the configured retention.
+    /// The idempotency side of a `/v2` write (`method` on `path`): the key, the request's
+    /// fingerprint and the configured retention.
     pub(crate) fn idempotency(
         &self,
         key: kyb_domain::IdempotencyKey,
+        method: &Method,
         path: &str,
         mode: Mode,
         body: Option<&Value>,
     ) -> kyb_store::IdempotencyRequest {
         kyb_store::IdempotencyRequest {
             key,
-            request_hash: fingerprint(&Method::POST, path, mode, body),
+            request_hash: fingerprint(method, path, mode, body),
             retention: self.config.idempotency_retention,
         }
     }
@@ -180,6 +184,13 @@ impl Application {
                 format!("http://{local_addr}")
             }
         };
+        if config.webhooks.allow_insecure {
+            tracing::warn!(
+                "KYB_WEBHOOKS_ALLOW_INSECURE is on: webhooks may go to plain http and loopback addresses. \
+                 This is for development and tests only; never run production like this"
+            );
+        }
+        let webhook_secrets = webhooks::signing::SecretBox::new(&secret);
         let links = LinkSigner::new(secret, public_url.clone());
         let documents = documents_store(&config)?;
         let state = AppState {
@@ -193,6 +204,7 @@ impl Application {
             link_guesses: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(20).expect("20 is not zero"),
             ))),
+            webhook_secrets,
         };
         Ok(Self {
             listener,
@@ -225,6 +237,7 @@ impl Application {
                 self.state.config.idempotency_purge_interval,
                 stop_rx.clone(),
             ));
+            workers.push(webhooks::Dispatcher::new(self.state.clone())?.spawn(stop_rx.clone()));
         }
         let store = self.state.store.clone();
         let app = router(self.state);

@@ -10,7 +10,9 @@ pub mod secrets;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};
-use kyb_domain::{CustomerId, KeyId, Mode, PlatformId, TransitionError};
+use kyb_domain::{
+    CustomerId, DeliveryId, KeyId, Mode, PlatformId, TransitionError, WebhookEndpointId,
+};
 use std::sync::Arc;
 
 pub use inflight::InFlight;
@@ -34,6 +36,9 @@ pub enum StoreError {
     OwnershipExceeded { total_bp: i64 },
     #[error("the case is incomplete: {}", .0.join(", "))]
     Incomplete(Vec<String>),
+    /// The request is valid but the resource's state does not allow it; the message says why.
+    #[error("{0}")]
+    Conflict(String),
     #[error("stored data is not what kyb wrote: {0}")]
     Corrupt(String),
     #[error("unsupported database URL: {0}")]
@@ -69,6 +74,8 @@ macro_rules! on_backend {
 struct Inner {
     backend: Backend,
     inflight: InFlight,
+    /// Signalled after a commit that may have queued webhook deliveries, to wake the dispatcher.
+    outbox: tokio::sync::Notify,
 }
 
 /// The store. Cheap to clone; every clone shares the pool and the in-flight registry.
@@ -91,6 +98,7 @@ impl Store {
             inner: Arc::new(Inner {
                 backend,
                 inflight: InFlight::default(),
+                outbox: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -198,7 +206,9 @@ impl Store {
         else {
             return Ok(Idempotent::InFlight);
         };
-        on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await)
+        let done = on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await);
+        self.outbox_written();
+        done
     }
 
     pub async fn issue_link(
@@ -217,7 +227,183 @@ impl Store {
         else {
             return Ok(Idempotent::InFlight);
         };
-        on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await)
+        let done =
+            on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await);
+        self.outbox_written();
+        done
+    }
+
+    /// Wakes a dispatcher waiting in [`Store::outbox_wait`] (or the next one to wait).
+    pub fn outbox_written(&self) {
+        self.inner.outbox.notify_one();
+    }
+
+    /// Completes when a write may have queued webhook deliveries since the last call.
+    pub async fn outbox_wait(&self) {
+        self.inner.outbox.notified().await;
+    }
+
+    /// Runs an idempotent write unless a request with the same key is running in this process.
+    async fn once<
+        F: std::future::Future<Output = Result<Idempotent<StoredResponse>, StoreError>>,
+    >(
+        &self,
+        scope: &Scope,
+        idem: &IdempotencyRequest,
+        write: impl FnOnce() -> F,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let Some(_running) = self
+            .inner
+            .inflight
+            .enter(&scope.platform_id, idem.key.as_str())
+        else {
+            return Ok(Idempotent::InFlight);
+        };
+        write().await
+    }
+
+    // ----- webhooks -----
+
+    pub async fn create_endpoint(
+        &self,
+        scope: &Scope,
+        new: NewEndpoint,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        self.once(scope, idem, || async {
+            on_backend!(self, b => b.create_endpoint(scope, new, idem, ctx, finish).await)
+        })
+        .await
+    }
+
+    pub async fn get_endpoint(
+        &self,
+        scope: &Scope,
+        id: &WebhookEndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        on_backend!(self, b => b.get_endpoint(scope, id).await)
+    }
+
+    pub async fn list_endpoints(
+        &self,
+        scope: &Scope,
+        limit: u32,
+        starting_after: Option<&WebhookEndpointId>,
+    ) -> Result<(Vec<WebhookEndpoint>, bool), StoreError> {
+        on_backend!(self, b => b.list_endpoints(scope, limit, starting_after).await)
+    }
+
+    pub async fn update_endpoint(
+        &self,
+        scope: &Scope,
+        id: &WebhookEndpointId,
+        patch: EndpointPatch,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.update_endpoint(scope, id, patch, idem, ctx, finish).await)
+            })
+            .await;
+        // Enabling an endpoint makes its waiting deliveries due.
+        self.outbox_written();
+        done
+    }
+
+    pub async fn delete_endpoint(
+        &self,
+        scope: &Scope,
+        id: &WebhookEndpointId,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        self.once(scope, idem, || async {
+            on_backend!(self, b => b.delete_endpoint(scope, id, idem, ctx, finish).await)
+        })
+        .await
+    }
+
+    pub async fn rotate_endpoint_secret(
+        &self,
+        scope: &Scope,
+        id: &WebhookEndpointId,
+        rotation: SecretRotation,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        self.once(scope, idem, || async {
+            on_backend!(self, b => b.rotate_endpoint_secret(scope, id, rotation, idem, ctx, finish).await)
+        })
+        .await
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        query: &ListDeliveries,
+    ) -> Result<(Vec<Delivery>, bool), StoreError> {
+        on_backend!(self, b => b.list_deliveries(scope, endpoint_id, query).await)
+    }
+
+    pub async fn get_delivery(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        id: &DeliveryId,
+    ) -> Result<Option<Delivery>, StoreError> {
+        on_backend!(self, b => b.get_delivery(scope, endpoint_id, id).await)
+    }
+
+    pub async fn list_attempts(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        delivery_id: &DeliveryId,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        on_backend!(self, b => b.list_attempts(scope, endpoint_id, delivery_id).await)
+    }
+
+    pub async fn retry_delivery(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        id: &DeliveryId,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Delivery) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.retry_delivery(scope, endpoint_id, id, idem, ctx, finish).await)
+            })
+            .await;
+        self.outbox_written();
+        done
+    }
+
+    pub async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        on_backend!(self, b => b.claim_deliveries(owner, now, lease_until, limit).await)
+    }
+
+    pub async fn record_attempt(&self, report: &AttemptReport) -> Result<bool, StoreError> {
+        on_backend!(self, b => b.record_attempt(report).await)
+    }
+
+    pub async fn delivery_counts(&self) -> Result<[i64; 4], StoreError> {
+        on_backend!(self, b => b.delivery_counts().await)
     }
 
     pub async fn get_customer(
@@ -327,7 +513,9 @@ impl Store {
         ctx: &AuditContext,
         events: impl FnOnce(&Customer) -> Vec<NewEvent>,
     ) -> Result<Result<Session, LinkState>, StoreError> {
-        on_backend!(self, b => b.start_session(token_hash, new, ctx, events).await)
+        let done = on_backend!(self, b => b.start_session(token_hash, new, ctx, events).await);
+        self.outbox_written();
+        done
     }
 
     pub async fn find_session(
@@ -400,7 +588,10 @@ impl Store {
         missing: impl FnOnce(&Customer) -> Vec<String>,
         events: impl FnOnce(&Customer, kyb_domain::VerificationStatus) -> Vec<NewEvent>,
     ) -> Result<Customer, StoreError> {
-        on_backend!(self, b => b.submit(session, attested_by, ctx, missing, events).await)
+        let done =
+            on_backend!(self, b => b.submit(session, attested_by, ctx, missing, events).await);
+        self.outbox_written();
+        done
     }
 }
 

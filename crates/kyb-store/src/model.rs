@@ -164,6 +164,17 @@ impl AuditContext {
             at,
         }
     }
+
+    /// An action the service took on its own (a worker), with no request behind it.
+    pub fn system(at: DateTime<Utc>) -> Self {
+        Self {
+            actor: ActorKind::System,
+            actor_id: None,
+            request_id: None,
+            client_addr: None,
+            at,
+        }
+    }
 }
 
 /// An event for the outbox.
@@ -342,4 +353,186 @@ pub struct Document {
     pub sha256: String,
     pub storage_key: String,
     pub uploaded_at: DateTime<Utc>,
+}
+
+// ----- webhooks ---------------------------------------------------------------------------------
+
+/// A platform's webhook endpoint as stored. The secrets are encrypted; only the server can open
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    pub id: kyb_domain::WebhookEndpointId,
+    pub platform_id: PlatformId,
+    pub mode: Mode,
+    pub url: String,
+    pub description: Option<String>,
+    /// Event types this endpoint receives; `["*"]` is every type.
+    pub enabled_events: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub secret_enc: String,
+    pub previous_secret_enc: Option<String>,
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl WebhookEndpoint {
+    pub fn receives(&self, event_type: &str) -> bool {
+        events_match(&self.enabled_events, event_type)
+    }
+}
+
+pub(crate) fn events_match(enabled: &[String], event_type: &str) -> bool {
+    enabled.iter().any(|t| t == "*" || t == event_type)
+}
+
+/// An endpoint to create; the secret arrives already encrypted.
+#[derive(Debug, Clone)]
+pub struct NewEndpoint {
+    pub id: kyb_domain::WebhookEndpointId,
+    pub url: String,
+    pub description: Option<String>,
+    pub enabled_events: Vec<String>,
+    pub secret_enc: String,
+}
+
+/// The fields an update changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointPatch {
+    pub url: Option<String>,
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+    pub enabled_events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// A secret rotation: the new secret, and until when the replaced one keeps signing.
+#[derive(Debug, Clone)]
+pub struct SecretRotation {
+    pub secret_enc: String,
+    pub previous_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [Self; 4] = [
+        Self::Pending,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One event on its way to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: kyb_domain::DeliveryId,
+    pub endpoint_id: kyb_domain::WebhookEndpointId,
+    pub event_id: EventId,
+    pub event_type: String,
+    pub mode: Mode,
+    pub status: DeliveryStatus,
+    pub attempt_count: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListDeliveries {
+    pub limit: u32,
+    pub starting_after: Option<kyb_domain::DeliveryId>,
+    pub status: Option<DeliveryStatus>,
+}
+
+/// How one attempt ended, and so what happens to its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    Succeeded,
+    /// Try again at this time.
+    Retry(DateTime<Utc>),
+    /// The last attempt of the schedule failed.
+    Failed,
+    /// The receiver answered `410 Gone`: the endpoint is disabled and the delivery failed.
+    DisableEndpoint(String),
+}
+
+impl AttemptResult {
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Retry(_) => "retrying",
+            Self::Failed => "failed",
+            Self::DisableEndpoint(_) => "endpoint_disabled",
+        }
+    }
+}
+
+/// One HTTP request of a delivery, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub id: kyb_domain::AttemptId,
+    pub delivery_id: kyb_domain::DeliveryId,
+    pub attempt_number: i32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub outcome: String,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery a worker has leased, with everything needed to send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: kyb_domain::DeliveryId,
+    pub event_id: EventId,
+    pub payload: serde_json::Value,
+    /// Attempts so far in this round (since creation or the last manual retry).
+    pub round_attempts: i32,
+    pub attempt_count: i32,
+    pub endpoint: WebhookEndpoint,
+}
+
+/// What a worker reports after one attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptReport {
+    pub delivery_id: kyb_domain::DeliveryId,
+    pub endpoint_id: kyb_domain::WebhookEndpointId,
+    pub platform_id: PlatformId,
+    pub lease_owner: String,
+    pub attempt_number: i32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub result: AttemptResult,
+    pub finished_at: DateTime<Utc>,
 }

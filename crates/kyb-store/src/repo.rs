@@ -625,7 +625,7 @@ impl Backend {
 
     /// The `seq` of the row `id` of `table` in this scope, for `starting_after`; `CursorNotFound`
     /// when the scope has no such row. `table` is one of our own names, never input.
-    async fn cursor_seq(
+    pub(super) async fn cursor_seq(
         &self,
         table: &'static str,
         scope: &Scope,
@@ -1287,5 +1287,40 @@ pub(super) async fn insert_events(
             .push_bind(now);
     });
     insert.build().execute(&mut **tx).await?;
-    Ok(())
+    super::repo_webhooks::fan_out(tx, scope, events, now).await
+}
+
+/// The start of an idempotent write: `Err` ends the request here (a replay, a mismatch, or a
+/// concurrent request holding the key); `Ok` is the open transaction and its write guard.
+pub(super) type Begun = Result<(Tx, WriteGuard), Idempotent<StoredResponse>>;
+
+impl Backend {
+    pub(super) async fn begin_idempotent(
+        &self,
+        scope: &Scope,
+        idem: &IdempotencyRequest,
+        at: DateTime<Utc>,
+    ) -> Result<Begun, StoreError> {
+        let (mut tx, guard) = self.begin_write().await?;
+        match idempotency_begin(&mut tx, scope, idem, at).await? {
+            Some(done) => Ok(Err(done)),
+            None => Ok(Ok((tx, guard))),
+        }
+    }
+}
+
+/// The end of an idempotent write: the stored response, then the audit rows (last, so the chain
+/// head is locked only until the commit), then the commit.
+pub(super) async fn commit_idempotent(
+    mut tx: Tx,
+    scope: &Scope,
+    idem: &IdempotencyRequest,
+    response: StoredResponse,
+    ctx: &AuditContext,
+    entries: Vec<AuditEntry<'_>>,
+) -> Result<Idempotent<StoredResponse>, StoreError> {
+    idempotency_finish(&mut tx, scope, idem, &response, ctx.at).await?;
+    insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
+    tx.commit().await?;
+    Ok(Idempotent::Fresh(response))
 }

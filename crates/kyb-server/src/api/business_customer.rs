@@ -2,11 +2,10 @@
 //! and issue a fresh link. The request and response of `POST` are the vendor's contract.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
 use kyb_domain::kyb::currently_due;
 use kyb_domain::{
     CreateBusinessCustomer, CreateBusinessCustomerInput, CustomerId, EventId, IdempotencyKey,
@@ -20,6 +19,7 @@ use serde_json::json;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{respond, rfc3339};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiJson, ApiQuery, EmptyBody, Idempotency, RequestContext};
@@ -87,10 +87,6 @@ fn status_schema() -> utoipa::openapi::Object {
         ))
         .description(Some("Where the customer is in verification."))
         .build()
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The response of creating a customer or issuing a link: exactly the vendor's fields.
@@ -287,32 +283,6 @@ impl AppState {
     }
 }
 
-/// Sends the outcome of an idempotent write.
-fn respond(outcome: Idempotent<StoredResponse>) -> Result<Response> {
-    let (stored, replayed) = match outcome {
-        Idempotent::Fresh(r) => (r, false),
-        Idempotent::Replayed(r) => (r, true),
-        Idempotent::Mismatch => return Err(ApiError::idempotency_mismatch()),
-        Idempotent::InFlight => return Err(ApiError::idempotency_in_flight()),
-    };
-    let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
-    let mut response = (
-        status,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        stored.body,
-    )
-        .into_response();
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
-}
-
 fn parse_customer_id(raw: &str) -> Result<CustomerId> {
     CustomerId::parse(raw)
         .map_err(|_| ApiError::not_found(format!("no such business customer: {raw}")))
@@ -378,7 +348,13 @@ pub async fn create_customer(
         fields,
         link: state.new_link(now),
     };
-    let idem = state.idempotency(key, "/v2/business_customer", auth.mode(), raw_body);
+    let idem = state.idempotency(
+        key,
+        &Method::POST,
+        "/v2/business_customer",
+        auth.mode(),
+        raw_body,
+    );
     let audit = auth.audit_context(ctx, now);
     let events = [
         "business_customer.created",
@@ -548,7 +524,7 @@ pub async fn issue_link(
     let id = parse_customer_id(&raw_id)?;
     let now = state.clock.now();
     let path = format!("/v2/business_customer/{id}/kyb_link");
-    let idem = state.idempotency(key, &path, auth.mode(), body.raw.as_ref());
+    let idem = state.idempotency(key, &Method::POST, &path, auth.mode(), body.raw.as_ref());
     let audit = auth.audit_context(&ctx, now);
     let outcome = state
         .store

@@ -3,22 +3,25 @@
 pub mod audit_logs;
 pub mod business_customer;
 pub mod events;
+pub mod webhook_endpoints;
 
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{ApiError, ErrorType};
+use crate::error::{ApiError, ErrorType, Result};
 use crate::AppState;
+use kyb_store::{Idempotent, StoredResponse};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(business_customer::router())
         .merge(events::router())
         .merge(audit_logs::router())
+        .merge(webhook_endpoints::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
         .fallback(|uri: axum::http::Uri| async move {
             if uri.path().starts_with("/kyb/") {
@@ -82,19 +85,30 @@ impl Modify for Security {
         events::list,
         events::retrieve,
         audit_logs::list,
+        webhook_endpoints::create,
+        webhook_endpoints::list,
+        webhook_endpoints::retrieve,
+        webhook_endpoints::update,
+        webhook_endpoints::delete,
+        webhook_endpoints::rotate_secret,
+        webhook_endpoints::list_deliveries,
+        webhook_endpoints::retrieve_delivery,
+        webhook_endpoints::list_attempts,
+        webhook_endpoints::retry_delivery,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType)),
     modifiers(&Security),
     tags(
         (name = "business_customer", description = "Business customers and their KYB links"),
         (name = "events", description = "Everything that happened, as webhooks deliver it"),
-        (name = "audit_logs", description = "The tamper-evident record of every change and privileged action")
+        (name = "audit_logs", description = "The tamper-evident record of every change and privileged action"),
+        (name = "webhook_endpoints", description = "Signed webhooks (Standard Webhooks): endpoints, their deliveries and attempts")
     )
 )]
 pub struct ApiDoc;
 
 /// `limit` of a list endpoint: 1 to 100, default 10.
-pub(crate) fn parse_limit(raw: Option<&str>) -> crate::error::Result<u32> {
+pub(crate) fn parse_limit(raw: Option<&str>) -> Result<u32> {
     match raw {
         None => Ok(10),
         Some(raw) => raw
@@ -114,4 +128,35 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> crate::error::Result<u32> {
 /// The OpenAPI 3.1 document of `/v2`, generated from the code.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// Sends the outcome of an idempotent write.
+pub(crate) fn respond(outcome: Idempotent<StoredResponse>) -> Result<Response> {
+    let (stored, replayed) = match outcome {
+        Idempotent::Fresh(r) => (r, false),
+        Idempotent::Replayed(r) => (r, true),
+        Idempotent::Mismatch => return Err(ApiError::idempotency_mismatch()),
+        Idempotent::InFlight => return Err(ApiError::idempotency_in_flight()),
+    };
+    let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
+    let mut response = (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        stored.body,
+    )
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// A time as the API shows it: RFC 3339, UTC, whole seconds.
+pub(crate) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

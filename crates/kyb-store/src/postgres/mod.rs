@@ -21,6 +21,10 @@ pub use repo::Backend;
 #[path = "../repo_hosted.rs"]
 mod repo_hosted;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_webhooks.rs"]
+mod repo_webhooks;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.
@@ -69,4 +73,9 @@ pub(crate) async fn try_lock_key(
         .bind(lock_id)
         .fetch_one(&mut **tx)
         .await
+}
+
+/// Locks the claimed rows and passes over rows another worker holds locked.
+pub(crate) fn skip_locked(alias: &str) -> String {
+    format!(" FOR UPDATE OF {alias} SKIP LOCKED")
 }

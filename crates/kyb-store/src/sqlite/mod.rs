@@ -23,6 +23,10 @@ pub use repo::Backend;
 #[path = "../repo_hosted.rs"]
 mod repo_hosted;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_webhooks.rs"]
+mod repo_webhooks;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(crate) struct WriteGate(Arc<Mutex<()>>);
@@ -68,5 +72,10 @@ pub(crate) async fn try_lock_key(
 
 /// `SELECT ... FOR UPDATE` has no meaning in SQLite, whose writers are already serialised.
 pub(crate) fn lock_rows(_alias: &str) -> String {
+    String::new()
+}
+
+/// SQLite has one writer at a time: a claim cannot meet another claim's locks.
+pub(crate) fn skip_locked(_alias: &str) -> String {
     String::new()
 }
