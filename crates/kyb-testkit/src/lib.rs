@@ -3,6 +3,8 @@
 //! instead of skipping it.
 #![forbid(unsafe_code)]
 
+pub mod receiver;
+
 use rand::{distributions::Alphanumeric, Rng};
 use sqlx::{Connection, Executor, PgConnection};
 use std::time::Duration;

@@ -219,7 +219,9 @@ db_test!(
     a_failing_transaction_leaves_nothing_and_leaks_nothing,
     |app| async move {
         // Break the last table the transaction writes before the idempotency record.
-        app.exec("DROP TABLE events").await;
+        for table in ["webhook_attempts", "webhook_deliveries", "events"] {
+            app.exec(&format!("DROP TABLE {table}")).await;
+        }
         let key = new_idempotency_key();
         let body = body_with_email(&unique_email()).to_string();
         let r = app.create_as(&app.key, &key, &body).await;

@@ -33,6 +33,43 @@ macro_rules! db_test {
     };
 }
 
+/// `db_test!(name, config = |c| { ...; c }, |app| async move { ... })`: the same, with a changed
+/// configuration.
+#[macro_export]
+macro_rules! db_test_with {
+    ($name:ident, $tweak:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::helpers::spawn_with(false, $tweak).await.unwrap();
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::spawn_with(true, $tweak).await else {
+                    return;
+                };
+                $body.await
+            }
+        }
+    };
+}
+
+/// An app on SQLite or PostgreSQL (`None`: PostgreSQL unreachable outside CI) with a changed
+/// configuration.
+pub async fn spawn_with(postgres: bool, tweak: impl FnOnce(Config) -> Config) -> Option<TestApp> {
+    let pg = if postgres {
+        Some(kyb_testkit::postgres_database().await?)
+    } else {
+        None
+    };
+    Some(spawn_app_on(pg, tweak).await)
+}
+
 pub async fn spawn_postgres() -> Option<TestApp> {
     let pg = kyb_testkit::postgres_database().await?;
     Some(spawn_app_on(Some(pg), |c| c).await)
@@ -66,6 +103,8 @@ pub fn test_config(dir: &std::path::Path, database_url: String) -> Config {
         database_url: Some(database_url),
         public_url: Some("https://kyb.test".into()),
         workers: false,
+        // Webhook tests deliver to receivers on 127.0.0.1 over plain http.
+        webhooks_allow_insecure: true,
         ..RawConfig::default()
     };
     Config::try_from(raw).expect("test configuration is valid")
@@ -232,6 +271,27 @@ impl TestApp {
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
         v["customer_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A POST with a JSON body, this app's key and a fresh idempotency key.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("ngnc-sec-key", &self.key)
+            .header("idempotency-key", new_idempotency_key())
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .header("ngnc-sec-key", &self.key)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

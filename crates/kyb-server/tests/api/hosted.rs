@@ -692,3 +692,10 @@ db_test!(
         );
     }
 );
+
+/// Creates a customer and opens its link as the customer would; returns the customer id.
+pub async fn customer_who_opened_the_link(app: &TestApp) -> String {
+    let (id, link) = new_link(app).await;
+    Browser::new(app).start(&link).await;
+    id
+}

@@ -12,3 +12,4 @@ pub mod hosted;
 mod idempotency;
 mod openapi;
 mod validation;
+mod webhooks;

@@ -1,0 +1,716 @@
+//! Webhooks end to end: the endpoints API, Standard Webhooks signatures checked by a library we
+//! did not write, retries on the schedule, `Retry-After`, `410`, redirects, order per customer,
+//! a receiver that is down and comes back, and two dispatchers never sending one delivery twice.
+//! Each on SQLite and PostgreSQL, against real HTTP receivers on local ports.
+
+use crate::helpers::*;
+use crate::{db_test, db_test_with};
+use kyb_server::webhooks::Dispatcher;
+use kyb_testkit::receiver::{Receiver, Reply};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+impl TestApp {
+    /// Creates an endpoint for `url` and returns its object (with the secret).
+    async fn endpoint(&self, url: &str, events: Value) -> Value {
+        let r = self
+            .post_json(
+                "/v2/webhook_endpoints",
+                &json!({ "url": url, "enabled_events": events }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["data"].clone()
+    }
+
+    fn dispatcher(&self) -> Dispatcher {
+        Dispatcher::new(self.state.clone()).unwrap()
+    }
+
+    /// Runs the dispatcher until nothing is due; returns the attempts made.
+    async fn deliver_all(&self) -> usize {
+        let d = self.dispatcher();
+        let mut total = 0;
+        loop {
+            let n = d.run_once().await.unwrap();
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+
+    async fn deliveries(&self, endpoint: &str) -> Vec<Value> {
+        let r = self
+            .get(&format!(
+                "/v2/webhook_endpoints/{endpoint}/deliveries?limit=100"
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    async fn attempts(&self, endpoint: &str, delivery: &str) -> Vec<Value> {
+        let r = self
+            .get(&format!(
+                "/v2/webhook_endpoints/{endpoint}/deliveries/{delivery}/attempts"
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The platform's event ids of one customer, oldest first.
+    async fn customer_events(&self, customer: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .dump(&format!(
+                "SELECT id FROM events WHERE customer_id = '{customer}' ORDER BY seq DESC"
+            ))
+            .await;
+        ids.reverse();
+        ids
+    }
+}
+
+fn secret(endpoint: &Value) -> String {
+    endpoint["secret"].as_str().unwrap().to_owned()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+db_test!(endpoints_are_managed_scoped_and_audited, |app| async move {
+    let created = app
+        .endpoint(
+            "https://hooks.example/kyb",
+            json!(["business_customer.created"]),
+        )
+        .await;
+    let we = id(&created);
+    assert!(we.starts_with("we_"));
+    assert!(secret(&created).starts_with("whsec_"));
+    assert_eq!(created["status"], "enabled");
+    assert_eq!(created["livemode"], false);
+
+    // The secret is shown once and stored only encrypted.
+    let got: Value = app
+        .get(&format!("/v2/webhook_endpoints/{we}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(got["data"].get("secret").is_none(), "{got}");
+    let stored = app
+        .dump(&format!(
+            "SELECT secret_enc FROM webhook_endpoints WHERE id = '{we}'"
+        ))
+        .await;
+    let plain = secret(&created);
+    assert!(
+        !stored[0].contains(&plain[6..]),
+        "the secret is encrypted at rest"
+    );
+
+    let listed: Value = app.get("/v2/webhook_endpoints").await.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+
+    let r = app
+        .post_json(
+            &format!("/v2/webhook_endpoints/{we}"),
+            &json!({ "enabled_events": ["*"], "description": "main", "disabled": true }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let updated: Value = r.json().await.unwrap();
+    assert_eq!(updated["data"]["enabled_events"], json!(["*"]));
+    assert_eq!(updated["data"]["status"], "disabled");
+    assert_eq!(updated["data"]["description"], "main");
+
+    // Another platform sees nothing of it.
+    let (_, other) = create_platform(
+        &app.state.store,
+        &app.clock,
+        "Other",
+        kyb_domain::Mode::Test,
+    )
+    .await;
+    let r = app
+        .get_as(&other, &format!("/v2/webhook_endpoints/{we}"))
+        .await;
+    assert_error(r, 404, "resource_missing").await;
+    let r = app
+        .get_as(&other, &format!("/v2/webhook_endpoints/{we}/deliveries"))
+        .await;
+    assert_error(r, 404, "resource_missing").await;
+
+    let r = app.delete(&format!("/v2/webhook_endpoints/{we}")).await;
+    assert_eq!(r.status(), 200);
+    let r = app.get(&format!("/v2/webhook_endpoints/{we}")).await;
+    assert_error(r, 404, "resource_missing").await;
+
+    let actions = app
+        .dump(&format!(
+            "SELECT action FROM audit_log WHERE target_id = '{we}' ORDER BY platform_seq"
+        ))
+        .await;
+    assert_eq!(
+        actions,
+        [
+            "webhook_endpoint.created",
+            "webhook_endpoint.updated",
+            "webhook_endpoint.deleted"
+        ]
+    );
+    let details = app
+        .dump("SELECT CAST(details AS TEXT) FROM audit_log")
+        .await
+        .join("\n");
+    assert!(!details.contains(&plain[6..]), "no secret in the audit log");
+});
+
+db_test!(creating_an_endpoint_is_idempotent, |app| async move {
+    let key = new_idempotency_key();
+    let send = || {
+        app.client
+            .post(app.url("/v2/webhook_endpoints"))
+            .header("ngnc-sec-key", &app.key)
+            .header("idempotency-key", &key)
+            .json(&json!({ "url": "https://hooks.example/kyb" }))
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let again = send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first, again, "the replay is the same endpoint and secret");
+    let listed: Value = app.get("/v2/webhook_endpoints").await.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+});
+
+db_test_with!(
+    the_ssrf_guard_refuses_internal_urls,
+    |mut c| {
+        c.webhooks.allow_insecure = false;
+        c
+    },
+    |app| async move {
+        for (url, says) in [
+            ("http://hooks.example/kyb", "https"),
+            ("https://127.0.0.1/kyb", "loopback"),
+            ("https://localhost:8443/kyb", "loopback"),
+            ("https://[::1]/kyb", "loopback"),
+            ("https://10.1.2.3/kyb", "private"),
+            ("https://192.168.1.10/kyb", "private"),
+            ("https://169.254.169.254/latest/meta-data", "metadata"),
+            ("https://[fe80::1]/kyb", "link-local"),
+            ("https://user:pw@hooks.example/kyb", "password"),
+            ("not a url", "valid URL"),
+        ] {
+            let r = app
+                .post_json("/v2/webhook_endpoints", &json!({ "url": url }))
+                .await;
+            let e = assert_error(r, 400, "parameter_invalid").await;
+            assert_eq!(e["param"], "url", "{url}: {e}");
+            assert!(e["message"].as_str().unwrap().contains(says), "{url}: {e}");
+        }
+        let bad_fields = [
+            (
+                json!({ "url": "https://hooks.example", "enabled_events": ["nope"] }),
+                "parameter_invalid",
+                "enabled_events",
+            ),
+            (
+                json!({ "url": "https://hooks.example", "enabled_events": [] }),
+                "parameter_invalid",
+                "enabled_events",
+            ),
+            (
+                json!({ "url": "https://hooks.example", "enabled_events": ["*", "business_customer.created"] }),
+                "parameter_invalid",
+                "enabled_events",
+            ),
+            (
+                json!({ "url": "https://hooks.example", "description": "x".repeat(501) }),
+                "parameter_invalid",
+                "description",
+            ),
+            (
+                json!({ "url": "https://hooks.example", "secret": "whsec_mine" }),
+                "parameter_unknown",
+                "secret",
+            ),
+            (json!({}), "parameter_missing", "url"),
+        ];
+        for (body, code, param) in bad_fields {
+            let r = app.post_json("/v2/webhook_endpoints", &body).await;
+            let e = assert_error(r, 400, code).await;
+            assert_eq!(e["param"], param, "{body}: {e}");
+        }
+        let listed: Value = app.get("/v2/webhook_endpoints").await.json().await.unwrap();
+        assert_eq!(listed["data"], json!([]), "nothing was stored");
+        let rows = app
+            .dump("SELECT action FROM audit_log WHERE action LIKE 'webhook%'")
+            .await;
+        assert!(rows.is_empty());
+    }
+);
+
+db_test!(
+    deliveries_carry_standard_webhooks_signatures,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        let endpoint = app.endpoint(&receiver.url(), json!(["*"])).await;
+        let customer = app.create_customer().await;
+        assert_eq!(app.deliver_all().await, 2);
+        let hits = receiver.wait_for_hits(2, WAIT).await;
+
+        // Verified by the standardwebhooks crate, which we did not write.
+        let verifier = standardwebhooks::Webhook::new(&secret(&endpoint)).unwrap();
+        let events = app.customer_events(&customer).await;
+        for (hit, event_id) in hits.iter().zip(&events) {
+            verifier
+                .verify(&hit.body, &hit.headers)
+                .expect("the signature verifies");
+            assert_eq!(hit.header("webhook-id"), event_id);
+            assert_eq!(hit.header("content-type"), "application/json");
+            assert!(hit.header("webhook-signature").starts_with("v1,"));
+            // The body is the event exactly as /v2/events shows it.
+            let listed: Value = app
+                .get(&format!("/v2/events/{event_id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(hit.json(), listed["data"]);
+            assert_eq!(
+                hit.json()["data"]["object"]["customer_id"],
+                customer.as_str()
+            );
+        }
+        assert_eq!(hits[0].json()["type"], "business_customer.created");
+        assert_eq!(hits[1].json()["type"], "business_customer.kyb_link.created");
+
+        // A changed body or a wrong secret does not verify.
+        let mut tampered = hits[0].body.to_vec();
+        tampered[1] ^= 1;
+        assert!(verifier.verify(&tampered, &hits[0].headers).is_err());
+        let other =
+            standardwebhooks::Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        assert!(other.verify(&hits[0].body, &hits[0].headers).is_err());
+
+        let we = id(&endpoint);
+        let deliveries = app.deliveries(&we).await;
+        assert_eq!(deliveries.len(), 2);
+        for d in &deliveries {
+            assert_eq!(d["status"], "succeeded", "{d}");
+            assert_eq!(d["attempt_count"], 1);
+            let attempts = app.attempts(&we, d["id"].as_str().unwrap()).await;
+            assert_eq!(attempts.len(), 1);
+            assert_eq!(attempts[0]["outcome"], "succeeded");
+            assert_eq!(attempts[0]["status_code"], 200);
+            assert_eq!(attempts[0]["response_excerpt"], "ok");
+        }
+    }
+);
+
+db_test!(an_endpoint_gets_only_its_event_types, |app| async move {
+    let receiver = Receiver::start().await;
+    app.endpoint(
+        &receiver.url(),
+        json!(["business_customer.kyb_link.created"]),
+    )
+    .await;
+    let customer = app.create_customer().await;
+    assert_eq!(app.issue_link_as(&app.key, &customer).await.status(), 200);
+    assert_eq!(app.deliver_all().await, 2);
+    let types: Vec<Value> = receiver
+        .hits()
+        .iter()
+        .map(|h| h.json()["type"].clone())
+        .collect();
+    assert_eq!(types, ["business_customer.kyb_link.created"; 2]);
+});
+
+db_test!(
+    a_rotated_secret_signs_beside_the_new_one_for_a_day,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        let endpoint = app.endpoint(&receiver.url(), json!(["*"])).await;
+        let we = id(&endpoint);
+        let old = secret(&endpoint);
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{we}/rotate_secret"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let rotated: Value = r.json().await.unwrap();
+        let new = secret(&rotated["data"]);
+        assert_ne!(old, new);
+        assert!(rotated["data"]["previous_secret_expires_at"].is_string());
+
+        app.create_customer().await;
+        app.deliver_all().await;
+        let hit = &receiver.wait_for_hits(1, WAIT).await[0];
+        let signatures: Vec<&str> = hit.header("webhook-signature").split(' ').collect();
+        assert_eq!(signatures.len(), 2, "two v1 entries during the overlap");
+        for s in [&old, &new] {
+            standardwebhooks::Webhook::new(s)
+                .unwrap()
+                .verify(&hit.body, &hit.headers)
+                .expect("both secrets verify");
+        }
+
+        // A day later only the new secret signs.
+        app.clock
+            .advance(chrono::Duration::hours(24) + chrono::Duration::seconds(1));
+        app.create_customer().await;
+        app.deliver_all().await;
+        let hits = receiver.wait_for_hits(3, WAIT).await;
+        let late = &hits[2];
+        let ts: i64 = late.header("webhook-timestamp").parse().unwrap();
+        let expected = standardwebhooks::Webhook::new(&new)
+            .unwrap()
+            .sign(late.header("webhook-id"), ts, &late.body)
+            .unwrap();
+        assert_eq!(late.header("webhook-signature"), expected);
+
+        // Rotating with no overlap drops the old secret at once.
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{we}/rotate_secret"),
+                &json!({ "expire_previous_in": 0 }),
+            )
+            .await;
+        let now_only: Value = r.json().await.unwrap();
+        assert_eq!(now_only["data"]["previous_secret_expires_at"], Value::Null);
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{we}/rotate_secret"),
+                &json!({ "expire_previous_in": 90000 }),
+            )
+            .await;
+        let e = assert_error(r, 400, "parameter_invalid").await;
+        assert_eq!(e["param"], "expire_previous_in");
+    }
+);
+
+db_test!(
+    failures_follow_the_schedule_then_fail_and_can_be_retried,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        receiver.reply_always(Reply::status(500));
+        let endpoint = app.endpoint(&receiver.url(), json!(["*"])).await;
+        let we = id(&endpoint);
+        let customer = app.create_customer().await;
+        let events = app.customer_events(&customer).await;
+
+        // Immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts, each ±20 %.
+        let schedule = [5, 300, 1800, 7200, 18000, 36000, 36000];
+        assert_eq!(app.deliver_all().await, 1);
+        for (i, secs) in schedule.iter().enumerate() {
+            let deliveries = app.deliveries(&we).await;
+            let first = deliveries
+                .iter()
+                .find(|d| d["event_id"] == events[0].as_str())
+                .unwrap();
+            assert_eq!(first["status"], "pending");
+            let next =
+                chrono::DateTime::parse_from_rfc3339(first["next_attempt_at"].as_str().unwrap())
+                    .unwrap();
+            let wait = (next.with_timezone(&chrono::Utc) - app.clock.now()).num_milliseconds()
+                as f64
+                / 1000.0;
+            let lo = *secs as f64 * 0.8 - 1.0;
+            let hi = *secs as f64 * 1.2 + 1.0;
+            assert!(
+                (lo..=hi).contains(&wait),
+                "retry {i}: {wait} s, not within 20 % of {secs} s"
+            );
+            assert_eq!(app.deliver_all().await, 0, "not due yet");
+            app.clock
+                .advance(chrono::Duration::seconds((*secs as f64 * 1.2) as i64 + 2));
+            assert_eq!(app.dispatcher().run_once().await.unwrap(), 1);
+        }
+        // The customer's second event waited behind the first the whole time.
+        let ids: Vec<String> = receiver
+            .hits()
+            .iter()
+            .map(|h| h.header("webhook-id").to_owned())
+            .collect();
+        assert_eq!(ids, vec![events[0].clone(); 8]);
+        let deliveries = app.deliveries(&we).await;
+        let first = deliveries
+            .iter()
+            .find(|d| d["event_id"] == events[0].as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(first["status"], "failed");
+        assert_eq!(first["attempt_count"], 8);
+        assert_eq!(first["last_status_code"], 500);
+        let dlv = id(&first);
+        let attempts = app.attempts(&we, &dlv).await;
+        assert_eq!(attempts.len(), 8);
+        assert_eq!(attempts[7]["outcome"], "failed");
+        assert!(attempts[..7].iter().all(|a| a["outcome"] == "retrying"));
+
+        // Once the first is failed, the second goes out; the platform can resend the first.
+        receiver.reply_always(Reply::status(204));
+        assert!(app.deliver_all().await >= 1);
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{we}/deliveries/{dlv}/retry"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let retried: Value = r.json().await.unwrap();
+        assert_eq!(retried["data"]["status"], "pending");
+        assert_eq!(app.deliver_all().await, 1);
+        let first: Value = app
+            .get(&format!("/v2/webhook_endpoints/{we}/deliveries/{dlv}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(first["data"]["status"], "succeeded");
+        assert_eq!(first["data"]["attempt_count"], 9);
+        let audited = app
+            .dump(&format!(
+                "SELECT action FROM audit_log WHERE target_id = '{dlv}'"
+            ))
+            .await;
+        assert_eq!(audited, ["webhook_delivery.retried"]);
+    }
+);
+
+db_test!(retry_after_is_honoured, |app| async move {
+    let receiver = Receiver::start().await;
+    receiver.reply_next(Reply::status(429).header("retry-after", "3600"));
+    let endpoint = app
+        .endpoint(&receiver.url(), json!(["business_customer.created"]))
+        .await;
+    app.create_customer().await;
+    assert_eq!(app.deliver_all().await, 1);
+    let d = &app.deliveries(&id(&endpoint)).await[0];
+    let next =
+        chrono::DateTime::parse_from_rfc3339(d["next_attempt_at"].as_str().unwrap()).unwrap();
+    let wait = (next.with_timezone(&chrono::Utc) - app.clock.now()).num_seconds();
+    assert!(
+        wait >= 3599,
+        "Retry-After: 3600 means no retry for an hour, not {wait} s"
+    );
+    app.clock.advance(chrono::Duration::seconds(600));
+    assert_eq!(app.deliver_all().await, 0);
+    app.clock.advance(chrono::Duration::seconds(3001));
+    assert_eq!(app.deliver_all().await, 1);
+});
+
+db_test!(
+    gone_disables_the_endpoint_until_it_is_enabled,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        receiver.reply_next(Reply::status(410));
+        let endpoint = app
+            .endpoint(&receiver.url(), json!(["business_customer.created"]))
+            .await;
+        let we = id(&endpoint);
+        app.create_customer().await;
+        assert_eq!(app.deliver_all().await, 1);
+        let got: Value = app
+            .get(&format!("/v2/webhook_endpoints/{we}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got["data"]["status"], "disabled");
+        assert!(got["data"]["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("410"));
+        let d = &app.deliveries(&we).await[0];
+        assert_eq!(d["status"], "failed");
+        let system = app
+        .dump(&format!(
+            "SELECT actor_type FROM audit_log WHERE target_id = '{we}' AND action = 'webhook_endpoint.disabled'"
+        ))
+        .await;
+        assert_eq!(system, ["system"]);
+
+        // Retrying needs the endpoint enabled first; then it goes out.
+        let dlv = id(d);
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{we}/deliveries/{dlv}/retry"),
+                &json!({}),
+            )
+            .await;
+        assert_error(r, 409, "invalid_state").await;
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{we}"),
+                &json!({ "disabled": false }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{we}/deliveries/{dlv}/retry"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(app.deliver_all().await, 1);
+        assert_eq!(receiver.hits().len(), 2);
+    }
+);
+
+db_test!(redirects_are_not_followed, |app| async move {
+    let elsewhere = Receiver::start().await;
+    let receiver = Receiver::start().await;
+    receiver.reply_always(Reply::status(307).header("location", &elsewhere.url()));
+    let endpoint = app
+        .endpoint(&receiver.url(), json!(["business_customer.created"]))
+        .await;
+    app.create_customer().await;
+    assert_eq!(app.deliver_all().await, 1);
+    assert!(elsewhere.hits().is_empty(), "the redirect was not followed");
+    let d = &app.deliveries(&id(&endpoint)).await[0];
+    assert_eq!(d["status"], "pending");
+    assert_eq!(d["last_status_code"], 307);
+});
+
+db_test!(
+    a_receiver_that_was_down_gets_everything_in_order,
+    |app| async move {
+        let mut receiver = Receiver::start().await;
+        let endpoint = app.endpoint(&receiver.url(), json!(["*"])).await;
+        receiver.stop().await;
+
+        let mut customers = Vec::new();
+        for _ in 0..4 {
+            let c = app.create_customer().await;
+            assert_eq!(app.issue_link_as(&app.key, &c).await.status(), 200);
+            customers.push(c);
+        }
+        // Down: each customer's first event fails (connection refused) and waits to retry; the
+        // rest wait behind it.
+        assert_eq!(app.deliver_all().await, 4);
+        app.clock.advance(chrono::Duration::seconds(7));
+        assert_eq!(app.deliver_all().await, 4);
+        let we = id(&endpoint);
+        let any = &app.deliveries(&we).await[0];
+        let failed = app.attempts(&we, any["id"].as_str().unwrap()).await;
+        assert!(failed.iter().all(|a| a["status_code"].is_null()));
+
+        // Back: the next retry succeeds, and everything waiting follows in order per customer.
+        receiver.restart().await;
+        app.clock.advance(chrono::Duration::minutes(7));
+        app.deliver_all().await;
+        let hits = receiver.wait_for_hits(12, WAIT).await;
+        let mut got: HashMap<String, Vec<String>> = HashMap::new();
+        for h in &hits {
+            let v = h.json();
+            let customer = v["data"]["object"]["customer_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            got.entry(customer)
+                .or_default()
+                .push(h.header("webhook-id").to_owned());
+        }
+        for c in &customers {
+            assert_eq!(
+                got[c],
+                app.customer_events(c).await,
+                "{c}: in the order of events"
+            );
+        }
+        let pending = app
+            .dump("SELECT id FROM webhook_deliveries WHERE status <> 'succeeded'")
+            .await;
+        assert!(pending.is_empty(), "{pending:?}");
+    }
+);
+
+db_test!(
+    two_dispatchers_never_send_a_delivery_twice,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        receiver.reply_always(Reply::status(200).after(Duration::from_millis(20)));
+        app.endpoint(&receiver.url(), json!(["business_customer.created"]))
+            .await;
+        for _ in 0..30 {
+            app.create_customer().await;
+        }
+        let (a, b) = (app.dispatcher(), app.dispatcher());
+        let run = |d: Dispatcher| async move {
+            let mut n = 0;
+            loop {
+                let k = d.run_once().await.unwrap();
+                if k == 0 {
+                    return n;
+                }
+                n += k;
+            }
+        };
+        let (na, nb) = tokio::join!(run(a), run(b));
+        assert_eq!(na + nb, 30);
+        let hits = receiver.wait_for_hits(30, WAIT).await;
+        let mut ids: Vec<String> = hits
+            .iter()
+            .map(|h| h.header("webhook-id").to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 30, "every event once, none twice");
+    }
+);
+
+db_test!(
+    deleting_an_endpoint_cancels_what_it_had_pending,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        let endpoint = app.endpoint(&receiver.url(), json!(["*"])).await;
+        let we = id(&endpoint);
+        app.create_customer().await;
+        assert_eq!(
+            app.delete(&format!("/v2/webhook_endpoints/{we}"))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(app.deliver_all().await, 0);
+        let statuses = app
+            .dump(&format!(
+                "SELECT status FROM webhook_deliveries WHERE endpoint_id = '{we}'"
+            ))
+            .await;
+        assert_eq!(statuses, ["cancelled", "cancelled"]);
+        assert!(receiver.hits().is_empty());
+    }
+);
+
+db_test!(hosted_flow_events_are_delivered_too, |app| async move {
+    let receiver = Receiver::start().await;
+    app.endpoint(
+        &receiver.url(),
+        json!(["business_customer.kyb_link.opened"]),
+    )
+    .await;
+    crate::hosted::customer_who_opened_the_link(&app).await;
+    assert_eq!(app.deliver_all().await, 1);
+    let hit = &receiver.wait_for_hits(1, WAIT).await[0];
+    assert_eq!(hit.json()["type"], "business_customer.kyb_link.opened");
+});
