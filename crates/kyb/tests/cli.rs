@@ -415,3 +415,155 @@ fn the_default_data_dir_is_kyb_data_under_the_working_directory() {
     );
     assert!(dir.path().join("kyb-data/kyb.db").exists());
 }
+
+/// Kills `kyb serve` with SIGKILL in the middle of a burst of webhook deliveries: after a
+/// restart, every event reaches the receiver at least once, in order per customer.
+async fn killed_mid_burst(kyb: Kyb) {
+    use kyb_testkit::receiver::{Receiver, Reply};
+    use std::collections::{HashMap, HashSet};
+    use std::time::Duration;
+
+    const CUSTOMERS: usize = 30;
+    let key = kyb.json(&["platform", "create", "--name", "Acme", "--json"])["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let receiver = Receiver::start().await;
+    receiver.reply_always(Reply::status(200).after(Duration::from_millis(150)));
+    let env = [
+        ("KYB_WEBHOOKS_ALLOW_INSECURE", "true"),
+        ("KYB_WEBHOOKS_TIMEOUT", "2s"),
+        ("KYB_WEBHOOKS_LEASE", "3s"),
+        ("KYB_WEBHOOKS_CONCURRENCY", "4"),
+        ("KYB_WEBHOOKS_RETRY_SCHEDULE", "0s,1s,1s,1s,1s,1s,1s,1s"),
+    ];
+    let (child, base, _) = kyb.serve_with(&env);
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{base}{path}"))
+            .header("ngnc-sec-key", &key)
+            .header("idempotency-key", format!("k{}", rand_suffix()))
+            .json(&body)
+            .send()
+    };
+    let r = post("/v2/webhook_endpoints", serde_json::json!({ "url": receiver.url() }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut customers = Vec::new();
+    for i in 0..CUSTOMERS {
+        let r = post(
+            "/v2/business_customer",
+            serde_json::json!({
+                "business_name": format!("Burst {i} Ltd"),
+                "business_email": format!("burst{i}@acme.example"),
+                "phone_number": "+1-555-0123",
+                "registered_address": "1 Main Street, New York",
+                "registered_country": "USA"
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        customers.push(v["customer_id"].as_str().unwrap().to_owned());
+    }
+    receiver.wait_for_hits(8, Duration::from_secs(60)).await;
+    let mut child = child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = receiver.hits().len();
+    assert!(before < 2 * CUSTOMERS, "killed in the middle of the burst ({before} sent)");
+
+    let (child, base, _) = kyb.serve_with(&env);
+    let mut events: Vec<(String, String)> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v2/events?limit=100");
+        if let Some(a) = &after {
+            url.push_str(&format!("&starting_after={a}"));
+        }
+        let page: Value = http
+            .get(url)
+            .header("ngnc-sec-key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for e in page["data"].as_array().unwrap() {
+            let customer = e["data"]["object"]["customer_id"].as_str().unwrap();
+            events.push((customer.to_owned(), e["id"].as_str().unwrap().to_owned()));
+        }
+        after = events.last().map(|(_, id)| id.clone());
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    events.reverse(); // oldest first
+    assert_eq!(events.len(), 2 * CUSTOMERS);
+    let wanted: HashSet<&str> = events.iter().map(|(_, id)| id.as_str()).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let got: HashSet<String> = receiver
+            .hits()
+            .iter()
+            .map(|h| h.header("webhook-id").to_owned())
+            .collect();
+        if wanted.iter().all(|id| got.contains(*id)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after the restart {} of {} events arrived",
+            wanted.iter().filter(|id| got.contains(**id)).count(),
+            wanted.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // In order per customer: the first arrival of each event follows the order of events.
+    let mut first_seen: HashMap<String, Vec<String>> = HashMap::new();
+    let mut seen = HashSet::new();
+    for h in receiver.hits() {
+        let id = h.header("webhook-id").to_owned();
+        if seen.insert(id.clone()) {
+            let customer = h.json()["data"]["object"]["customer_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            first_seen.entry(customer).or_default().push(id);
+        }
+    }
+    for c in &customers {
+        let expected: Vec<String> = events
+            .iter()
+            .filter(|(customer, _)| customer == c)
+            .map(|(_, id)| id.clone())
+            .collect();
+        assert_eq!(first_seen[c], expected, "{c}");
+    }
+    assert!(stop(child).success());
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_burst_sqlite() {
+    killed_mid_burst(Kyb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_burst_postgres() {
+    if let Some(kyb) = Kyb::postgres().await {
+        killed_mid_burst(kyb).await;
+    }
+}
