@@ -44,6 +44,8 @@ impl Reply {
 pub struct Hit {
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request had arrived (after the scripted delay).
+    pub at: std::time::Instant,
 }
 
 impl Hit {
@@ -103,7 +105,11 @@ impl Receiver {
                 if !reply.delay.is_zero() {
                     tokio::time::sleep(reply.delay).await;
                 }
-                state.hits.lock().unwrap().push(Hit { headers, body });
+                state.hits.lock().unwrap().push(Hit {
+                    headers,
+                    body,
+                    at: std::time::Instant::now(),
+                });
                 state.arrived.notify_waiters();
                 let mut response = (
                     StatusCode::from_u16(reply.status).expect("a valid status"),

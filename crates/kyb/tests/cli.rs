@@ -446,9 +446,12 @@ async fn killed_mid_burst(kyb: Kyb) {
             .json(&body)
             .send()
     };
-    let r = post("/v2/webhook_endpoints", serde_json::json!({ "url": receiver.url() }))
-        .await
-        .unwrap();
+    let r = post(
+        "/v2/webhook_endpoints",
+        serde_json::json!({ "url": receiver.url() }),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     let mut customers = Vec::new();
     for i in 0..CUSTOMERS {
@@ -473,7 +476,10 @@ async fn killed_mid_burst(kyb: Kyb) {
     child.kill().unwrap();
     child.wait().unwrap();
     let before = receiver.hits().len();
-    assert!(before < 2 * CUSTOMERS, "killed in the middle of the burst ({before} sent)");
+    assert!(
+        before < 2 * CUSTOMERS,
+        "killed in the middle of the burst ({before} sent)"
+    );
 
     let (child, base, _) = kyb.serve_with(&env);
     let mut events: Vec<(String, String)> = Vec::new();
