@@ -511,6 +511,33 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_are_checked() {
+        let c = with(|_| {}).unwrap();
+        assert_eq!(c.webhooks.retry_schedule.len(), 8);
+        assert_eq!(c.webhooks.timeout, std::time::Duration::from_secs(15));
+        assert!(!c.webhooks.allow_insecure);
+        let c = with(|r| r.webhooks_allowed_networks = "10.20.0.0/16, 192.168.1.7".into()).unwrap();
+        assert_eq!(c.webhooks.allowed_networks.len(), 2);
+        type Case = (fn(&mut RawConfig), &'static str);
+        let cases: [Case; 4] = [
+            (
+                |r| r.webhooks_allowed_networks = "10.0.0.0/33".into(),
+                "webhooks_allowed_networks",
+            ),
+            (
+                |r| r.webhooks_retry_schedule = "5s,1m".into(),
+                "webhooks_retry_schedule",
+            ),
+            (|r| r.webhooks_lease = "10s".into(), "webhooks_lease"),
+            (|r| r.webhooks_concurrency = 0, "webhooks_concurrency"),
+        ];
+        for (f, name) in cases {
+            let err = with(f).unwrap_err();
+            assert!(err.0.starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
     fn public_url_loses_its_trailing_slash() {
         let c = with(|r| r.public_url = Some("https://kyb.example.com/".into())).unwrap();
         assert_eq!(c.public_url.as_deref(), Some("https://kyb.example.com"));

@@ -115,14 +115,16 @@ impl UrlPolicy {
         }
     }
 
-    /// Resolves the URL's host and checks every address. A name that does not resolve (yet) is
-    /// accepted: deliveries will retry, and each connection is checked again.
+    /// Resolves the URL's host and checks every address. A name that does not resolve (yet, or
+    /// within 5 s) is accepted: deliveries will retry, and each connection is checked again.
     pub async fn check_resolved(&self, url: &url::Url) -> Result<(), String> {
         let Some(url::Host::Domain(name)) = url.host() else {
             return Ok(());
         };
         let port = url.port_or_known_default().unwrap_or(443);
-        let Ok(addrs) = tokio::net::lookup_host((name, port)).await else {
+        let lookup = tokio::net::lookup_host((name, port));
+        let Ok(Ok(addrs)) = tokio::time::timeout(std::time::Duration::from_secs(5), lookup).await
+        else {
             return Ok(());
         };
         for addr in addrs {
