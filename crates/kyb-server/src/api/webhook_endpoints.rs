@@ -11,10 +11,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use kyb_domain::{DeliveryId, WebhookEndpointId};
 use kyb_store::{
-    Attempt, Delivery, DeliveryStatus, EndpointPatch, ListDeliveries, NewEndpoint, SecretRotation,
-    StoreError, StoredResponse, WebhookEndpoint,
+    Attempt, Delivery, DeliveryStatus, EndpointPatch, Idempotent, ListDeliveries, NewEndpoint,
+    SecretRotation, StoreError, StoredResponse, WebhookEndpoint,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -89,7 +89,8 @@ pub struct WebhookEndpointObject {
 }
 
 impl WebhookEndpointObject {
-    fn new(e: &WebhookEndpoint, secret: Option<&SecretString>) -> Self {
+    /// The endpoint as shown; the secret is added only by the writes that make one.
+    fn new(e: &WebhookEndpoint) -> Self {
         Self {
             id: e.id.to_string(),
             object: "webhook_endpoint",
@@ -99,7 +100,7 @@ impl WebhookEndpointObject {
             status: if e.enabled { "enabled" } else { "disabled" },
             disabled_reason: e.disabled_reason.clone(),
             livemode: e.mode.is_live(),
-            secret: secret.map(|s| s.expose_secret().to_owned()),
+            secret: None,
             previous_secret_expires_at: e.previous_secret_expires_at.map(rfc3339),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
@@ -429,14 +430,47 @@ fn stored<T: Serialize>(status: u16, body: &T) -> StoredResponse {
     }
 }
 
-fn endpoint_response(e: &WebhookEndpoint, secret: Option<&SecretString>) -> StoredResponse {
+/// The response of a write on an endpoint. `sealed_secret` is the new secret as `SecretBox`
+/// sealed it: the response is kept for idempotent replay, and a secret must not be kept in clear,
+/// so the stored body carries the sealed form and [`reveal`] opens it on the way out.
+fn endpoint_response(e: &WebhookEndpoint, sealed_secret: Option<&str>) -> StoredResponse {
+    let mut object = WebhookEndpointObject::new(e);
+    object.secret = sealed_secret.map(str::to_owned);
     stored(
         200,
         &WebhookEndpointResponse {
             status: "success",
-            data: WebhookEndpointObject::new(e, secret),
+            data: object,
         },
     )
+}
+
+/// Puts the secret back in clear into a response about to be sent (fresh or replayed).
+fn reveal(
+    state: &AppState,
+    outcome: Idempotent<StoredResponse>,
+) -> Result<Idempotent<StoredResponse>> {
+    let open = |stored: StoredResponse| -> Result<StoredResponse> {
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&stored.body).map_err(ApiError::internal)?;
+        let data = &mut body["data"];
+        if let (Some(id), Some(sealed)) = (data["id"].as_str(), data["secret"].as_str()) {
+            let secret = state
+                .webhook_secrets
+                .open(id, sealed)
+                .map_err(ApiError::internal)?;
+            data["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());
+        }
+        Ok(StoredResponse {
+            status: stored.status,
+            body: serde_json::to_vec(&body).map_err(ApiError::internal)?,
+        })
+    };
+    Ok(match outcome {
+        Idempotent::Fresh(r) => Idempotent::Fresh(open(r)?),
+        Idempotent::Replayed(r) => Idempotent::Replayed(open(r)?),
+        other => other,
+    })
 }
 
 // ----- handlers --------------------------------------------------------------------------------
@@ -477,9 +511,9 @@ pub async fn create(
         .transpose()?
         .flatten();
     let id = WebhookEndpointId::generate();
-    let secret = generate_secret();
+    let sealed = state.webhook_secrets.seal(id.as_str(), &generate_secret());
     let new = NewEndpoint {
-        secret_enc: state.webhook_secrets.seal(id.as_str(), &secret),
+        secret_enc: sealed.clone(),
         id,
         url,
         description,
@@ -500,10 +534,10 @@ pub async fn create(
             new,
             &idem,
             &auth.audit_context(&ctx, now),
-            |e| endpoint_response(e, Some(&secret)),
+            |e| endpoint_response(e, Some(&sealed)),
         )
         .await?;
-    respond(outcome)
+    respond(reveal(&state, outcome)?)
 }
 
 /// List webhook endpoints, newest first.
@@ -547,7 +581,7 @@ pub async fn list(
         status: "success",
         data: endpoints
             .iter()
-            .map(|e| WebhookEndpointObject::new(e, None))
+            .map(|e| WebhookEndpointObject::new(e))
             .collect(),
         has_more,
     }))
@@ -579,7 +613,7 @@ pub async fn retrieve(
         .ok_or_else(|| ApiError::not_found(format!("no such webhook endpoint: {id}")))?;
     Ok(Json(WebhookEndpointResponse {
         status: "success",
-        data: WebhookEndpointObject::new(&endpoint, None),
+        data: WebhookEndpointObject::new(&endpoint),
     }))
 }
 
@@ -734,9 +768,9 @@ pub async fn rotate_secret(
         ));
     }
     let now = state.clock.now();
-    let secret = generate_secret();
+    let sealed = state.webhook_secrets.seal(id.as_str(), &generate_secret());
     let rotation = SecretRotation {
-        secret_enc: state.webhook_secrets.seal(id.as_str(), &secret),
+        secret_enc: sealed.clone(),
         previous_expires_at: now + chrono::Duration::seconds(overlap),
     };
     let path = format!("/v2/webhook_endpoints/{id}/rotate_secret");
@@ -749,11 +783,11 @@ pub async fn rotate_secret(
             rotation,
             &idem,
             &auth.audit_context(&ctx, now),
-            |e| endpoint_response(e, Some(&secret)),
+            |e| endpoint_response(e, Some(&sealed)),
         )
         .await
         .map_err(store_error("webhook endpoint"))?;
-    respond(outcome)
+    respond(reveal(&state, outcome)?)
 }
 
 /// List an endpoint's deliveries, newest first.

@@ -193,6 +193,20 @@ db_test!(creating_an_endpoint_is_idempotent, |app| async move {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
     assert_eq!(first, again, "the replay is the same endpoint and secret");
+    let plain = secret(&first["data"]);
+    let as_text = match app.state.store.backend_name() {
+        "postgres" => "convert_from(response_body, 'UTF8')",
+        _ => "CAST(response_body AS TEXT)",
+    };
+    let kept = app
+        .dump(&format!("SELECT {as_text} FROM idempotency_keys"))
+        .await
+        .join("\n");
+    assert!(kept.contains("\"secret\""), "{kept}");
+    assert!(
+        !kept.contains(&plain[6..]),
+        "the response kept for replay holds the secret sealed, not in clear"
+    );
     let listed: Value = app.get("/v2/webhook_endpoints").await.json().await.unwrap();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
 });
