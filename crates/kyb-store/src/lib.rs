@@ -189,8 +189,7 @@ impl Store {
         on_backend!(self, b => b.find_key_for_auth(lookup_prefix).await)
     }
 
-    /// See [`Idempotent`]: a request whose key is already running in this process gets
-    /// `InFlight` at once; across nodes the database lock decides.
+    /// See [`Idempotent`] and [`Store::once`].
     pub async fn create_customer(
         &self,
         scope: &Scope,
@@ -199,14 +198,11 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let Some(_running) = self
-            .inner
-            .inflight
-            .enter(&scope.platform_id, idem.key.as_str())
-        else {
-            return Ok(Idempotent::InFlight);
-        };
-        let done = on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await);
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await)
+            })
+            .await;
         self.outbox_written();
         done
     }
@@ -220,15 +216,11 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let Some(_running) = self
-            .inner
-            .inflight
-            .enter(&scope.platform_id, idem.key.as_str())
-        else {
-            return Ok(Idempotent::InFlight);
-        };
-        let done =
-            on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await);
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await)
+            })
+            .await;
         self.outbox_written();
         done
     }
@@ -243,7 +235,8 @@ impl Store {
         self.inner.outbox.notified().await;
     }
 
-    /// Runs an idempotent write unless a request with the same key is running in this process.
+    /// Runs an idempotent write unless a request with the same key is running in this process:
+    /// that one gets `InFlight` at once; across nodes the database lock decides.
     async fn once<
         F: std::future::Future<Output = Result<Idempotent<StoredResponse>, StoreError>>,
     >(

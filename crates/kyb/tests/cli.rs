@@ -292,6 +292,7 @@ both_databases!(settings_layer_file_then_environment, |kyb| async move {
         .await
         .unwrap();
     let v: Value = r.json().await.unwrap();
+    let after = chrono::Utc::now();
     assert!(
         v["kyb_link"]
             .as_str()
@@ -299,13 +300,14 @@ both_databases!(settings_layer_file_then_environment, |kyb| async move {
             .starts_with("https://kyb.example.com/kyb/"),
         "{v}"
     );
+    // Expiry is the request's time plus 3 days, in whole seconds (rounded down).
     let expires: chrono::DateTime<chrono::Utc> =
         v["link_expires_at"].as_str().unwrap().parse().unwrap();
-    let ttl = expires - before;
+    let three_days = chrono::Duration::days(3);
     assert!(
-        ttl > chrono::Duration::days(3) - chrono::Duration::minutes(1)
-            && ttl <= chrono::Duration::days(3),
-        "{ttl}"
+        expires > before + three_days - chrono::Duration::seconds(1)
+            && expires <= after + three_days,
+        "expires {expires}, asked between {before} and {after}"
     );
     let status = tokio::task::spawn_blocking(move || stop(child))
         .await
@@ -437,7 +439,7 @@ async fn killed_mid_burst(kyb: Kyb) {
         ("KYB_WEBHOOKS_CONCURRENCY", "4"),
         ("KYB_WEBHOOKS_RETRY_SCHEDULE", "0s,1s,1s,1s,1s,1s,1s,1s"),
     ];
-    let (child, base, _) = kyb.serve_with(&env);
+    let (child, base, log) = kyb.serve_with(&env);
     let http = reqwest::Client::new();
     let post = |path: &str, body: serde_json::Value| {
         http.post(format!("{base}{path}"))
@@ -472,6 +474,10 @@ async fn killed_mid_burst(kyb: Kyb) {
         customers.push(v["customer_id"].as_str().unwrap().to_owned());
     }
     receiver.wait_for_hits(8, Duration::from_secs(60)).await;
+    assert!(
+        log.contains("KYB_WEBHOOKS_ALLOW_INSECURE is on"),
+        "the insecure setting is warned about at start"
+    );
     let mut child = child;
     child.kill().unwrap();
     child.wait().unwrap();

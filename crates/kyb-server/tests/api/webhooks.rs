@@ -728,3 +728,28 @@ db_test!(hosted_flow_events_are_delivered_too, |app| async move {
     let hit = &receiver.wait_for_hits(1, WAIT).await[0];
     assert_eq!(hit.json()["type"], "business_customer.kyb_link.opened");
 });
+
+db_test_with!(
+    a_slow_receiver_times_out_and_is_retried,
+    |mut c| {
+        c.webhooks.timeout = Duration::from_millis(300);
+        c
+    },
+    |app| async move {
+        let receiver = Receiver::start().await;
+        receiver.reply_next(Reply::status(200).after(Duration::from_secs(3)));
+        let endpoint = app
+            .endpoint(&receiver.url(), json!(["business_customer.created"]))
+            .await;
+        app.create_customer().await;
+        assert_eq!(app.deliver_all().await, 1);
+        let we = id(&endpoint);
+        let d = &app.deliveries(&we).await[0];
+        assert_eq!(d["status"], "pending");
+        let attempts = app.attempts(&we, d["id"].as_str().unwrap()).await;
+        assert_eq!(attempts[0]["outcome"], "retrying");
+        let error = attempts[0]["error"].as_str().unwrap();
+        assert!(error.contains("timed out"), "{error}");
+        assert!(attempts[0]["status_code"].is_null());
+    }
+);
