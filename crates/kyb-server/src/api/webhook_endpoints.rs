@@ -579,10 +579,7 @@ pub async fn list(
         .map_err(store_error("webhook endpoint"))?;
     Ok(Json(WebhookEndpointList {
         status: "success",
-        data: endpoints
-            .iter()
-            .map(|e| WebhookEndpointObject::new(e))
-            .collect(),
+        data: endpoints.iter().map(WebhookEndpointObject::new).collect(),
         has_more,
     }))
 }
