@@ -151,8 +151,9 @@ fn endpoint_details(e: &WebhookEndpoint) -> Value {
     })
 }
 
-/// Queues a delivery of each event to every enabled endpoint of the scope that takes its type,
-/// in the transaction that writes the events.
+/// Queues a delivery of each event to every endpoint of the scope that takes its type, in the
+/// transaction that writes the events. A disabled endpoint's deliveries queue too, and wait until
+/// it is enabled again: disabling pauses an endpoint, it does not drop its events.
 pub(super) async fn fan_out(
     tx: &mut Tx,
     scope: &Scope,
@@ -161,7 +162,7 @@ pub(super) async fn fan_out(
 ) -> Result<(), StoreError> {
     let endpoints: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, enabled_events FROM webhook_endpoints WHERE platform_id = $1 AND livemode = $2 \
-         AND status = 'enabled' AND deleted_at IS NULL ORDER BY seq",
+         AND deleted_at IS NULL ORDER BY seq",
     )
     .bind(scope.platform_id.as_str())
     .bind(scope.mode.is_live())

@@ -562,8 +562,13 @@ db_test!(
         .await;
         assert_eq!(system, ["system"]);
 
-        // Retrying needs the endpoint enabled first; then it goes out.
+        // While disabled, new events queue and wait.
         let dlv = id(d);
+        let later = app.create_customer().await;
+        assert_eq!(app.deliver_all().await, 0);
+        assert_eq!(app.deliveries(&we).await[0]["status"], "pending");
+
+        // Retrying needs the endpoint enabled first; then both go out.
         let r = app
             .post_json(
                 &format!("/v2/webhook_endpoints/{we}/deliveries/{dlv}/retry"),
@@ -585,8 +590,12 @@ db_test!(
             )
             .await;
         assert_eq!(r.status(), 200);
-        assert_eq!(app.deliver_all().await, 1);
-        assert_eq!(receiver.hits().len(), 2);
+        assert_eq!(app.deliver_all().await, 2);
+        let hits = receiver.hits();
+        assert_eq!(hits.len(), 3);
+        assert!(hits
+            .iter()
+            .any(|h| h.json()["data"]["object"]["customer_id"] == later.as_str()));
     }
 );
 
