@@ -451,19 +451,27 @@ fn reveal(
     outcome: Idempotent<StoredResponse>,
 ) -> Result<Idempotent<StoredResponse>> {
     let open = |stored: StoredResponse| -> Result<StoredResponse> {
-        let mut body: serde_json::Value =
+        let body: serde_json::Value =
             serde_json::from_slice(&stored.body).map_err(ApiError::internal)?;
-        let data = &mut body["data"];
-        if let (Some(id), Some(sealed)) = (data["id"].as_str(), data["secret"].as_str()) {
-            let secret = state
-                .webhook_secrets
-                .open(id, sealed)
-                .map_err(ApiError::internal)?;
-            data["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());
-        }
+        let data = &body["data"];
+        let (Some(id), Some(sealed)) = (data["id"].as_str(), data["secret"].as_str()) else {
+            return Ok(stored);
+        };
+        let secret = state
+            .webhook_secrets
+            .open(id, sealed)
+            .map_err(ApiError::internal)?;
+        // Both strings are plain base64 with a prefix, the same in JSON as in memory: swap them
+        // in the stored bytes, so the fields keep their order.
+        let text = String::from_utf8(stored.body).map_err(ApiError::internal)?;
+        let body = text.replacen(
+            &format!("\"secret\":\"{sealed}\""),
+            &format!("\"secret\":\"{}\"", secret.expose_secret()),
+            1,
+        );
         Ok(StoredResponse {
             status: stored.status,
-            body: serde_json::to_vec(&body).map_err(ApiError::internal)?,
+            body: body.into_bytes(),
         })
     };
     Ok(match outcome {
