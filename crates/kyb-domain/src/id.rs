@@ -128,6 +128,11 @@ typed_id!(
     AttemptId,
     "att_"
 );
+typed_id!(
+    /// One imported version of a sanctions list.
+    SanctionsListId,
+    "sl_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,10 +2,10 @@
 //! an empty field, aliases inside the remarks (`a.k.a. 'NAME'`, `f.k.a.`, `n.k.a.`), programs as
 //! `SDGT] [IRAN`, and a DOS end-of-file byte (0x1A) after the last line.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of thing an entry is (the `SDN_Type` column; empty means an entity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Entity,
@@ -32,7 +32,7 @@ impl EntryKind {
 }
 
 /// How an alias relates to the entry's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AliasKind {
     /// also known as
@@ -53,14 +53,14 @@ impl AliasKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alias {
     pub kind: AliasKind,
     pub name: String,
 }
 
 /// One row of the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SdnEntry {
     /// `ent_num`: OFAC's own number of the entry.
     pub ent_num: i64,

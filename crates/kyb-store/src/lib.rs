@@ -255,6 +255,30 @@ impl Store {
         write().await
     }
 
+    // ----- sanctions lists -----
+
+    pub async fn import_sanctions(
+        &self,
+        source: &str,
+        list_date: &str,
+        sha256: &str,
+        entries: &[kyb_screening::SdnEntry],
+        at: DateTime<Utc>,
+    ) -> Result<Imported, StoreError> {
+        on_backend!(self, b => b.import_sanctions(source, list_date, sha256, entries, at).await)
+    }
+
+    pub async fn sanctions_lists(&self) -> Result<Vec<SanctionsList>, StoreError> {
+        on_backend!(self, b => b.sanctions_lists().await)
+    }
+
+    pub async fn current_sanctions(
+        &self,
+        source: &str,
+    ) -> Result<Option<(SanctionsList, Vec<kyb_screening::SdnEntry>)>, StoreError> {
+        on_backend!(self, b => b.current_sanctions(source).await)
+    }
+
     // ----- webhooks -----
 
     pub async fn create_endpoint(

@@ -536,3 +536,24 @@ pub struct AttemptReport {
     pub result: AttemptResult,
     pub finished_at: DateTime<Utc>,
 }
+
+// ----- sanctions lists ---------------------------------------------------------------------------
+
+/// One imported version of a sanctions list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SanctionsList {
+    pub id: kyb_domain::SanctionsListId,
+    pub source: String,
+    pub list_date: String,
+    pub sha256: String,
+    pub entry_count: i64,
+    pub alias_count: i64,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// What an import did: a new version, or the version this very file was imported as before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Imported {
+    New(SanctionsList),
+    AlreadyImported(SanctionsList),
+}

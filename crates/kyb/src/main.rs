@@ -1,6 +1,8 @@
 //! The `kyb` command: a thin shell over the library crates.
 #![forbid(unsafe_code)]
 
+mod sanctions;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use kyb_domain::{ApiKeySecret, Clock, KeyId, Mode, PlatformId};
@@ -42,6 +44,9 @@ enum Command {
     /// Check or export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import sanctions lists and screen names against them.
+    #[command(subcommand)]
+    Sanctions(sanctions::SanctionsCommand),
 }
 
 #[derive(Subcommand)]
@@ -448,6 +453,12 @@ async fn main() -> Result<()> {
             }
             out.flush()?;
             store.close().await;
+        }
+        Command::Sanctions(command) => {
+            let store = open_store(&config).await?;
+            let result = sanctions::run(&store, command).await;
+            store.close().await;
+            result?;
         }
         Command::Openapi => unreachable!("handled above"),
     }

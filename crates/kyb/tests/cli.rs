@@ -579,3 +579,112 @@ async fn killed_mid_burst_postgres() {
         killed_mid_burst(kyb).await;
     }
 }
+
+const OFAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/ofac");
+
+both_databases!(sanctions_import_and_screen, |kyb| async move {
+    // Imported newest first: the current version is still the one with the later date.
+    let newer = kyb.json(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-sdn",
+        &format!("{OFAC}/sdn-2024-05-03.csv"),
+        "--json",
+    ]);
+    assert_eq!(newer["list_date"], "2024-05-03");
+    assert_eq!(newer["entry_count"], 14965);
+    assert_eq!(newer["already_imported"], false);
+    let older = kyb.json(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-sdn",
+        &format!("{OFAC}/sdn-2024-04-26.csv"),
+        "--json",
+    ]);
+    assert_eq!(older["entry_count"], 14668);
+    let again = kyb.json(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-sdn",
+        &format!("{OFAC}/sdn-2024-04-26.csv"),
+        "--json",
+    ]);
+    assert_eq!(again["already_imported"], true);
+    assert_eq!(again["id"], older["id"]);
+
+    // A bad file names its line and changes nothing.
+    let bad = kyb.dir.path().join("broken.csv");
+    let good = std::fs::read_to_string(format!("{OFAC}/sdn-2024-05-03.csv")).unwrap();
+    let mut lines: Vec<&str> = good.lines().take(100).collect();
+    lines[41] = "9999999,\"HALF A ROW\",-0- ";
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let out = kyb.run(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-sdn",
+        "--date",
+        "2024-06-01",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 42") && err.contains("3 columns"),
+        "{err}"
+    );
+    let out = kyb.run(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-sdn",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--date"));
+    let out = kyb.run(&[
+        "sanctions",
+        "import",
+        "--source",
+        "un",
+        "--date",
+        "2024-06-01",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ofac-sdn"));
+    let lists = kyb.json(&["sanctions", "lists", "--json"]);
+    assert_eq!(lists.as_array().unwrap().len(), 2, "{lists}");
+    assert_eq!(lists[0]["list_date"], "2024-05-03");
+
+    // Screening: one name, and a file of names as JSON lines.
+    let out = kyb.run(&["sanctions", "screen", "Banco Nacionl de Cuba"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("#306 BANCO NACIONAL DE CUBA"), "{text}");
+    let names = kyb.dir.path().join("names.txt");
+    std::fs::write(&names, "BNC\n\nApple Inc.\nNasrallah, Hasan\n").unwrap();
+    let out = kyb.run(&[
+        "sanctions",
+        "screen",
+        "--file",
+        names.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "one line per name, blank lines skipped");
+    assert_eq!(lines[0]["name"], "BNC");
+    let hit = &lines[0]["hits"][0];
+    assert_eq!(hit["ent_num"], 306);
+    assert_eq!(hit["matched"], "BNC");
+    assert_eq!(hit["matched_alias"], "aka");
+    assert_eq!(hit["list"], "ofac-sdn");
+    assert_eq!(hit["list_date"], "2024-05-03");
+    assert_eq!(hit["score"], 1.0);
+    assert_eq!(lines[1]["hits"], serde_json::json!([]));
+    assert_eq!(lines[2]["hits"][0]["type"], "individual");
+});

@@ -25,6 +25,10 @@ mod repo_hosted;
 #[path = "../repo_webhooks.rs"]
 mod repo_webhooks;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_sanctions.rs"]
+mod repo_sanctions;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.

@@ -27,6 +27,10 @@ mod repo_hosted;
 #[path = "../repo_webhooks.rs"]
 mod repo_webhooks;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_sanctions.rs"]
+mod repo_sanctions;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(crate) struct WriteGate(Arc<Mutex<()>>);

@@ -1,0 +1,192 @@
+//! Sanctions lists: each import is a whole new version written in one transaction, so a list is
+//! either all there or not there at all. Compiled once per database, like `repo.rs`.
+
+use chrono::{DateTime, Utc};
+use kyb_domain::SanctionsListId;
+use kyb_screening::{Alias, EntryKind, SdnEntry};
+
+use super::repo::Backend;
+use super::Db;
+use crate::model::*;
+use crate::{unique_violation, StoreError};
+
+/// Rows per INSERT statement: well under SQLite's limit of bound values.
+const CHUNK: usize = 1_000;
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: String,
+    source: String,
+    list_date: String,
+    sha256: String,
+    entry_count: i32,
+    alias_count: i32,
+    imported_at: DateTime<Utc>,
+}
+
+impl From<ListRow> for SanctionsList {
+    fn from(r: ListRow) -> Self {
+        SanctionsList {
+            id: SanctionsListId::from_trusted(r.id),
+            source: r.source,
+            list_date: r.list_date,
+            sha256: r.sha256,
+            entry_count: i64::from(r.entry_count),
+            alias_count: i64::from(r.alias_count),
+            imported_at: r.imported_at,
+        }
+    }
+}
+
+const LIST_COLUMNS: &str =
+    "id, source, list_date, sha256, entry_count, alias_count, imported_at FROM sanctions_lists";
+
+impl Backend {
+    /// Stores a parsed list as a new version of `source`, or finds the version this file (by
+    /// SHA-256) was imported as before.
+    pub async fn import_sanctions(
+        &self,
+        source: &str,
+        list_date: &str,
+        sha256: &str,
+        entries: &[SdnEntry],
+        at: DateTime<Utc>,
+    ) -> Result<Imported, StoreError> {
+        if let Some(existing) = self.sanctions_list_by_file(source, sha256).await? {
+            return Ok(Imported::AlreadyImported(existing));
+        }
+        let list = SanctionsList {
+            id: SanctionsListId::generate(),
+            source: source.to_owned(),
+            list_date: list_date.to_owned(),
+            sha256: sha256.to_owned(),
+            entry_count: entries.len() as i64,
+            alias_count: entries.iter().map(|e| e.aliases.len() as i64).sum(),
+            imported_at: at,
+        };
+        let (mut tx, _guard) = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO sanctions_lists (id, source, list_date, sha256, entry_count, alias_count, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(list.id.as_str())
+        .bind(source)
+        .bind(list_date)
+        .bind(sha256)
+        .bind(list.entry_count as i32)
+        .bind(list.alias_count as i32)
+        .bind(at)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            if unique_violation(&e, "sanctions_lists_file", "sanctions_lists.source") {
+                drop(tx);
+                if let Some(existing) = self.sanctions_list_by_file(source, sha256).await? {
+                    return Ok(Imported::AlreadyImported(existing));
+                }
+            }
+            return Err(e.into());
+        }
+        for chunk in entries.chunks(CHUNK) {
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO sanctions_entries (list_id, ent_num, name, kind, programs, aliases, title, remarks) ",
+            );
+            insert.push_values(chunk, |mut b, e| {
+                b.push_bind(list.id.as_str())
+                    .push_bind(e.ent_num)
+                    .push_bind(e.name.as_str())
+                    .push_bind(e.kind.as_str())
+                    .push_bind(serde_json::to_string(&e.programs).expect("strings serialise"))
+                    .push_bind(serde_json::to_string(&e.aliases).expect("aliases serialise"))
+                    .push_bind(e.title.as_deref())
+                    .push_bind(e.remarks.as_deref());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(Imported::New(list))
+    }
+
+    async fn sanctions_list_by_file(
+        &self,
+        source: &str,
+        sha256: &str,
+    ) -> Result<Option<SanctionsList>, StoreError> {
+        let row: Option<ListRow> = sqlx::query_as(&format!(
+            "SELECT {LIST_COLUMNS} WHERE source = $1 AND sha256 = $2"
+        ))
+        .bind(source)
+        .bind(sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(SanctionsList::from))
+    }
+
+    /// Every imported version, newest list date first.
+    pub async fn sanctions_lists(&self) -> Result<Vec<SanctionsList>, StoreError> {
+        let rows: Vec<ListRow> = sqlx::query_as(&format!(
+            "SELECT {LIST_COLUMNS} ORDER BY list_date DESC, seq DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(SanctionsList::from).collect())
+    }
+
+    /// The current version of `source` (the newest list date; of two with the same date, the
+    /// later import) with its entries in list order.
+    pub async fn current_sanctions(
+        &self,
+        source: &str,
+    ) -> Result<Option<(SanctionsList, Vec<SdnEntry>)>, StoreError> {
+        let row: Option<ListRow> = sqlx::query_as(&format!(
+            "SELECT {LIST_COLUMNS} WHERE source = $1 ORDER BY list_date DESC, seq DESC LIMIT 1"
+        ))
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let list = SanctionsList::from(row);
+        let entries = self.sanctions_entries(&list.id).await?;
+        Ok(Some((list, entries)))
+    }
+
+    pub async fn sanctions_entries(
+        &self,
+        list_id: &SanctionsListId,
+    ) -> Result<Vec<SdnEntry>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct EntryRow {
+            ent_num: i64,
+            name: String,
+            kind: String,
+            programs: String,
+            aliases: String,
+            title: Option<String>,
+            remarks: Option<String>,
+        }
+        let rows: Vec<EntryRow> = sqlx::query_as(
+            "SELECT ent_num, name, kind, programs, aliases, title, remarks FROM sanctions_entries \
+             WHERE list_id = $1 ORDER BY ent_num",
+        )
+        .bind(list_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let corrupt = |what: &str| {
+                    StoreError::Corrupt(format!("sanctions entry {} has bad {what}", r.ent_num))
+                };
+                Ok(SdnEntry {
+                    ent_num: r.ent_num,
+                    kind: EntryKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
+                    programs: serde_json::from_str(&r.programs).map_err(|_| corrupt("programs"))?,
+                    aliases: serde_json::from_str::<Vec<Alias>>(&r.aliases)
+                        .map_err(|_| corrupt("aliases"))?,
+                    name: r.name,
+                    title: r.title,
+                    remarks: r.remarks,
+                })
+            })
+            .collect()
+    }
+}
