@@ -2,6 +2,7 @@
 //! index takes names, providers take what a caller loaded.
 #![forbid(unsafe_code)]
 
+pub mod evaluation;
 pub mod index;
 pub mod normalize;
 pub mod ofac;
