@@ -133,6 +133,16 @@ typed_id!(
     SanctionsListId,
     "sl_"
 );
+typed_id!(
+    /// A durable job that runs a case's automated checks.
+    CheckJobId,
+    "job_"
+);
+typed_id!(
+    /// The result of one automated check.
+    CheckId,
+    "chk_"
+);
 
 #[cfg(test)]
 mod tests {

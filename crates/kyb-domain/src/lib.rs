@@ -14,8 +14,8 @@ pub mod values;
 pub use clock::Clock;
 pub use customer::{CreateBusinessCustomer, CreateBusinessCustomerInput, FieldError};
 pub use id::{
-    AttemptId, AuditId, CustomerId, DeliveryId, EventId, KeyId, LinkId, PlatformId, RequestId,
-    SanctionsListId, WebhookEndpointId,
+    AttemptId, AuditId, CheckId, CheckJobId, CustomerId, DeliveryId, EventId, KeyId, LinkId,
+    PlatformId, RequestId, SanctionsListId, WebhookEndpointId,
 };
 pub use keys::{ApiKeySecret, IdempotencyKey, Mode};
 pub use status::{transition, Action, Progress, TransitionError, VerificationStatus};

@@ -6,9 +6,11 @@ pub mod evaluation;
 pub mod index;
 pub mod normalize;
 pub mod ofac;
+pub mod registry;
 
 pub use index::{Index, ListedName, Match, DEFAULT_THRESHOLD};
 pub use ofac::{parse_sdn, Alias, AliasKind, EntryKind, ParseError, SdnEntry};
+pub use registry::{LocalRegistry, RegistryMatch, RegistryProvider};
 
 /// The names of a list to index: every entry's name and each of its aliases.
 pub fn listed_names(entries: &[SdnEntry]) -> Vec<ListedName> {

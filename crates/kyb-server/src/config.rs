@@ -37,6 +37,7 @@ pub struct RawConfig {
     pub webhooks_lease: String,
     pub webhooks_concurrency: usize,
     pub webhooks_poll_interval: String,
+    pub registry_sec_file: Option<PathBuf>,
 }
 
 impl Default for RawConfig {
@@ -64,6 +65,7 @@ impl Default for RawConfig {
             webhooks_lease: "60s".into(),
             webhooks_concurrency: 16,
             webhooks_poll_interval: "1s".into(),
+            registry_sec_file: None,
         }
     }
 }
@@ -92,6 +94,7 @@ const ENV_KEYS: &[&str] = &[
     "webhooks_lease",
     "webhooks_concurrency",
     "webhooks_poll_interval",
+    "registry_sec_file",
 ];
 
 impl RawConfig {
@@ -151,6 +154,8 @@ pub struct Config {
     /// …and after this long in any case.
     pub session_max: Duration,
     pub webhooks: WebhookSettings,
+    /// The SEC's `company_tickers.json`, loaded as the USA company registry.
+    pub registry_sec_file: Option<PathBuf>,
 }
 
 /// How webhooks are delivered.
@@ -404,6 +409,7 @@ impl TryFrom<RawConfig> for Config {
             session_idle: chrono_duration(session_idle),
             session_max: chrono_duration(session_max),
             webhooks,
+            registry_sec_file: raw.registry_sec_file,
         })
     }
 }

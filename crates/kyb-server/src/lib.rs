@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod checks;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -54,6 +55,10 @@ pub struct AppState {
     pub link_guesses: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Encrypts and opens webhook endpoint secrets.
     pub webhook_secrets: webhooks::signing::SecretBox,
+    /// The current sanctions list, indexed.
+    pub sanctions: Arc<checks::ListCache>,
+    /// Company registries by country.
+    pub registries: Arc<Vec<Arc<dyn kyb_screening::RegistryProvider>>>,
 }
 
 impl AppState {
@@ -191,6 +196,24 @@ impl Application {
             );
         }
         let webhook_secrets = webhooks::signing::SecretBox::new(&secret);
+        let mut registries: Vec<Arc<dyn kyb_screening::RegistryProvider>> = Vec::new();
+        if let Some(path) = &config.registry_sec_file {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read registry_sec_file {}", path.display()))?;
+            let registry =
+                kyb_screening::LocalRegistry::from_sec_json(&bytes).with_context(|| {
+                    format!(
+                        "registry_sec_file {} is not the SEC's company_tickers.json",
+                        path.display()
+                    )
+                })?;
+            tracing::info!(
+                companies = registry.len(),
+                "USA registry loaded from {}",
+                path.display()
+            );
+            registries.push(Arc::new(registry));
+        }
         let links = LinkSigner::new(secret, public_url.clone());
         let documents = documents_store(&config)?;
         let state = AppState {
@@ -205,6 +228,8 @@ impl Application {
                 std::num::NonZeroU32::new(20).expect("20 is not zero"),
             ))),
             webhook_secrets,
+            sanctions: Arc::new(checks::ListCache::default()),
+            registries: Arc::new(registries),
         };
         Ok(Self {
             listener,
@@ -238,6 +263,7 @@ impl Application {
                 stop_rx.clone(),
             ));
             workers.push(webhooks::Dispatcher::new(self.state.clone())?.spawn(stop_rx.clone()));
+            workers.push(checks::CheckRunner::new(self.state.clone()).spawn(stop_rx.clone()));
         }
         let store = self.state.store.clone();
         let app = router(self.state);

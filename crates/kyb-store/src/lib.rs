@@ -76,6 +76,8 @@ struct Inner {
     inflight: InFlight,
     /// Signalled after a commit that may have queued webhook deliveries, to wake the dispatcher.
     outbox: tokio::sync::Notify,
+    /// Signalled after a commit that may have queued check jobs, to wake the check runner.
+    jobs: tokio::sync::Notify,
 }
 
 /// The store. Cheap to clone; every clone shares the pool and the in-flight registry.
@@ -99,6 +101,7 @@ impl Store {
                 backend,
                 inflight: InFlight::default(),
                 outbox: tokio::sync::Notify::new(),
+                jobs: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -265,7 +268,9 @@ impl Store {
         entries: &[kyb_screening::SdnEntry],
         at: DateTime<Utc>,
     ) -> Result<Imported, StoreError> {
-        on_backend!(self, b => b.import_sanctions(source, list_date, sha256, entries, at).await)
+        let done = on_backend!(self, b => b.import_sanctions(source, list_date, sha256, entries, at).await);
+        self.jobs_written();
+        done
     }
 
     pub async fn sanctions_lists(&self) -> Result<Vec<SanctionsList>, StoreError> {
@@ -277,6 +282,76 @@ impl Store {
         source: &str,
     ) -> Result<Option<(SanctionsList, Vec<kyb_screening::SdnEntry>)>, StoreError> {
         on_backend!(self, b => b.current_sanctions(source).await)
+    }
+
+    // ----- automated checks -----
+
+    pub fn jobs_written(&self) {
+        self.inner.jobs.notify_one();
+    }
+
+    pub async fn jobs_wait(&self) {
+        self.inner.jobs.notified().await;
+    }
+
+    pub async fn claim_check_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        on_backend!(self, b => b.claim_check_jobs(owner, now, lease_until, limit).await)
+    }
+
+    pub async fn case_facts(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<CaseFacts, StoreError> {
+        on_backend!(self, b => b.case_facts(platform_id, customer_id, now).await)
+    }
+
+    pub async fn complete_check_job(
+        &self,
+        done: &JobCompletion,
+        events: impl FnOnce(&Customer, kyb_domain::VerificationStatus) -> Vec<NewEvent>,
+    ) -> Result<bool, StoreError> {
+        let r = on_backend!(self, b => b.complete_check_job(done, events).await);
+        self.outbox_written();
+        r
+    }
+
+    pub async fn retry_check_job(
+        &self,
+        job_id: &kyb_domain::CheckJobId,
+        owner: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.retry_check_job(job_id, owner, error, retry_at).await)
+    }
+
+    pub async fn list_checks(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<CheckResult>, StoreError> {
+        on_backend!(self, b => b.list_checks(platform_id, customer_id).await)
+    }
+
+    pub async fn pending_check_jobs(&self, customer_id: &CustomerId) -> Result<i64, StoreError> {
+        on_backend!(self, b => b.pending_check_jobs(customer_id).await)
+    }
+
+    pub async fn set_auto_approve(
+        &self,
+        platform_id: &PlatformId,
+        on: bool,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.set_auto_approve(platform_id, on, ctx).await)
     }
 
     // ----- webhooks -----

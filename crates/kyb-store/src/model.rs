@@ -551,9 +551,124 @@ pub struct SanctionsList {
     pub imported_at: DateTime<Utc>,
 }
 
-/// What an import did: a new version, or the version this very file was imported as before.
+/// What an import did: a new version (and how many customers it queued for re-screening), or
+/// the version this very file was imported as before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Imported {
-    New(SanctionsList),
+    New(SanctionsList, u64),
     AlreadyImported(SanctionsList),
+}
+
+// ----- automated checks --------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    Sanctions,
+    Registry,
+    Documents,
+}
+
+impl CheckKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sanctions => "sanctions",
+            Self::Registry => "registry",
+            Self::Documents => "documents",
+        }
+    }
+}
+
+/// pass / warn / fail, in order of severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl CheckOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+/// A check's result to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCheckResult {
+    pub kind: CheckKind,
+    pub outcome: CheckOutcome,
+    /// Machine-readable reason codes (`sanctions_hit`, `registry_not_found`, …).
+    pub reasons: Vec<String>,
+    pub evidence: serde_json::Value,
+}
+
+/// A recorded check result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub job_id: String,
+    pub kind: String,
+    pub outcome: String,
+    pub reasons: Vec<String>,
+    pub evidence: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Every check, after the customer submits.
+    Submission,
+    /// Sanctions again, after a newer list was imported.
+    Rescreen,
+}
+
+/// A job a check runner has leased.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: kyb_domain::CheckJobId,
+    pub kind: JobKind,
+    pub customer_id: CustomerId,
+    pub platform_id: PlatformId,
+    pub mode: Mode,
+    pub attempts: i32,
+    pub auto_approve: bool,
+}
+
+/// A document whose bytes (SHA-256) another customer also uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateDocument {
+    pub document_id: String,
+    pub kind: String,
+    pub sha256: String,
+    /// The other customer, when it belongs to the same platform (another platform's customers
+    /// are never named).
+    pub other_customer: Option<CustomerId>,
+}
+
+/// Everything the checks look at.
+#[derive(Debug, Clone)]
+pub struct CaseFacts {
+    pub customer: Customer,
+    pub people: Vec<Person>,
+    pub documents: Vec<Document>,
+    pub duplicates: Vec<DuplicateDocument>,
+}
+
+/// What a finished job writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct JobCompletion {
+    pub job_id: kyb_domain::CheckJobId,
+    pub lease_owner: String,
+    pub results: Vec<NewCheckResult>,
+    /// Approve the case (only from `in_review`: the platform's policy allowed it).
+    pub approve: bool,
+    /// Flag the case for a reviewer, with this reason code.
+    pub flag: Option<String>,
+    pub at: DateTime<Utc>,
 }

@@ -45,7 +45,7 @@ const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.name AS platform_name, 
      JOIN business_customers c ON c.id = l.customer_id WHERE l.token_hash = $1";
 
 /// A customer by id within a platform (any mode), with its hosted-flow facts.
-async fn customer_by_id(
+pub(super) async fn customer_by_id(
     conn: &mut <Db as sqlx::Database>::Connection,
     platform_id: &str,
     customer_id: &str,
@@ -289,6 +289,10 @@ impl Backend {
     }
 
     pub async fn list_people(&self, session: &Session) -> Result<Vec<Person>, StoreError> {
+        self.people_of(&session.customer).await
+    }
+
+    pub(super) async fn people_of(&self, customer: &Customer) -> Result<Vec<Person>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             id: String,
@@ -304,8 +308,8 @@ impl Backend {
              pe.ownership_bp FROM people pe JOIN business_customers c ON c.id = pe.customer_id \
              WHERE pe.customer_id = $1 AND c.platform_id = $2 ORDER BY pe.created_at, pe.id",
         )
-        .bind(session.customer.id.as_str())
-        .bind(session.customer.platform_id.as_str())
+        .bind(customer.id.as_str())
+        .bind(customer.platform_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -425,13 +429,20 @@ impl Backend {
     }
 
     pub async fn list_documents(&self, session: &Session) -> Result<Vec<Document>, StoreError> {
+        self.documents_of(&session.customer).await
+    }
+
+    pub(super) async fn documents_of(
+        &self,
+        customer: &Customer,
+    ) -> Result<Vec<Document>, StoreError> {
         let rows: Vec<DocumentRow> = sqlx::query_as(
             "SELECT id, kind, original_name, content_type, size_bytes, sha256, storage_key, uploaded_at \
              FROM documents WHERE customer_id = $1 AND platform_id = $2 AND deleted_at IS NULL \
              ORDER BY uploaded_at, id",
         )
-        .bind(session.customer.id.as_str())
-        .bind(session.customer.platform_id.as_str())
+        .bind(customer.id.as_str())
+        .bind(customer.platform_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(Document::from).collect())
@@ -564,6 +575,8 @@ impl Backend {
             ctx.at,
         )
         .await?;
+        // The automated checks run after the commit, as a durable job.
+        super::repo_checks::enqueue_job(&mut tx, &after, JobKind::Submission, ctx.at).await?;
         let details = json!({
             "previous_status": before.verification_status, "status": to, "attested_by": attested_by,
         });

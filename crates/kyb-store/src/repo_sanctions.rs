@@ -103,8 +103,20 @@ impl Backend {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        // A list that becomes current re-screens every approved and in-review customer.
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM sanctions_lists WHERE source = $1 ORDER BY list_date DESC, seq DESC LIMIT 1",
+        )
+        .bind(source)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let rescreens = if current.as_deref() == Some(list.id.as_str()) {
+            super::repo_checks::enqueue_rescreens(&mut tx, at).await?
+        } else {
+            0
+        };
         tx.commit().await?;
-        Ok(Imported::New(list))
+        Ok(Imported::New(list, rescreens))
     }
 
     async fn sanctions_list_by_file(

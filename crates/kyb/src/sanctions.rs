@@ -119,16 +119,22 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
             let outcome = store
                 .import_sanctions(source, &list_date, &sha256, &entries, now)
                 .await?;
-            let (list, fresh) = match outcome {
-                Imported::New(l) => (l, true),
-                Imported::AlreadyImported(l) => (l, false),
+            let (list, fresh, rescreens) = match outcome {
+                Imported::New(l, n) => (l, true, n),
+                Imported::AlreadyImported(l) => (l, false, 0),
             };
             if *json {
                 let mut v = serde_json::to_value(&list)?;
                 v["already_imported"] = json!(!fresh);
+                v["customers_to_rescreen"] = json!(rescreens);
                 println!("{v}");
             } else if fresh {
                 println!("imported {}", describe(&list));
+                if rescreens > 0 {
+                    println!(
+                        "{rescreens} approved or in-review customers will be screened again by the running service"
+                    );
+                }
             } else {
                 println!("this file was already imported as {}", describe(&list));
             }

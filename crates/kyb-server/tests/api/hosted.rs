@@ -699,3 +699,64 @@ pub async fn customer_who_opened_the_link(app: &TestApp) -> String {
     Browser::new(app).start(&link).await;
     id
 }
+
+/// A case taken through the whole hosted flow and submitted: the business `name` (also its legal
+/// name) with `registration_number`, one controlling person, and the three documents (`tag`
+/// makes their bytes unique to this case; the same tag makes the same bytes). Returns the
+/// customer id.
+pub async fn submitted_case(
+    app: &TestApp,
+    name: &str,
+    registration_number: &str,
+    person: &str,
+    tag: &str,
+) -> String {
+    let mut body = body_with_email(&unique_email());
+    body["business_name"] = Value::String(name.to_owned());
+    let r = app.create(&body).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let id = v["customer_id"].as_str().unwrap().to_owned();
+    let link = v["kyb_link"].as_str().unwrap().to_owned();
+    let b = Browser::new(app);
+    let csrf = b.start(&link).await;
+    let mut business = BUSINESS.to_vec();
+    business[0] = ("legal_name", name);
+    business[2] = ("registration_number", registration_number);
+    let (status, html, _) = b
+        .post("/kyb/flow/business", &with_csrf(&csrf, &business))
+        .await;
+    assert_eq!(status, 303, "{html}");
+    let who = [
+        ("full_name", person),
+        ("date_of_birth", "1980-04-23"),
+        ("nationality", "USA"),
+        ("role", "director"),
+        ("is_control_person", "yes"),
+        ("ownership", "100"),
+    ];
+    assert_eq!(
+        b.post("/kyb/flow/people", &with_csrf(&csrf, &who)).await.0,
+        303
+    );
+    let mut pdf = PDF.to_vec();
+    pdf.extend_from_slice(format!("% {tag}\n").as_bytes());
+    for kind in [
+        "certificate_of_incorporation",
+        "proof_of_address",
+        "ownership_structure",
+    ] {
+        let mut bytes = pdf.clone();
+        bytes.extend_from_slice(kind.as_bytes());
+        let (status, html) = b.upload(&csrf, kind, "doc.pdf", bytes).await;
+        assert_eq!(status, 303, "{html}");
+    }
+    let (status, html, _) = b
+        .post(
+            "/kyb/flow/submit",
+            &[("csrf", &csrf), ("attest", "yes"), ("attested_by", person)],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    id
+}

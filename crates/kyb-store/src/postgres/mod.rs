@@ -29,6 +29,10 @@ mod repo_webhooks;
 #[path = "../repo_sanctions.rs"]
 mod repo_sanctions;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_checks.rs"]
+mod repo_checks;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.

@@ -31,6 +31,10 @@ mod repo_webhooks;
 #[path = "../repo_sanctions.rs"]
 mod repo_sanctions;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_checks.rs"]
+mod repo_checks;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(crate) struct WriteGate(Arc<Mutex<()>>);

@@ -1,0 +1,411 @@
+//! The automated checks of a submitted case, run by a worker from durable jobs: sanctions
+//! screening of the business and every person, the registry match, and the document checks.
+//! Each yields pass / warn / fail with reason codes and evidence; the results and the decision
+//! they lead to are written in one transaction. A runner that dies leaves its job leased; when
+//! the lease expires another runner (or the same, restarted) runs it again.
+//!
+//! Decision: a case whose checks all pass is approved automatically only if its platform says
+//! so (`auto_approve`, default off); anything else waits in review. A re-screening after a newer
+//! list flags a case whose hits include entries it did not have before.
+
+use chrono::{DateTime, Utc};
+use kyb_screening::{listed_names, Index, RegistryMatch, RegistryProvider, SdnEntry};
+use kyb_store::{
+    CaseFacts, CheckKind, CheckOutcome, ClaimedJob, JobCompletion, JobKind, NewCheckResult,
+    SanctionsList, StoreError,
+};
+use rand::Rng;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, RwLock};
+
+use crate::AppState;
+
+/// How long a runner holds a job.
+const LEASE: Duration = Duration::from_secs(300);
+/// How often an idle runner looks for due jobs (writes in this process wake it at once).
+const POLL: Duration = Duration::from_secs(1);
+/// The sanctions source screened against.
+const SOURCE: &str = "ofac-sdn";
+
+/// The current sanctions list and its index, rebuilt when a newer version is imported.
+#[derive(Default)]
+pub struct ListCache {
+    current: RwLock<Option<Arc<LoadedList>>>,
+}
+
+pub struct LoadedList {
+    pub list: SanctionsList,
+    pub entries: Vec<SdnEntry>,
+    pub index: Index,
+}
+
+impl ListCache {
+    pub async fn get(
+        &self,
+        store: &kyb_store::Store,
+    ) -> Result<Option<Arc<LoadedList>>, StoreError> {
+        let newest = store
+            .sanctions_lists()
+            .await?
+            .into_iter()
+            .find(|l| l.source == SOURCE);
+        let Some(newest) = newest else {
+            return Ok(None);
+        };
+        if let Some(cached) = self.current.read().await.as_ref() {
+            if cached.list.id == newest.id {
+                return Ok(Some(cached.clone()));
+            }
+        }
+        let Some((list, entries)) = store.current_sanctions(SOURCE).await? else {
+            return Ok(None);
+        };
+        let loaded = tokio::task::spawn_blocking(move || {
+            let index = Index::build(listed_names(&entries));
+            LoadedList {
+                list,
+                entries,
+                index,
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("building the sanctions index failed: {e}")))?;
+        let loaded = Arc::new(loaded);
+        *self.current.write().await = Some(loaded.clone());
+        Ok(Some(loaded))
+    }
+}
+
+pub struct CheckRunner {
+    state: AppState,
+    owner: String,
+}
+
+impl CheckRunner {
+    pub fn new(state: AppState) -> Self {
+        let owner = format!("checks-{:016x}", rand::thread_rng().gen::<u64>());
+        Self { state, owner }
+    }
+
+    /// Claims due jobs and runs them; returns how many ran.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let now = self.state.clock.now();
+        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let jobs = self
+            .state
+            .store
+            .claim_check_jobs(&self.owner, now, now + lease, 8)
+            .await?;
+        let n = jobs.len();
+        for job in jobs {
+            if let Err(e) = self.run(&job).await {
+                let error = format!("{:#}", anyhow::Error::from(e));
+                tracing::warn!(job_id = %job.id, error, "a check job failed; it will run again");
+                let at = retry_at(self.state.clock.now(), job.attempts);
+                self.state
+                    .store
+                    .retry_check_job(&job.id, &self.owner, &error, at)
+                    .await?;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let store = self.state.store.clone();
+            loop {
+                if *stop.borrow() {
+                    break;
+                }
+                let idle = match self.run_once().await {
+                    Ok(n) => n == 0,
+                    Err(e) => {
+                        tracing::warn!(
+                            error = format!("{:#}", anyhow::Error::from(e)),
+                            "claiming check jobs failed"
+                        );
+                        true
+                    }
+                };
+                if idle {
+                    tokio::select! {
+                        _ = store.jobs_wait() => {}
+                        _ = tokio::time::sleep(POLL) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        })
+    }
+
+    async fn run(&self, job: &ClaimedJob) -> Result<(), StoreError> {
+        let state = &self.state;
+        let now = state.clock.now();
+        let facts = state
+            .store
+            .case_facts(&job.platform_id, &job.customer_id, now)
+            .await?;
+        let lists = state.sanctions.get(&state.store).await?;
+        let sanctions = sanctions_check(lists.as_deref(), &facts);
+        let mut flag = None;
+        let mut results = vec![sanctions.clone()];
+        match job.kind {
+            JobKind::Submission => {
+                results.push(registry_check(&state.registries, &facts));
+                results.push(documents_check(state, &facts));
+            }
+            JobKind::Rescreen => {
+                let before = state
+                    .store
+                    .list_checks(&job.platform_id, &job.customer_id)
+                    .await?;
+                let known: Vec<i64> = before
+                    .iter()
+                    .filter(|c| c.kind == "sanctions")
+                    .flat_map(|c| hit_entries(&c.evidence))
+                    .collect();
+                if hit_entries(&sanctions.evidence)
+                    .iter()
+                    .any(|e| !known.contains(e))
+                {
+                    flag = Some("sanctions_new_hit".to_owned());
+                }
+            }
+        }
+        let clean = results.iter().all(|r| r.outcome == CheckOutcome::Pass);
+        let completion = JobCompletion {
+            job_id: job.id.clone(),
+            lease_owner: self.owner.clone(),
+            approve: job.kind == JobKind::Submission && job.auto_approve && clean,
+            flag,
+            results,
+            at: state.clock.now(),
+        };
+        state
+            .store
+            .complete_check_job(&completion, |c, previous| {
+                vec![state.event(
+                    "business_customer.verification_status.updated",
+                    c,
+                    Some(json!({ "verification_status": previous })),
+                )]
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// The sanctions entries (`ent_num`) named by a sanctions check's evidence.
+fn hit_entries(evidence: &Value) -> Vec<i64> {
+    evidence["hits"]
+        .as_array()
+        .map(|hits| hits.iter().filter_map(|h| h["ent_num"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+/// Screens the business name, the trading name and every person.
+pub fn sanctions_check(list: Option<&LoadedList>, facts: &CaseFacts) -> NewCheckResult {
+    let Some(list) = list else {
+        return NewCheckResult {
+            kind: CheckKind::Sanctions,
+            outcome: CheckOutcome::Warn,
+            reasons: vec!["sanctions_list_missing".into()],
+            evidence: json!({ "message": "no sanctions list is imported: run kyb sanctions import" }),
+        };
+    };
+    let c = &facts.customer;
+    let profile = &c.facts.profile;
+    let mut subjects: Vec<(String, String)> =
+        vec![("business_name".into(), c.business_name.clone())];
+    for (label, name) in [
+        ("legal_name", &profile.legal_name),
+        ("trading_name", &profile.trading_name),
+    ] {
+        if !name.trim().is_empty() && !subjects.iter().any(|(_, n)| n.eq_ignore_ascii_case(name)) {
+            subjects.push((label.into(), name.clone()));
+        }
+    }
+    for p in &facts.people {
+        subjects.push((format!("person:{}", p.id), p.full_name.clone()));
+    }
+    let mut hits = Vec::new();
+    for (subject, name) in &subjects {
+        for m in list.index.screen(name, kyb_screening::DEFAULT_THRESHOLD) {
+            let e = &list.entries[m.entry as usize];
+            hits.push(json!({
+                "subject": subject,
+                "name": name,
+                "list": list.list.source,
+                "list_id": list.list.id,
+                "list_date": list.list.list_date,
+                "ent_num": e.ent_num,
+                "entry_name": e.name,
+                "type": e.kind,
+                "programs": e.programs,
+                "matched": m.matched,
+                "matched_alias": m.alias.map(|a| a.as_str()),
+                "score": m.score,
+            }));
+        }
+    }
+    let screened: Vec<&str> = subjects.iter().map(|(s, _)| s.as_str()).collect();
+    NewCheckResult {
+        kind: CheckKind::Sanctions,
+        outcome: if hits.is_empty() {
+            CheckOutcome::Pass
+        } else {
+            CheckOutcome::Fail
+        },
+        reasons: if hits.is_empty() {
+            vec![]
+        } else {
+            vec!["sanctions_hit".into()]
+        },
+        evidence: json!({
+            "list": list.list.source,
+            "list_id": list.list.id,
+            "list_date": list.list.list_date,
+            "screened": screened,
+            "hits": hits,
+        }),
+    }
+}
+
+/// Matches the business in the registry of its country; "not found" refers, never rejects.
+pub fn registry_check(
+    registries: &[Arc<dyn RegistryProvider>],
+    facts: &CaseFacts,
+) -> NewCheckResult {
+    let c = &facts.customer;
+    let profile = &c.facts.profile;
+    let name = if profile.legal_name.trim().is_empty() {
+        &c.business_name
+    } else {
+        &profile.legal_name
+    };
+    let Some(registry) = registries
+        .iter()
+        .find(|r| r.country() == c.registered_country)
+    else {
+        return NewCheckResult {
+            kind: CheckKind::Registry,
+            outcome: CheckOutcome::Warn,
+            reasons: vec!["registry_unavailable".into()],
+            evidence: json!({ "country": c.registered_country, "message": "no registry is configured for this country" }),
+        };
+    };
+    let (outcome, reasons, evidence) = match registry.lookup(name, &profile.registration_number) {
+        RegistryMatch::Found {
+            registry_id,
+            registered_name,
+            score,
+            number_matches,
+        } => (
+            if number_matches {
+                CheckOutcome::Pass
+            } else {
+                CheckOutcome::Warn
+            },
+            if number_matches {
+                vec![]
+            } else {
+                vec!["registry_number_mismatch".to_owned()]
+            },
+            json!({
+                "registry": registry.name(),
+                "name": name,
+                "registration_number": profile.registration_number,
+                "registry_id": registry_id,
+                "registered_name": registered_name,
+                "score": score,
+            }),
+        ),
+        RegistryMatch::NotFound => (
+            CheckOutcome::Warn,
+            vec!["registry_not_found".to_owned()],
+            json!({
+                "registry": registry.name(),
+                "name": name,
+                "registration_number": profile.registration_number,
+            }),
+        ),
+    };
+    NewCheckResult {
+        kind: CheckKind::Registry,
+        outcome,
+        reasons,
+        evidence,
+    }
+}
+
+/// Required kinds present, types as judged from content at upload, no bytes shared with another
+/// customer's documents.
+pub fn documents_check(state: &AppState, facts: &CaseFacts) -> NewCheckResult {
+    let c = &facts.customer;
+    let requirements = state.catalog.for_country(&c.registered_country);
+    let due: Vec<String> = kyb_domain::kyb::currently_due(
+        requirements,
+        &c.facts.profile,
+        &c.facts.people,
+        facts.documents.iter().map(|d| d.kind.as_str()),
+    )
+    .into_iter()
+    .filter(|d| d.starts_with("documents."))
+    .collect();
+    let allowed = ["application/pdf", "image/png", "image/jpeg"];
+    let odd: Vec<&str> = facts
+        .documents
+        .iter()
+        .filter(|d| !allowed.contains(&d.content_type.as_str()))
+        .map(|d| d.id.as_str())
+        .collect();
+    let mut reasons = Vec::new();
+    let mut outcome = CheckOutcome::Pass;
+    if !due.is_empty() || !odd.is_empty() {
+        outcome = CheckOutcome::Fail;
+        if !due.is_empty() {
+            reasons.push("documents_missing".to_owned());
+        }
+        if !odd.is_empty() {
+            reasons.push("document_type_not_allowed".to_owned());
+        }
+    }
+    if !facts.duplicates.is_empty() {
+        outcome = outcome.max(CheckOutcome::Warn);
+        reasons.push("document_duplicate".to_owned());
+    }
+    let duplicates: Vec<Value> = facts
+        .duplicates
+        .iter()
+        .map(|d| {
+            json!({
+                "document_id": d.document_id,
+                "kind": d.kind,
+                "sha256": d.sha256,
+                "other_customer_id": d.other_customer,
+                "other_platform": d.other_customer.is_none(),
+            })
+        })
+        .collect();
+    NewCheckResult {
+        kind: CheckKind::Documents,
+        outcome,
+        reasons,
+        evidence: json!({
+            "documents": facts.documents.iter().map(|d| json!({
+                "id": d.id, "kind": d.kind, "content_type": d.content_type, "size_bytes": d.size_bytes, "sha256": d.sha256,
+            })).collect::<Vec<_>>(),
+            "missing": due,
+            "not_allowed": odd,
+            "duplicates": duplicates,
+        }),
+    }
+}
+
+/// When a job whose run failed runs again: 30 s more per attempt, up to 10 minutes.
+pub fn retry_at(now: DateTime<Utc>, attempts: i32) -> DateTime<Utc> {
+    now + chrono::Duration::seconds(30 * i64::from(attempts.clamp(1, 20)))
+}

@@ -1,0 +1,392 @@
+//! Automated checks: the durable jobs (claimed with a lease, so a crash resumes them), their
+//! results, and the decision they lead to, written in one transaction. Compiled once per
+//! database, like `repo.rs`.
+
+use chrono::{DateTime, Utc};
+use kyb_domain::{
+    transition, Action, CheckId, CheckJobId, CustomerId, Mode, PlatformId, VerificationStatus,
+};
+use serde_json::json;
+
+use super::repo::{insert_audit, insert_events, AuditEntry, Backend, Target, Tx};
+use super::repo_hosted::customer_by_id;
+use super::{lock_rows, skip_locked};
+use crate::model::*;
+use crate::StoreError;
+
+/// Queues a job for a customer, in the caller's transaction.
+pub(super) async fn enqueue_job(
+    tx: &mut Tx,
+    customer: &Customer,
+    kind: JobKind,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO check_jobs (id, platform_id, livemode, customer_id, kind, status, run_after, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+    )
+    .bind(CheckJobId::generate().as_str())
+    .bind(customer.platform_id.as_str())
+    .bind(customer.mode.is_live())
+    .bind(customer.id.as_str())
+    .bind(match kind {
+        JobKind::Submission => "submission",
+        JobKind::Rescreen => "rescreen",
+    })
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues a re-screening of every approved or in-review customer (all platforms), in the
+/// transaction that imports a newer list. Returns how many.
+pub(super) async fn enqueue_rescreens(tx: &mut Tx, at: DateTime<Utc>) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO check_jobs (id, platform_id, livemode, customer_id, kind, status, run_after, created_at) \
+         SELECT 'job_rs' || c.id || '_' || $1, c.platform_id, c.livemode, c.id, 'rescreen', 'pending', $2, $2 \
+         FROM business_customers c WHERE c.verification_status IN ('approved', 'in_review')",
+    )
+    .bind(at.timestamp_micros().to_string())
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+impl Backend {
+    /// Leases up to `limit` due jobs to `owner`.
+    pub async fn claim_check_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: String,
+            kind: String,
+            customer_id: String,
+            platform_id: String,
+            livemode: bool,
+            attempts: i32,
+        }
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT j.id, j.kind, j.customer_id, j.platform_id, j.livemode, j.attempts FROM check_jobs j \
+             WHERE j.status = 'pending' AND j.run_after <= $1 \
+             AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= $1) \
+             ORDER BY j.run_after, j.seq LIMIT $2{}",
+            skip_locked("j")
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for r in rows {
+            sqlx::query(
+                "UPDATE check_jobs SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
+                 WHERE id = $3",
+            )
+            .bind(owner)
+            .bind(lease_until)
+            .bind(&r.id)
+            .execute(&mut *tx)
+            .await?;
+            let auto_approve: bool =
+                sqlx::query_scalar("SELECT auto_approve FROM platforms WHERE id = $1")
+                    .bind(&r.platform_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            claimed.push(ClaimedJob {
+                id: CheckJobId::from_trusted(r.id),
+                kind: if r.kind == "rescreen" {
+                    JobKind::Rescreen
+                } else {
+                    JobKind::Submission
+                },
+                customer_id: CustomerId::from_trusted(r.customer_id),
+                platform_id: PlatformId::from_trusted(r.platform_id),
+                mode: Mode::from_live(r.livemode),
+                attempts: r.attempts + 1,
+                auto_approve,
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// What the checks of a case look at.
+    pub async fn case_facts(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<CaseFacts, StoreError> {
+        let customer = {
+            let mut conn = self.pool.acquire().await?;
+            customer_by_id(
+                &mut conn,
+                platform_id.as_str(),
+                customer_id.as_str(),
+                now,
+                false,
+            )
+            .await?
+        };
+        let people = self.people_of(&customer).await?;
+        let documents = self.documents_of(&customer).await?;
+        #[derive(sqlx::FromRow)]
+        struct Dup {
+            id: String,
+            kind: String,
+            sha256: String,
+            other_customer: String,
+            other_platform: String,
+        }
+        let dups: Vec<Dup> = sqlx::query_as(
+            "SELECT d.id, d.kind, d.sha256, o.customer_id AS other_customer, o.platform_id AS other_platform \
+             FROM documents d JOIN documents o ON o.sha256 = d.sha256 AND o.customer_id <> d.customer_id \
+             AND o.deleted_at IS NULL WHERE d.customer_id = $1 AND d.deleted_at IS NULL ORDER BY d.id, o.id",
+        )
+        .bind(customer_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let duplicates = dups
+            .into_iter()
+            .map(|d| DuplicateDocument {
+                document_id: d.id,
+                kind: d.kind,
+                sha256: d.sha256,
+                other_customer: (d.other_platform == platform_id.as_str())
+                    .then(|| CustomerId::from_trusted(d.other_customer)),
+            })
+            .collect();
+        Ok(CaseFacts {
+            customer,
+            people,
+            documents,
+            duplicates,
+        })
+    }
+
+    /// Records a job's results and its decision in one transaction. `false` when the lease was
+    /// lost (another runner finished the job): nothing is written.
+    pub async fn complete_check_job(
+        &self,
+        done: &JobCompletion,
+        events: impl FnOnce(&Customer, VerificationStatus) -> Vec<NewEvent>,
+    ) -> Result<bool, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        #[derive(sqlx::FromRow)]
+        struct Job {
+            customer_id: String,
+            platform_id: String,
+            kind: String,
+        }
+        let job: Option<Job> = sqlx::query_as(&format!(
+            "SELECT j.customer_id, j.platform_id, j.kind FROM check_jobs j WHERE j.id = $1 \
+             AND j.status = 'pending' AND j.lease_owner = $2{}",
+            lock_rows("j")
+        ))
+        .bind(done.job_id.as_str())
+        .bind(&done.lease_owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(job) = job else {
+            return Ok(false);
+        };
+        let before =
+            customer_by_id(&mut tx, &job.platform_id, &job.customer_id, done.at, true).await?;
+        for r in &done.results {
+            sqlx::query(
+                "INSERT INTO check_results (id, job_id, customer_id, platform_id, kind, outcome, reasons, evidence, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(CheckId::generate().as_str())
+            .bind(done.job_id.as_str())
+            .bind(&job.customer_id)
+            .bind(&job.platform_id)
+            .bind(r.kind.as_str())
+            .bind(r.outcome.as_str())
+            .bind(serde_json::to_string(&r.reasons).expect("strings serialise"))
+            .bind(r.evidence.to_string())
+            .bind(done.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE check_jobs SET status = 'done', finished_at = $1, lease_owner = NULL, \
+             lease_expires_at = NULL WHERE id = $2",
+        )
+        .bind(done.at)
+        .bind(done.job_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let ctx = AuditContext::system(done.at);
+        let summary: Vec<_> = done
+            .results
+            .iter()
+            .map(|r| json!({ "check": r.kind, "outcome": r.outcome, "reasons": r.reasons }))
+            .collect();
+        let mut entries = vec![AuditEntry {
+            action: "checks.completed",
+            target: Target::new("business_customer", &job.customer_id),
+            details: json!({ "job_id": done.job_id, "job": job.kind, "results": summary }),
+        }];
+        if let Some(flag) = &done.flag {
+            sqlx::query(
+                "UPDATE business_customers SET review_flag = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(flag)
+            .bind(done.at)
+            .bind(&job.customer_id)
+            .execute(&mut *tx)
+            .await?;
+            entries.push(AuditEntry {
+                action: "business_customer.flagged_for_review",
+                target: Target::new("business_customer", &job.customer_id),
+                details: json!({ "reason": flag }),
+            });
+        }
+        if done.approve && before.verification_status == VerificationStatus::InReview {
+            let to = transition(before.verification_status, Action::Approve)?;
+            sqlx::query(
+                "UPDATE business_customers SET verification_status = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(to.as_str())
+            .bind(done.at)
+            .bind(&job.customer_id)
+            .execute(&mut *tx)
+            .await?;
+            let after =
+                customer_by_id(&mut tx, &job.platform_id, &job.customer_id, done.at, false).await?;
+            let scope = Scope {
+                platform_id: after.platform_id.clone(),
+                mode: after.mode,
+            };
+            insert_events(
+                &mut tx,
+                &scope,
+                &events(&after, before.verification_status),
+                done.at,
+            )
+            .await?;
+            entries.push(AuditEntry {
+                action: "business_customer.approved",
+                target: Target::new("business_customer", &job.customer_id),
+                details: json!({
+                    "previous_status": before.verification_status,
+                    "status": to,
+                    "reason": "auto_approve: every check passed and the platform approves clean cases automatically",
+                }),
+            });
+        }
+        let platform = PlatformId::from_trusted(job.platform_id.clone());
+        insert_audit(&mut tx, &platform, Some(before.mode), &ctx, entries).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A job that could not run (the runner failed): it is due again at `retry_at`.
+    pub async fn retry_check_job(
+        &self,
+        job_id: &CheckJobId,
+        owner: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE check_jobs SET lease_owner = NULL, lease_expires_at = NULL, last_error = $1, \
+             run_after = $2 WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(job_id.as_str())
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A customer's check results, oldest first.
+    pub async fn list_checks(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<CheckResult>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: String,
+            job_id: String,
+            kind: String,
+            outcome: String,
+            reasons: String,
+            evidence: String,
+            created_at: DateTime<Utc>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, job_id, kind, outcome, reasons, evidence, created_at FROM check_results \
+             WHERE platform_id = $1 AND customer_id = $2 ORDER BY seq",
+        )
+        .bind(platform_id.as_str())
+        .bind(customer_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let corrupt = || StoreError::Corrupt(format!("check result {} is not JSON", r.id));
+                Ok(CheckResult {
+                    reasons: serde_json::from_str(&r.reasons).map_err(|_| corrupt())?,
+                    evidence: serde_json::from_str(&r.evidence).map_err(|_| corrupt())?,
+                    id: r.id,
+                    job_id: r.job_id,
+                    kind: r.kind,
+                    outcome: r.outcome,
+                    created_at: r.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Jobs of a customer not done yet (for tests and operators).
+    pub async fn pending_check_jobs(&self, customer_id: &CustomerId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM check_jobs WHERE customer_id = $1 AND status = 'pending'",
+        )
+        .bind(customer_id.as_str())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Sets whether a platform's clean cases are approved automatically.
+    pub async fn set_auto_approve(
+        &self,
+        platform_id: &PlatformId,
+        on: bool,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let changed = sqlx::query("UPDATE platforms SET auto_approve = $1 WHERE id = $2")
+            .bind(on)
+            .bind(platform_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let entries = AuditEntry::single(
+            "platform.policy_changed",
+            Target::new("platform", platform_id.as_str()),
+            json!({ "auto_approve": on }),
+        );
+        insert_audit(&mut tx, platform_id, None, ctx, entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
