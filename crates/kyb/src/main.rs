@@ -92,6 +92,14 @@ enum PlatformCommand {
     Deactivate { platform_id: String },
     /// Let a deactivated platform's keys work again.
     Activate { platform_id: String },
+    /// Set a platform's decision policy.
+    Policy {
+        platform_id: String,
+        /// Approve a submitted case without a reviewer when every check passes (on), or always
+        /// leave the decision to a reviewer (off, the default).
+        #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+        auto_approve: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -319,6 +327,31 @@ async fn main() -> Result<()> {
                     "active"
                 } else {
                     "inactive"
+                }
+            );
+            store.close().await;
+        }
+        Command::Platform(PlatformCommand::Policy {
+            platform_id,
+            auto_approve,
+        }) => {
+            let id =
+                PlatformId::parse(platform_id).context("the platform id must look like plat_…")?;
+            let on = auto_approve == "on";
+            let store = open_store(&config).await?;
+            store
+                .set_auto_approve(&id, on, &AuditContext::operator_cli(clock.now()))
+                .await
+                .map_err(|e| match e {
+                    kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {id}"),
+                    other => anyhow::Error::from(other),
+                })?;
+            println!(
+                "platform {id}: {}",
+                if on {
+                    "cases whose checks all pass are approved automatically"
+                } else {
+                    "a reviewer decides every case"
                 }
             );
             store.close().await;
