@@ -354,6 +354,97 @@ impl Store {
         on_backend!(self, b => b.set_auto_approve(platform_id, on, ctx).await)
     }
 
+    // ----- the review console -----
+
+    pub async fn create_operator(
+        &self,
+        email: &str,
+        role: OperatorRole,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Operator, StoreError> {
+        on_backend!(self, b => b.create_operator(email, role, password_hash, at).await)
+    }
+
+    pub async fn operator_for_login(
+        &self,
+        email: &str,
+    ) -> Result<Option<OperatorLogin>, StoreError> {
+        on_backend!(self, b => b.operator_for_login(email).await)
+    }
+
+    pub async fn record_login_failure(
+        &self,
+        operator_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        on_backend!(self, b => b.record_login_failure(operator_id, at).await)
+    }
+
+    pub async fn start_console_session(
+        &self,
+        operator_id: &str,
+        id_hash: &str,
+        csrf_token: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.start_console_session(operator_id, id_hash, csrf_token, at, expires_at).await)
+    }
+
+    pub async fn find_console_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        on_backend!(self, b => b.find_console_session(id_hash, now, idle).await)
+    }
+
+    pub async fn end_console_session(
+        &self,
+        id_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.end_console_session(id_hash, at).await)
+    }
+
+    pub async fn review_queue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<QueueItem>, StoreError> {
+        on_backend!(self, b => b.review_queue(now, limit).await)
+    }
+
+    pub async fn customer_platform(
+        &self,
+        customer_id: &CustomerId,
+    ) -> Result<Option<(PlatformId, String)>, StoreError> {
+        on_backend!(self, b => b.customer_platform(customer_id).await)
+    }
+
+    pub async fn decisions(
+        &self,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        on_backend!(self, b => b.decisions(customer_id).await)
+    }
+
+    pub async fn decide(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        action: DecisionAction,
+        ctx: &AuditContext,
+        events: impl FnOnce(&Customer, kyb_domain::VerificationStatus, bool) -> Vec<NewEvent>,
+    ) -> Result<DecisionOutcome, StoreError> {
+        let done = on_backend!(self, b => b.decide(platform_id, customer_id, operator, action, ctx, events).await);
+        self.outbox_written();
+        done
+    }
+
     // ----- webhooks -----
 
     pub async fn create_endpoint(

@@ -59,6 +59,8 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
     /// The newest link that is neither used, revoked nor expired at read time.
     pub current_link: Option<LinkSummary>,
+    /// What the review decided that the platform may see.
+    pub review: ReviewState,
     /// What the customer has given in the hosted flow so far.
     pub facts: KybFacts,
 }
@@ -671,4 +673,107 @@ pub struct JobCompletion {
     /// Flag the case for a reviewer, with this reason code.
     pub flag: Option<String>,
     pub at: DateTime<Utc>,
+}
+
+// ----- the review console ------------------------------------------------------------------------
+
+/// A customer's review state as the platform may see it, plus the reviewer's flag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewState {
+    /// Reason codes of a rejection.
+    pub rejection_reasons: Vec<String>,
+    /// While `more_info`: the requirement keys asked for again, and the message to the customer.
+    pub info_request: Option<InfoRequest>,
+    /// Why a reviewer must look again (`sanctions_new_hit`).
+    pub review_flag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InfoRequest {
+    pub items: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorRole {
+    Reviewer,
+    Admin,
+}
+
+impl OperatorRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewer => "reviewer",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "reviewer" => Some(Self::Reviewer),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Operator {
+    pub id: String,
+    pub email: String,
+    pub role: OperatorRole,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An operator found for a login attempt.
+#[derive(Debug, Clone)]
+pub struct OperatorLogin {
+    pub operator: Operator,
+    pub password_hash: String,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    pub operator: Operator,
+    pub csrf_token: String,
+}
+
+/// A case waiting for a reviewer.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub customer: Customer,
+    pub platform_name: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// 2 when a check failed, 1 when one warned, 0 when all passed; -1 before the checks ran.
+    pub risk: i32,
+}
+
+/// What a reviewer decided.
+#[derive(Debug, Clone)]
+pub enum DecisionAction {
+    Approve,
+    Reject { reason_code: String, note: String },
+    RequestInfo { info: InfoRequest, link: NewLink },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionOutcome {
+    /// The decision took effect; the case now has this status.
+    Done(VerificationStatus),
+    /// An approval of a case with a sanctions hit, recorded; a second admin must approve too.
+    AwaitingSecondApproval,
+}
+
+/// A recorded decision, for the case page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionRecord {
+    pub operator_email: String,
+    pub action: String,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
 }

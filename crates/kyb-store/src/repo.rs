@@ -24,8 +24,8 @@ pub struct Backend {
 
 pub(super) const CUSTOMER_COLUMNS: &str = "c.id, c.platform_id, c.livemode, c.business_name, c.business_email, \
      c.phone_number, c.registered_address, c.registered_country, c.verification_status, c.progress, \
-     c.created_at, c.updated_at, l.id AS link_id, l.created_at AS link_created_at, \
-     l.expires_at AS link_expires_at";
+     c.created_at, c.updated_at, c.rejection_reasons, c.info_request, c.review_flag, \
+     l.id AS link_id, l.created_at AS link_created_at, l.expires_at AS link_expires_at";
 
 /// Joins each customer to its current link: the newest one not used, revoked or expired at `$1`.
 pub(super) const CURRENT_LINK_JOIN: &str = "LEFT JOIN kyb_links l ON l.id = (\
@@ -46,6 +46,9 @@ pub(super) struct CustomerRow {
     progress: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    rejection_reasons: Option<String>,
+    info_request: Option<String>,
+    review_flag: Option<String>,
     link_id: Option<String>,
     link_created_at: Option<DateTime<Utc>>,
     link_expires_at: Option<DateTime<Utc>>,
@@ -66,6 +69,23 @@ impl TryFrom<CustomerRow> for Customer {
             StoreError::Corrupt(format!("customer {} has progress {:?}", r.id, r.progress))
         })?;
         let profile = BusinessProfile::prefilled(&r.business_name, &r.registered_address);
+        let corrupt = |what: &str| StoreError::Corrupt(format!("customer {} has bad {what}", r.id));
+        let review = ReviewState {
+            rejection_reasons: r
+                .rejection_reasons
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|_| corrupt("rejection_reasons"))?
+                .unwrap_or_default(),
+            info_request: r
+                .info_request
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|_| corrupt("info_request"))?,
+            review_flag: r.review_flag.clone(),
+        };
         Ok(Customer {
             id: CustomerId::from_trusted(r.id),
             platform_id: PlatformId::from_trusted(r.platform_id),
@@ -80,6 +100,7 @@ impl TryFrom<CustomerRow> for Customer {
             created_at: r.created_at,
             updated_at: r.updated_at,
             current_link: link_summary(r.link_id, r.link_created_at, r.link_expires_at),
+            review,
             facts: KybFacts {
                 profile,
                 ..KybFacts::default()
@@ -489,6 +510,7 @@ impl Backend {
                 created_at: ctx.at,
                 expires_at: new.link.expires_at,
             }),
+            review: ReviewState::default(),
             facts: KybFacts {
                 profile: BusinessProfile::prefilled(
                     f.business_name.as_str(),
@@ -1131,7 +1153,7 @@ async fn idempotency_finish(
     Ok(())
 }
 
-async fn insert_link(
+pub(super) async fn insert_link(
     tx: &mut Tx,
     scope: &Scope,
     customer_id: &CustomerId,

@@ -543,7 +543,7 @@ impl Backend {
         }
         sqlx::query(
             "UPDATE business_customers SET verification_status = $1, progress = $2, submitted_at = $3, \
-             attested_by = $4, updated_at = $3 WHERE id = $5",
+             attested_by = $4, info_request = NULL, updated_at = $3 WHERE id = $5",
         )
         .bind(to.as_str())
         .bind(Progress::Submitted.as_str())

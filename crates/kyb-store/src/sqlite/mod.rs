@@ -35,6 +35,10 @@ mod repo_sanctions;
 #[path = "../repo_checks.rs"]
 mod repo_checks;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_console.rs"]
+mod repo_console;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(crate) struct WriteGate(Arc<Mutex<()>>);

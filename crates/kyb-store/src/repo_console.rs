@@ -1,0 +1,488 @@
+//! The review console's data: operators (their passwords only as argon2 hashes, made by the
+//! caller), console sessions, the review queue, and decisions — each written with its status
+//! change, webhook events and audit row in one transaction. Compiled once per database.
+
+use chrono::{DateTime, Duration, Utc};
+use kyb_domain::{transition, Action, CustomerId, PlatformId, VerificationStatus};
+use serde_json::json;
+
+use super::repo::{
+    insert_audit, insert_events, insert_link, AuditEntry, Backend, CustomerRow, Target,
+    CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
+};
+use super::repo_hosted::customer_by_id;
+use crate::model::*;
+use crate::{unique_violation, StoreError};
+
+#[derive(sqlx::FromRow)]
+struct OperatorRow {
+    id: String,
+    email: String,
+    role: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<OperatorRow> for Operator {
+    type Error = StoreError;
+
+    fn try_from(r: OperatorRow) -> Result<Self, StoreError> {
+        Ok(Operator {
+            role: OperatorRole::parse(&r.role).ok_or_else(|| {
+                StoreError::Corrupt(format!("operator {} has role {:?}", r.id, r.role))
+            })?,
+            id: r.id,
+            email: r.email,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// Failed logins in a row that lock an account, and for how long.
+pub const LOCK_AFTER: i32 = 5;
+pub const LOCK_FOR_MINUTES: i64 = 15;
+
+impl Backend {
+    pub async fn create_operator(
+        &self,
+        email: &str,
+        role: OperatorRole,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Operator, StoreError> {
+        let operator = Operator {
+            id: format!("op_{}", &kyb_domain::AuditId::generate().as_str()[4..]),
+            email: email.to_owned(),
+            role,
+            created_at: at,
+        };
+        let (mut tx, _guard) = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO operators (id, email, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&operator.id)
+        .bind(email)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(at)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            if unique_violation(&e, "operators_email_key", "operators.email") {
+                return Err(StoreError::Conflict(format!(
+                    "an operator with e-mail {email} already exists"
+                )));
+            }
+            return Err(e.into());
+        }
+        tx.commit().await?;
+        Ok(operator)
+    }
+
+    pub async fn operator_for_login(
+        &self,
+        email: &str,
+    ) -> Result<Option<OperatorLogin>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            op: OperatorRow,
+            password_hash: String,
+            locked_until: Option<DateTime<Utc>>,
+            disabled_at: Option<DateTime<Utc>>,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, email, role, created_at, password_hash, locked_until, disabled_at FROM operators \
+             WHERE email = $1",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(OperatorLogin {
+                operator: r.op.try_into()?,
+                password_hash: r.password_hash,
+                locked_until: r.locked_until,
+                disabled: r.disabled_at.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Counts a failed login; the `LOCK_AFTER`th in a row locks the account. Returns the lock's
+    /// end when it is locked now.
+    pub async fn record_login_failure(
+        &self,
+        operator_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let failed: i32 = sqlx::query_scalar(
+            "UPDATE operators SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(operator_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let locked = if failed >= LOCK_AFTER {
+            let until = at + Duration::minutes(LOCK_FOR_MINUTES);
+            sqlx::query("UPDATE operators SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+                .bind(until)
+                .bind(operator_id)
+                .execute(&mut *tx)
+                .await?;
+            Some(until)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(locked)
+    }
+
+    /// A successful login: the failure count starts again, and a session begins.
+    pub async fn start_console_session(
+        &self,
+        operator_id: &str,
+        id_hash: &str,
+        csrf_token: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        sqlx::query("UPDATE operators SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(operator_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO console_sessions (id_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(operator_id)
+        .bind(csrf_token)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A live session (not ended, not expired, used within `idle`), touched now.
+    pub async fn find_console_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            op: OperatorRow,
+            csrf_token: String,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT o.id, o.email, o.role, o.created_at, s.csrf_token FROM console_sessions s \
+             JOIN operators o ON o.id = s.operator_id WHERE s.id_hash = $1 AND s.ended_at IS NULL \
+             AND s.expires_at > $2 AND s.last_seen_at > $3 AND o.disabled_at IS NULL",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .bind(now - idle)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        sqlx::query("UPDATE console_sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(now)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(Some(ConsoleSession {
+            operator: row.op.try_into()?,
+            csrf_token: row.csrf_token,
+        }))
+    }
+
+    pub async fn end_console_session(
+        &self,
+        id_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE console_sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(at)
+        .bind(id_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Cases waiting for a reviewer (in review, or approved and flagged), riskiest first, then
+    /// oldest first.
+    pub async fn review_queue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<QueueItem>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            customer: CustomerRow,
+            platform_name: String,
+            submitted_at: Option<DateTime<Utc>>,
+            risk: i32,
+        }
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS}, p.name AS platform_name, c.submitted_at, \
+             COALESCE((SELECT MAX(CASE r.outcome WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END) \
+               FROM check_results r WHERE r.customer_id = c.id AND r.job_id = (SELECT j.id FROM check_jobs j \
+               WHERE j.customer_id = c.id AND j.status = 'done' ORDER BY j.seq DESC LIMIT 1)), -1) AS risk \
+             FROM business_customers c JOIN platforms p ON p.id = c.platform_id {CURRENT_LINK_JOIN} \
+             WHERE c.verification_status = 'in_review' OR (c.verification_status = 'approved' AND c.review_flag IS NOT NULL) \
+             ORDER BY risk DESC, c.submitted_at ASC LIMIT $2"
+        );
+        let rows: Vec<Row> = sqlx::query_as(&sql)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(QueueItem {
+                    customer: r.customer.try_into()?,
+                    platform_name: r.platform_name,
+                    submitted_at: r.submitted_at,
+                    risk: r.risk,
+                })
+            })
+            .collect()
+    }
+
+    /// The platform of a customer, for the console (which sees every platform).
+    pub async fn customer_platform(
+        &self,
+        customer_id: &CustomerId,
+    ) -> Result<Option<(PlatformId, String)>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT c.platform_id, p.name FROM business_customers c JOIN platforms p ON p.id = c.platform_id \
+             WHERE c.id = $1",
+        )
+        .bind(customer_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id, name)| (PlatformId::from_trusted(id), name)))
+    }
+
+    pub async fn decisions(
+        &self,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            email: String,
+            action: String,
+            reason_code: Option<String>,
+            note: Option<String>,
+            message: Option<String>,
+            created_at: DateTime<Utc>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT o.email, d.action, d.reason_code, d.note, d.message, d.created_at FROM case_decisions d \
+             JOIN operators o ON o.id = d.operator_id WHERE d.customer_id = $1 ORDER BY d.seq",
+        )
+        .bind(customer_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DecisionRecord {
+                operator_email: r.email,
+                action: r.action,
+                reason_code: r.reason_code,
+                note: r.note,
+                message: r.message,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+
+    /// A reviewer's decision, with its status change, events and audit row in one transaction.
+    /// Approving a case whose latest sanctions check hit needs two different admins: the first
+    /// approval is recorded and the case waits for the second.
+    pub async fn decide(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        action: DecisionAction,
+        ctx: &AuditContext,
+        events: impl FnOnce(&Customer, VerificationStatus, bool) -> Vec<NewEvent>,
+    ) -> Result<DecisionOutcome, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let before = customer_by_id(
+            &mut tx,
+            platform_id.as_str(),
+            customer_id.as_str(),
+            ctx.at,
+            true,
+        )
+        .await?;
+        let (verb, kind) = match &action {
+            DecisionAction::Approve => (Action::Approve, "approve"),
+            DecisionAction::Reject { .. } => (Action::Reject, "reject"),
+            DecisionAction::RequestInfo { .. } => (Action::RequestInfo, "request_info"),
+        };
+        let to = transition(before.verification_status, verb)?;
+        let mut recorded = kind;
+        if let DecisionAction::Approve = action {
+            let hit: Option<String> = sqlx::query_scalar(
+                "SELECT outcome FROM check_results WHERE customer_id = $1 AND kind = 'sanctions' \
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(customer_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if hit.as_deref() == Some("fail") {
+                if operator.role != OperatorRole::Admin {
+                    return Err(StoreError::Conflict(
+                        "this case has a sanctions hit: only admins may approve it, and two of them must".into(),
+                    ));
+                }
+                let since: Option<DateTime<Utc>> =
+                    sqlx::query_scalar("SELECT submitted_at FROM business_customers WHERE id = $1")
+                        .bind(customer_id.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let firsts: Vec<String> = sqlx::query_scalar(
+                    "SELECT operator_id FROM case_decisions WHERE customer_id = $1 AND action = 'first_approval' \
+                     AND created_at >= $2",
+                )
+                .bind(customer_id.as_str())
+                .bind(since.unwrap_or(before.created_at))
+                .fetch_all(&mut *tx)
+                .await?;
+                if firsts.iter().any(|o| *o == operator.id)
+                    && !firsts.iter().any(|o| *o != operator.id)
+                {
+                    return Err(StoreError::Conflict(
+                        "you already approved this case: a second admin must approve it".into(),
+                    ));
+                }
+                if !firsts.iter().any(|o| *o != operator.id) {
+                    recorded = "first_approval";
+                }
+            }
+        }
+        let (reason_code, note, items, message) = match &action {
+            DecisionAction::Reject { reason_code, note } => {
+                (Some(reason_code.clone()), Some(note.clone()), None, None)
+            }
+            DecisionAction::RequestInfo { info, .. } => (
+                None,
+                None,
+                Some(serde_json::to_string(&info.items).expect("strings serialise")),
+                Some(info.message.clone()),
+            ),
+            DecisionAction::Approve => (None, None, None, None),
+        };
+        sqlx::query(
+            "INSERT INTO case_decisions (id, customer_id, platform_id, operator_id, action, reason_code, note, items, message, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(format!("dec_{}", &kyb_domain::AuditId::generate().as_str()[4..]))
+        .bind(customer_id.as_str())
+        .bind(platform_id.as_str())
+        .bind(&operator.id)
+        .bind(recorded)
+        .bind(reason_code.as_deref())
+        .bind(note.as_deref())
+        .bind(items.as_deref())
+        .bind(message.as_deref())
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        let target = Target::new("business_customer", customer_id.as_str());
+        if recorded == "first_approval" {
+            let entries = AuditEntry::single(
+                "business_customer.first_approval",
+                target,
+                json!({ "operator": operator.email, "needs": "a second admin's approval (sanctions hit)" }),
+            );
+            insert_audit(&mut tx, platform_id, Some(before.mode), ctx, entries).await?;
+            tx.commit().await?;
+            return Ok(DecisionOutcome::AwaitingSecondApproval);
+        }
+        let scope = Scope {
+            platform_id: platform_id.clone(),
+            mode: before.mode,
+        };
+        let (rejection, info) = match &action {
+            DecisionAction::Reject { reason_code, .. } => {
+                (Some(json!([reason_code]).to_string()), None)
+            }
+            DecisionAction::RequestInfo { info, link } => {
+                sqlx::query(
+                    "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(ctx.at)
+                .bind(customer_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                insert_link(&mut tx, &scope, customer_id, link, ctx.at).await?;
+                (None, Some(serde_json::to_string(info).expect("serialises")))
+            }
+            DecisionAction::Approve => (None, None),
+        };
+        sqlx::query(
+            "UPDATE business_customers SET verification_status = $1, rejection_reasons = $2, info_request = $3, \
+             review_flag = NULL, progress = CASE WHEN $1 = 'more_info' THEN 'in_progress' ELSE progress END, \
+             updated_at = $4 WHERE id = $5",
+        )
+        .bind(to.as_str())
+        .bind(rejection.as_deref())
+        .bind(info.as_deref())
+        .bind(ctx.at)
+        .bind(customer_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let after = customer_by_id(
+            &mut tx,
+            platform_id.as_str(),
+            customer_id.as_str(),
+            ctx.at,
+            false,
+        )
+        .await?;
+        let new_link = matches!(action, DecisionAction::RequestInfo { .. });
+        insert_events(
+            &mut tx,
+            &scope,
+            &events(&after, before.verification_status, new_link),
+            ctx.at,
+        )
+        .await?;
+        let action_name = match to {
+            VerificationStatus::Approved => "business_customer.approved",
+            VerificationStatus::Rejected => "business_customer.rejected",
+            _ => "business_customer.info_requested",
+        };
+        let details = json!({
+            "previous_status": before.verification_status,
+            "status": to,
+            "operator": operator.email,
+            "reason_code": reason_code,
+            "note": note,
+            "items": items.as_deref().map(|i| serde_json::from_str::<serde_json::Value>(i).unwrap_or_default()),
+            "message": message,
+        });
+        insert_audit(
+            &mut tx,
+            platform_id,
+            Some(before.mode),
+            ctx,
+            AuditEntry::single(action_name, target, details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(DecisionOutcome::Done(to))
+    }
+}
