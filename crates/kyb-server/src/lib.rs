@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod checks;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod hosted;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
     let upload_limit = state.config.max_upload_bytes;
     api::router()
         .merge(hosted::router(upload_limit))
+        .merge(console::router())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_panic| {

@@ -47,6 +47,26 @@ enum Command {
     /// Import sanctions lists and screen names against them.
     #[command(subcommand)]
     Sanctions(sanctions::SanctionsCommand),
+    /// Manage review console accounts.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create a console account. Without --password-stdin a strong password is generated and
+    /// printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// reviewer (decides cases) or admin (also approves cases with sanctions hits, two
+        /// admins each).
+        #[arg(long, value_parser = ["reviewer", "admin"])]
+        role: String,
+        /// Read the password from the first line of standard input (at least 12 characters).
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -492,6 +512,47 @@ async fn main() -> Result<()> {
             let result = sanctions::run(&store, command).await;
             store.close().await;
             result?;
+        }
+        Command::Operator(OperatorCommand::Create {
+            email,
+            role,
+            password_stdin,
+        }) => {
+            let email = email.trim().to_lowercase();
+            if !email_address::EmailAddress::is_valid(&email) {
+                bail!("--email {email:?} is not an e-mail address");
+            }
+            let role = kyb_store::OperatorRole::parse(role).expect("clap checked the role");
+            let (password, generated) = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (
+                    kyb_server::hosted::session::random_token()[..24].to_owned(),
+                    true,
+                )
+            };
+            let hash =
+                kyb_server::console::password::hash(&password).map_err(anyhow::Error::msg)?;
+            let store = open_store(&config).await?;
+            let created = store
+                .create_operator(&email, role, &hash, clock.now())
+                .await;
+            store.close().await;
+            let operator = created.map_err(|e| match e {
+                kyb_store::StoreError::Conflict(m) => anyhow::anyhow!(m),
+                other => anyhow::Error::from(other),
+            })?;
+            println!(
+                "operator {} ({}) created",
+                operator.email,
+                operator.role.as_str()
+            );
+            if generated {
+                println!("password: {password}");
+                println!("The password is shown only now. Sign in at /console.");
+            }
         }
         Command::Openapi => unreachable!("handled above"),
     }

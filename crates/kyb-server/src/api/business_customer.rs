@@ -142,6 +142,10 @@ pub struct BusinessCustomer {
     /// When the customer last changed (RFC 3339, UTC).
     pub updated_at: String,
     pub requirements: RequirementsSummary,
+    /// When `rejected`: the reviewer's reason codes (`sanctions_match`, `documents_invalid`,
+    /// `registry_mismatch`, `prohibited_business`, `fraud_suspected`, `other`). Empty otherwise.
+    /// Reviewers' internal notes are never shown.
+    pub rejection_reasons: Vec<String>,
 }
 
 /// What the customer still has to provide, from the requirements of `registered_country`.
@@ -151,6 +155,15 @@ pub struct RequirementsSummary {
     /// `people.control_person`, `people.ownership_total` (over 100 %), `documents.<kind>`.
     #[schema(example = json!(["business_details.tax_id", "people.control_person", "documents.certificate_of_incorporation"]))]
     pub currently_due: Vec<String>,
+    /// When `more_info`: what the reviewer asked for again (`business_details.<field>`,
+    /// `people`, `documents.<kind>`) and the message the customer sees. `null` otherwise.
+    pub information_requested: Option<InformationRequested>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InformationRequested {
+    pub items: Vec<String>,
+    pub message: String,
 }
 
 /// `GET /v2/business_customer/{customer_id}`.
@@ -226,13 +239,30 @@ impl AppState {
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
             requirements: RequirementsSummary {
-                currently_due: currently_due(
-                    self.catalog.for_country(&c.registered_country),
-                    &c.facts.profile,
-                    &c.facts.people,
-                    c.facts.document_kinds.iter().map(String::as_str),
-                ),
+                currently_due: {
+                    let mut due = currently_due(
+                        self.catalog.for_country(&c.registered_country),
+                        &c.facts.profile,
+                        &c.facts.people,
+                        c.facts.document_kinds.iter().map(String::as_str),
+                    );
+                    if let Some(info) = &c.review.info_request {
+                        for item in &info.items {
+                            if !due.contains(item) {
+                                due.push(item.clone());
+                            }
+                        }
+                    }
+                    due
+                },
+                information_requested: c.review.info_request.as_ref().map(|i| {
+                    InformationRequested {
+                        items: i.items.clone(),
+                        message: i.message.clone(),
+                    }
+                }),
             },
+            rejection_reasons: c.review.rejection_reasons.clone(),
         }
     }
 

@@ -4,9 +4,9 @@
 
 mod documents;
 mod forms;
-mod pages;
+pub(crate) mod pages;
 mod people;
-mod session;
+pub mod session;
 mod steps;
 
 use axum::extract::DefaultBodyLimit;
@@ -80,6 +80,11 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         )
         .route("/kyb/flow/review", get(steps::review_page))
         .route("/kyb/flow/submit", post(steps::submit));
+    with_page_headers(pages)
+}
+
+/// The security headers of every server-rendered page (hosted flow and console).
+pub(crate) fn with_page_headers(pages: Router<AppState>) -> Router<AppState> {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };

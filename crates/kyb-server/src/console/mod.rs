@@ -1,0 +1,729 @@
+//! The review console under `/console`: operators sign in (argon2 passwords, a server-side
+//! session in an HttpOnly cookie, CSRF on every form, the account locked after repeated
+//! failures), see the queue of cases by risk and age, open a case with everything the customer
+//! gave, its documents and every check with its evidence, and decide: approve, reject with a
+//! reason code and an internal note, or ask for more information. Each decision is written with
+//! its status change, webhook event and audit row in one transaction (`Store::decide`).
+
+pub mod password;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use kyb_domain::requirements::{document_label, BUSINESS_FIELDS, DOCUMENT_KINDS};
+use kyb_domain::CustomerId;
+use kyb_store::{
+    secrets, ActorKind, AuditContext, ConsoleSession, DecisionAction, DecisionOutcome, InfoRequest,
+    Operator, StoreError,
+};
+
+use crate::extract::RequestContext;
+use crate::hosted::pages::page;
+use crate::hosted::session::{cookie, random_token, same_token};
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "kyb_console";
+const LOGIN_COOKIE: &str = "kyb_console_login";
+
+/// Reason codes a reviewer can reject with; the platform sees the code, never the note.
+pub const REJECTION_REASONS: [(&str, &str); 6] = [
+    ("sanctions_match", "Confirmed sanctions match"),
+    ("documents_invalid", "Documents invalid or forged"),
+    ("registry_mismatch", "Does not match the company registry"),
+    ("prohibited_business", "Prohibited or high-risk business"),
+    ("fraud_suspected", "Fraud suspected"),
+    ("other", "Other (see the audit trail)"),
+];
+
+pub fn router() -> Router<AppState> {
+    let pages = Router::new()
+        .route("/console", get(queue))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/cases/{customer_id}", get(case_page))
+        .route(
+            "/console/cases/{customer_id}/documents/{document_id}",
+            get(document),
+        )
+        .route("/console/cases/{customer_id}/approve", post(approve))
+        .route("/console/cases/{customer_id}/reject", post(reject))
+        .route(
+            "/console/cases/{customer_id}/request-info",
+            post(request_info),
+        );
+    crate::hosted::with_page_headers(pages)
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/console; HttpOnly; SameSite=Strict{secure}{age}"
+    ))
+    .expect("cookie values are base64url")
+}
+
+/// A signed-in operator.
+pub struct OperatorSession {
+    pub session: ConsoleSession,
+    id_hash: String,
+}
+
+impl FromRequestParts<AppState> for OperatorSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || Redirect::to("/console/login").into_response();
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let id_hash = secrets::hash_secret(&token);
+        match state
+            .store
+            .find_console_session(&id_hash, state.clock.now(), state.config.session_idle)
+            .await
+        {
+            Ok(Some(session)) => Ok(Self { session, id_hash }),
+            Ok(None) => Err(to_login()),
+            Err(e) => Err(internal(e)),
+        }
+    }
+}
+
+fn internal(e: impl Into<anyhow::Error>) -> Response {
+    tracing::error!(error = format!("{:#}", e.into()), "console request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+impl OperatorSession {
+    fn operator(&self) -> &Operator {
+        &self.session.operator
+    }
+
+    fn check_csrf(&self, form: &[(String, String)]) -> Result<(), Response> {
+        let sent = field(form, "csrf");
+        if same_token(sent, &self.session.csrf_token) {
+            Ok(())
+        } else {
+            Err((
+                StatusCode::FORBIDDEN,
+                "the form is out of date: reload the page",
+            )
+                .into_response())
+        }
+    }
+
+    fn audit(&self, rc: &RequestContext, at: chrono::DateTime<chrono::Utc>) -> AuditContext {
+        AuditContext {
+            actor: ActorKind::Operator,
+            actor_id: Some(self.session.operator.id.clone()),
+            request_id: rc.request_id.clone(),
+            client_addr: rc.client_addr.clone(),
+            at,
+        }
+    }
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
+}
+
+// ----- sign in --------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct LoginPage {
+    operator: String,
+    csrf: String,
+    email: String,
+    error: String,
+}
+
+fn login_form(state: &AppState, status: StatusCode, email: &str, error: &str) -> Response {
+    let csrf = random_token();
+    let mut r = page(
+        status,
+        &LoginPage {
+            operator: String::new(),
+            csrf: csrf.clone(),
+            email: email.to_owned(),
+            error: error.to_owned(),
+        },
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, LOGIN_COOKIE, &csrf, None),
+    );
+    r
+}
+
+async fn login_page(State(state): State<AppState>) -> Response {
+    login_form(&state, StatusCode::OK, "", "")
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    // The login form's token must match its cookie (double submit): no cross-site logins.
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_token(field(&form, "csrf"), &expected) {
+        return login_form(
+            &state,
+            StatusCode::FORBIDDEN,
+            "",
+            "The form was out of date. Sign in again.",
+        );
+    }
+    let email = field(&form, "email").to_lowercase();
+    let password = field(&form, "password").to_owned();
+    let now = state.clock.now();
+    let wrong = "Wrong e-mail address or password.";
+    let found = match state.store.operator_for_login(&email).await {
+        Ok(f) => f,
+        Err(e) => return internal(e),
+    };
+    let Some(found) = found else {
+        // The same work as a real check, so that timing does not tell which addresses exist.
+        let _ = password::verify(&password, password::DUMMY_HASH);
+        return login_form(&state, StatusCode::UNAUTHORIZED, &email, wrong);
+    };
+    if let Some(until) = found.locked_until.filter(|u| *u > now) {
+        let message = format!(
+            "This account is locked after repeated failed sign-ins until {} UTC.",
+            until.format("%H:%M")
+        );
+        return login_form(&state, StatusCode::LOCKED, &email, &message);
+    }
+    let hash = found.password_hash.clone();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok || found.disabled {
+        return match state
+            .store
+            .record_login_failure(&found.operator.id, now)
+            .await
+        {
+            Ok(Some(_)) => login_form(
+                &state,
+                StatusCode::LOCKED,
+                &email,
+                "Too many failed sign-ins: this account is locked for 15 minutes.",
+            ),
+            Ok(None) => login_form(&state, StatusCode::UNAUTHORIZED, &email, wrong),
+            Err(e) => internal(e),
+        };
+    }
+    let token = random_token();
+    let expires = now + state.config.session_max;
+    if let Err(e) = state
+        .store
+        .start_console_session(
+            &found.operator.id,
+            &secrets::hash_secret(&token),
+            &random_token(),
+            now,
+            expires,
+        )
+        .await
+    {
+        return internal(e);
+    }
+    let mut r = Redirect::to("/console").into_response();
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, &token, None),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&state, LOGIN_COOKIE, "", Some(0)),
+    );
+    r
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = me.check_csrf(&form) {
+        return r;
+    }
+    if let Err(e) = state
+        .store
+        .end_console_session(&me.id_hash, state.clock.now())
+        .await
+    {
+        return internal(e);
+    }
+    let mut r = Redirect::to("/console/login").into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", Some(0)),
+    );
+    r
+}
+
+// ----- the queue ------------------------------------------------------------------------------
+
+struct QueueRow {
+    id: String,
+    name: String,
+    platform: String,
+    submitted: String,
+    risk: &'static str,
+    status: &'static str,
+    flag: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/queue.html")]
+struct QueuePage {
+    operator: String,
+    csrf: String,
+    items: Vec<QueueRow>,
+}
+
+fn minutes(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn queue(State(state): State<AppState>, me: OperatorSession) -> Response {
+    let items = match state.store.review_queue(state.clock.now(), 200).await {
+        Ok(i) => i,
+        Err(e) => return internal(e),
+    };
+    let items = items
+        .into_iter()
+        .map(|i| QueueRow {
+            id: i.customer.id.to_string(),
+            name: i.customer.business_name.clone(),
+            platform: i.platform_name,
+            submitted: i.submitted_at.map(minutes).unwrap_or_default(),
+            risk: match i.risk {
+                2 => "fail",
+                1 => "warn",
+                0 => "pass",
+                _ => "running",
+            },
+            status: i.customer.verification_status.as_str(),
+            flag: i.customer.review.review_flag.clone().unwrap_or_default(),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        &QueuePage {
+            operator: me.operator().email.clone(),
+            csrf: me.session.csrf_token.clone(),
+            items,
+        },
+    )
+}
+
+// ----- a case ---------------------------------------------------------------------------------
+
+struct CheckView {
+    kind: String,
+    outcome: String,
+    reasons: String,
+    at: String,
+    evidence: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/case.html")]
+struct CasePage {
+    operator: String,
+    csrf: String,
+    customer_id: String,
+    name: String,
+    platform: String,
+    status: &'static str,
+    flag: String,
+    notice: String,
+    error: String,
+    fields: Vec<(String, String)>,
+    people: Vec<String>,
+    documents: Vec<(String, String, String)>,
+    checks: Vec<CheckView>,
+    decisions: Vec<String>,
+    decidable: bool,
+    reasons: Vec<(&'static str, &'static str)>,
+    items: Vec<(String, String)>,
+}
+
+/// The things a reviewer may ask for again.
+pub fn requestable_items() -> Vec<(String, String)> {
+    let mut items: Vec<(String, String)> = BUSINESS_FIELDS
+        .iter()
+        .map(|f| {
+            (
+                format!("business_details.{f}"),
+                format!("Business details: {}", f.replace('_', " ")),
+            )
+        })
+        .collect();
+    items.push((
+        "people".into(),
+        "People: directors, control persons and owners".into(),
+    ));
+    items.extend(DOCUMENT_KINDS.iter().map(|(k, _)| {
+        (
+            format!("documents.{k}"),
+            format!("Document: {}", document_label(k)),
+        )
+    }));
+    items
+}
+
+#[derive(serde::Deserialize)]
+struct CaseQuery {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    Path(raw): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> Response {
+    let Ok(id) = CustomerId::parse(&raw) else {
+        return (StatusCode::NOT_FOUND, "no such case").into_response();
+    };
+    let platform = match state.store.customer_platform(&id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such case").into_response(),
+        Err(e) => return internal(e),
+    };
+    let now = state.clock.now();
+    let (facts, checks, decisions) = match tokio::try_join!(
+        state.store.case_facts(&platform.0, &id, now),
+        state.store.list_checks(&platform.0, &id),
+        state.store.decisions(&id),
+    ) {
+        Ok(x) => x,
+        Err(e) => return internal(e),
+    };
+    let c = &facts.customer;
+    let p = &c.facts.profile;
+    let mut fields = vec![
+        ("Business name".to_owned(), c.business_name.clone()),
+        ("E-mail".to_owned(), c.business_email.clone()),
+        ("Phone".to_owned(), c.phone_number.clone()),
+        (
+            "Registered address".to_owned(),
+            c.registered_address.clone(),
+        ),
+        ("Country".to_owned(), c.registered_country.clone()),
+    ];
+    for f in BUSINESS_FIELDS {
+        fields.push((f.replace('_', " "), p.get(f).to_owned()));
+    }
+    let people = facts
+        .people
+        .iter()
+        .map(|p| {
+            format!(
+                "{} — {}, born {}, {}, {}{} % owner",
+                p.full_name,
+                p.role,
+                p.date_of_birth,
+                p.nationality,
+                if p.is_control_person {
+                    "control person, "
+                } else {
+                    ""
+                },
+                f64::from(p.ownership_bp) / 100.0
+            )
+        })
+        .collect();
+    let documents = facts
+        .documents
+        .iter()
+        .map(|d| {
+            (
+                d.id.clone(),
+                document_label(&d.kind).to_owned(),
+                format!(
+                    "({}, {} bytes, SHA-256 {})",
+                    d.content_type,
+                    d.size_bytes,
+                    &d.sha256[..16]
+                ),
+            )
+        })
+        .collect();
+    let checks = checks
+        .iter()
+        .map(|c| CheckView {
+            kind: c.kind.clone(),
+            outcome: c.outcome.clone(),
+            reasons: c.reasons.join(", "),
+            at: minutes(c.created_at),
+            evidence: serde_json::to_string_pretty(&c.evidence).unwrap_or_default(),
+        })
+        .collect();
+    let decisions = decisions
+        .iter()
+        .map(|d| {
+            let mut line = format!(
+                "{} — {} by {}",
+                minutes(d.created_at),
+                d.action.replace('_', " "),
+                d.operator_email
+            );
+            if let Some(r) = &d.reason_code {
+                line.push_str(&format!(", reason {r}"));
+            }
+            if let Some(n) = d.note.as_deref().filter(|n| !n.is_empty()) {
+                line.push_str(&format!(", note: {n}"));
+            }
+            if let Some(m) = d.message.as_deref().filter(|m| !m.is_empty()) {
+                line.push_str(&format!(", message: {m}"));
+            }
+            line
+        })
+        .collect();
+    let notice = match q.done.as_deref() {
+        Some("approved") => "The case is approved.",
+        Some("rejected") => "The case is rejected.",
+        Some("more_info") => "More information was requested: the platform has a fresh link for the customer.",
+        Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
+        _ => "",
+    };
+    page(
+        StatusCode::OK,
+        &CasePage {
+            operator: me.operator().email.clone(),
+            csrf: me.session.csrf_token.clone(),
+            customer_id: c.id.to_string(),
+            name: c.business_name.clone(),
+            platform: platform.1,
+            status: c.verification_status.as_str(),
+            flag: c.review.review_flag.clone().unwrap_or_default(),
+            notice: notice.to_owned(),
+            error: q.error.unwrap_or_default(),
+            fields,
+            people,
+            documents,
+            checks,
+            decisions,
+            decidable: c.verification_status == kyb_domain::VerificationStatus::InReview,
+            reasons: REJECTION_REASONS.to_vec(),
+            items: requestable_items(),
+        },
+    )
+}
+
+/// A document of a case, for a signed-in operator only; always a download.
+async fn document(
+    State(state): State<AppState>,
+    _me: OperatorSession,
+    Path((raw, doc_id)): Path<(String, String)>,
+) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such document").into_response();
+    let Ok(id) = CustomerId::parse(&raw) else {
+        return not_found();
+    };
+    let platform = match state.store.customer_platform(&id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(),
+        Err(e) => return internal(e),
+    };
+    let facts = match state
+        .store
+        .case_facts(&platform.0, &id, state.clock.now())
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return internal(e),
+    };
+    let Some(doc) = facts.documents.iter().find(|d| d.id == doc_id) else {
+        return not_found();
+    };
+    let bytes = match state
+        .documents
+        .get(&object_store::path::Path::from(doc.storage_key.as_str()))
+        .await
+    {
+        Ok(got) => match got.bytes().await {
+            Ok(b) => b,
+            Err(e) => return internal(e),
+        },
+        Err(e) => return internal(e),
+    };
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&doc.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!(
+            "attachment; filename=\"{}.{}\"",
+            doc.kind,
+            extension(&doc.content_type)
+        ))
+        .unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    r
+}
+
+fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "bin",
+    }
+}
+
+// ----- decisions ------------------------------------------------------------------------------
+
+async fn decide(
+    state: &AppState,
+    me: &OperatorSession,
+    rc: &RequestContext,
+    raw: &str,
+    action: DecisionAction,
+) -> Response {
+    let back =
+        |query: String| Redirect::to(&format!("/console/cases/{raw}?{query}")).into_response();
+    let Ok(id) = CustomerId::parse(raw) else {
+        return (StatusCode::NOT_FOUND, "no such case").into_response();
+    };
+    let platform = match state.store.customer_platform(&id).await {
+        Ok(Some(p)) => p.0,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such case").into_response(),
+        Err(e) => return internal(e),
+    };
+    let ctx = me.audit(rc, state.clock.now());
+    let outcome = state
+        .store
+        .decide(
+            &platform,
+            &id,
+            me.operator(),
+            action,
+            &ctx,
+            |c, previous, new_link| {
+                let mut events = vec![state.event(
+                    "business_customer.verification_status.updated",
+                    c,
+                    Some(serde_json::json!({ "verification_status": previous })),
+                )];
+                if new_link {
+                    events.push(state.event("business_customer.kyb_link.created", c, None));
+                }
+                events
+            },
+        )
+        .await;
+    match outcome {
+        Ok(DecisionOutcome::Done(status)) => back(format!("done={}", status.as_str())),
+        Ok(DecisionOutcome::AwaitingSecondApproval) => back("done=first_approval".into()),
+        Err(StoreError::Conflict(m)) => back(format!("error={}", urlencode(&m))),
+        Err(StoreError::InvalidTransition(t)) => {
+            back(format!("error={}", urlencode(&t.to_string())))
+        }
+        Err(e) => internal(e),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = me.check_csrf(&form) {
+        return r;
+    }
+    decide(&state, &me, &rc, &raw, DecisionAction::Approve).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = me.check_csrf(&form) {
+        return r;
+    }
+    let code = field(&form, "reason_code");
+    if !REJECTION_REASONS.iter().any(|(c, _)| *c == code) {
+        let m = urlencode("Choose a rejection reason from the list.");
+        return Redirect::to(&format!("/console/cases/{raw}?error={m}")).into_response();
+    }
+    let note = field(&form, "note");
+    if note.chars().count() > 2000 {
+        let m = urlencode("The note must be 2000 characters or fewer.");
+        return Redirect::to(&format!("/console/cases/{raw}?error={m}")).into_response();
+    }
+    let action = DecisionAction::Reject {
+        reason_code: code.to_owned(),
+        note: note.to_owned(),
+    };
+    decide(&state, &me, &rc, &raw, action).await
+}
+
+async fn request_info(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = me.check_csrf(&form) {
+        return r;
+    }
+    let allowed = requestable_items();
+    let mut items: Vec<String> = Vec::new();
+    for (k, v) in &form {
+        if k == "items" && allowed.iter().any(|(key, _)| key == v) && !items.contains(v) {
+            items.push(v.clone());
+        }
+    }
+    let message = field(&form, "message");
+    if items.is_empty() || message.is_empty() || message.chars().count() > 2000 {
+        let m = urlencode(
+            "Pick at least one item and write a message (up to 2000 characters) for the customer.",
+        );
+        return Redirect::to(&format!("/console/cases/{raw}?error={m}")).into_response();
+    }
+    let action = DecisionAction::RequestInfo {
+        info: InfoRequest {
+            items,
+            message: message.to_owned(),
+        },
+        link: state.new_link(state.clock.now()),
+    };
+    decide(&state, &me, &rc, &raw, action).await
+}
