@@ -360,9 +360,7 @@ impl Backend {
                 .bind(since.unwrap_or(before.created_at))
                 .fetch_all(&mut *tx)
                 .await?;
-                if firsts.iter().any(|o| *o == operator.id)
-                    && !firsts.iter().any(|o| *o != operator.id)
-                {
+                if firsts.contains(&operator.id) && !firsts.iter().any(|o| *o != operator.id) {
                     return Err(StoreError::Conflict(
                         "you already approved this case: a second admin must approve it".into(),
                     ));
