@@ -262,7 +262,7 @@ async fn logout(
     me: OperatorSession,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&form) {
+    if let Some(r) = me.csrf_refusal(&form) {
         return r;
     }
     if let Err(e) = state
@@ -661,7 +661,7 @@ async fn approve(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&form) {
+    if let Some(r) = me.csrf_refusal(&form) {
         return r;
     }
     decide(&state, &me, &rc, &raw, DecisionAction::Approve).await
@@ -674,7 +674,7 @@ async fn reject(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&form) {
+    if let Some(r) = me.csrf_refusal(&form) {
         return r;
     }
     let code = field(&form, "reason_code");
@@ -701,7 +701,7 @@ async fn request_info(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&form) {
+    if let Some(r) = me.csrf_refusal(&form) {
         return r;
     }
     let allowed = requestable_items();
