@@ -109,17 +109,13 @@ impl OperatorSession {
         &self.session.operator
     }
 
-    fn check_csrf(&self, form: &[(String, String)]) -> Result<(), Response> {
+    /// The refusal of a form whose CSRF token is not this session's.
+    fn csrf_refusal(&self, form: &[(String, String)]) -> Option<Response> {
         let sent = field(form, "csrf");
-        if same_token(sent, &self.session.csrf_token) {
-            Ok(())
-        } else {
-            Err((
-                StatusCode::FORBIDDEN,
-                "the form is out of date: reload the page",
-            )
-                .into_response())
-        }
+        (!same_token(sent, &self.session.csrf_token)).then(|| {
+            (StatusCode::FORBIDDEN, "the form is out of date: reload the page").into_response()
+        })
+    }
     }
 
     fn audit(&self, rc: &RequestContext, at: chrono::DateTime<chrono::Utc>) -> AuditContext {
