@@ -113,9 +113,12 @@ impl OperatorSession {
     fn csrf_refusal(&self, form: &[(String, String)]) -> Option<Response> {
         let sent = field(form, "csrf");
         (!same_token(sent, &self.session.csrf_token)).then(|| {
-            (StatusCode::FORBIDDEN, "the form is out of date: reload the page").into_response()
+            (
+                StatusCode::FORBIDDEN,
+                "the form is out of date: reload the page",
+            )
+                .into_response()
         })
-    }
     }
 
     fn audit(&self, rc: &RequestContext, at: chrono::DateTime<chrono::Utc>) -> AuditContext {
