@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod browser;
 mod checks;
+mod console;
 mod create;
 mod customers;
 mod events;

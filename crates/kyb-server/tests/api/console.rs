@@ -1,0 +1,438 @@
+//! The review console over real HTTP, on both databases: sign-in with CSRF and lockout, the
+//! queue, a case page with its evidence, and every decision with what the platform then sees
+//! (status, reasons, requested items, a fresh link, webhook events) and the audit trail.
+
+use crate::db_test;
+use crate::helpers::*;
+use crate::hosted::submitted_case;
+use kyb_server::checks::CheckRunner;
+use kyb_store::OperatorRole;
+use serde_json::Value;
+
+const PASSWORD: &str = "a long enough password";
+
+/// An operator's browser: its own cookies, no automatic redirects.
+struct Console {
+    client: reqwest::Client,
+    base: String,
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+impl Console {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.address.clone(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), location, r.text().await.unwrap())
+    }
+
+    async fn login(&self, email: &str, password: &str) -> u16 {
+        let (_, html) = self.get("/console/login").await;
+        let csrf = csrf_of(&html);
+        self.post(
+            "/console/login",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+        .0
+    }
+
+    /// The CSRF token of a signed-in page.
+    async fn csrf(&self, path: &str) -> String {
+        let (status, html) = self.get(path).await;
+        assert_eq!(status, 200, "{html}");
+        csrf_of(&html)
+    }
+
+    async fn decide(&self, customer: &str, action: &str, fields: &[(&str, &str)]) -> String {
+        let csrf = self.csrf(&format!("/console/cases/{customer}")).await;
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let (status, location, body) = self
+            .post(&format!("/console/cases/{customer}/{action}"), &form)
+            .await;
+        assert_eq!(status, 303, "{body}");
+        location.unwrap()
+    }
+}
+
+impl TestApp {
+    async fn operator(&self, email: &str, role: OperatorRole) -> Console {
+        let hash = kyb_server::console::password::hash(PASSWORD).unwrap();
+        self.state
+            .store
+            .create_operator(email, role, &hash, self.clock.now())
+            .await
+            .unwrap();
+        let c = Console::new(self);
+        assert_eq!(c.login(email, PASSWORD).await, 303);
+        c
+    }
+
+    async fn case_in_review(&self, name: &str, person: &str, tag: &str) -> String {
+        let id = submitted_case(self, name, "5551234", person, tag).await;
+        CheckRunner::new(self.state.clone())
+            .run_once()
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn customer_json(&self, id: &str) -> Value {
+        self.get(&format!("/v2/business_customer/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+db_test!(
+    sign_in_needs_the_form_token_and_locks_after_five_failures,
+    |app| async move {
+        let hash = kyb_server::console::password::hash(PASSWORD).unwrap();
+        app.state
+            .store
+            .create_operator(
+                "rev@kyb.example",
+                OperatorRole::Reviewer,
+                &hash,
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+        let c = Console::new(&app);
+        let (status, location, _) = {
+            let r = c
+                .client
+                .get(format!("{}/console", c.base))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.headers()
+                    .get("location")
+                    .map(|v| v.to_str().unwrap().to_owned()),
+                (),
+            )
+        };
+        assert_eq!((status, location.as_deref()), (303, Some("/console/login")));
+        let (_, html) = c.get("/console/login").await;
+        let _ = csrf_of(&html);
+        let (status, _, _) = c
+            .post(
+                "/console/login",
+                &[
+                    ("csrf", "forged"),
+                    ("email", "rev@kyb.example"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 403);
+        assert_eq!(c.login("nobody@kyb.example", PASSWORD).await, 401);
+        for _ in 0..4 {
+            assert_eq!(c.login("rev@kyb.example", "not the password!").await, 401);
+        }
+        assert_eq!(
+            c.login("rev@kyb.example", "not the password!").await,
+            423,
+            "the fifth locks"
+        );
+        assert_eq!(
+            c.login("rev@kyb.example", PASSWORD).await,
+            423,
+            "locked even with the password"
+        );
+        app.clock.advance(chrono::Duration::minutes(16));
+        assert_eq!(c.login("rev@kyb.example", PASSWORD).await, 303);
+        let (status, html) = c.get("/console").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Review queue"));
+        // Sign out ends the session.
+        let csrf = csrf_of(&html);
+        assert_eq!(c.post("/console/logout", &[("csrf", &csrf)]).await.0, 303);
+        assert_eq!(c.get("/console").await.0, 303);
+    }
+);
+
+db_test!(a_reviewer_approves_from_the_queue, |app| async move {
+    let id = app.case_in_review("Acme Corp", "Ada Obi", "approve").await;
+    let reviewer = app
+        .operator("rev@kyb.example", OperatorRole::Reviewer)
+        .await;
+    let (_, queue) = reviewer.get("/console").await;
+    assert!(queue.contains(&format!("/console/cases/{id}")), "{queue}");
+    let (_, case) = reviewer.get(&format!("/console/cases/{id}")).await;
+    for shown in [
+        "Acme Corp",
+        "Ada Obi",
+        "sanctions",
+        "registry",
+        "documents",
+        "Certificate of incorporation",
+    ] {
+        assert!(case.contains(shown), "{shown} on the case page");
+    }
+    // A forged form changes nothing.
+    let (status, _, _) = reviewer
+        .post(
+            &format!("/console/cases/{id}/approve"),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        app.customer_json(&id).await["verification_status"],
+        "in_review"
+    );
+
+    let location = reviewer.decide(&id, "approve", &[]).await;
+    assert!(location.ends_with("done=approved"), "{location}");
+    assert_eq!(
+        app.customer_json(&id).await["verification_status"],
+        "approved"
+    );
+    let events = app.state.store.list_events(&app.scope()).await.unwrap();
+    assert!(events.iter().any(
+        |e| e.event_type == "business_customer.verification_status.updated"
+            && e.payload["data"]["object"]["verification_status"] == "approved"
+            && e.payload["data"]["previous_attributes"]["verification_status"] == "in_review"
+    ));
+    let audit = app
+        .dump(&format!(
+            "SELECT actor_type || ' ' || action FROM audit_log WHERE target_id = '{id}' AND action = 'business_customer.approved'"
+        ))
+        .await;
+    assert_eq!(audit, ["operator business_customer.approved"]);
+    let (_, queue) = reviewer.get("/console").await;
+    assert!(
+        !queue.contains(&format!("/console/cases/{id}")),
+        "decided cases leave the queue"
+    );
+});
+
+db_test!(
+    a_rejection_shows_its_reason_code_but_never_the_note,
+    |app| async move {
+        let id = app.case_in_review("Acme Corp", "Ada Obi", "reject").await;
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let location = reviewer
+            .decide(&id, "reject", &[("reason_code", "nope"), ("note", "x")])
+            .await;
+        assert!(location.contains("error="), "an unknown reason is refused");
+        assert_eq!(
+            app.customer_json(&id).await["verification_status"],
+            "in_review"
+        );
+        reviewer
+            .decide(
+                &id,
+                "reject",
+                &[
+                    ("reason_code", "documents_invalid"),
+                    ("note", "the certificate looks edited"),
+                ],
+            )
+            .await;
+        let v = app.customer_json(&id).await;
+        assert_eq!(v["verification_status"], "rejected");
+        assert_eq!(
+            v["rejection_reasons"],
+            serde_json::json!(["documents_invalid"])
+        );
+        let events = app.get("/v2/events?limit=100").await.text().await.unwrap();
+        assert!(!v.to_string().contains("looks edited") && !events.contains("looks edited"));
+    }
+);
+
+db_test!(
+    requesting_information_sends_the_customer_back_with_a_fresh_link,
+    |app| async move {
+        let id = app.case_in_review("Acme Corp", "Ada Obi", "info").await;
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let location = reviewer
+            .decide(
+                &id,
+                "request-info",
+                &[("message", "Please send a newer proof of address.")],
+            )
+            .await;
+        assert!(location.contains("error="), "an item must be picked");
+        reviewer
+            .decide(
+                &id,
+                "request-info",
+                &[
+                    ("items", "documents.proof_of_address"),
+                    ("message", "Please send a newer proof of address."),
+                ],
+            )
+            .await;
+        let v = app.customer_json(&id).await;
+        assert_eq!(v["verification_status"], "more_info");
+        assert!(
+            v["kyb_link"].is_string(),
+            "a fresh link for the platform: {v}"
+        );
+        assert_eq!(
+            v["requirements"]["information_requested"]["items"],
+            serde_json::json!(["documents.proof_of_address"])
+        );
+        assert_eq!(
+            v["requirements"]["information_requested"]["message"],
+            "Please send a newer proof of address."
+        );
+        assert!(v["requirements"]["currently_due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "documents.proof_of_address"));
+        let types: Vec<String> = app
+            .state
+            .store
+            .list_events(&app.scope())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.customer_id.as_deref() == Some(id.as_str()))
+            .map(|e| e.event_type)
+            .collect();
+        assert!(
+            types
+                .iter()
+                .filter(|t| *t == "business_customer.kyb_link.created")
+                .count()
+                >= 2
+        );
+    }
+);
+
+db_test!(a_sanctions_hit_needs_two_admins, |app| async move {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/ofac/sdn-2024-05-03.csv"
+    ))
+    .unwrap();
+    let entries = kyb_screening::parse_sdn(&bytes).unwrap();
+    app.state
+        .store
+        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
+        .await
+        .unwrap();
+    let id = app
+        .case_in_review("Acme Corp", "Hasan Nasrallah", "hit")
+        .await;
+    let reviewer = app
+        .operator("rev@kyb.example", OperatorRole::Reviewer)
+        .await;
+    let location = reviewer.decide(&id, "approve", &[]).await;
+    assert!(
+        location.contains("error=") && location.contains("admins"),
+        "{location}"
+    );
+    let first = app
+        .operator("admin1@kyb.example", OperatorRole::Admin)
+        .await;
+    let location = first.decide(&id, "approve", &[]).await;
+    assert!(location.ends_with("done=first_approval"), "{location}");
+    assert_eq!(
+        app.customer_json(&id).await["verification_status"],
+        "in_review"
+    );
+    let location = first.decide(&id, "approve", &[]).await;
+    assert!(
+        location.contains("error=") && location.contains("second"),
+        "the same admin twice is not two"
+    );
+    let second = app
+        .operator("admin2@kyb.example", OperatorRole::Admin)
+        .await;
+    let location = second.decide(&id, "approve", &[]).await;
+    assert!(location.ends_with("done=approved"), "{location}");
+    assert_eq!(
+        app.customer_json(&id).await["verification_status"],
+        "approved"
+    );
+    let (_, case) = second.get(&format!("/console/cases/{id}")).await;
+    assert!(
+        case.contains("first approval by admin1@kyb.example")
+            && case.contains("approve by admin2@kyb.example"),
+        "{case}"
+    );
+});
+
+db_test!(
+    documents_are_shown_only_to_signed_in_operators,
+    |app| async move {
+        let id = app.case_in_review("Acme Corp", "Ada Obi", "docs").await;
+        let doc = app
+            .dump(&format!(
+                "SELECT id FROM documents WHERE customer_id = '{id}' ORDER BY kind LIMIT 1"
+            ))
+            .await
+            .remove(0);
+        let path = format!("/console/cases/{id}/documents/{doc}");
+        assert_eq!(
+            Console::new(&app).get(&path).await.0,
+            303,
+            "to the sign-in page"
+        );
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let r = reviewer
+            .client
+            .get(format!("{}{path}", reviewer.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+    }
+);
