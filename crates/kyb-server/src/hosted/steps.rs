@@ -71,6 +71,31 @@ struct BusinessPage {
     csrf: String,
     errors: Vec<FieldError>,
     fields: Vec<FieldView>,
+    asked: Option<Asked>,
+}
+
+/// What a reviewer asked the customer for again, shown until the customer submits.
+pub(super) struct Asked {
+    pub message: String,
+    pub items: Vec<String>,
+}
+
+pub(super) fn asked(customer: &kyb_store::Customer) -> Option<Asked> {
+    let info = customer.review.info_request.as_ref()?;
+    let labels = crate::console::requestable_items();
+    Some(Asked {
+        message: info.message.clone(),
+        items: info
+            .items
+            .iter()
+            .map(|i| {
+                labels
+                    .iter()
+                    .find(|(k, _)| k == i)
+                    .map_or_else(|| i.clone(), |(_, l)| l.clone())
+            })
+            .collect(),
+    })
 }
 
 fn business_page_with(
@@ -129,6 +154,7 @@ fn business_page_with(
             csrf: s.csrf_token.clone(),
             errors,
             fields,
+            asked: asked(&s.customer),
         },
     )
 }
@@ -234,6 +260,7 @@ struct ReviewPage {
     attested_by: String,
     attest_error: Option<String>,
     name_error: Option<String>,
+    asked: Option<Asked>,
 }
 
 /// What is still due, as sentences linking to the step that fixes each.
@@ -326,6 +353,7 @@ async fn review_with(
             people: person_rows(&people),
             documents: document_rows(&documents),
             missing: missing_items(requirements, &due),
+            asked: asked(&s.customer),
             attest,
             attested_by,
         },

@@ -760,3 +760,20 @@ pub async fn submitted_case(
     assert_eq!(status, 200, "{html}");
     id
 }
+
+/// Opens a fresh link of a case sent back for more information, and submits again without
+/// changes. Returns the first page the customer sees.
+pub async fn resubmit(app: &TestApp, link: &str, person: &str) -> String {
+    let b = Browser::new(app);
+    let csrf = b.start(link).await;
+    let (status, first) = b.get("/kyb/flow/business").await;
+    assert_eq!(status, 200);
+    let (status, html, _) = b
+        .post(
+            "/kyb/flow/submit",
+            &[("csrf", &csrf), ("attest", "yes"), ("attested_by", person)],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    first
+}
