@@ -1,6 +1,7 @@
 //! The whole hosted flow in real headless Chromium, driven through WebDriver (chromedriver):
 //! open the link, fill every step, upload a real PDF, submit, and see the API report
-//! `in_review`. With `KYB_SCREENSHOTS=1`, screenshots of every step at desktop and phone width
+//! `in_review`; then a reviewer in the console approves one case and asks for more information
+//! on another. With `KYB_SCREENSHOTS=1`, screenshots of every step at desktop and phone width
 //! are written to `docs/screenshots/`.
 
 use crate::helpers::*;
@@ -301,6 +302,109 @@ async fn run(postgres: bool) {
         .unwrap();
     assert_eq!(v["verification_status"], "in_review");
     assert_eq!(v["requirements"]["currently_due"], json!([]));
+}
+
+/// A reviewer signs in, approves one case from the queue and asks for more on another.
+async fn run_console(postgres: bool) {
+    let Some(driver) = driver().await else { return };
+    let Some(app) = spawn_for_browser(postgres).await else {
+        return;
+    };
+    let approve = crate::hosted::submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "a").await;
+    let ask =
+        crate::hosted::submitted_case(&app, "Beta Trading Ltd", "5551235", "Ben Cole", "b").await;
+    assert_eq!(
+        kyb_server::checks::CheckRunner::new(app.state.clone())
+            .run_once()
+            .await
+            .unwrap(),
+        2
+    );
+    let hash = kyb_server::console::password::hash("reviewer password 1").unwrap();
+    app.state
+        .store
+        .create_operator(
+            "rev@kyb.example",
+            kyb_store::OperatorRole::Reviewer,
+            &hash,
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+
+    c.goto(&app.url("/console")).await.unwrap();
+    on_page(&c, "Sign in").await;
+    fill(&c, "email", "rev@kyb.example").await;
+    fill(&c, "password", "reviewer password 1").await;
+    shoot(&c, "7-console-sign-in").await;
+    press(&c, "form button[type=submit]").await;
+    on_page(&c, "Review queue").await;
+    shoot(&c, "8-console-queue").await;
+
+    press(&c, &format!("a[href='/console/cases/{approve}']")).await;
+    on_page(&c, "Acme Corp").await;
+    shoot(&c, "9-console-case").await;
+    press(&c, "#approve").await;
+    let notice = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("approved"), "{notice}");
+
+    c.goto(&app.url(&format!("/console/cases/{ask}")))
+        .await
+        .unwrap();
+    on_page(&c, "Beta Trading Ltd").await;
+    press(&c, "input[value='documents.proof_of_address']").await;
+    fill(
+        &c,
+        "message",
+        "Please upload a proof of address from the last three months.",
+    )
+    .await;
+    press(&c, "#request-info").await;
+    let notice = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        notice.contains("More information was requested"),
+        "{notice}"
+    );
+    shoot(&c, "10-console-info-requested").await;
+    c.close().await.unwrap();
+
+    for (id, status) in [(&approve, "approved"), (&ask, "more_info")] {
+        let v: Value = app
+            .get(&format!("/v2/business_customer/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["verification_status"], status, "{v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_chromium_sqlite() {
+    run_console(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_chromium_postgres() {
+    run_console(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
