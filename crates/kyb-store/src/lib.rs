@@ -431,6 +431,17 @@ impl Store {
         on_backend!(self, b => b.decisions(customer_id).await)
     }
 
+    pub async fn clear_review_flag(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        note: &str,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.clear_review_flag(platform_id, customer_id, operator, note, ctx).await)
+    }
+
     pub async fn decide(
         &self,
         platform_id: &PlatformId,

@@ -305,6 +305,45 @@ impl Backend {
             .collect())
     }
 
+    /// A reviewer looked at a flagged case (a new sanctions hit after approval) and keeps it as
+    /// it is: the flag is cleared, and the audit row says who and why.
+    pub async fn clear_review_flag(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        note: &str,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let before = customer_by_id(
+            &mut tx,
+            platform_id.as_str(),
+            customer_id.as_str(),
+            ctx.at,
+            true,
+        )
+        .await?;
+        let Some(flag) = before.review.review_flag.clone() else {
+            return Err(StoreError::Conflict("this case is not flagged".into()));
+        };
+        sqlx::query(
+            "UPDATE business_customers SET review_flag = NULL, updated_at = $1 WHERE id = $2",
+        )
+        .bind(ctx.at)
+        .bind(customer_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let entries = AuditEntry::single(
+            "business_customer.flag_cleared",
+            Target::new("business_customer", customer_id.as_str()),
+            json!({ "flag": flag, "operator": operator.email, "note": note, "status": before.verification_status }),
+        );
+        insert_audit(&mut tx, platform_id, Some(before.mode), ctx, entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A reviewer's decision, with its status change, events and audit row in one transaction.
     /// Approving a case whose latest sanctions check hit needs two different admins: the first
     /// approval is recorded and the case waits for the second.

@@ -53,7 +53,8 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/cases/{customer_id}/request-info",
             post(request_info),
-        );
+        )
+        .route("/console/cases/{customer_id}/clear-flag", post(clear_flag));
     crate::hosted::with_page_headers(pages)
 }
 
@@ -505,6 +506,7 @@ async fn case_page(
         Some("approved") => "The case is approved.",
         Some("rejected") => "The case is rejected.",
         Some("more_info") => "More information was requested: the platform has a fresh link for the customer.",
+        Some("flag_cleared") => "The flag is cleared; the case keeps its status.",
         Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
         _ => "",
     };
@@ -725,4 +727,44 @@ async fn request_info(
         link: state.new_link(state.clock.now()),
     };
     decide(&state, &me, &rc, &raw, action).await
+}
+
+/// Keeps a flagged case as it is (the new hit was looked at), with a note for the audit trail.
+async fn clear_flag(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.csrf_refusal(&form) {
+        return r;
+    }
+    let back =
+        |query: String| Redirect::to(&format!("/console/cases/{raw}?{query}")).into_response();
+    let note = field(&form, "note");
+    if note.is_empty() || note.chars().count() > 2000 {
+        return back(format!(
+            "error={}",
+            urlencode("Say why the case can stay as it is (up to 2000 characters).")
+        ));
+    }
+    let Ok(id) = CustomerId::parse(&raw) else {
+        return (StatusCode::NOT_FOUND, "no such case").into_response();
+    };
+    let platform = match state.store.customer_platform(&id).await {
+        Ok(Some(p)) => p.0,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such case").into_response(),
+        Err(e) => return internal(e),
+    };
+    let ctx = me.audit(&rc, state.clock.now());
+    match state
+        .store
+        .clear_review_flag(&platform, &id, me.operator(), note, &ctx)
+        .await
+    {
+        Ok(()) => back("done=flag_cleared".into()),
+        Err(StoreError::Conflict(m)) => back(format!("error={}", urlencode(&m))),
+        Err(e) => internal(e),
+    }
 }

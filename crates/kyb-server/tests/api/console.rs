@@ -436,3 +436,41 @@ db_test!(
         assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
     }
 );
+
+db_test!(
+    a_flagged_case_is_in_the_queue_until_a_reviewer_clears_it,
+    |app| async move {
+        let id = app.case_in_review("Acme Corp", "Ada Obi", "flag").await;
+        app.exec(&format!(
+        "UPDATE business_customers SET verification_status = 'approved', review_flag = 'sanctions_new_hit' WHERE id = '{id}'"
+    ))
+    .await;
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let (_, queue) = reviewer.get("/console").await;
+        assert!(
+            queue.contains(&format!("/console/cases/{id}")) && queue.contains("sanctions_new_hit")
+        );
+        let location = reviewer.decide(&id, "clear-flag", &[("note", "")]).await;
+        assert!(location.contains("error="), "a reason is needed");
+        let location = reviewer
+            .decide(
+                &id,
+                "clear-flag",
+                &[("note", "same name, different company: checked the registry")],
+            )
+            .await;
+        assert!(location.ends_with("done=flag_cleared"), "{location}");
+        let (_, queue) = reviewer.get("/console").await;
+        assert!(!queue.contains(&format!("/console/cases/{id}")));
+        assert_eq!(
+            app.customer_json(&id).await["verification_status"],
+            "approved"
+        );
+        let audit = app
+        .dump(&format!("SELECT actor_type FROM audit_log WHERE target_id = '{id}' AND action = 'business_customer.flag_cleared'"))
+        .await;
+        assert_eq!(audit, ["operator"]);
+    }
+);
