@@ -373,6 +373,17 @@ impl Backend {
         let to = transition(before.verification_status, verb)?;
         let mut recorded = kind;
         if let DecisionAction::Approve = action {
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM check_jobs WHERE customer_id = $1 AND status = 'pending'",
+            )
+            .bind(customer_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            if pending > 0 {
+                return Err(StoreError::Conflict(
+                    "the automated checks of this case have not finished: approve once their results are in".into(),
+                ));
+            }
             let hit: Option<String> = sqlx::query_scalar(
                 "SELECT outcome FROM check_results WHERE customer_id = $1 AND kind = 'sanctions' \
                  ORDER BY seq DESC LIMIT 1",

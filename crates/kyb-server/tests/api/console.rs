@@ -474,3 +474,25 @@ db_test!(
         assert_eq!(audit, ["operator"]);
     }
 );
+
+db_test!(no_approval_before_the_checks_have_run, |app| async move {
+    let id = submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "early").await;
+    let reviewer = app
+        .operator("rev@kyb.example", OperatorRole::Reviewer)
+        .await;
+    let location = reviewer.decide(&id, "approve", &[]).await;
+    assert!(
+        location.contains("error=") && location.contains("checks"),
+        "{location}"
+    );
+    assert_eq!(
+        app.customer_json(&id).await["verification_status"],
+        "in_review"
+    );
+    CheckRunner::new(app.state.clone())
+        .run_once()
+        .await
+        .unwrap();
+    let location = reviewer.decide(&id, "approve", &[]).await;
+    assert!(location.ends_with("done=approved"), "{location}");
+});
