@@ -304,6 +304,18 @@ async fn run(postgres: bool) {
     assert_eq!(v["requirements"]["currently_due"], json!([]));
 }
 
+/// The text of the page's notice, waiting (bounded) for the page after a click to load.
+async fn notice(c: &Client) -> String {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".notice"))
+        .await
+        .expect("a page with a notice")
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A reviewer signs in, approves one case from the queue and asks for more on another.
 async fn run_console(postgres: bool) {
     let Some(driver) = driver().await else { return };
@@ -347,15 +359,7 @@ async fn run_console(postgres: bool) {
     on_page(&c, "Acme Corp").await;
     shoot(&c, "9-console-case").await;
     press(&c, "#approve").await;
-    let notice = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(".notice"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notice = notice(&c).await;
     assert!(notice.contains("approved"), "{notice}");
 
     c.goto(&app.url(&format!("/console/cases/{ask}")))
@@ -370,15 +374,7 @@ async fn run_console(postgres: bool) {
     )
     .await;
     press(&c, "#request-info").await;
-    let notice = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(".notice"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notice = notice(&c).await;
     assert!(
         notice.contains("More information was requested"),
         "{notice}"
