@@ -305,7 +305,7 @@ async fn run(postgres: bool) {
 }
 
 /// The text of the page's notice, waiting (bounded) for the page after a click to load.
-async fn notice(c: &Client) -> String {
+async fn notice_text(c: &Client) -> String {
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(".notice"))
@@ -359,7 +359,7 @@ async fn run_console(postgres: bool) {
     on_page(&c, "Acme Corp").await;
     shoot(&c, "9-console-case").await;
     press(&c, "#approve").await;
-    let notice = notice(&c).await;
+    let notice = notice_text(&c).await;
     assert!(notice.contains("approved"), "{notice}");
 
     c.goto(&app.url(&format!("/console/cases/{ask}")))
@@ -374,7 +374,7 @@ async fn run_console(postgres: bool) {
     )
     .await;
     press(&c, "#request-info").await;
-    let notice = notice(&c).await;
+    let notice = notice_text(&c).await;
     assert!(
         notice.contains("More information was requested"),
         "{notice}"
