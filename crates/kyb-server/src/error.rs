@@ -221,7 +221,7 @@ impl From<kyb_store::StoreError> for ApiError {
                 "invalid_state",
                 t.to_string(),
             ),
-            S::Conflict(message) => ApiError::new(
+            S::Conflict(message) | S::Refused { message, .. } => ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorType::InvalidRequestError,
                 "invalid_state",

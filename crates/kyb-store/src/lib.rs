@@ -39,6 +39,9 @@ pub enum StoreError {
     /// The request is valid but the resource's state does not allow it; the message says why.
     #[error("{0}")]
     Conflict(String),
+    /// A rule refused the action: a stable code for screens to look up, and the sentence.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("stored data is not what kyb wrote: {0}")]
     Corrupt(String),
     #[error("unsupported database URL: {0}")]

@@ -325,7 +325,10 @@ impl Backend {
         )
         .await?;
         let Some(flag) = before.review.review_flag.clone() else {
-            return Err(StoreError::Conflict("this case is not flagged".into()));
+            return Err(StoreError::Refused {
+                code: "not_flagged",
+                message: "this case is not flagged".into(),
+            });
         };
         sqlx::query(
             "UPDATE business_customers SET review_flag = NULL, updated_at = $1 WHERE id = $2",
@@ -380,9 +383,10 @@ impl Backend {
             .fetch_one(&mut *tx)
             .await?;
             if pending > 0 {
-                return Err(StoreError::Conflict(
-                    "the automated checks of this case have not finished: approve once their results are in".into(),
-                ));
+                return Err(StoreError::Refused {
+                    code: "checks_running",
+                    message: "the automated checks of this case have not finished: approve once their results are in".into(),
+                });
             }
             let hit: Option<String> = sqlx::query_scalar(
                 "SELECT outcome FROM check_results WHERE customer_id = $1 AND kind = 'sanctions' \
@@ -393,9 +397,10 @@ impl Backend {
             .await?;
             if hit.as_deref() == Some("fail") {
                 if operator.role != OperatorRole::Admin {
-                    return Err(StoreError::Conflict(
-                        "this case has a sanctions hit: only admins may approve it, and two of them must".into(),
-                    ));
+                    return Err(StoreError::Refused {
+                    code: "admins_only",
+                    message: "this case has a sanctions hit: only admins may approve it, and two of them must".into(),
+                });
                 }
                 let since: Option<DateTime<Utc>> =
                     sqlx::query_scalar("SELECT submitted_at FROM business_customers WHERE id = $1")
@@ -411,9 +416,11 @@ impl Backend {
                 .fetch_all(&mut *tx)
                 .await?;
                 if firsts.contains(&operator.id) && !firsts.iter().any(|o| *o != operator.id) {
-                    return Err(StoreError::Conflict(
-                        "you already approved this case: a second admin must approve it".into(),
-                    ));
+                    return Err(StoreError::Refused {
+                        code: "second_admin_needed",
+                        message: "you already approved this case: a second admin must approve it"
+                            .into(),
+                    });
                 }
                 if !firsts.iter().any(|o| *o != operator.id) {
                     recorded = "first_approval";

@@ -38,6 +38,60 @@ pub const REJECTION_REASONS: [(&str, &str); 6] = [
     ("other", "Other (see the audit trail)"),
 ];
 
+/// What a refused action says on the case page. Redirects carry only the code, so nobody can
+/// make the console show a text of their choosing.
+const REFUSALS: [(&str, &str); 10] = [
+    (
+        "checks_running",
+        "The automated checks of this case have not finished: approve once their results are in.",
+    ),
+    (
+        "admins_only",
+        "This case has a sanctions hit: only admins may approve it, and two of them must.",
+    ),
+    (
+        "second_admin_needed",
+        "You already approved this case: a second admin must approve it.",
+    ),
+    ("not_flagged", "This case is not flagged."),
+    (
+        "invalid_state",
+        "This decision is not possible in the case's current status.",
+    ),
+    (
+        "reason_required",
+        "Choose a rejection reason from the list.",
+    ),
+    (
+        "note_too_long",
+        "The note must be 2000 characters or fewer.",
+    ),
+    (
+        "info_incomplete",
+        "Pick at least one item and write a message (up to 2000 characters) for the customer.",
+    ),
+    (
+        "flag_reason_required",
+        "Say why the case can stay as it is (up to 2000 characters).",
+    ),
+    (
+        "conflict",
+        "The case changed meanwhile: reload the page and try again.",
+    ),
+];
+
+fn refusal(code: &str) -> &'static str {
+    REFUSALS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("", |(_, m)| m)
+}
+
+/// Back to the case page, saying why the action was refused.
+fn refused(raw: &str, code: &str) -> Response {
+    Redirect::to(&format!("/console/cases/{raw}?error={code}")).into_response()
+}
+
 pub fn router() -> Router<AppState> {
     let pages = Router::new()
         .route("/console", get(queue))
@@ -521,7 +575,7 @@ async fn case_page(
             status: c.verification_status.as_str(),
             flag: c.review.review_flag.clone().unwrap_or_default(),
             notice: notice.to_owned(),
-            error: q.error.unwrap_or_default(),
+            error: refusal(q.error.as_deref().unwrap_or_default()).to_owned(),
             fields,
             people,
             documents,
@@ -643,16 +697,11 @@ async fn decide(
     match outcome {
         Ok(DecisionOutcome::Done(status)) => back(format!("done={}", status.as_str())),
         Ok(DecisionOutcome::AwaitingSecondApproval) => back("done=first_approval".into()),
-        Err(StoreError::Conflict(m)) => back(format!("error={}", urlencode(&m))),
-        Err(StoreError::InvalidTransition(t)) => {
-            back(format!("error={}", urlencode(&t.to_string())))
-        }
+        Err(StoreError::Refused { code, .. }) => refused(raw, code),
+        Err(StoreError::Conflict(_)) => refused(raw, "conflict"),
+        Err(StoreError::InvalidTransition(_)) => refused(raw, "invalid_state"),
         Err(e) => internal(e),
     }
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 async fn approve(
@@ -680,13 +729,11 @@ async fn reject(
     }
     let code = field(&form, "reason_code");
     if !REJECTION_REASONS.iter().any(|(c, _)| *c == code) {
-        let m = urlencode("Choose a rejection reason from the list.");
-        return Redirect::to(&format!("/console/cases/{raw}?error={m}")).into_response();
+        return refused(&raw, "reason_required");
     }
     let note = field(&form, "note");
     if note.chars().count() > 2000 {
-        let m = urlencode("The note must be 2000 characters or fewer.");
-        return Redirect::to(&format!("/console/cases/{raw}?error={m}")).into_response();
+        return refused(&raw, "note_too_long");
     }
     let action = DecisionAction::Reject {
         reason_code: code.to_owned(),
@@ -714,10 +761,7 @@ async fn request_info(
     }
     let message = field(&form, "message");
     if items.is_empty() || message.is_empty() || message.chars().count() > 2000 {
-        let m = urlencode(
-            "Pick at least one item and write a message (up to 2000 characters) for the customer.",
-        );
-        return Redirect::to(&format!("/console/cases/{raw}?error={m}")).into_response();
+        return refused(&raw, "info_incomplete");
     }
     let action = DecisionAction::RequestInfo {
         info: InfoRequest {
@@ -744,10 +788,7 @@ async fn clear_flag(
         |query: String| Redirect::to(&format!("/console/cases/{raw}?{query}")).into_response();
     let note = field(&form, "note");
     if note.is_empty() || note.chars().count() > 2000 {
-        return back(format!(
-            "error={}",
-            urlencode("Say why the case can stay as it is (up to 2000 characters).")
-        ));
+        return refused(&raw, "flag_reason_required");
     }
     let Ok(id) = CustomerId::parse(&raw) else {
         return (StatusCode::NOT_FOUND, "no such case").into_response();
@@ -764,7 +805,8 @@ async fn clear_flag(
         .await
     {
         Ok(()) => back("done=flag_cleared".into()),
-        Err(StoreError::Conflict(m)) => back(format!("error={}", urlencode(&m))),
+        Err(StoreError::Refused { code, .. }) => refused(&raw, code),
+        Err(StoreError::Conflict(_)) => refused(&raw, "conflict"),
         Err(e) => internal(e),
     }
 }

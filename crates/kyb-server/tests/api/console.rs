@@ -259,7 +259,21 @@ db_test!(
         let location = reviewer
             .decide(&id, "reject", &[("reason_code", "nope"), ("note", "x")])
             .await;
-        assert!(location.contains("error="), "an unknown reason is refused");
+        assert!(
+            location.ends_with("error=reason_required"),
+            "an unknown reason is refused"
+        );
+        let (_, page) = reviewer
+            .get(&location[location.find("/console").unwrap()..])
+            .await;
+        assert!(page.contains("Choose a rejection reason from the list."));
+        let (_, page) = reviewer
+            .get(&format!("/console/cases/{id}?error=Call+this+number+now"))
+            .await;
+        assert!(
+            !page.contains("Call this number"),
+            "only known codes are shown"
+        );
         assert_eq!(
             app.customer_json(&id).await["verification_status"],
             "in_review"
