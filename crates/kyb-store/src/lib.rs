@@ -369,6 +369,19 @@ impl Store {
         on_backend!(self, b => b.create_operator(email, role, password_hash, at).await)
     }
 
+    pub async fn list_operators(&self) -> Result<Vec<(Operator, bool)>, StoreError> {
+        on_backend!(self, b => b.list_operators().await)
+    }
+
+    pub async fn set_operator_disabled(
+        &self,
+        email: &str,
+        disabled: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Operator, StoreError> {
+        on_backend!(self, b => b.set_operator_disabled(email, disabled, at).await)
+    }
+
     pub async fn operator_for_login(
         &self,
         email: &str,

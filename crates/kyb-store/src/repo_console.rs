@@ -78,6 +78,54 @@ impl Backend {
         Ok(operator)
     }
 
+    /// Every operator, with whether the account is disabled.
+    pub async fn list_operators(&self) -> Result<Vec<(Operator, bool)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            op: OperatorRow,
+            disabled_at: Option<DateTime<Utc>>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, email, role, created_at, disabled_at FROM operators ORDER BY created_at, email",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.op.try_into()?, r.disabled_at.is_some())))
+            .collect()
+    }
+
+    /// Disables an account (ending its sessions at once) or enables it again.
+    pub async fn set_operator_disabled(
+        &self,
+        email: &str,
+        disabled: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Operator, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let row: Option<OperatorRow> =
+            sqlx::query_as("SELECT id, email, role, created_at FROM operators WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let operator: Operator = row.ok_or(StoreError::NotFound)?.try_into()?;
+        sqlx::query("UPDATE operators SET disabled_at = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+            .bind(disabled.then_some(at))
+            .bind(&operator.id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            sqlx::query("UPDATE console_sessions SET ended_at = $1 WHERE operator_id = $2 AND ended_at IS NULL")
+                .bind(at)
+                .bind(&operator.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(operator)
+    }
+
     pub async fn operator_for_login(
         &self,
         email: &str,

@@ -67,6 +67,21 @@ enum OperatorCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List console accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account: it cannot sign in, and its sessions end at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a disabled account sign in again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -553,6 +568,59 @@ async fn main() -> Result<()> {
                 println!("password: {password}");
                 println!("The password is shown only now. Sign in at /console.");
             }
+        }
+        Command::Operator(OperatorCommand::List { json }) => {
+            let store = open_store(&config).await?;
+            let operators = store.list_operators().await;
+            store.close().await;
+            let operators = operators?;
+            if *json {
+                let rows: Vec<serde_json::Value> = operators
+                    .iter()
+                    .map(|(o, disabled)| {
+                        serde_json::json!({
+                            "id": o.id, "email": o.email, "role": o.role,
+                            "created_at": o.created_at, "disabled": disabled,
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(rows));
+            } else {
+                for (o, disabled) in operators {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        o.email,
+                        o.role.as_str(),
+                        if disabled { "disabled" } else { "active" },
+                        time(o.created_at)
+                    );
+                }
+            }
+        }
+        Command::Operator(
+            OperatorCommand::Disable { email } | OperatorCommand::Enable { email },
+        ) => {
+            let disable = matches!(command, Command::Operator(OperatorCommand::Disable { .. }));
+            let email = email.trim().to_lowercase();
+            let store = open_store(&config).await?;
+            let done = store
+                .set_operator_disabled(&email, disable, clock.now())
+                .await;
+            store.close().await;
+            done.map_err(|e| match e {
+                kyb_store::StoreError::NotFound => {
+                    anyhow::anyhow!("no operator with e-mail {email}")
+                }
+                other => anyhow::Error::from(other),
+            })?;
+            println!(
+                "operator {email} is {}",
+                if disable {
+                    "disabled; their sessions have ended"
+                } else {
+                    "enabled"
+                }
+            );
         }
         Command::Openapi => unreachable!("handled above"),
     }

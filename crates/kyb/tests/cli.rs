@@ -688,3 +688,71 @@ both_databases!(sanctions_import_and_screen, |kyb| async move {
     assert_eq!(lines[1]["hits"], serde_json::json!([]));
     assert_eq!(lines[2]["hits"][0]["type"], "individual");
 });
+
+both_databases!(operator_accounts, |kyb| async move {
+    let out = kyb.run(&[
+        "operator",
+        "create",
+        "--email",
+        "Ana@YourCo.example",
+        "--role",
+        "reviewer",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("operator ana@yourco.example (reviewer) created"),
+        "{text}"
+    );
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password, shown once");
+    assert!(password.len() >= 12);
+    let again = kyb.run(&[
+        "operator",
+        "create",
+        "--email",
+        "ana@yourco.example",
+        "--role",
+        "admin",
+    ]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let bad = kyb.run(&[
+        "operator",
+        "create",
+        "--email",
+        "not-an-address",
+        "--role",
+        "admin",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an e-mail address"));
+
+    let listed = kyb.json(&["operator", "list", "--json"]);
+    assert_eq!(listed[0]["email"], "ana@yourco.example");
+    assert_eq!(listed[0]["disabled"], false);
+    assert!(!listed.to_string().contains(password), "never the password");
+    assert!(kyb
+        .run(&["operator", "disable", "--email", "ana@yourco.example"])
+        .status
+        .success());
+    assert_eq!(
+        kyb.json(&["operator", "list", "--json"])[0]["disabled"],
+        true
+    );
+    assert!(kyb
+        .run(&["operator", "enable", "--email", "ana@yourco.example"])
+        .status
+        .success());
+    assert_eq!(
+        kyb.json(&["operator", "list", "--json"])[0]["disabled"],
+        false
+    );
+    let missing = kyb.run(&["operator", "disable", "--email", "bo@yourco.example"]);
+    assert!(String::from_utf8_lossy(&missing.stderr)
+        .contains("no operator with e-mail bo@yourco.example"));
+});

@@ -510,3 +510,26 @@ db_test!(no_approval_before_the_checks_have_run, |app| async move {
     let location = reviewer.decide(&id, "approve", &[]).await;
     assert!(location.ends_with("done=approved"), "{location}");
 });
+
+db_test!(
+    a_disabled_operator_is_signed_out_and_cannot_sign_in,
+    |app| async move {
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        assert_eq!(reviewer.get("/console").await.0, 200);
+        app.state
+            .store
+            .set_operator_disabled("rev@kyb.example", true, app.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(reviewer.get("/console").await.0, 303, "the session ended");
+        assert_eq!(reviewer.login("rev@kyb.example", PASSWORD).await, 401);
+        app.state
+            .store
+            .set_operator_disabled("rev@kyb.example", false, app.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(reviewer.login("rev@kyb.example", PASSWORD).await, 303);
+    }
+);
