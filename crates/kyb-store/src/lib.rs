@@ -280,6 +280,15 @@ impl Store {
         on_backend!(self, b => b.sanctions_lists().await)
     }
 
+    /// A customer's documents (not deleted), oldest first.
+    pub async fn documents_of(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<Document>, StoreError> {
+        on_backend!(self, b => b.documents_of(platform_id, customer_id).await)
+    }
+
     pub async fn current_sanctions(
         &self,
         source: &str,
@@ -610,10 +619,6 @@ impl Store {
 
     pub async fn record_attempt(&self, report: &AttemptReport) -> Result<bool, StoreError> {
         on_backend!(self, b => b.record_attempt(report).await)
-    }
-
-    pub async fn delivery_counts(&self) -> Result<[i64; 4], StoreError> {
-        on_backend!(self, b => b.delivery_counts().await)
     }
 
     pub async fn get_customer(

@@ -137,7 +137,7 @@ impl Backend {
             .await?
         };
         let people = self.people_of(&customer).await?;
-        let documents = self.documents_of(&customer).await?;
+        let documents = self.documents_of(platform_id, customer_id).await?;
         #[derive(sqlx::FromRow)]
         struct Dup {
             id: String,

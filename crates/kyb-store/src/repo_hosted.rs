@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use kyb_domain::kyb::BusinessProfile;
-use kyb_domain::{transition, Action, CustomerId, LinkId, Progress, VerificationStatus};
+use kyb_domain::{
+    transition, Action, CustomerId, LinkId, PlatformId, Progress, VerificationStatus,
+};
 use serde_json::json;
 
 use super::repo::{
@@ -429,20 +431,23 @@ impl Backend {
     }
 
     pub async fn list_documents(&self, session: &Session) -> Result<Vec<Document>, StoreError> {
-        self.documents_of(&session.customer).await
+        self.documents_of(&session.customer.platform_id, &session.customer.id)
+            .await
     }
 
-    pub(super) async fn documents_of(
+    /// A customer's documents (not deleted), oldest first.
+    pub async fn documents_of(
         &self,
-        customer: &Customer,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
     ) -> Result<Vec<Document>, StoreError> {
         let rows: Vec<DocumentRow> = sqlx::query_as(
             "SELECT id, kind, original_name, content_type, size_bytes, sha256, storage_key, uploaded_at \
              FROM documents WHERE customer_id = $1 AND platform_id = $2 AND deleted_at IS NULL \
              ORDER BY uploaded_at, id",
         )
-        .bind(customer.id.as_str())
-        .bind(customer.platform_id.as_str())
+        .bind(customer_id.as_str())
+        .bind(platform_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(Document::from).collect())

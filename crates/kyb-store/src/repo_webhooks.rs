@@ -742,24 +742,6 @@ impl Backend {
         tx.commit().await?;
         Ok(owned)
     }
-
-    /// Deliveries by status, for operators and tests: `(pending, succeeded, failed, cancelled)`.
-    pub async fn delivery_counts(&self) -> Result<[i64; 4], StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status")
-                .fetch_all(&self.pool)
-                .await?;
-        let mut counts = [0; 4];
-        for (status, n) in rows {
-            if let Some(i) = DeliveryStatus::ALL
-                .iter()
-                .position(|s| s.as_str() == status)
-            {
-                counts[i] = n;
-            }
-        }
-        Ok(counts)
-    }
 }
 
 async fn load_endpoint(

@@ -355,11 +355,11 @@ pub fn documents_check(state: &AppState, facts: &CaseFacts) -> NewCheckResult {
     .into_iter()
     .filter(|d| d.starts_with("documents."))
     .collect();
-    let allowed = ["application/pdf", "image/png", "image/jpeg"];
+    let accepted = &crate::hosted::documents::ACCEPTED;
     let odd: Vec<&str> = facts
         .documents
         .iter()
-        .filter(|d| !allowed.contains(&d.content_type.as_str()))
+        .filter(|d| !accepted.iter().any(|(t, _)| *t == d.content_type))
         .map(|d| d.id.as_str())
         .collect();
     let mut reasons = Vec::new();

@@ -87,6 +87,56 @@ fn refusal(code: &str) -> &'static str {
         .map_or("", |(_, m)| m)
 }
 
+/// A case found by the id in its URL: the customer and its platform (id, name).
+struct Case {
+    id: CustomerId,
+    platform: kyb_domain::PlatformId,
+    platform_name: String,
+}
+
+/// Why a case URL leads nowhere.
+enum NoCase {
+    NotFound,
+    Store(StoreError),
+}
+
+impl IntoResponse for NoCase {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotFound => (StatusCode::NOT_FOUND, "no such case").into_response(),
+            Self::Store(e) => internal(e),
+        }
+    }
+}
+
+async fn find_case(state: &AppState, raw: &str) -> Result<Case, NoCase> {
+    let id = CustomerId::parse(raw).map_err(|_| NoCase::NotFound)?;
+    match state.store.customer_platform(&id).await {
+        Ok(Some((platform, platform_name))) => Ok(Case {
+            id,
+            platform,
+            platform_name,
+        }),
+        Ok(None) => Err(NoCase::NotFound),
+        Err(e) => Err(NoCase::Store(e)),
+    }
+}
+
+/// Back to the case page after an action that took effect.
+fn done(raw: &str, what: &str) -> Response {
+    Redirect::to(&format!("/console/cases/{raw}?done={what}")).into_response()
+}
+
+/// Back to the case page after the store refused an action, saying why.
+fn store_refusal(raw: &str, e: StoreError) -> Response {
+    match e {
+        StoreError::Refused { code, .. } => refused(raw, code),
+        StoreError::Conflict(_) => refused(raw, "conflict"),
+        StoreError::InvalidTransition(_) => refused(raw, "invalid_state"),
+        other => internal(other),
+    }
+}
+
 /// Back to the case page, saying why the action was refused.
 fn refused(raw: &str, code: &str) -> Response {
     Redirect::to(&format!("/console/cases/{raw}?error={code}")).into_response()
@@ -458,19 +508,15 @@ async fn case_page(
     Path(raw): Path<String>,
     Query(q): Query<CaseQuery>,
 ) -> Response {
-    let Ok(id) = CustomerId::parse(&raw) else {
-        return (StatusCode::NOT_FOUND, "no such case").into_response();
-    };
-    let platform = match state.store.customer_platform(&id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such case").into_response(),
-        Err(e) => return internal(e),
+    let case = match find_case(&state, &raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
     let (facts, checks, decisions) = match tokio::try_join!(
-        state.store.case_facts(&platform.0, &id, now),
-        state.store.list_checks(&platform.0, &id),
-        state.store.decisions(&id),
+        state.store.case_facts(&case.platform, &case.id, now),
+        state.store.list_checks(&case.platform, &case.id),
+        state.store.decisions(&case.id),
     ) {
         Ok(x) => x,
         Err(e) => return internal(e),
@@ -571,7 +617,7 @@ async fn case_page(
             csrf: me.session.csrf_token.clone(),
             customer_id: c.id.to_string(),
             name: c.business_name.clone(),
-            platform: platform.1,
+            platform: case.platform_name,
             status: c.verification_status.as_str(),
             flag: c.review.review_flag.clone().unwrap_or_default(),
             notice: notice.to_owned(),
@@ -594,62 +640,17 @@ async fn document(
     _me: OperatorSession,
     Path((raw, doc_id)): Path<(String, String)>,
 ) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "no such document").into_response();
-    let Ok(id) = CustomerId::parse(&raw) else {
-        return not_found();
+    let case = match find_case(&state, &raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
     };
-    let platform = match state.store.customer_platform(&id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found(),
+    let documents = match state.store.documents_of(&case.platform, &case.id).await {
+        Ok(d) => d,
         Err(e) => return internal(e),
     };
-    let facts = match state
-        .store
-        .case_facts(&platform.0, &id, state.clock.now())
-        .await
-    {
-        Ok(f) => f,
-        Err(e) => return internal(e),
-    };
-    let Some(doc) = facts.documents.iter().find(|d| d.id == doc_id) else {
-        return not_found();
-    };
-    let bytes = match state
-        .documents
-        .get(&object_store::path::Path::from(doc.storage_key.as_str()))
-        .await
-    {
-        Ok(got) => match got.bytes().await {
-            Ok(b) => b,
-            Err(e) => return internal(e),
-        },
-        Err(e) => return internal(e),
-    };
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&doc.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!(
-            "attachment; filename=\"{}.{}\"",
-            doc.kind,
-            extension(&doc.content_type)
-        ))
-        .unwrap_or(HeaderValue::from_static("attachment")),
-    );
-    r
-}
-
-fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "application/pdf" => "pdf",
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        _ => "bin",
+    match documents.iter().find(|d| d.id == doc_id) {
+        Some(doc) => crate::hosted::documents::send_document(&state, doc).await,
+        None => (StatusCode::NOT_FOUND, "no such document").into_response(),
     }
 }
 
@@ -662,22 +663,16 @@ async fn decide(
     raw: &str,
     action: DecisionAction,
 ) -> Response {
-    let back =
-        |query: String| Redirect::to(&format!("/console/cases/{raw}?{query}")).into_response();
-    let Ok(id) = CustomerId::parse(raw) else {
-        return (StatusCode::NOT_FOUND, "no such case").into_response();
-    };
-    let platform = match state.store.customer_platform(&id).await {
-        Ok(Some(p)) => p.0,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such case").into_response(),
-        Err(e) => return internal(e),
+    let case = match find_case(state, raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
     };
     let ctx = me.audit(rc, state.clock.now());
     let outcome = state
         .store
         .decide(
-            &platform,
-            &id,
+            &case.platform,
+            &case.id,
             me.operator(),
             action,
             &ctx,
@@ -695,12 +690,9 @@ async fn decide(
         )
         .await;
     match outcome {
-        Ok(DecisionOutcome::Done(status)) => back(format!("done={}", status.as_str())),
-        Ok(DecisionOutcome::AwaitingSecondApproval) => back("done=first_approval".into()),
-        Err(StoreError::Refused { code, .. }) => refused(raw, code),
-        Err(StoreError::Conflict(_)) => refused(raw, "conflict"),
-        Err(StoreError::InvalidTransition(_)) => refused(raw, "invalid_state"),
-        Err(e) => internal(e),
+        Ok(DecisionOutcome::Done(status)) => done(raw, status.as_str()),
+        Ok(DecisionOutcome::AwaitingSecondApproval) => done(raw, "first_approval"),
+        Err(e) => store_refusal(raw, e),
     }
 }
 
@@ -784,29 +776,21 @@ async fn clear_flag(
     if let Some(r) = me.csrf_refusal(&form) {
         return r;
     }
-    let back =
-        |query: String| Redirect::to(&format!("/console/cases/{raw}?{query}")).into_response();
     let note = field(&form, "note");
     if note.is_empty() || note.chars().count() > 2000 {
         return refused(&raw, "flag_reason_required");
     }
-    let Ok(id) = CustomerId::parse(&raw) else {
-        return (StatusCode::NOT_FOUND, "no such case").into_response();
-    };
-    let platform = match state.store.customer_platform(&id).await {
-        Ok(Some(p)) => p.0,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such case").into_response(),
-        Err(e) => return internal(e),
+    let case = match find_case(&state, &raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
     };
     let ctx = me.audit(&rc, state.clock.now());
     match state
         .store
-        .clear_review_flag(&platform, &id, me.operator(), note, &ctx)
+        .clear_review_flag(&case.platform, &case.id, me.operator(), note, &ctx)
         .await
     {
-        Ok(()) => back("done=flag_cleared".into()),
-        Err(StoreError::Refused { code, .. }) => refused(&raw, code),
-        Err(StoreError::Conflict(_)) => refused(&raw, "conflict"),
-        Err(e) => internal(e),
+        Ok(()) => done(&raw, "flag_cleared"),
+        Err(e) => store_refusal(&raw, e),
     }
 }

@@ -18,7 +18,8 @@ use crate::extract::RequestContext;
 use crate::AppState;
 
 /// The only types accepted, as `infer` names them, with the extension used for downloads.
-const ACCEPTED: [(&str, &str); 3] = [
+/// The document types kyb accepts (judged by content), with the extension they download as.
+pub(crate) const ACCEPTED: [(&str, &str); 3] = [
     ("application/pdf", "pdf"),
     ("image/png", "png"),
     ("image/jpeg", "jpg"),
@@ -254,6 +255,12 @@ pub async fn download(
     let Some(doc) = docs.into_iter().find(|d| d.id == document_id) else {
         return no_such_document(&session.0.platform_name);
     };
+    send_document(&state, &doc).await
+}
+
+/// A stored document as a download: its bytes, its type, a server-made file name, and a
+/// sandboxing CSP so that nothing in it can run. For the customer's own pages and the console.
+pub(crate) async fn send_document(state: &AppState, doc: &kyb_store::Document) -> Response {
     let bytes = match state
         .documents
         .get(&object_store::path::Path::from(doc.storage_key.clone()))

@@ -2,7 +2,7 @@
 //! four steps and the submission. Server-rendered (askama templates compiled into the binary),
 //! no JavaScript, strict security headers.
 
-mod documents;
+pub(crate) mod documents;
 mod forms;
 pub(crate) mod pages;
 mod people;
@@ -89,7 +89,11 @@ pub(crate) fn with_page_headers(pages: Router<AppState>) -> Router<AppState> {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     pages
-        .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
+        // A handler may set a stricter policy of its own (document downloads are sandboxed).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

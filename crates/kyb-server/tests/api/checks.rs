@@ -284,3 +284,28 @@ db_test!(
         assert_eq!(audited.len(), 1);
     }
 );
+
+#[tokio::test]
+async fn a_registry_file_that_is_not_the_sec_list_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("companies.json");
+    std::fs::write(&bad, "[1, 2, 3]").unwrap();
+    for (path, says) in [
+        (bad, "is not the SEC's company_tickers.json"),
+        (
+            dir.path().join("missing.json"),
+            "cannot read registry_sec_file",
+        ),
+    ] {
+        let mut config = test_config(
+            dir.path(),
+            format!("sqlite://{}", dir.path().join("kyb.db").display()),
+        );
+        config.registry_sec_file = Some(path);
+        let err = match kyb_server::Application::build(config).await {
+            Ok(_) => panic!("a bad registry file must stop the start"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains(says), "{err}");
+    }
+}

@@ -154,8 +154,7 @@ db_test!(
             )
         };
         assert_eq!((status, location.as_deref()), (303, Some("/console/login")));
-        let (_, html) = c.get("/console/login").await;
-        let _ = csrf_of(&html);
+        c.get("/console/login").await;
         let (status, _, _) = c
             .post(
                 "/console/login",
@@ -443,6 +442,10 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()["content-security-policy"],
+            "default-src 'none'; sandbox"
+        );
         assert!(r.headers()["content-disposition"]
             .to_str()
             .unwrap()
@@ -533,3 +536,36 @@ db_test!(
         assert_eq!(reviewer.login("rev@kyb.example", PASSWORD).await, 303);
     }
 );
+
+db_test!(the_queue_puts_risk_before_age, |app| async move {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/ofac/sdn-2024-05-03.csv"
+    ))
+    .unwrap();
+    let entries = kyb_screening::parse_sdn(&bytes).unwrap();
+    app.state
+        .store
+        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
+        .await
+        .unwrap();
+    // Older and only warned about (no registry), then newer with a sanctions hit, then one
+    // whose checks have not run.
+    let older = app
+        .case_in_review("Older Widgets Corp", "Ada Obi", "old")
+        .await;
+    app.clock.advance(chrono::Duration::minutes(5));
+    let risky = app
+        .case_in_review("Newer Widgets Corp", "Hasan Nasrallah", "new")
+        .await;
+    app.clock.advance(chrono::Duration::minutes(5));
+    let running = submitted_case(&app, "Latest Widgets Corp", "5551234", "Ben Cole", "run").await;
+    let reviewer = app
+        .operator("rev@kyb.example", OperatorRole::Reviewer)
+        .await;
+    let (_, queue) = reviewer.get("/console").await;
+    let at = |id: &str| queue.find(&format!("/console/cases/{id}")).unwrap();
+    assert!(at(&risky) < at(&older), "a failed check first");
+    assert!(at(&older) < at(&running), "checks still running last");
+    assert!(queue.contains("fail") && queue.contains("warn") && queue.contains("running"));
+});

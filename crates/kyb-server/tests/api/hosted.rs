@@ -471,6 +471,10 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        "default-src 'none'; sandbox"
+    );
     assert!(r.headers()["content-disposition"]
         .to_str()
         .unwrap()
