@@ -449,18 +449,11 @@ pub struct ListParams {
 impl ListParams {
     fn parse(self) -> Result<ListCustomers> {
         let limit = super::parse_limit(self.limit.as_deref())?;
-        let starting_after = self
-            .starting_after
-            .map(|raw| {
-                CustomerId::parse(&raw).map_err(|_| {
-                    ApiError::invalid(
-                        "parameter_invalid",
-                        "starting_after",
-                        format!("starting_after must be a customer_id (cust_…), got {raw:?}"),
-                    )
-                })
-            })
-            .transpose()?;
+        let starting_after = super::parse_cursor(
+            self.starting_after.as_deref(),
+            CustomerId::parse,
+            "a customer_id (cust_…)",
+        )?;
         let verification_status = self
             .verification_status
             .map(|raw| {

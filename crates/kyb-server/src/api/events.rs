@@ -96,18 +96,11 @@ pub struct ListParams {
 impl ListParams {
     fn parse(self) -> Result<ListEvents> {
         let limit = super::parse_limit(self.limit.as_deref())?;
-        let starting_after = self
-            .starting_after
-            .map(|raw| {
-                EventId::parse(&raw).map_err(|_| {
-                    ApiError::invalid(
-                        "parameter_invalid",
-                        "starting_after",
-                        format!("starting_after must be an event id (evt_…), got {raw:?}"),
-                    )
-                })
-            })
-            .transpose()?;
+        let starting_after = super::parse_cursor(
+            self.starting_after.as_deref(),
+            EventId::parse,
+            "an event id (evt_…)",
+        )?;
         if let Some(t) = &self.event_type {
             if !EVENT_TYPES.contains(&t.as_str()) {
                 return Err(ApiError::invalid(

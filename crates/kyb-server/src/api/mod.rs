@@ -125,6 +125,25 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> Result<u32> {
     }
 }
 
+/// `starting_after` of a list endpoint: absent, or an id that `parse` accepts; `kind` names
+/// the id in the error (`an event id (evt_…)`).
+pub(crate) fn parse_cursor<T, E>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> std::result::Result<T, E>,
+    kind: &str,
+) -> Result<Option<T>> {
+    raw.map(|raw| {
+        parse(raw).map_err(|_| {
+            ApiError::invalid(
+                "parameter_invalid",
+                "starting_after",
+                format!("starting_after must be {kind}, got {raw:?}"),
+            )
+        })
+    })
+    .transpose()
+}
+
 /// The OpenAPI 3.1 document of `/v2`, generated from the code.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::events::EVENT_TYPES;
-use super::{parse_limit, respond, rfc3339};
+use super::{parse_cursor, parse_limit, respond, rfc3339};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{
@@ -567,19 +567,11 @@ pub async fn list(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<WebhookEndpointList>> {
     let limit = parse_limit(params.limit.as_deref())?;
-    let cursor = params
-        .starting_after
-        .as_deref()
-        .map(|raw| {
-            WebhookEndpointId::parse(raw).map_err(|_| {
-                ApiError::invalid(
-                    "parameter_invalid",
-                    "starting_after",
-                    format!("starting_after must be a webhook endpoint id (we_…), got {raw:?}"),
-                )
-            })
-        })
-        .transpose()?;
+    let cursor = parse_cursor(
+        params.starting_after.as_deref(),
+        WebhookEndpointId::parse,
+        "a webhook endpoint id (we_…)",
+    )?;
     let (endpoints, has_more) = state
         .store
         .list_endpoints(&auth.scope, limit, cursor.as_ref())
@@ -817,19 +809,11 @@ pub async fn list_deliveries(
 ) -> Result<Json<DeliveryList>> {
     let id = endpoint_id(&raw_id)?;
     let limit = parse_limit(params.limit.as_deref())?;
-    let starting_after = params
-        .starting_after
-        .as_deref()
-        .map(|raw| {
-            DeliveryId::parse(raw).map_err(|_| {
-                ApiError::invalid(
-                    "parameter_invalid",
-                    "starting_after",
-                    format!("starting_after must be a delivery id (dlv_…), got {raw:?}"),
-                )
-            })
-        })
-        .transpose()?;
+    let starting_after = parse_cursor(
+        params.starting_after.as_deref(),
+        DeliveryId::parse,
+        "a delivery id (dlv_…)",
+    )?;
     let status = params
         .status
         .as_deref()

@@ -123,6 +123,27 @@ db_test!(endpoints_are_managed_scoped_and_audited, |app| async move {
 
     let listed: Value = app.get("/v2/webhook_endpoints").await.json().await.unwrap();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    for (path, param) in [
+        (
+            "/v2/webhook_endpoints?starting_after=nope".to_owned(),
+            "starting_after",
+        ),
+        (
+            format!("/v2/webhook_endpoints/{we}/deliveries?starting_after=dlv_unknown1"),
+            "starting_after",
+        ),
+        (
+            format!("/v2/webhook_endpoints/{we}/deliveries?status=lost"),
+            "status",
+        ),
+        (
+            format!("/v2/webhook_endpoints/{we}/deliveries?limit=0"),
+            "limit",
+        ),
+    ] {
+        let e = assert_error(app.get(&path).await, 400, "parameter_invalid").await;
+        assert_eq!(e["param"], param, "{path}: {e}");
+    }
 
     let r = app
         .post_json(
