@@ -17,6 +17,17 @@ use crate::{unique_violation, StoreError};
 
 pub(super) type Tx = Transaction<'static, Db>;
 
+/// Opens an idempotent write, or returns from the calling function with the earlier outcome
+/// (a replay, a mismatch, a request still running). Used by every repository module.
+macro_rules! begin_or_return {
+    ($backend:expr, $scope:expr, $idem:expr, $ctx:expr) => {
+        match $backend.begin_idempotent($scope, $idem, $ctx.at).await? {
+            Ok(begun) => begun,
+            Err(done) => return Ok(done),
+        }
+    };
+}
+
 pub struct Backend {
     pub(super) pool: Pool<Db>,
     pub(super) gate: WriteGate,
@@ -448,10 +459,7 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = self.begin_write().await?;
-        if let Some(done) = idempotency_begin(&mut tx, scope, idem, ctx.at).await? {
-            return Ok(done);
-        }
+        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         let email_key = new.fields.business_email.key();
         if let Some(existing) = customer_with_email(&mut *tx, scope, &email_key).await? {
             return Err(StoreError::CustomerExists(existing));
@@ -561,10 +569,7 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = self.begin_write().await?;
-        if let Some(done) = idempotency_begin(&mut tx, scope, idem, ctx.at).await? {
-            return Ok(done);
-        }
+        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         let sql = format!(
             "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
              WHERE c.platform_id = $2 AND c.livemode = $3 AND c.id = $4{}",
@@ -1325,7 +1330,13 @@ impl Backend {
     ) -> Result<Begun, StoreError> {
         let (mut tx, guard) = self.begin_write().await?;
         match idempotency_begin(&mut tx, scope, idem, at).await? {
-            Some(done) => Ok(Err(done)),
+            Some(done) => {
+                // Roll back now, not when the dropped connection is next flushed: until then
+                // PostgreSQL holds the key's advisory lock, and a retry right after this one
+                // would be told the key is still in use.
+                tx.rollback().await?;
+                Ok(Err(done))
+            }
             None => Ok(Ok((tx, guard))),
         }
     }

@@ -217,10 +217,7 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = match self.begin_idempotent(scope, idem, ctx.at).await? {
-            Ok(begun) => begun,
-            Err(done) => return Ok(done),
-        };
+        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         sqlx::query(
             "INSERT INTO webhook_endpoints (id, platform_id, livemode, url, description, enabled_events, \
              status, secret_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, $8, $8)",
@@ -313,10 +310,7 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = match self.begin_idempotent(scope, idem, ctx.at).await? {
-            Ok(begun) => begun,
-            Err(done) => return Ok(done),
-        };
+        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         let before = load_endpoint(&mut tx, scope, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -368,10 +362,7 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = match self.begin_idempotent(scope, idem, ctx.at).await? {
-            Ok(begun) => begun,
-            Err(done) => return Ok(done),
-        };
+        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         let endpoint = load_endpoint(&mut tx, scope, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -411,10 +402,7 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = match self.begin_idempotent(scope, idem, ctx.at).await? {
-            Ok(begun) => begun,
-            Err(done) => return Ok(done),
-        };
+        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         let mut endpoint = load_endpoint(&mut tx, scope, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -526,10 +514,7 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&Delivery) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = match self.begin_idempotent(scope, idem, ctx.at).await? {
-            Ok(begun) => begun,
-            Err(done) => return Ok(done),
-        };
+        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         let endpoint = load_endpoint(&mut tx, scope, endpoint_id, false)
             .await?
             .ok_or(StoreError::NotFound)?;
