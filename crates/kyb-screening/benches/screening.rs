@@ -1,5 +1,5 @@
 //! The screening evaluation, printed with timings: quality and speed on the real OFAC SDN list
-//! and the SEC's list of US public companies (both in ../shared/data). See
+//! and the SEC's list of US public companies (both in testdata/). See
 //! `kyb_screening::evaluation` for what is measured; `tests/quality.rs` holds the same figures
 //! to their floor in the test suite.
 //!
@@ -9,7 +9,7 @@ use kyb_screening::evaluation::{evaluate, Score};
 use kyb_screening::{listed_names, parse_sdn, Index, SdnEntry, DEFAULT_THRESHOLD};
 use std::time::{Duration, Instant};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
 
 fn load(date: &str) -> Vec<SdnEntry> {
     let bytes = std::fs::read(format!("{DATA}/ofac/sdn-{date}.csv")).unwrap();

@@ -1,4 +1,4 @@
-//! The screening evaluation held to its floor on the real lists in ../shared/data: every SDN
+//! The screening evaluation held to its floor on the real lists in testdata/: every SDN
 //! name and alias finds its own entry, variants are found 98 % of the time or more, and at most
 //! 1 % of real US company names raise a hit. Also: both list dates parse, and the newer one is
 //! a superset-sized update of the older.
@@ -6,7 +6,7 @@
 use kyb_screening::evaluation::evaluate;
 use kyb_screening::{listed_names, parse_sdn, Index, SdnEntry};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
 
 fn load(date: &str) -> Vec<SdnEntry> {
     let bytes = std::fs::read(format!("{DATA}/ofac/sdn-{date}.csv")).unwrap();

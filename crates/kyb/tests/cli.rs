@@ -117,7 +117,7 @@ impl Log {
 fn seed_body() -> String {
     let seed = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed/create-business-customer.txt"
+        "/../../testdata/seed/create-business-customer.txt"
     ))
     .unwrap();
     let start = seed.find("Example Request").unwrap();
@@ -580,7 +580,7 @@ async fn killed_mid_burst_postgres() {
     }
 }
 
-const OFAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/ofac");
+const OFAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/ofac");
 
 both_databases!(sanctions_import_and_screen, |kyb| async move {
     // Imported newest first: the current version is still the one with the later date.

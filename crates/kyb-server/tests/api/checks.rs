@@ -10,7 +10,7 @@ use kyb_server::checks::CheckRunner;
 use kyb_store::{CheckResult, Imported};
 use serde_json::Value;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
 
 fn with_registry(mut c: kyb_server::Config) -> kyb_server::Config {
     c.registry_sec_file = Some(format!("{DATA}/sec/company_tickers.json").into());

@@ -365,7 +365,7 @@ db_test!(
 db_test!(a_sanctions_hit_needs_two_admins, |app| async move {
     let bytes = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/ofac/sdn-2024-05-03.csv"
+        "/../../testdata/ofac/sdn-2024-05-03.csv"
     ))
     .unwrap();
     let entries = kyb_screening::parse_sdn(&bytes).unwrap();
@@ -540,7 +540,7 @@ db_test!(
 db_test!(the_queue_puts_risk_before_age, |app| async move {
     let bytes = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/ofac/sdn-2024-05-03.csv"
+        "/../../testdata/ofac/sdn-2024-05-03.csv"
     ))
     .unwrap();
     let entries = kyb_screening::parse_sdn(&bytes).unwrap();

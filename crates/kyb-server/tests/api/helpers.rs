@@ -197,9 +197,9 @@ pub async fn create_key(store: &Store, clock: &Clock, platform: &PlatformId, mod
 pub fn seed_body() -> String {
     let doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed/create-business-customer.txt"
+        "/../../testdata/seed/create-business-customer.txt"
     ))
-    .expect("../shared/seed/create-business-customer.txt is readable");
+    .expect("testdata/seed/create-business-customer.txt is readable");
     let start = doc
         .find("Example Request")
         .expect("the seed has an example request");
