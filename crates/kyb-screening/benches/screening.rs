@@ -1,105 +1,190 @@
-//! The screening evaluation, printed with timings: quality and speed on the real OFAC SDN list
-//! and the SEC's list of US public companies (both in testdata/). See
-//! `kyb_screening::evaluation` for what is measured; `tests/quality.rs` holds the same figures
-//! to their floor in the test suite.
+//! The screening evaluation, printed with timings, memory, and the Jaro-Winkler baseline run on
+//! the same cases: quality and speed on every sample list of `testdata/` (OFAC SDN in four
+//! files, OFAC consolidated, UN consolidated), the SEC's company names and the generated common
+//! names of many cultures. See `kyb_screening::evaluation` for what is measured;
+//! `tests/quality.rs` holds kyb's figures to their floor in the test suite.
 //!
-//! cargo bench -p kyb-screening --bench screening
+//! cargo bench -p kyb-screening --bench screening [-- --baseline-sample N]
 
-use kyb_screening::evaluation::{evaluate, Score};
-use kyb_screening::{listed_names, parse_sdn, Index, SdnEntry, DEFAULT_THRESHOLD};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use kyb_screening::evaluation::{self, Baseline, Case, Score};
+use kyb_screening::{Screener, Subject, DEFAULT_THRESHOLD};
 use std::time::{Duration, Instant};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
-
-fn load(date: &str) -> Vec<SdnEntry> {
-    let bytes = std::fs::read(format!("{DATA}/ofac/sdn-{date}.csv")).unwrap();
-    parse_sdn(&bytes).unwrap()
-}
-
-/// Every company of the SEC list, one name per entry (a company with several tickers counts
-/// once per ticker, as the list has it).
-fn sec_names() -> Vec<String> {
-    let raw = std::fs::read_to_string(format!("{DATA}/sec/company_tickers.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
-    v.as_object()
-        .unwrap()
-        .values()
-        .map(|c| c["title"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn timed(queries: &[String], mut f: impl FnMut(&str) -> usize) -> (Duration, Duration, Duration) {
-    let mut times: Vec<Duration> = queries
-        .iter()
-        .map(|q| {
-            let t = Instant::now();
-            std::hint::black_box(f(q));
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    (at(0.5), at(0.99), *times.last().unwrap())
-}
-
-fn line(label: &str, s: &Score) {
+fn line(label: &str, kyb: &Score, base: Option<&Score>) {
+    let b = base.map_or(String::new(), |b| {
+        format!(" | baseline {}/{} ({:.1} %)", b.found, b.total, b.percent())
+    });
     println!(
-        "{label}: {}/{} ({:.2} %){}",
-        s.found,
-        s.total,
-        s.percent(),
-        if s.misses.is_empty() {
+        "{label:<28} kyb {}/{} ({:.2} %){b}{}",
+        kyb.found,
+        kyb.total,
+        kyb.percent(),
+        if kyb.misses.is_empty() {
             String::new()
         } else {
-            format!(", e.g. {:?}", s.misses)
+            format!(
+                "\n    kyb misses e.g. {:?}",
+                &kyb.misses[..kyb.misses.len().min(4)]
+            )
         }
     );
 }
 
-fn main() {
-    let entries = load("2024-05-03");
-    let aliases: usize = entries.iter().map(|e| e.aliases.len()).sum();
-    let started = Instant::now();
-    let index = Index::build(listed_names(&entries));
-    let built = started.elapsed();
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn timed(queries: &[String], mut f: impl FnMut(&str) -> usize) -> (Duration, Duration, Duration) {
+    let mut all: Vec<(Duration, &String)> = queries
+        .iter()
+        .map(|q| {
+            let t = Instant::now();
+            std::hint::black_box(f(q));
+            (t.elapsed(), q)
+        })
+        .collect();
+    all.sort();
     println!(
-        "list 2024-05-03: {} entries, {} aliases, {} names indexed in {:.0} ms",
-        entries.len(),
-        aliases,
-        index.len(),
-        built.as_secs_f64() * 1e3
+        "slowest: {:?}",
+        all.iter()
+            .rev()
+            .take(5)
+            .map(|(d, q)| format!("{q} {:.1} ms", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
     );
-    println!("default threshold: {DEFAULT_THRESHOLD}");
-    let sec = sec_names();
-    let report = evaluate(&entries, &index, &sec, 20240503);
-    line(
-        "self: names and aliases finding their own entry",
-        &report.own_names,
+    let times: Vec<Duration> = all.into_iter().map(|(d, _)| d).collect();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    (at(0.5), at(0.99), *times.last().unwrap())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let sample: usize = args
+        .iter()
+        .position(|a| a == "--baseline-sample")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let before = rss_kib();
+    let lists = support::lists();
+    let loaded = rss_kib();
+    let started = Instant::now();
+    let screener = Screener::new(lists.clone());
+    let built = started.elapsed();
+    let after = rss_kib();
+    for l in &lists {
+        let aliases: usize = l.entries.iter().map(|e| e.aliases.len()).sum();
+        println!(
+            "{} {}: {} entries, {} aliases",
+            l.source.as_str(),
+            l.list_date,
+            l.entries.len(),
+            aliases
+        );
+    }
+    println!(
+        "index: {} names in {:.0} ms; memory: lists {:.1} MiB, index {:.1} MiB (RSS growth)",
+        screener.names(),
+        built.as_secs_f64() * 1e3,
+        (loaded - before) as f64 / 1024.0,
+        (after - loaded) as f64 / 1024.0
     );
-    line("recall, one typo", &report.typo);
-    line("recall, legal form dropped or changed", &report.legal_form);
-    line("recall, words reversed", &report.reordered);
-    line("recall, all variants", &report.all_variants);
+    println!("default threshold: {DEFAULT_THRESHOLD}; baseline: Jaro-Winkler best pairs (Watchman-style), threshold {}, on a fixed sample of {sample} per row", evaluation::BASELINE_THRESHOLD);
+    let baseline = Baseline::new(&lists);
+    let cases = evaluation::cases(&lists, 20261126);
+    let recall = evaluation::recall(&screener, &cases);
+    let mut all = Score::default();
+    let mut all_base = Score::default();
+    for ((cat, kyb), (_, cs)) in recall.iter().zip(&cases) {
+        let picked: Vec<Case> = evaluation::sample(cs, sample, 7);
+        let mut b = Score::default();
+        let mut k = Score::default();
+        for c in &picked {
+            b.total += 1;
+            k.total += 1;
+            if baseline.finds(c) {
+                b.found += 1;
+            }
+            if evaluation::finds(&screener, c) {
+                k.found += 1;
+            }
+        }
+        line(cat, kyb, Some(&b));
+        all.found += kyb.found;
+        all.total += kyb.total;
+        all_base.found += b.found;
+        all_base.total += b.total;
+        let _ = k;
+    }
+    line("all perturbations", &all, Some(&all_base));
+    let un = lists
+        .iter()
+        .position(|l| l.source == kyb_screening::Source::UnConsolidated)
+        .unwrap();
     line(
-        "false positives: SEC company names raising a hit",
-        &report.false_positives,
+        "UN original-script names",
+        &evaluation::original_script(&screener, &lists, un),
+        None,
+    );
+    // The same without the original-script names indexed: transliteration alone.
+    let mut latin_only = lists.clone();
+    for e in &mut latin_only[un].entries {
+        e.aliases
+            .retain(|a| a.kind != kyb_screening::AliasKind::OriginalScript);
+    }
+    let latin_screener = Screener::new(latin_only);
+    line(
+        "  … against Latin names only",
+        &evaluation::original_script(&latin_screener, &lists, un),
+        None,
+    );
+
+    let sec = support::sec_names();
+    let fp_sec = evaluation::false_positives(&screener, &sec);
+    let common: Vec<String> = support::common_names()
+        .into_iter()
+        .map(|(_, _, n)| n)
+        .collect();
+    let fp_common = evaluation::false_positives(&screener, &common);
+    let base_fp = |names: &[String]| {
+        let picked = evaluation::sample(names, sample * 4, 11);
+        let mut s = Score::default();
+        for n in &picked {
+            s.total += 1;
+            if !baseline.hits(n).is_empty() {
+                s.found += 1;
+            }
+        }
+        s
+    };
+    line("false positives, SEC names", &fp_sec, Some(&base_fp(&sec)));
+    line(
+        "false positives, common names",
+        &fp_common,
+        Some(&base_fp(&common)),
     );
 
     let mut queries: Vec<String> = sec.clone();
-    queries.extend(report.typo_queries.iter().take(2000).cloned());
-    let (p50, p99, max) = timed(&queries, |q| index.screen(q, DEFAULT_THRESHOLD).len());
+    queries.extend(common.iter().cloned());
+    for (_, cs) in &cases {
+        queries.extend(cs.iter().take(300).map(|c| c.query.clone()));
+    }
+    let (p50, p99, max) = timed(&queries, |q| {
+        screener.screen(&Subject::named(q), DEFAULT_THRESHOLD).len()
+    });
     println!(
-        "index: {} names, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms per name",
+        "time per name, one thread: {} names, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         queries.len(),
-        p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3,
-        max.as_secs_f64() * 1e3
-    );
-    let sample: Vec<String> = queries.iter().step_by(25).cloned().collect();
-    let (p50, p99, max) = timed(&sample, |q| index.screen_naive(q, DEFAULT_THRESHOLD).len());
-    println!(
-        "naive scan: {} names, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms per name",
-        sample.len(),
         p50.as_secs_f64() * 1e3,
         p99.as_secs_f64() * 1e3,
         max.as_secs_f64() * 1e3

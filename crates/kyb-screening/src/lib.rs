@@ -1,33 +1,25 @@
 //! Sanctions screening and registry checks, with no IO of their own: parsers take bytes, the
 //! index takes names, providers take what a caller loaded.
+//!
+//! A name goes through one pipeline wherever it comes from (the API, the hosted flow, the
+//! console, the command line, a list file): `text` (NFKC, invisible characters removed, every
+//! script to Latin, look-alike letters to their Latin skeleton), `names` (tokens, legal forms,
+//! titles, particles, initials, surnames), then `index` (per-word matching that knows typos,
+//! transliteration and phonetic variants, particles, initials and partial names), and
+//! `screener` (all lists together, dates of birth and countries weighed).
 #![forbid(unsafe_code)]
 
 pub mod evaluation;
 pub mod index;
-pub mod normalize;
-pub mod ofac;
+pub mod keys;
+pub mod lists;
+pub mod names;
 pub mod registry;
+pub mod screener;
+pub mod text;
 
-pub use index::{Index, ListedName, Match, DEFAULT_THRESHOLD};
-pub use ofac::{parse_sdn, Alias, AliasKind, EntryKind, ParseError, SdnEntry};
+pub use index::{Explanation, How, Index, ListedName, Match, WordMatch, DEFAULT_THRESHOLD};
+pub use lists::dates::Agreement;
+pub use lists::{Alias, AliasKind, DateOfBirth, EntryKind, ListEntry, ParseError, Parsed, Source};
 pub use registry::{LocalRegistry, RegistryMatch, RegistryProvider};
-
-/// The names of a list to index: every entry's name and each of its aliases.
-pub fn listed_names(entries: &[SdnEntry]) -> Vec<ListedName> {
-    let mut out = Vec::with_capacity(entries.len() * 2);
-    for (i, e) in entries.iter().enumerate() {
-        out.push(ListedName {
-            entry: i as u32,
-            alias: None,
-            name: e.name.clone(),
-        });
-        for a in &e.aliases {
-            out.push(ListedName {
-                entry: i as u32,
-                alias: Some(a.kind),
-                name: a.name.clone(),
-            });
-        }
-    }
-    out
-}
+pub use screener::{AttributeCheck, Hit, LoadedList, Screener, Subject, SubjectKind};

@@ -45,11 +45,12 @@ pub struct RegistryFileError(pub String);
 impl LocalRegistry {
     /// `(registration number, name)` pairs.
     pub fn new(country: &str, name: &str, companies: Vec<(String, String)>) -> Self {
-        let index = Index::build(companies.iter().enumerate().map(|(i, (_, n))| ListedName {
-            entry: i as u32,
-            alias: None,
-            name: n.clone(),
-        }));
+        let index = Index::build(
+            companies
+                .iter()
+                .enumerate()
+                .map(|(i, (_, n))| ListedName::plain(i as u32, n.clone())),
+        );
         Self {
             country: country.to_owned(),
             name: name.to_owned(),

@@ -268,7 +268,7 @@ impl Store {
         source: &str,
         list_date: &str,
         sha256: &str,
-        entries: &[kyb_screening::SdnEntry],
+        entries: &[kyb_screening::ListEntry],
         at: DateTime<Utc>,
     ) -> Result<Imported, StoreError> {
         let done = on_backend!(self, b => b.import_sanctions(source, list_date, sha256, entries, at).await);
@@ -292,7 +292,7 @@ impl Store {
     pub async fn current_sanctions(
         &self,
         source: &str,
-    ) -> Result<Option<(SanctionsList, Vec<kyb_screening::SdnEntry>)>, StoreError> {
+    ) -> Result<Option<(SanctionsList, Vec<kyb_screening::ListEntry>)>, StoreError> {
         on_backend!(self, b => b.current_sanctions(source).await)
     }
 

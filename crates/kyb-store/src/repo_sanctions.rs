@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use kyb_domain::SanctionsListId;
-use kyb_screening::{Alias, EntryKind, SdnEntry};
+use kyb_screening::{Alias, EntryKind, ListEntry};
 
 use super::repo::Backend;
 use super::Db;
@@ -49,7 +49,7 @@ impl Backend {
         source: &str,
         list_date: &str,
         sha256: &str,
-        entries: &[SdnEntry],
+        entries: &[ListEntry],
         at: DateTime<Utc>,
     ) -> Result<Imported, StoreError> {
         if let Some(existing) = self.sanctions_list_by_file(source, sha256).await? {
@@ -93,7 +93,7 @@ impl Backend {
             );
             insert.push_values(chunk, |mut b, e| {
                 b.push_bind(list.id.as_str())
-                    .push_bind(e.ent_num)
+                    .push_bind(e.ent_num().unwrap_or_default())
                     .push_bind(e.name.as_str())
                     .push_bind(e.kind.as_str())
                     .push_bind(serde_json::to_string(&e.programs).expect("strings serialise"))
@@ -149,7 +149,7 @@ impl Backend {
     pub async fn current_sanctions(
         &self,
         source: &str,
-    ) -> Result<Option<(SanctionsList, Vec<SdnEntry>)>, StoreError> {
+    ) -> Result<Option<(SanctionsList, Vec<ListEntry>)>, StoreError> {
         let row: Option<ListRow> = sqlx::query_as(&format!(
             "SELECT {LIST_COLUMNS} WHERE source = $1 ORDER BY list_date DESC, seq DESC LIMIT 1"
         ))
@@ -165,7 +165,7 @@ impl Backend {
     pub async fn sanctions_entries(
         &self,
         list_id: &SanctionsListId,
-    ) -> Result<Vec<SdnEntry>, StoreError> {
+    ) -> Result<Vec<ListEntry>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct EntryRow {
             ent_num: i64,
@@ -188,8 +188,8 @@ impl Backend {
                 let corrupt = |what: &str| {
                     StoreError::Corrupt(format!("sanctions entry {} has bad {what}", r.ent_num))
                 };
-                Ok(SdnEntry {
-                    ent_num: r.ent_num,
+                let mut e = ListEntry {
+                    id: r.ent_num.to_string(),
                     kind: EntryKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
                     programs: serde_json::from_str(&r.programs).map_err(|_| corrupt("programs"))?,
                     aliases: serde_json::from_str::<Vec<Alias>>(&r.aliases)
@@ -197,7 +197,16 @@ impl Backend {
                     name: r.name,
                     title: r.title,
                     remarks: r.remarks,
-                })
+                    listed_on: None,
+                    dates_of_birth: Vec::new(),
+                    nationalities: Vec::new(),
+                    countries: Vec::new(),
+                    places_of_birth: Vec::new(),
+                    imo: Vec::new(),
+                };
+                // Dates of birth, nationalities and weak aliases live in OFAC's remarks.
+                kyb_screening::lists::ofac::complete_from_remarks(&mut e);
+                Ok(e)
             })
             .collect()
     }

@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use kyb_screening::{listed_names, parse_sdn, Index, SdnEntry, DEFAULT_THRESHOLD};
+use kyb_screening::lists::ofac;
+use kyb_screening::{Hit, Screener, Source, Subject, SubjectKind, DEFAULT_THRESHOLD};
 use kyb_store::{Imported, SanctionsList, Store};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -40,9 +41,21 @@ pub enum SanctionsCommand {
         /// One name to screen.
         #[arg(value_name = "NAME", conflicts_with = "file")]
         name: Option<String>,
-        /// A file with one name per line (`-` for standard input).
+        /// A file with one name per line, or one JSON object per line
+        /// (`{"name": "…", "kind": "person", "dob": "1962", "country": "IRN"}`); `-` for
+        /// standard input.
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
+        /// The date of birth of the one NAME: YYYY-MM-DD or YYYY.
+        #[arg(long, value_name = "DATE", requires = "name")]
+        dob: Option<String>,
+        /// The nationality (a person) or country (a business) of the one NAME: ISO 3166-1
+        /// alpha-3, like IRN.
+        #[arg(long, value_name = "CODE", requires = "name")]
+        country: Option<String>,
+        /// What the one NAME is: person or business.
+        #[arg(long, value_name = "KIND", requires = "name")]
+        kind: Option<String>,
         /// One JSON line per name, with its hits.
         #[arg(long)]
         json: bool,
@@ -111,7 +124,7 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
             };
             let bytes =
                 std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let entries = parse_sdn(&bytes).map_err(|e| {
+            let entries = ofac::parse_main(&bytes).map_err(|e| {
                 anyhow::anyhow!("{} is not a valid {source} list: {e}", file.display())
             })?;
             let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -156,53 +169,72 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
             file,
             json,
             threshold,
+            dob,
+            country,
+            kind,
         } => {
             if !(0.0..=1.0).contains(threshold) {
                 bail!("--threshold must be between 0 and 1");
             }
-            let names: Vec<String> = match (name, file) {
-                (Some(n), None) => vec![n.clone()],
+            let subjects: Vec<Subject> = match (name, file) {
+                (Some(n), None) => vec![subject(n, kind.as_deref(), dob.clone(), country.clone())?],
                 (None, Some(path)) => read_names(path)?,
                 _ => bail!("give one NAME, or --file FILE with one name per line"),
             };
-            let lists = load_current(store).await?;
+            let screener = load_current(store).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            for n in &names {
-                let hits = screen(&lists, n, *threshold);
+            for s in &subjects {
+                let hits = screener.screen(s, *threshold);
                 if *json {
                     #[derive(serde::Serialize)]
                     struct Line<'a> {
                         name: &'a str,
-                        hits: &'a [Hit<'a>],
+                        #[serde(skip_serializing_if = "Option::is_none")]
+                        dob: Option<&'a str>,
+                        #[serde(skip_serializing_if = "Option::is_none")]
+                        country: Option<&'a str>,
+                        hits: &'a [Hit],
                     }
                     serde_json::to_writer(
                         &mut out,
                         &Line {
-                            name: n,
+                            name: &s.name,
+                            dob: s.dob.as_deref(),
+                            country: s.country.as_deref(),
                             hits: &hits,
                         },
                     )?;
                     writeln!(out)?;
                 } else if hits.is_empty() {
-                    writeln!(out, "{n}: no hits")?;
+                    writeln!(out, "{}: no hits", s.name)?;
                 } else {
-                    writeln!(out, "{n}: {} hit(s)", hits.len())?;
+                    writeln!(out, "{}: {} hit(s)", s.name, hits.len())?;
                     for h in &hits {
-                        let alias = match h.matched_alias {
-                            Some(kind) => format!(" matched {kind} {:?}", h.matched),
-                            None => String::new(),
-                        };
+                        let how: Vec<String> = h
+                            .explanation
+                            .words
+                            .iter()
+                            .map(|w| format!("{}~{} {}", w.query, w.listed, w.how.as_str()))
+                            .collect();
                         writeln!(
                             out,
-                            "  {:.3}  {} {} #{} {} [{}; {}]{alias}",
+                            "  {:.3}  {} {} #{} {} [{}; {}] matched {} {:?}{}\n         {}",
                             h.score,
-                            h.list,
+                            h.list.as_str(),
                             h.list_date,
-                            h.ent_num,
+                            h.entry_id,
                             h.entry_name,
-                            h.kind,
+                            h.kind.as_str(),
                             h.programs.join(", "),
+                            h.matched_kind,
+                            h.matched,
+                            if h.likely_false_positive {
+                                " (likely false positive)"
+                            } else {
+                                ""
+                            },
+                            how.join(", "),
                         )?;
                     }
                 }
@@ -213,7 +245,39 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
     Ok(())
 }
 
-fn read_names(path: &Path) -> Result<Vec<String>> {
+fn subject(
+    name: &str,
+    kind: Option<&str>,
+    dob: Option<String>,
+    country: Option<String>,
+) -> Result<Subject> {
+    let kind = match kind {
+        None => SubjectKind::Unknown,
+        Some("person") => SubjectKind::Person,
+        Some("business") => SubjectKind::Business,
+        Some(other) => bail!("--kind {other:?}: use person or business"),
+    };
+    if let Some(d) = &dob {
+        if kyb_screening::DateOfBirth::parse_iso(d, false).is_none() {
+            bail!("--dob {d:?} must be a date like 1962-04-01 or a year like 1962");
+        }
+    }
+    if let Some(c) = &country {
+        if kyb_screening::lists::countries::code(c).as_deref() != Some(c.as_str()) {
+            bail!("--country {c:?} must be an ISO 3166-1 alpha-3 code like IRN");
+        }
+    }
+    Ok(Subject {
+        name: name.to_owned(),
+        kind,
+        dob,
+        country,
+    })
+}
+
+/// Names to screen, one per line: a plain name, or a JSON object with `name` and optionally
+/// `kind`, `dob` and `country`.
+fn read_names(path: &Path) -> Result<Vec<Subject>> {
     let reader: Box<dyn BufRead> = if path == Path::new("-") {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
@@ -222,79 +286,54 @@ fn read_names(path: &Path) -> Result<Vec<String>> {
         ))
     };
     let mut names = Vec::new();
-    for line in reader.lines() {
+    for (n, line) in reader.lines().enumerate() {
         let line = line.with_context(|| format!("cannot read {}", path.display()))?;
         let line = line.trim();
-        if !line.is_empty() {
-            names.push(line.to_owned());
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('{') {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct In {
+                name: String,
+                kind: Option<String>,
+                dob: Option<String>,
+                country: Option<String>,
+            }
+            let i: In = serde_json::from_str(line).with_context(|| {
+                format!(
+                    "{} line {}: not a JSON object like {{\"name\": \"…\", \"dob\": \"1962\", \"country\": \"IRN\"}}",
+                    path.display(),
+                    n + 1
+                )
+            })?;
+            names.push(
+                subject(&i.name, i.kind.as_deref(), i.dob, i.country)
+                    .with_context(|| format!("{} line {}", path.display(), n + 1))?,
+            );
+        } else {
+            names.push(Subject::named(line));
         }
     }
     Ok(names)
 }
 
-/// A list version and its index, ready to screen against.
-pub struct LoadedList {
-    pub list: SanctionsList,
-    pub entries: Vec<SdnEntry>,
-    pub index: Index,
-}
-
-/// The current version of every source that has one.
-pub async fn load_current(store: &Store) -> Result<Vec<LoadedList>> {
+/// Every source's current version, indexed together.
+pub async fn load_current(store: &Store) -> Result<Screener> {
     let mut lists = Vec::new();
     for source in SOURCES {
         if let Some((list, entries)) = store.current_sanctions(source).await? {
-            let index = Index::build(listed_names(&entries));
-            lists.push(LoadedList {
-                list,
+            lists.push(kyb_screening::LoadedList {
+                source: Source::parse(source).unwrap_or(Source::OfacSdn),
+                list_id: list.id.to_string(),
+                list_date: list.list_date,
                 entries,
-                index,
             });
         }
     }
     if lists.is_empty() {
         bail!("no sanctions list imported yet: run kyb sanctions import --source ofac-sdn FILE");
     }
-    Ok(lists)
-}
-
-/// One hit, explained: the list, the entry, the name or alias that matched, the score.
-#[derive(serde::Serialize)]
-pub struct Hit<'a> {
-    pub score: f64,
-    pub list: &'a str,
-    pub list_id: &'a str,
-    pub list_date: &'a str,
-    pub ent_num: i64,
-    pub entry_name: &'a str,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub programs: &'a [String],
-    pub matched: String,
-    /// `aka`, `fka` or `nka` when an alias matched; `null` for the entry's own name.
-    pub matched_alias: Option<&'static str>,
-}
-
-/// The hits of one name, best first.
-pub fn screen<'a>(lists: &'a [LoadedList], name: &str, threshold: f64) -> Vec<Hit<'a>> {
-    let mut hits = Vec::new();
-    for l in lists {
-        for m in l.index.screen(name, threshold) {
-            let e = &l.entries[m.entry as usize];
-            hits.push(Hit {
-                score: m.score,
-                list: &l.list.source,
-                list_id: l.list.id.as_str(),
-                list_date: &l.list.list_date,
-                ent_num: e.ent_num,
-                entry_name: &e.name,
-                kind: e.kind.as_str(),
-                programs: &e.programs,
-                matched: m.matched,
-                matched_alias: m.alias.map(|a| a.as_str()),
-            });
-        }
-    }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-    hits
+    Ok(Screener::new(lists))
 }

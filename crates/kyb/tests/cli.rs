@@ -681,7 +681,9 @@ both_databases!(sanctions_import_and_screen, |kyb| async move {
     let hit = &lines[0]["hits"][0];
     assert_eq!(hit["ent_num"], 306);
     assert_eq!(hit["matched"], "BNC");
-    assert_eq!(hit["matched_alias"], "aka");
+    assert_eq!(hit["matched_kind"], "aka");
+    assert_eq!(hit["entry_id"], "306");
+    assert!(hit["explanation"]["words"].is_array());
     assert_eq!(hit["list"], "ofac-sdn");
     assert_eq!(hit["list_date"], "2024-05-03");
     assert_eq!(hit["score"], 1.0);

@@ -9,7 +9,7 @@
 //! list flags a case whose hits include entries it did not have before.
 
 use chrono::{DateTime, Utc};
-use kyb_screening::{listed_names, Index, RegistryMatch, RegistryProvider, SdnEntry};
+use kyb_screening::{RegistryMatch, RegistryProvider, Screener, Source, Subject, SubjectKind};
 use kyb_store::{
     CaseFacts, CheckKind, CheckOutcome, ClaimedJob, JobCompletion, JobKind, NewCheckResult,
     SanctionsList, StoreError,
@@ -37,8 +37,7 @@ pub struct ListCache {
 
 pub struct LoadedList {
     pub list: SanctionsList,
-    pub entries: Vec<SdnEntry>,
-    pub index: Index,
+    pub screener: Screener,
 }
 
 impl ListCache {
@@ -63,12 +62,13 @@ impl ListCache {
             return Ok(None);
         };
         let loaded = tokio::task::spawn_blocking(move || {
-            let index = Index::build(listed_names(&entries));
-            LoadedList {
-                list,
+            let screener = Screener::new(vec![kyb_screening::LoadedList {
+                source: Source::OfacSdn,
+                list_id: list.id.to_string(),
+                list_date: list.list_date.clone(),
                 entries,
-                index,
-            }
+            }]);
+            LoadedList { list, screener }
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("building the sanctions index failed: {e}")))?;
@@ -218,49 +218,65 @@ pub fn sanctions_check(list: Option<&LoadedList>, facts: &CaseFacts) -> NewCheck
     };
     let c = &facts.customer;
     let profile = &c.facts.profile;
-    let mut subjects: Vec<(String, String)> =
-        vec![("business_name".into(), c.business_name.clone())];
+    let business = |name: &str| Subject {
+        name: name.to_owned(),
+        kind: SubjectKind::Business,
+        dob: None,
+        country: Some(c.registered_country.clone()),
+    };
+    let mut subjects: Vec<(String, Subject)> =
+        vec![("business_name".into(), business(&c.business_name))];
     for (label, name) in [
         ("legal_name", &profile.legal_name),
         ("trading_name", &profile.trading_name),
     ] {
-        if !name.trim().is_empty() && !subjects.iter().any(|(_, n)| n.eq_ignore_ascii_case(name)) {
-            subjects.push((label.into(), name.clone()));
+        if !name.trim().is_empty()
+            && !subjects
+                .iter()
+                .any(|(_, s)| s.name.eq_ignore_ascii_case(name))
+        {
+            subjects.push((label.into(), business(name)));
         }
     }
     for p in &facts.people {
-        subjects.push((format!("person:{}", p.id), p.full_name.clone()));
+        subjects.push((
+            format!("person:{}", p.id),
+            Subject {
+                name: p.full_name.clone(),
+                kind: SubjectKind::Person,
+                dob: (!p.date_of_birth.is_empty()).then(|| p.date_of_birth.clone()),
+                country: (!p.nationality.is_empty()).then(|| p.nationality.clone()),
+            },
+        ));
     }
     let mut hits = Vec::new();
-    for (subject, name) in &subjects {
-        for m in list.index.screen(name, kyb_screening::DEFAULT_THRESHOLD) {
-            let e = &list.entries[m.entry as usize];
-            hits.push(json!({
-                "subject": subject,
-                "name": name,
-                "list": list.list.source,
-                "list_id": list.list.id,
-                "list_date": list.list.list_date,
-                "ent_num": e.ent_num,
-                "entry_name": e.name,
-                "type": e.kind,
-                "programs": e.programs,
-                "matched": m.matched,
-                "matched_alias": m.alias.map(|a| a.as_str()),
-                "score": m.score,
-            }));
+    for (subject, who) in &subjects {
+        for h in list.screener.screen(who, kyb_screening::DEFAULT_THRESHOLD) {
+            let mut v = serde_json::to_value(&h).unwrap_or_default();
+            v["subject"] = json!(subject);
+            v["name"] = json!(who.name);
+            hits.push(v);
         }
     }
     let screened: Vec<&str> = subjects.iter().map(|(s, _)| s.as_str()).collect();
+    let all_unlikely = hits
+        .iter()
+        .all(|h| h["likely_false_positive"].as_bool() == Some(true));
     NewCheckResult {
         kind: CheckKind::Sanctions,
+        // Hits whose date of birth or country contradicts the entry's still go to a reviewer,
+        // as a warning rather than a failure.
         outcome: if hits.is_empty() {
             CheckOutcome::Pass
+        } else if all_unlikely {
+            CheckOutcome::Warn
         } else {
             CheckOutcome::Fail
         },
         reasons: if hits.is_empty() {
             vec![]
+        } else if all_unlikely {
+            vec!["sanctions_possible_hit".into()]
         } else {
             vec!["sanctions_hit".into()]
         },

@@ -20,7 +20,7 @@ fn with_registry(mut c: kyb_server::Config) -> kyb_server::Config {
 impl TestApp {
     async fn import_list(&self, date: &str) -> u64 {
         let bytes = std::fs::read(format!("{DATA}/ofac/sdn-{date}.csv")).unwrap();
-        let entries = kyb_screening::parse_sdn(&bytes).unwrap();
+        let entries = kyb_screening::lists::ofac::parse_main(&bytes).unwrap();
         let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         match self
             .state
@@ -152,7 +152,7 @@ db_test_with!(
         );
         assert_eq!(hit["entry_name"], "NASRALLAH, Hasan");
         assert_eq!(hit["list_date"], "2024-05-03");
-        assert_eq!(hit["score"], 1.0);
+        assert_eq!(hit["name_score"], 1.0);
         assert_eq!(
             app.status(&id).await,
             "in_review",

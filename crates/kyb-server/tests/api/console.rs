@@ -368,7 +368,7 @@ db_test!(a_sanctions_hit_needs_two_admins, |app| async move {
         "/../../testdata/ofac/sdn-2024-05-03.csv"
     ))
     .unwrap();
-    let entries = kyb_screening::parse_sdn(&bytes).unwrap();
+    let entries = kyb_screening::lists::ofac::parse_main(&bytes).unwrap();
     app.state
         .store
         .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
@@ -543,7 +543,7 @@ db_test!(the_queue_puts_risk_before_age, |app| async move {
         "/../../testdata/ofac/sdn-2024-05-03.csv"
     ))
     .unwrap();
-    let entries = kyb_screening::parse_sdn(&bytes).unwrap();
+    let entries = kyb_screening::lists::ofac::parse_main(&bytes).unwrap();
     app.state
         .store
         .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
