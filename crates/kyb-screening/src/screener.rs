@@ -269,19 +269,10 @@ mod tests {
 
     fn screener() -> Screener {
         let person = |id: &str, name: &str, dob: &str, nat: &str| ListEntry {
-            id: id.into(),
-            name: name.into(),
-            kind: EntryKind::Individual,
-            aliases: vec![],
             programs: vec!["SDGT".into()],
-            listed_on: None,
             dates_of_birth: vec![DateOfBirth::parse_ofac(dob).unwrap()],
             nationalities: vec![nat.into()],
-            countries: vec![],
-            places_of_birth: vec![],
-            imo: vec![],
-            title: None,
-            remarks: None,
+            ..ListEntry::new(id, name, EntryKind::Individual)
         };
         Screener::new(vec![LoadedList {
             source: Source::OfacSdn,

@@ -296,6 +296,13 @@ impl Store {
         on_backend!(self, b => b.current_sanctions(source).await)
     }
 
+    /// The current version of every source that has one.
+    pub async fn current_sanctions_all(
+        &self,
+    ) -> Result<Vec<(SanctionsList, Vec<kyb_screening::ListEntry>)>, StoreError> {
+        on_backend!(self, b => b.current_sanctions_all().await)
+    }
+
     // ----- automated checks -----
 
     pub fn jobs_written(&self) {

@@ -1,5 +1,7 @@
 //! Sanctions lists: each import is a whole new version written in one transaction, so a list is
-//! either all there or not there at all. Compiled once per database, like `repo.rs`.
+//! either all there or not there at all. Every source's entries are kept whole, as JSON, with
+//! the list's own id for them; versions imported before that (OFAC SDN only) are read from the
+//! old `sanctions_entries` table. Compiled once per database, like `repo.rs`.
 
 use chrono::{DateTime, Utc};
 use kyb_domain::SanctionsListId;
@@ -12,6 +14,9 @@ use crate::{unique_violation, StoreError};
 
 /// Rows per INSERT statement: well under SQLite's limit of bound values.
 const CHUNK: usize = 1_000;
+
+/// The sources kyb reads, in the order screening lists them.
+const SOURCES: [&str; 3] = ["ofac-sdn", "ofac-consolidated", "un-consolidated"];
 
 #[derive(sqlx::FromRow)]
 struct ListRow {
@@ -87,21 +92,27 @@ impl Backend {
             }
             return Err(e.into());
         }
-        for chunk in entries.chunks(CHUNK) {
+        for (n, chunk) in entries.chunks(CHUNK).enumerate() {
             let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO sanctions_entries (list_id, ent_num, name, kind, programs, aliases, title, remarks) ",
+                "INSERT INTO sanctions_list_entries (list_id, position, entry_id, data) ",
             );
-            insert.push_values(chunk, |mut b, e| {
+            insert.push_values(chunk.iter().enumerate(), |mut b, (i, e)| {
                 b.push_bind(list.id.as_str())
-                    .push_bind(e.ent_num().unwrap_or_default())
-                    .push_bind(e.name.as_str())
-                    .push_bind(e.kind.as_str())
-                    .push_bind(serde_json::to_string(&e.programs).expect("strings serialise"))
-                    .push_bind(serde_json::to_string(&e.aliases).expect("aliases serialise"))
-                    .push_bind(e.title.as_deref())
-                    .push_bind(e.remarks.as_deref());
+                    .push_bind((n * CHUNK + i) as i32)
+                    .push_bind(e.id.as_str())
+                    .push_bind(serde_json::to_string(e).expect("entries serialise"));
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build().execute(&mut *tx).await.map_err(|e| {
+                if unique_violation(
+                    &e,
+                    "sanctions_list_entries_pkey",
+                    "sanctions_list_entries.list_id",
+                ) {
+                    StoreError::Conflict("the list names one entry id twice".into())
+                } else {
+                    e.into()
+                }
+            })?;
         }
         // A list that becomes current re-screens every approved and in-review customer.
         let current: Option<String> = sqlx::query_scalar(
@@ -166,6 +177,43 @@ impl Backend {
         &self,
         list_id: &SanctionsListId,
     ) -> Result<Vec<ListEntry>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT entry_id, data FROM sanctions_list_entries WHERE list_id = $1 ORDER BY position",
+        )
+        .bind(list_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        if !rows.is_empty() {
+            return rows
+                .into_iter()
+                .map(|(id, data)| {
+                    serde_json::from_str(&data).map_err(|e| {
+                        StoreError::Corrupt(format!("sanctions entry {id} of {list_id}: {e}"))
+                    })
+                })
+                .collect();
+        }
+        self.legacy_sanctions_entries(list_id).await
+    }
+
+    /// The current version of every source that has one, in a fixed order.
+    pub async fn current_sanctions_all(
+        &self,
+    ) -> Result<Vec<(SanctionsList, Vec<ListEntry>)>, StoreError> {
+        let mut out = Vec::new();
+        for source in SOURCES {
+            if let Some(current) = self.current_sanctions(source).await? {
+                out.push(current);
+            }
+        }
+        Ok(out)
+    }
+
+    /// OFAC SDN entries imported before entries were kept whole.
+    async fn legacy_sanctions_entries(
+        &self,
+        list_id: &SanctionsListId,
+    ) -> Result<Vec<ListEntry>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct EntryRow {
             ent_num: i64,
@@ -189,20 +237,16 @@ impl Backend {
                     StoreError::Corrupt(format!("sanctions entry {} has bad {what}", r.ent_num))
                 };
                 let mut e = ListEntry {
-                    id: r.ent_num.to_string(),
-                    kind: EntryKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
                     programs: serde_json::from_str(&r.programs).map_err(|_| corrupt("programs"))?,
                     aliases: serde_json::from_str::<Vec<Alias>>(&r.aliases)
                         .map_err(|_| corrupt("aliases"))?,
-                    name: r.name,
                     title: r.title,
                     remarks: r.remarks,
-                    listed_on: None,
-                    dates_of_birth: Vec::new(),
-                    nationalities: Vec::new(),
-                    countries: Vec::new(),
-                    places_of_birth: Vec::new(),
-                    imo: Vec::new(),
+                    ..ListEntry::new(
+                        r.ent_num.to_string(),
+                        r.name,
+                        EntryKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
+                    )
                 };
                 // Dates of birth, nationalities and weak aliases live in OFAC's remarks.
                 kyb_screening::lists::ofac::complete_from_remarks(&mut e);

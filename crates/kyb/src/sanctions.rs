@@ -3,30 +3,30 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use kyb_screening::lists::ofac;
-use kyb_screening::{Hit, Screener, Source, Subject, SubjectKind, DEFAULT_THRESHOLD};
+use kyb_screening::lists::{ofac, un};
+use kyb_screening::{Hit, Parsed, Screener, Source, Subject, SubjectKind, DEFAULT_THRESHOLD};
 use kyb_store::{Imported, SanctionsList, Store};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-/// The list formats kyb reads.
-const SOURCES: &[&str] = &["ofac-sdn"];
-
 #[derive(Subcommand)]
 pub enum SanctionsCommand {
-    /// Import a list file as a new version. All or nothing: a bad file changes nothing and the
-    /// error names its line.
+    /// Import a list as a new version. All or nothing: a bad file changes nothing and the error
+    /// names the file, its line (or XML element) and what is wrong.
     Import {
-        /// The list's format: ofac-sdn (OFAC's sdn.csv).
+        /// The list's format: ofac-sdn (OFAC's sdn.csv, or a folder with sdn.csv and, when
+        /// present, alt.csv, add.csv and sdn_comments.csv), ofac-consolidated (cons_prim.csv, or
+        /// a folder with cons_prim.csv, cons_alt.csv, cons_add.csv, cons_comments.csv) or
+        /// un-consolidated (the UN Security Council's consolidated list XML).
         #[arg(long, value_name = "SOURCE")]
         source: String,
-        /// The list's publication date, YYYY-MM-DD; by default the date in the file's name
-        /// (sdn-2024-05-03.csv).
+        /// The list's publication date, YYYY-MM-DD; by default the date the UN's XML gives, or a
+        /// date in the path (sdn-2024-05-03.csv).
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
-        #[arg(value_name = "FILE")]
+        #[arg(value_name = "PATH")]
         file: PathBuf,
         #[arg(long)]
         json: bool,
@@ -65,22 +65,109 @@ pub enum SanctionsCommand {
     },
 }
 
-/// The date in a file name like `sdn-2024-05-03.csv`.
-fn date_in_name(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_str()?;
-    let bytes = name.as_bytes();
-    let shape = |w: &[u8]| {
-        w.iter().enumerate().all(|(i, b)| match i {
-            4 | 7 => *b == b'-',
-            _ => b.is_ascii_digit(),
+/// A date `YYYY-MM-DD` in a path's file or folder names, the last one first
+/// (`lists/2024-05-03/sdn.csv`, `sdn-2024-05-03.csv`).
+fn date_in_path(path: &Path) -> Option<String> {
+    path.components().rev().find_map(|c| {
+        let name = c.as_os_str().to_str()?;
+        let bytes = name.as_bytes();
+        let shape = |w: &[u8]| {
+            w.iter().enumerate().all(|(i, b)| match i {
+                4 | 7 => *b == b'-',
+                _ => b.is_ascii_digit(),
+            })
+        };
+        (0..bytes.len().saturating_sub(9)).find_map(|i| {
+            let candidate = name.get(i..i + 10)?;
+            (shape(&bytes[i..i + 10])
+                && chrono::NaiveDate::parse_from_str(candidate, "%Y-%m-%d").is_ok())
+            .then(|| candidate.to_owned())
         })
-    };
-    (0..bytes.len().saturating_sub(9)).find_map(|i| {
-        let candidate = &name[i..i + 10];
-        (shape(&bytes[i..i + 10])
-            && chrono::NaiveDate::parse_from_str(candidate, "%Y-%m-%d").is_ok())
-        .then(|| candidate.to_owned())
     })
+}
+
+/// Reads a list from a file or a folder and parses it. The SHA-256 is that of the files read,
+/// each named: `name\0sha256\n` for each, in the order main, aliases, addresses, comments (for
+/// a single file, the file's own SHA-256).
+fn read_list(source: Source, path: &Path) -> Result<(Parsed, String)> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let invalid = |e: kyb_screening::ParseError| {
+        anyhow::anyhow!(
+            "{} is not a valid {} list: {e}",
+            path.display(),
+            source.as_str()
+        )
+    };
+    if source == Source::UnConsolidated {
+        if path.is_dir() {
+            bail!(
+                "{} is a folder: give the UN list's XML file",
+                path.display()
+            );
+        }
+        let bytes = read(path)?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("list.xml");
+        let parsed = un::parse(name, &bytes).map_err(invalid)?;
+        return Ok((parsed, hex::encode(Sha256::digest(&bytes))));
+    }
+    let names: [&str; 4] = if source == Source::OfacSdn {
+        ["sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"]
+    } else {
+        [
+            "cons_prim.csv",
+            "cons_alt.csv",
+            "cons_add.csv",
+            "cons_comments.csv",
+        ]
+    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    if path.is_dir() {
+        for (i, n) in names.iter().enumerate() {
+            let p = path.join(n);
+            if p.exists() {
+                files.push(((*n).to_owned(), read(&p)?));
+            } else if i == 0 {
+                bail!(
+                    "{} holds no {n}: give the folder of an OFAC publication, or the file itself",
+                    path.display()
+                );
+            } else {
+                files.push((String::new(), Vec::new()));
+            }
+        }
+    } else {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(names[0]);
+        files.push((name.to_owned(), read(path)?));
+    }
+    let file = |i: usize| {
+        files
+            .get(i)
+            .filter(|(n, _)| !n.is_empty())
+            .map(|(n, b)| ofac::File { name: n, bytes: b })
+    };
+    let parsed = ofac::parse(&ofac::Files {
+        main: file(0).expect("the main file was read"),
+        alt: file(1),
+        add: file(2),
+        comments: file(3),
+    })
+    .map_err(invalid)?;
+    let sha256 = if files.len() == 1 {
+        hex::encode(Sha256::digest(&files[0].1))
+    } else {
+        let mut h = Sha256::new();
+        for (n, b) in files.iter().filter(|(n, _)| !n.is_empty()) {
+            h.update(format!("{n}\0{}\n", hex::encode(Sha256::digest(b))));
+        }
+        hex::encode(h.finalize())
+    };
+    Ok((parsed, sha256))
 }
 
 fn describe(list: &SanctionsList) -> String {
@@ -103,31 +190,31 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
             file,
             json,
         } => {
-            if !SOURCES.contains(&source.as_str()) {
+            let Some(kind) = Source::parse(source) else {
                 bail!(
                     "--source {source:?} is not a list kyb reads; use one of: {}",
-                    SOURCES.join(", ")
+                    Source::ALL.map(Source::as_str).join(", ")
                 );
-            }
+            };
+            let (parsed, sha256) = read_list(kind, file)?;
             let list_date = match date {
                 Some(d) => {
                     chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
                         .with_context(|| format!("--date {d:?} must be a date like 2024-05-03"))?;
                     d.clone()
                 }
-                None => date_in_name(file).with_context(|| {
-                    format!(
-                        "{} has no date in its name: say the list's date with --date YYYY-MM-DD",
+                None => parsed
+                    .date
+                    .clone()
+                    .or_else(|| date_in_path(file))
+                    .with_context(|| {
+                        format!(
+                        "{} says no date: give the list's publication date with --date YYYY-MM-DD",
                         file.display()
                     )
-                })?,
+                    })?,
             };
-            let bytes =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let entries = ofac::parse_main(&bytes).map_err(|e| {
-                anyhow::anyhow!("{} is not a valid {source} list: {e}", file.display())
-            })?;
-            let sha256 = hex::encode(Sha256::digest(&bytes));
+            let entries = parsed.entries;
             let now = chrono::Utc::now();
             let outcome = store
                 .import_sanctions(source, &list_date, &sha256, &entries, now)
@@ -140,9 +227,20 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
                 let mut v = serde_json::to_value(&list)?;
                 v["already_imported"] = json!(!fresh);
                 v["customers_to_rescreen"] = json!(rescreens);
+                v["unmatched_rows"] = parsed
+                    .orphans
+                    .iter()
+                    .map(|(f, n)| (f.clone(), json!(n)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
                 println!("{v}");
             } else if fresh {
                 println!("imported {}", describe(&list));
+                for (f, n) in parsed.orphans.iter().filter(|(_, n)| *n > 0) {
+                    println!(
+                        "{f}: {n} rows name an entry that is not in the list; they were left out"
+                    );
+                }
                 if rescreens > 0 {
                     println!(
                         "{rescreens} approved or in-review customers will be screened again by the running service"
@@ -322,15 +420,13 @@ fn read_names(path: &Path) -> Result<Vec<Subject>> {
 /// Every source's current version, indexed together.
 pub async fn load_current(store: &Store) -> Result<Screener> {
     let mut lists = Vec::new();
-    for source in SOURCES {
-        if let Some((list, entries)) = store.current_sanctions(source).await? {
-            lists.push(kyb_screening::LoadedList {
-                source: Source::parse(source).unwrap_or(Source::OfacSdn),
-                list_id: list.id.to_string(),
-                list_date: list.list_date,
-                entries,
-            });
-        }
+    for (list, entries) in store.current_sanctions_all().await? {
+        lists.push(kyb_screening::LoadedList {
+            source: Source::parse(&list.source).unwrap_or(Source::OfacSdn),
+            list_id: list.id.to_string(),
+            list_date: list.list_date,
+            entries,
+        });
     }
     if lists.is_empty() {
         bail!("no sanctions list imported yet: run kyb sanctions import --source ofac-sdn FILE");

@@ -581,6 +581,203 @@ async fn killed_mid_burst_postgres() {
 }
 
 const OFAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/ofac");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
+
+both_databases!(every_list_imports_and_screens, |kyb| async move {
+    // The SDN publication as a folder of four files, the consolidated list likewise, the UN XML.
+    let sdn = kyb.json(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-sdn",
+        "--date",
+        "2024-01-15",
+        &format!("{DATA}/ofac/older-package"),
+        "--json",
+    ]);
+    assert_eq!(sdn["entry_count"], 7379);
+    assert!(
+        sdn["alias_count"].as_i64().unwrap() > 10_000,
+        "alt.csv's aliases: {sdn}"
+    );
+    // This sample's companions also cover entries its sdn.csv does not have: counted, not fatal.
+    assert_eq!(sdn["unmatched_rows"]["sdn_comments.csv"], 10, "{sdn}");
+    assert_eq!(sdn["unmatched_rows"]["alt.csv"], 7698);
+    assert_eq!(sdn["unmatched_rows"]["add.csv"], 9121);
+    let cons = kyb.json(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-consolidated",
+        "--date",
+        "2025-12-01",
+        &format!("{DATA}/ofac-consolidated/2025-12"),
+        "--json",
+    ]);
+    assert_eq!(cons["entry_count"], 442);
+    let un = kyb.json(&[
+        "sanctions",
+        "import",
+        "--source",
+        "un-consolidated",
+        &format!("{DATA}/un/consolidated-2026-02-27.xml"),
+        "--json",
+    ]);
+    assert_eq!(un["entry_count"], 1003);
+    assert_eq!(un["list_date"], "2026-02-27", "the XML's own date");
+    // A folder without its main file, and a consolidated folder without a date, are refused.
+    let out = kyb.run(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-consolidated",
+        &format!("{DATA}/ofac/older-package"),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cons_prim.csv"));
+    let out = kyb.run(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-consolidated",
+        &format!("{DATA}/ofac-consolidated/2025-12"),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--date"));
+    // A broken companion file fails the whole import, naming the file and line.
+    let broken = kyb.dir.path().join("broken-package");
+    std::fs::create_dir_all(&broken).unwrap();
+    for f in ["sdn.csv", "add.csv", "sdn_comments.csv"] {
+        std::fs::copy(format!("{DATA}/ofac/older-package/{f}"), broken.join(f)).unwrap();
+    }
+    std::fs::write(
+        broken.join("alt.csv"),
+        "36,12,\"aka\",\"AERO-CARIBBEAN\",-0- \r\n36,13,\"alias\"\r\n",
+    )
+    .unwrap();
+    let out = kyb.run(&[
+        "sanctions",
+        "import",
+        "--source",
+        "ofac-sdn",
+        "--date",
+        "2024-02-01",
+        broken.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("alt.csv") && err.contains("line 2"),
+        "{err}"
+    );
+    let broken_xml = kyb.dir.path().join("un.xml");
+    std::fs::write(&broken_xml, "<CONSOLIDATED_LIST><INDIVIDUALS><INDIVIDUAL><FIRST_NAME>X</FIRST_NAME></INDIVIDUAL></INDIVIDUALS></CONSOLIDATED_LIST>").unwrap();
+    let out = kyb.run(&[
+        "sanctions",
+        "import",
+        "--source",
+        "un-consolidated",
+        "--date",
+        "2026-03-01",
+        broken_xml.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("INDIVIDUAL at line 1") && err.contains("REFERENCE_NUMBER"),
+        "{err}"
+    );
+    let lists = kyb.json(&["sanctions", "lists", "--json"]);
+    assert_eq!(
+        lists.as_array().unwrap().len(),
+        3,
+        "nothing of the broken files was stored: {lists}"
+    );
+
+    // Screening uses every list; each hit names its list and the entry's own id.
+    let names = kyb.dir.path().join("subjects.jsonl");
+    std::fs::write(
+        &names,
+        concat!(
+            "{\"name\": \"Saddam Hussein al-Tikriti\", \"kind\": \"person\", \"dob\": \"1937\", \"country\": \"IRQ\"}\n",
+            "{\"name\": \"صدام حسين التكريتي\"}\n",
+            "Ismail Haniya\n",
+            "{\"name\": \"Saddam Hussein al-Tikriti\", \"dob\": \"1990-01-01\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = kyb.run(&[
+        "sanctions",
+        "screen",
+        "--file",
+        names.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let un_hit = lines[0]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["list"] == "un-consolidated")
+        .expect("a UN hit");
+    assert_eq!(un_hit["entry_id"], "IQi.001");
+    assert_eq!(un_hit["dob"]["verdict"], "agrees");
+    assert_eq!(un_hit["country"]["verdict"], "agrees");
+    assert!(un_hit["explanation"]["words"].as_array().unwrap().len() >= 3);
+    assert!(
+        lines[1]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["entry_id"] == "IQi.001"),
+        "original script: {}",
+        lines[1]
+    );
+    assert!(
+        lines[2]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["list"] == "ofac-consolidated" && h["ent_num"].is_number()),
+        "consolidated: {}",
+        lines[2]
+    );
+    let young = lines[3]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["entry_id"] == "IQi.001")
+        .unwrap();
+    assert_eq!(young["likely_false_positive"], true);
+    assert_eq!(young["dob"]["verdict"], "contradicts");
+    // The same from the command line, and its flags checked.
+    let out = kyb.run(&[
+        "sanctions",
+        "screen",
+        "Saddam Hussein al-Tikriti",
+        "--dob",
+        "1937",
+        "--country",
+        "IRQ",
+        "--kind",
+        "person",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("IQi.001"));
+    let out = kyb.run(&[
+        "sanctions",
+        "screen",
+        "Saddam Hussein",
+        "--dob",
+        "1937-13-01",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dob"));
+    let out = kyb.run(&["sanctions", "screen", "Saddam Hussein", "--country", "Iraq"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("alpha-3"));
+});
 
 both_databases!(sanctions_import_and_screen, |kyb| async move {
     // Imported newest first: the current version is still the one with the later date.

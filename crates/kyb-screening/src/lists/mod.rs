@@ -147,6 +147,25 @@ pub struct ListEntry {
 }
 
 impl ListEntry {
+    /// An entry with its id, name and kind, and nothing else known yet.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, kind: EntryKind) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            kind,
+            aliases: Vec::new(),
+            programs: Vec::new(),
+            listed_on: None,
+            dates_of_birth: Vec::new(),
+            nationalities: Vec::new(),
+            countries: Vec::new(),
+            places_of_birth: Vec::new(),
+            imo: Vec::new(),
+            title: None,
+            remarks: None,
+        }
+    }
+
     /// OFAC's `ent_num`, for OFAC entries.
     pub fn ent_num(&self) -> Option<i64> {
         self.id.parse().ok()

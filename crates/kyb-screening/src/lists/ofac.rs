@@ -70,16 +70,25 @@ fn rows(
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    // Lines counted from the bytes: the CSV reader's own count does not see CRLF line ends,
+    // which OFAC's files have, and puts a record after one at its `\n`.
+    let line_at = |byte: u64| {
+        let at = (byte as usize).min(text.len());
+        let start = text[at..]
+            .find(|c| c != '\r' && c != '\n')
+            .map_or(text.len(), |i| at + i);
+        text[..start].matches('\n').count() as u64 + 1
+    };
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             ParseError::at_line(
                 file.name,
-                e.position().map_or(0, |p| p.line()),
+                e.position().map_or(0, |p| line_at(p.byte())),
                 format!("not valid CSV ({e})"),
             )
         })?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.len() == 1 && record[0].trim().is_empty() {
             continue;
         }
@@ -140,19 +149,9 @@ pub fn parse(files: &Files<'_>) -> Result<Parsed, ParseError> {
             })
             .unwrap_or_default();
         let mut entry = ListEntry {
-            id: num.to_string(),
-            name,
-            kind,
-            aliases: Vec::new(),
             programs,
-            listed_on: None,
-            dates_of_birth: Vec::new(),
-            nationalities: Vec::new(),
-            countries: Vec::new(),
-            places_of_birth: Vec::new(),
-            imo: Vec::new(),
             title: field(&r[4]),
-            remarks: None,
+            ..ListEntry::new(num.to_string(), name, kind)
         };
         if let Some(flag) = field(&r[9]).and_then(|f| countries::code(&f)) {
             push_once(&mut entry.countries, flag);
@@ -443,6 +442,12 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_file_and_line() {
+        let crlf = b"1,\"A\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n2,\"B\"\r\n";
+        assert_eq!(
+            parse_main(crlf).unwrap_err().place,
+            "line 2",
+            "CRLF lines count"
+        );
         let e = parse_main(b"1,\"A\",-0- ,\"CUBA\"\n").unwrap_err();
         assert_eq!(e.place, "line 1");
         assert!(e.reason.contains("4 columns"), "{e}");

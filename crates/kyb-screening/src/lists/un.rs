@@ -113,19 +113,11 @@ fn entry(n: Node<'_, '_>, kind: EntryKind) -> Result<ListEntry, String> {
         return Err(format!("{id} has no FIRST_NAME"));
     }
     let mut e = ListEntry {
-        id,
-        name: parts.join(" "),
-        kind,
-        aliases: Vec::new(),
         programs: text(n, "UN_LIST_TYPE").into_iter().collect(),
         listed_on: text(n, "LISTED_ON").filter(|d| d.len() == 10),
-        dates_of_birth: Vec::new(),
-        nationalities: Vec::new(),
-        countries: Vec::new(),
-        places_of_birth: Vec::new(),
-        imo: Vec::new(),
         title: values(n, "TITLE").first().cloned(),
         remarks: text(n, "COMMENTS1"),
+        ..ListEntry::new(id, parts.join(" "), kind)
     };
     if let Some(original) = text(n, "NAME_ORIGINAL_SCRIPT") {
         e.aliases.push(Alias {

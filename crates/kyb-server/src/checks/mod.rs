@@ -26,17 +26,16 @@ use crate::AppState;
 const LEASE: Duration = Duration::from_secs(300);
 /// How often an idle runner looks for due jobs (writes in this process wake it at once).
 const POLL: Duration = Duration::from_secs(1);
-/// The sanctions source screened against.
-const SOURCE: &str = "ofac-sdn";
-
-/// The current sanctions list and its index, rebuilt when a newer version is imported.
+/// The current version of every sanctions list and their index, rebuilt when a newer version of
+/// any list is imported.
 #[derive(Default)]
 pub struct ListCache {
     current: RwLock<Option<Arc<LoadedList>>>,
 }
 
 pub struct LoadedList {
-    pub list: SanctionsList,
+    /// The current version of each source, in a fixed order.
+    pub lists: Vec<SanctionsList>,
     pub screener: Screener,
 }
 
@@ -45,30 +44,44 @@ impl ListCache {
         &self,
         store: &kyb_store::Store,
     ) -> Result<Option<Arc<LoadedList>>, StoreError> {
-        let newest = store
-            .sanctions_lists()
-            .await?
-            .into_iter()
-            .find(|l| l.source == SOURCE);
-        let Some(newest) = newest else {
+        // Newest first: the first version of each source is its current one.
+        let mut current: Vec<SanctionsList> = Vec::new();
+        for l in store.sanctions_lists().await? {
+            if !current.iter().any(|c| c.source == l.source) {
+                current.push(l);
+            }
+        }
+        if current.is_empty() {
             return Ok(None);
+        }
+        let ids = |lists: &[SanctionsList]| {
+            let mut v: Vec<String> = lists.iter().map(|l| l.id.to_string()).collect();
+            v.sort();
+            v
         };
         if let Some(cached) = self.current.read().await.as_ref() {
-            if cached.list.id == newest.id {
+            if ids(&cached.lists) == ids(&current) {
                 return Ok(Some(cached.clone()));
             }
         }
-        let Some((list, entries)) = store.current_sanctions(SOURCE).await? else {
-            return Ok(None);
-        };
+        let loaded = store.current_sanctions_all().await?;
         let loaded = tokio::task::spawn_blocking(move || {
-            let screener = Screener::new(vec![kyb_screening::LoadedList {
-                source: Source::OfacSdn,
-                list_id: list.id.to_string(),
-                list_date: list.list_date.clone(),
-                entries,
-            }]);
-            LoadedList { list, screener }
+            let (lists, screened): (Vec<SanctionsList>, Vec<kyb_screening::LoadedList>) = loaded
+                .into_iter()
+                .map(|(list, entries)| {
+                    let screened = kyb_screening::LoadedList {
+                        source: Source::parse(&list.source).unwrap_or(Source::OfacSdn),
+                        list_id: list.id.to_string(),
+                        list_date: list.list_date.clone(),
+                        entries,
+                    };
+                    (list, screened)
+                })
+                .unzip();
+            LoadedList {
+                lists,
+                screener: Screener::new(screened),
+            }
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("building the sanctions index failed: {e}")))?;
@@ -162,7 +175,7 @@ impl CheckRunner {
                     .store
                     .list_checks(&job.platform_id, &job.customer_id)
                     .await?;
-                let known: Vec<i64> = before
+                let known: Vec<(String, String)> = before
                     .iter()
                     .filter(|c| c.kind == "sanctions")
                     .flat_map(|c| hit_entries(&c.evidence))
@@ -198,11 +211,23 @@ impl CheckRunner {
     }
 }
 
-/// The sanctions entries (`ent_num`) named by a sanctions check's evidence.
-fn hit_entries(evidence: &Value) -> Vec<i64> {
+/// The sanctions entries (list and the list's id for the entry) named by a check's evidence.
+fn hit_entries(evidence: &Value) -> Vec<(String, String)> {
     evidence["hits"]
         .as_array()
-        .map(|hits| hits.iter().filter_map(|h| h["ent_num"].as_i64()).collect())
+        .map(|hits| {
+            hits.iter()
+                .filter_map(|h| {
+                    let list = h["list"].as_str()?.to_owned();
+                    // Evidence written before entry ids: OFAC's ent_num.
+                    let id = h["entry_id"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .or_else(|| h["ent_num"].as_i64().map(|n| n.to_string()))?;
+                    Some((list, id))
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -281,9 +306,9 @@ pub fn sanctions_check(list: Option<&LoadedList>, facts: &CaseFacts) -> NewCheck
             vec!["sanctions_hit".into()]
         },
         evidence: json!({
-            "list": list.list.source,
-            "list_id": list.list.id,
-            "list_date": list.list.list_date,
+            "lists": list.lists.iter().map(|l| json!({
+                "list": l.source, "list_id": l.id, "list_date": l.list_date,
+            })).collect::<Vec<_>>(),
             "screened": screened,
             "hits": hits,
         }),
