@@ -139,6 +139,11 @@ typed_id!(
     "job_"
 );
 typed_id!(
+    /// A reviewer's verdict on one sanctions hit.
+    VerdictId,
+    "hv_"
+);
+typed_id!(
     /// The result of one automated check.
     CheckId,
     "chk_"

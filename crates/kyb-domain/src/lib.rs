@@ -15,7 +15,7 @@ pub use clock::Clock;
 pub use customer::{CreateBusinessCustomer, CreateBusinessCustomerInput, FieldError};
 pub use id::{
     AttemptId, AuditId, CheckId, CheckJobId, CustomerId, DeliveryId, EventId, KeyId, LinkId,
-    PlatformId, RequestId, SanctionsListId, WebhookEndpointId,
+    PlatformId, RequestId, SanctionsListId, VerdictId, WebhookEndpointId,
 };
 pub use keys::{ApiKeySecret, IdempotencyKey, Mode};
 pub use status::{transition, Action, Progress, TransitionError, VerificationStatus};

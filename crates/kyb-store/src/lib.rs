@@ -303,6 +303,31 @@ impl Store {
         on_backend!(self, b => b.current_sanctions_all().await)
     }
 
+    // ----- verdicts on sanctions hits -----
+
+    pub async fn hit_verdicts(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<HitVerdict>, StoreError> {
+        on_backend!(self, b => b.hit_verdicts(platform_id, customer_id).await)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_verdict(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        list: &str,
+        entry_id: &str,
+        verdict: Verdict,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> Result<VerdictOutcome, StoreError> {
+        on_backend!(self, b => b.record_verdict(platform_id, customer_id, operator, list, entry_id, verdict, reason, ctx).await)
+    }
+
     // ----- automated checks -----
 
     pub fn jobs_written(&self) {

@@ -777,3 +777,60 @@ pub struct DecisionRecord {
     pub message: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+// ----- verdicts on sanctions hits ----------------------------------------------------------------
+
+/// What a reviewer says of a sanctions hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    TrueMatch,
+    FalsePositive,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TrueMatch => "true_match",
+            Self::FalsePositive => "false_positive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::TrueMatch, Self::FalsePositive]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A verdict on one hit: one list entry, for one customer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HitVerdict {
+    pub id: kyb_domain::VerdictId,
+    pub list: String,
+    pub entry_id: String,
+    /// The entry's fingerprint when judged.
+    pub fingerprint: String,
+    pub verdict: Verdict,
+    /// `pending` (a false positive waiting for a second admin) or `effective`.
+    pub status: String,
+    pub reason: String,
+    pub operator_email: String,
+    pub confirmed_by_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl HitVerdict {
+    pub fn is_effective(&self) -> bool {
+        self.status == "effective"
+    }
+}
+
+/// What recording a verdict did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictOutcome {
+    Effective,
+    /// A false positive from a first admin: a second admin must confirm it.
+    AwaitingSecondAdmin,
+}

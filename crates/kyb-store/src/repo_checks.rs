@@ -40,14 +40,19 @@ pub(super) async fn enqueue_job(
 }
 
 /// Queues a re-screening of every approved or in-review customer (all platforms), in the
-/// transaction that imports a newer list. Returns how many.
-pub(super) async fn enqueue_rescreens(tx: &mut Tx, at: DateTime<Utc>) -> Result<u64, StoreError> {
+/// transaction that imports a newer list (`list_id`, which makes the jobs' ids unique even for
+/// two imports in the same instant). Returns how many.
+pub(super) async fn enqueue_rescreens(
+    tx: &mut Tx,
+    list_id: &str,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "INSERT INTO check_jobs (id, platform_id, livemode, customer_id, kind, status, run_after, created_at) \
          SELECT 'job_rs' || c.id || '_' || $1, c.platform_id, c.livemode, c.id, 'rescreen', 'pending', $2, $2 \
          FROM business_customers c WHERE c.verification_status IN ('approved', 'in_review')",
     )
-    .bind(at.timestamp_micros().to_string())
+    .bind(list_id)
     .bind(at)
     .execute(&mut **tx)
     .await?;

@@ -11,6 +11,7 @@ use super::repo::{
     CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
 };
 use super::repo_hosted::customer_by_id;
+use super::repo_verdicts::{hits_standing, HitsStanding};
 use crate::model::*;
 use crate::{unique_violation, StoreError};
 
@@ -436,14 +437,18 @@ impl Backend {
                     message: "the automated checks of this case have not finished: approve once their results are in".into(),
                 });
             }
-            let hit: Option<String> = sqlx::query_scalar(
-                "SELECT outcome FROM check_results WHERE customer_id = $1 AND kind = 'sanctions' \
-                 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(customer_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if hit.as_deref() == Some("fail") {
+            // Hits not cleared by two admins need two admins to approve; a confirmed match
+            // cannot be approved at all.
+            let standing = hits_standing(&mut tx, customer_id.as_str()).await?;
+            if let HitsStanding::ConfirmedMatch = standing {
+                return Err(StoreError::Refused {
+                    code: "confirmed_match",
+                    message:
+                        "a sanctions hit of this case is confirmed as a true match: reject the case"
+                            .into(),
+                });
+            }
+            if let HitsStanding::Uncleared = standing {
                 if operator.role != OperatorRole::Admin {
                     return Err(StoreError::Refused {
                     code: "admins_only",

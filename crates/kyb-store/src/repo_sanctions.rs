@@ -122,7 +122,7 @@ impl Backend {
         .fetch_optional(&mut *tx)
         .await?;
         let rescreens = if current.as_deref() == Some(list.id.as_str()) {
-            super::repo_checks::enqueue_rescreens(&mut tx, at).await?
+            super::repo_checks::enqueue_rescreens(&mut tx, list.id.as_str(), at).await?
         } else {
             0
         };

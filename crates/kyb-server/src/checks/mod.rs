@@ -11,8 +11,8 @@
 use chrono::{DateTime, Utc};
 use kyb_screening::{RegistryMatch, RegistryProvider, Screener, Source, Subject, SubjectKind};
 use kyb_store::{
-    CaseFacts, CheckKind, CheckOutcome, ClaimedJob, JobCompletion, JobKind, NewCheckResult,
-    SanctionsList, StoreError,
+    CaseFacts, CheckKind, CheckOutcome, ClaimedJob, HitVerdict, JobCompletion, JobKind,
+    NewCheckResult, SanctionsList, StoreError, Verdict,
 };
 use rand::Rng;
 use serde_json::{json, Value};
@@ -162,7 +162,11 @@ impl CheckRunner {
             .case_facts(&job.platform_id, &job.customer_id, now)
             .await?;
         let lists = state.sanctions.get(&state.store).await?;
-        let sanctions = sanctions_check(lists.as_deref(), &facts);
+        let verdicts = state
+            .store
+            .hit_verdicts(&job.platform_id, &job.customer_id)
+            .await?;
+        let sanctions = sanctions_check(lists.as_deref(), &facts, &verdicts);
         let mut flag = None;
         let mut results = vec![sanctions.clone()];
         match job.kind {
@@ -180,10 +184,19 @@ impl CheckRunner {
                     .filter(|c| c.kind == "sanctions")
                     .flat_map(|c| hit_entries(&c.evidence))
                     .collect();
-                if hit_entries(&sanctions.evidence)
+                // A hit not seen before, or one cleared before whose entry has changed since.
+                let raised = sanctions.evidence["hits"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|h| h.get("cleared").is_none());
+                let new = raised
+                    .clone()
+                    .any(|h| h["entry_changed_since_verdict"] == true);
+                let unseen = hit_entries(&json!({ "hits": raised.collect::<Vec<_>>() }))
                     .iter()
-                    .any(|e| !known.contains(e))
-                {
+                    .any(|e| !known.contains(e));
+                if new || unseen {
                     flag = Some("sanctions_new_hit".to_owned());
                 }
             }
@@ -231,8 +244,14 @@ fn hit_entries(evidence: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Screens the business name, the trading name and every person.
-pub fn sanctions_check(list: Option<&LoadedList>, facts: &CaseFacts) -> NewCheckResult {
+/// Screens the business's names and every person against every current list. A hit that two
+/// admins cleared as a false positive, for the entry as it still is, is kept in the evidence as
+/// cleared and does not count; one whose entry changed since is raised again and says so.
+pub fn sanctions_check(
+    list: Option<&LoadedList>,
+    facts: &CaseFacts,
+    verdicts: &[HitVerdict],
+) -> NewCheckResult {
     let Some(list) = list else {
         return NewCheckResult {
             kind: CheckKind::Sanctions,
@@ -280,25 +299,42 @@ pub fn sanctions_check(list: Option<&LoadedList>, facts: &CaseFacts) -> NewCheck
             let mut v = serde_json::to_value(&h).unwrap_or_default();
             v["subject"] = json!(subject);
             v["name"] = json!(who.name);
+            let cleared = verdicts.iter().find(|x| {
+                x.is_effective()
+                    && x.verdict == Verdict::FalsePositive
+                    && x.list == h.list.as_str()
+                    && x.entry_id == h.entry_id
+            });
+            match cleared {
+                Some(x) if x.fingerprint == h.fingerprint => {
+                    v["cleared"] = json!({
+                        "verdict_id": x.id, "reason": x.reason, "by": x.operator_email,
+                        "confirmed_by": x.confirmed_by_email, "at": x.confirmed_at,
+                    });
+                }
+                Some(_) => v["entry_changed_since_verdict"] = json!(true),
+                None => {}
+            }
             hits.push(v);
         }
     }
     let screened: Vec<&str> = subjects.iter().map(|(s, _)| s.as_str()).collect();
-    let all_unlikely = hits
+    let raised: Vec<&Value> = hits.iter().filter(|h| h.get("cleared").is_none()).collect();
+    let all_unlikely = raised
         .iter()
         .all(|h| h["likely_false_positive"].as_bool() == Some(true));
     NewCheckResult {
         kind: CheckKind::Sanctions,
         // Hits whose date of birth or country contradicts the entry's still go to a reviewer,
         // as a warning rather than a failure.
-        outcome: if hits.is_empty() {
+        outcome: if raised.is_empty() {
             CheckOutcome::Pass
         } else if all_unlikely {
             CheckOutcome::Warn
         } else {
             CheckOutcome::Fail
         },
-        reasons: if hits.is_empty() {
+        reasons: if raised.is_empty() {
             vec![]
         } else if all_unlikely {
             vec!["sanctions_possible_hit".into()]

@@ -5,6 +5,7 @@
 //! reason code and an internal note, or ask for more information. Each decision is written with
 //! its status change, webhook event and audit row in one transaction (`Store::decide`).
 
+mod hits;
 pub mod password;
 
 use askama::Template;
@@ -40,7 +41,28 @@ pub const REJECTION_REASONS: [(&str, &str); 6] = [
 
 /// What a refused action says on the case page. Redirects carry only the code, so nobody can
 /// make the console show a text of their choosing.
-const REFUSALS: [(&str, &str); 10] = [
+const REFUSALS: [(&str, &str); 16] = [
+    (
+        "confirmed_match",
+        "A sanctions hit of this case is confirmed as a true match: reject the case.",
+    ),
+    (
+        "not_a_hit",
+        "That entry is not a hit of this case's latest sanctions check (the checks may have run again): reload the page.",
+    ),
+    (
+        "admins_only_clear",
+        "Only admins may clear a hit as a false positive, and two of them must.",
+    ),
+    (
+        "second_admin_needed_clear",
+        "You already cleared this hit: a second admin must clear it too.",
+    ),
+    ("verdict_required", "Choose true match or false positive."),
+    (
+        "verdict_reason_required",
+        "Say why (up to 2000 characters): the reason is kept in the audit trail.",
+    ),
     (
         "checks_running",
         "The automated checks of this case have not finished: approve once their results are in.",
@@ -158,7 +180,11 @@ pub fn router() -> Router<AppState> {
             "/console/cases/{customer_id}/request-info",
             post(request_info),
         )
-        .route("/console/cases/{customer_id}/clear-flag", post(clear_flag));
+        .route("/console/cases/{customer_id}/clear-flag", post(clear_flag))
+        .route(
+            "/console/cases/{customer_id}/hits/verdict",
+            post(hits::verdict),
+        );
     crate::hosted::with_page_headers(pages)
 }
 
@@ -466,6 +492,7 @@ struct CasePage {
     people: Vec<String>,
     documents: Vec<(String, String, String)>,
     checks: Vec<CheckView>,
+    hits: Vec<hits::HitView>,
     decisions: Vec<String>,
     decidable: bool,
     reasons: Vec<(&'static str, &'static str)>,
@@ -513,10 +540,11 @@ async fn case_page(
         Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
-    let (facts, checks, decisions) = match tokio::try_join!(
+    let (facts, checks, decisions, verdicts) = match tokio::try_join!(
         state.store.case_facts(&case.platform, &case.id, now),
         state.store.list_checks(&case.platform, &case.id),
         state.store.decisions(&case.id),
+        state.store.hit_verdicts(&case.platform, &case.id),
     ) {
         Ok(x) => x,
         Err(e) => return internal(e),
@@ -571,6 +599,19 @@ async fn case_page(
             )
         })
         .collect();
+    let subject_label = |subject: &str| match subject.strip_prefix("person:") {
+        Some(id) => facts.people.iter().find(|p| p.id == id).map_or_else(
+            || "A person".to_owned(),
+            |p| format!("Person: {}", p.full_name),
+        ),
+        None => subject.replace('_', " "),
+    };
+    let hits = checks
+        .iter()
+        .rev()
+        .find(|c| c.kind == "sanctions")
+        .map(|c| hits::hit_views(&c.evidence, &verdicts, me.operator().role, subject_label))
+        .unwrap_or_default();
     let checks = checks
         .iter()
         .map(|c| CheckView {
@@ -607,6 +648,8 @@ async fn case_page(
         Some("rejected") => "The case is rejected.",
         Some("more_info") => "More information was requested: the platform has a fresh link for the customer.",
         Some("flag_cleared") => "The flag is cleared; the case keeps its status.",
+        Some("verdict_recorded") => "Your verdict on the hit is recorded.",
+        Some("verdict_pending") => "Your verdict is recorded: a second admin must clear this hit too before it counts.",
         Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
         _ => "",
     };
@@ -626,6 +669,7 @@ async fn case_page(
             people,
             documents,
             checks,
+            hits,
             decisions,
             decidable: c.verification_status == kyb_domain::VerificationStatus::InReview,
             reasons: REJECTION_REASONS.to_vec(),

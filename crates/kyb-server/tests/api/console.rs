@@ -569,3 +569,194 @@ db_test!(the_queue_puts_risk_before_age, |app| async move {
     assert!(at(&older) < at(&running), "checks still running last");
     assert!(queue.contains("fail") && queue.contains("warn") && queue.contains("running"));
 });
+
+/// Imports a version of the OFAC SDN list (the file of `date`, or `entries` as that version).
+async fn import_sdn(app: &TestApp, date: &str, entries: Option<Vec<kyb_screening::ListEntry>>) {
+    let entries = entries.unwrap_or_else(|| {
+        let path = format!(
+            "{}/../../testdata/ofac/sdn-{date}.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap()
+    });
+    app.state
+        .store
+        .import_sanctions(
+            "ofac-sdn",
+            date,
+            &format!("sha-{date}"),
+            &entries,
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+}
+
+db_test!(
+    a_false_positive_needs_two_admins_and_is_remembered_until_the_entry_changes,
+    |app| async move {
+        import_sdn(&app, "2024-04-26", None).await;
+        let id = app
+            .case_in_review("Acme Corp", "Hasan Nasrallah", "fp")
+            .await;
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        // The hit side by side with what the customer gave.
+        let (_, page) = reviewer.get(&format!("/console/cases/{id}")).await;
+        for text in [
+            "Sanctions hits",
+            "Person: Hasan Nasrallah",
+            "NASRALLAH, Hasan",
+            "1960-08-31",
+            "31 Aug 1960",
+            "(agrees)",
+            "Why it matched",
+            "(exact)",
+        ] {
+            assert!(page.contains(text), "{text} in {page}");
+        }
+        assert!(
+            !page.contains("value=\"false_positive\""),
+            "a reviewer is not offered to clear a hit"
+        );
+        let verdict = |list: &'static str, entry: &'static str, v: &'static str| {
+            vec![
+                ("list", list),
+                ("entry_id", entry),
+                ("verdict", v),
+                ("reason", "Different person: born in another country"),
+            ]
+        };
+        let fp = verdict("ofac-sdn", "2686", "false_positive");
+        let location = reviewer.decide(&id, "hits/verdict", &fp).await;
+        assert!(location.ends_with("error=admins_only_clear"), "{location}");
+        let location = reviewer
+            .decide(
+                &id,
+                "hits/verdict",
+                &verdict("ofac-sdn", "99999999", "true_match"),
+            )
+            .await;
+        assert!(location.ends_with("error=not_a_hit"), "{location}");
+        let location = reviewer
+            .decide(
+                &id,
+                "hits/verdict",
+                &[
+                    ("list", "ofac-sdn"),
+                    ("entry_id", "2686"),
+                    ("verdict", "true_match"),
+                ],
+            )
+            .await;
+        assert!(
+            location.ends_with("error=verdict_reason_required"),
+            "{location}"
+        );
+        // Two admins clear it.
+        let first = app
+            .operator("admin1@kyb.example", OperatorRole::Admin)
+            .await;
+        assert!(first
+            .decide(&id, "hits/verdict", &fp)
+            .await
+            .ends_with("done=verdict_pending"));
+        assert!(first
+            .decide(&id, "hits/verdict", &fp)
+            .await
+            .ends_with("error=second_admin_needed_clear"));
+        let location = reviewer.decide(&id, "approve", &[]).await;
+        assert!(
+            location.contains("error=admins_only"),
+            "not cleared yet: {location}"
+        );
+        let second = app
+            .operator("admin2@kyb.example", OperatorRole::Admin)
+            .await;
+        assert!(second
+            .decide(&id, "hits/verdict", &fp)
+            .await
+            .ends_with("done=verdict_recorded"));
+        let audit = app
+            .dump("SELECT action FROM audit_log WHERE action = 'sanctions_hit.verdict'")
+            .await;
+        assert_eq!(audit.len(), 2, "every verdict is an audit row");
+        // Cleared: a reviewer may approve.
+        let location = reviewer.decide(&id, "approve", &[]).await;
+        assert!(location.ends_with("done=approved"), "{location}");
+
+        // A newer list with the entry unchanged: the hit stays cleared, nothing is flagged.
+        import_sdn(&app, "2024-05-03", None).await;
+        CheckRunner::new(app.state.clone())
+            .run_once()
+            .await
+            .unwrap();
+        let flag = app
+            .dump(&format!(
+                "SELECT COALESCE(review_flag, '') FROM business_customers WHERE id = '{id}'"
+            ))
+            .await;
+        assert_eq!(flag, [""], "a cleared hit is not raised again");
+        let evidence = app
+            .dump(&format!(
+                "SELECT evidence FROM check_results WHERE customer_id = '{id}' AND kind = 'sanctions' ORDER BY seq DESC LIMIT 1"
+            ))
+            .await;
+        assert!(evidence[0].contains("\"cleared\""), "{}", evidence[0]);
+
+        // The entry changes (a new date of birth): the hit is raised again and says so.
+        let path = format!(
+            "{}/../../testdata/ofac/sdn-2024-05-03.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut entries =
+            kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap();
+        let e = entries.iter_mut().find(|e| e.id == "2686").unwrap();
+        e.dates_of_birth
+            .push(kyb_screening::DateOfBirth::parse_ofac("31 Aug 1961").unwrap());
+        import_sdn(&app, "2024-06-01", Some(entries)).await;
+        CheckRunner::new(app.state.clone())
+            .run_once()
+            .await
+            .unwrap();
+        let flag = app
+            .dump(&format!(
+                "SELECT COALESCE(review_flag, '') FROM business_customers WHERE id = '{id}'"
+            ))
+            .await;
+        assert_eq!(flag, ["sanctions_new_hit"]);
+        let (_, page) = reviewer.get(&format!("/console/cases/{id}")).await;
+        assert!(page.contains("the list entry has changed since"), "{page}");
+    }
+);
+
+db_test!(a_confirmed_match_cannot_be_approved, |app| async move {
+    import_sdn(&app, "2024-05-03", None).await;
+    let id = app
+        .case_in_review("Acme Corp", "Hasan Nasrallah", "tm")
+        .await;
+    let reviewer = app
+        .operator("rev@kyb.example", OperatorRole::Reviewer)
+        .await;
+    let location = reviewer
+        .decide(
+            &id,
+            "hits/verdict",
+            &[
+                ("list", "ofac-sdn"),
+                ("entry_id", "2686"),
+                ("verdict", "true_match"),
+                ("reason", "Same name, same date of birth"),
+            ],
+        )
+        .await;
+    assert!(location.ends_with("done=verdict_recorded"), "{location}");
+    let admin = app
+        .operator("admin1@kyb.example", OperatorRole::Admin)
+        .await;
+    let location = admin.decide(&id, "approve", &[]).await;
+    assert!(location.ends_with("error=confirmed_match"), "{location}");
+    let (_, page) = admin.get(&format!("/console/cases/{id}")).await;
+    assert!(page.contains("true match by rev@kyb.example"), "{page}");
+});

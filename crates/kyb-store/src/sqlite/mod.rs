@@ -37,6 +37,10 @@ mod repo_sanctions;
 mod repo_checks;
 
 #[allow(clippy::duplicate_mod)]
+#[path = "../repo_verdicts.rs"]
+mod repo_verdicts;
+
+#[allow(clippy::duplicate_mod)]
 #[path = "../repo_console.rs"]
 mod repo_console;
 

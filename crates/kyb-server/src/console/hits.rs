@@ -1,0 +1,208 @@
+//! Sanctions hits on the case page: each hit as a side-by-side comparison of what the customer
+//! gave and what the list says (name, date of birth, country, why the words matched), with its
+//! verdict; and the verdict form. A true match holds at once; a false positive needs two
+//! different admins, like approving a case with a hit.
+
+use axum::extract::{Form, Path, State};
+use axum::response::{IntoResponse, Response};
+use kyb_store::{HitVerdict, OperatorRole, Verdict, VerdictOutcome};
+use serde_json::Value;
+
+use super::{done, field, find_case, refused, store_refusal, OperatorSession};
+use crate::extract::RequestContext;
+use crate::AppState;
+
+/// One hit as the case page shows it.
+pub struct HitView {
+    pub list: String,
+    pub list_date: String,
+    pub entry_id: String,
+    pub entry_name: String,
+    pub kind: String,
+    pub programs: String,
+    pub listed_on: String,
+    /// Who or what was screened (`Business name`, `Person: Hasan Nasrallah`).
+    pub subject: String,
+    pub submitted: String,
+    pub matched: String,
+    pub matched_kind: String,
+    pub score: String,
+    pub words: Vec<(String, String, String)>,
+    pub left_out: String,
+    pub dob_given: String,
+    pub dob_listed: String,
+    pub dob_verdict: String,
+    pub country_given: String,
+    pub country_listed: String,
+    pub country_verdict: String,
+    pub likely_false_positive: bool,
+    /// Why the hit does not count (cleared as a false positive), or empty.
+    pub cleared: String,
+    pub changed_since_verdict: bool,
+    /// The verdicts on this entry, as sentences.
+    pub verdicts: Vec<String>,
+    pub can_clear: bool,
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn joined(v: &Value) -> String {
+    v.as_array()
+        .map(|a| a.iter().map(s).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+fn agreement(v: &Value) -> &'static str {
+    match v.as_str() {
+        Some("agrees") => "agrees",
+        Some("contradicts") => "contradicts",
+        _ => "not known on both sides",
+    }
+}
+
+fn sentence(v: &HitVerdict) -> String {
+    let what = match v.verdict {
+        Verdict::TrueMatch => "true match",
+        Verdict::FalsePositive => "false positive",
+    };
+    let state = match (v.status.as_str(), &v.confirmed_by_email) {
+        ("pending", _) => " — waiting for a second admin".to_owned(),
+        (_, Some(second)) => format!(", confirmed by {second}"),
+        _ => String::new(),
+    };
+    format!(
+        "{what} by {} on {}{state}: {}",
+        v.operator_email,
+        v.created_at.format("%Y-%m-%d %H:%M UTC"),
+        v.reason
+    )
+}
+
+/// The hits of a sanctions check's evidence, with the verdicts on their entries.
+pub fn hit_views(
+    evidence: &Value,
+    verdicts: &[HitVerdict],
+    role: OperatorRole,
+    subject_label: impl Fn(&str) -> String,
+) -> Vec<HitView> {
+    evidence["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            let list = s(&h["list"]);
+            let entry_id = if h["entry_id"].is_null() {
+                s(&h["ent_num"])
+            } else {
+                s(&h["entry_id"])
+            };
+            let on_entry: Vec<&HitVerdict> = verdicts
+                .iter()
+                .filter(|v| v.list == list && v.entry_id == entry_id)
+                .collect();
+            let ex = &h["explanation"];
+            let words = ex["words"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|w| (s(&w["query"]), s(&w["listed"]), s(&w["how"])))
+                .collect();
+            let mut left_out = Vec::new();
+            let unmatched_query = joined(&ex["unmatched_query"]);
+            if !unmatched_query.is_empty() {
+                left_out.push(format!("given, not listed: {unmatched_query}"));
+            }
+            let unmatched_listed = joined(&ex["unmatched_listed"]);
+            if !unmatched_listed.is_empty() {
+                left_out.push(format!("listed, not given: {unmatched_listed}"));
+            }
+            let cleared = h
+                .get("cleared")
+                .map(|c| {
+                    format!(
+                        "Cleared as a false positive by {} and {}: {}",
+                        s(&c["by"]),
+                        s(&c["confirmed_by"]),
+                        s(&c["reason"])
+                    )
+                })
+                .unwrap_or_default();
+            HitView {
+                list_date: s(&h["list_date"]),
+                entry_name: s(&h["entry_name"]),
+                kind: s(&h["type"]),
+                programs: joined(&h["programs"]),
+                listed_on: s(&h["listed_on"]),
+                subject: subject_label(&s(&h["subject"])),
+                submitted: s(&h["name"]),
+                matched: s(&h["matched"]),
+                matched_kind: s(&h["matched_kind"]).replace('_', " "),
+                score: format!("{} (names alone {})", s(&h["score"]), s(&h["name_score"])),
+                words,
+                left_out: left_out.join("; "),
+                dob_given: s(&h["dob"]["given"]),
+                dob_listed: joined(&h["dob"]["listed"]),
+                dob_verdict: agreement(&h["dob"]["verdict"]).to_owned(),
+                country_given: s(&h["country"]["given"]),
+                country_listed: joined(&h["country"]["listed"]),
+                country_verdict: agreement(&h["country"]["verdict"]).to_owned(),
+                likely_false_positive: h["likely_false_positive"] == true,
+                cleared,
+                changed_since_verdict: h["entry_changed_since_verdict"] == true,
+                verdicts: on_entry.iter().map(|v| sentence(v)).collect(),
+                can_clear: role == OperatorRole::Admin,
+                list,
+                entry_id,
+            }
+        })
+        .collect()
+}
+
+/// A verdict on one hit of the case.
+pub async fn verdict(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.csrf_refusal(&form) {
+        return r;
+    }
+    let Some(verdict) = Verdict::parse(field(&form, "verdict")) else {
+        return refused(&raw, "verdict_required");
+    };
+    let reason = field(&form, "reason");
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return refused(&raw, "verdict_reason_required");
+    }
+    let case = match find_case(&state, &raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let ctx = me.audit(&rc, state.clock.now());
+    match state
+        .store
+        .record_verdict(
+            &case.platform,
+            &case.id,
+            me.operator(),
+            field(&form, "list"),
+            field(&form, "entry_id"),
+            verdict,
+            reason,
+            &ctx,
+        )
+        .await
+    {
+        Ok(VerdictOutcome::Effective) => done(&raw, "verdict_recorded"),
+        Ok(VerdictOutcome::AwaitingSecondAdmin) => done(&raw, "verdict_pending"),
+        Err(e) => store_refusal(&raw, e),
+    }
+}
