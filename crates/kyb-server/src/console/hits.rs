@@ -18,9 +18,8 @@ pub struct HitView {
     pub list_date: String,
     pub entry_id: String,
     pub entry_name: String,
-    pub kind: String,
-    pub programs: String,
-    pub listed_on: String,
+    /// Type, programs and listing date, as far as the list says.
+    pub about: String,
     /// Who or what was screened (`Business name`, `Person: Hasan Nasrallah`).
     pub subject: String,
     pub submitted: String,
@@ -136,9 +135,18 @@ pub fn hit_views(
             HitView {
                 list_date: s(&h["list_date"]),
                 entry_name: s(&h["entry_name"]),
-                kind: s(&h["type"]),
-                programs: joined(&h["programs"]),
-                listed_on: s(&h["listed_on"]),
+                about: [
+                    s(&h["type"]),
+                    joined(&h["programs"]),
+                    match s(&h["listed_on"]) {
+                        d if d.is_empty() => d,
+                        d => format!("listed on {d}"),
+                    },
+                ]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
                 subject: subject_label(&s(&h["subject"])),
                 submitted: s(&h["name"]),
                 matched: s(&h["matched"]),

@@ -322,15 +322,37 @@ async fn run_console(postgres: bool) {
     let Some(app) = spawn_for_browser(postgres).await else {
         return;
     };
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/ofac/sdn-2024-05-03.csv"
+    );
+    let entries = kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap();
+    app.state
+        .store
+        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
+        .await
+        .unwrap();
     let approve = crate::hosted::submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "a").await;
     let ask =
         crate::hosted::submitted_case(&app, "Beta Trading Ltd", "5551235", "Ben Cole", "b").await;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/ofac/sdn-2024-05-03.csv"
+    );
+    let entries = kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap();
+    app.state
+        .store
+        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
+        .await
+        .unwrap();
+    let hit =
+        crate::hosted::submitted_case(&app, "Gamma Ltd", "5551236", "Hasan Nasrallah", "c").await;
     assert_eq!(
         kyb_server::checks::CheckRunner::new(app.state.clone())
             .run_once()
             .await
             .unwrap(),
-        2
+        3
     );
     let hash = kyb_server::console::password::hash("reviewer password 1").unwrap();
     app.state
@@ -380,6 +402,37 @@ async fn run_console(postgres: bool) {
         "{notice}"
     );
     shoot(&c, "10-console-info-requested").await;
+
+    // A sanctions hit, side by side with what the customer gave, and the reviewer's verdict.
+    c.goto(&app.url(&format!("/console/cases/{hit}")))
+        .await
+        .unwrap();
+    on_page(&c, "Gamma Ltd").await;
+    let comparison = c
+        .find(Locator::Css("section.hit"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        comparison.contains("NASRALLAH, Hasan") && comparison.contains("31 Aug 1960"),
+        "{comparison}"
+    );
+    shoot(&c, "11-console-sanctions-hit").await;
+    press(&c, "section.hit input[value='true_match']").await;
+    fill(
+        &c,
+        "reason-ofac-sdn-2686",
+        "Same name and date of birth as the listed person.",
+    )
+    .await;
+    press(&c, "form.verdict button[type=submit]").await;
+    let notice = notice_text(&c).await;
+    assert!(
+        notice.contains("verdict on the hit is recorded"),
+        "{notice}"
+    );
     c.close().await.unwrap();
 
     for (id, status) in [(&approve, "approved"), (&ask, "more_info")] {
