@@ -20,5 +20,6 @@ pub use id::{
 pub use keys::{ApiKeySecret, IdempotencyKey, Mode};
 pub use status::{transition, Action, Progress, TransitionError, VerificationStatus};
 pub use values::{
-    BusinessEmail, BusinessName, CountryCode, PhoneNumber, RegisteredAddress, ValueError,
+    invisible_char, invisible_message, BusinessEmail, BusinessName, CountryCode, PhoneNumber,
+    RegisteredAddress, ValueError,
 };

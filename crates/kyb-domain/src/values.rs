@@ -30,9 +30,38 @@ impl ValueError {
     }
 }
 
-/// Trims and checks a free-text value: non-empty, at most `max` characters, no control characters
-/// except line breaks and tabs (addresses may span lines).
+/// The first character of `s` that no text typed by a person holds: a control character (line
+/// breaks and tabs aside when `allow_newlines`), a format character (zero-width space and
+/// joiners, soft hyphen, word joiner, bidi embeddings, overrides and isolates, byte order
+/// mark), a line or paragraph separator. Such characters hide or reorder what a reader sees, so
+/// a name carrying them could pass for another. With its position (in characters, from 1).
+pub fn invisible_char(s: &str, allow_newlines: bool) -> Option<(usize, char)> {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    s.chars().enumerate().find_map(|(i, c)| {
+        let bad = match c.general_category() {
+            GeneralCategory::Control => !(allow_newlines && matches!(c, '\n' | '\r' | '\t')),
+            GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator => true,
+            _ => false,
+        };
+        bad.then_some((i + 1, c))
+    })
+}
+
+/// The sentence that refuses an invisible character, naming it.
+pub fn invisible_message(what: &str, at: usize, c: char) -> String {
+    format!(
+        "{what} must not contain invisible, control or text-direction characters: U+{:04X} at character {at}",
+        u32::from(c)
+    )
+}
+
+/// Trims and checks a free-text value: non-empty, at most `max` characters, no invisible or
+/// control characters except line breaks and tabs (addresses may span lines). Kept in Unicode
+/// NFC, so that one text has one form.
 fn text(raw: &str, what: &str, max: usize, allow_newlines: bool) -> Result<String, ValueError> {
+    use unicode_normalization::UnicodeNormalization;
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(ValueError::missing(format!(
@@ -45,14 +74,10 @@ fn text(raw: &str, what: &str, max: usize, allow_newlines: bool) -> Result<Strin
             "{what} must be at most {max} characters after trimming spaces, got {len}"
         )));
     }
-    let bad_control =
-        |c: char| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t'));
-    if trimmed.chars().any(bad_control) {
-        return Err(ValueError::invalid(format!(
-            "{what} must not contain control characters"
-        )));
+    if let Some((at, c)) = invisible_char(trimmed, allow_newlines) {
+        return Err(ValueError::invalid(invisible_message(what, at, c)));
     }
-    Ok(trimmed.to_owned())
+    Ok(trimmed.nfc().collect())
 }
 
 macro_rules! string_value {
@@ -323,6 +348,24 @@ mod tests {
         // Characters, not bytes: 200 multi-byte characters are fine.
         assert!(BusinessName::parse(&"é".repeat(200)).is_ok());
         assert!(BusinessName::parse("Acme\u{0}Ltd").is_err());
+        for disguise in [
+            "BAN\u{200B}K",
+            "BANK\u{00AD}",
+            "\u{202E}BANK",
+            "B\u{2066}ANK\u{2069}",
+            "BA\u{2060}NK",
+        ] {
+            let e = BusinessName::parse(disguise).unwrap_err();
+            assert!(
+                e.message.contains("invisible") && e.message.contains("U+"),
+                "{e}"
+            );
+        }
+        // Kept in NFC: a decomposed é is stored composed.
+        assert_eq!(
+            BusinessName::parse("Cafe\u{301}").unwrap().as_str(),
+            "Caf\u{e9}"
+        );
     }
 
     #[test]

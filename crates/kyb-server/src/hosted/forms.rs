@@ -22,9 +22,13 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        // Every value in Unicode NFC, so that one text is stored in one form.
         axum::Form::<HashMap<String, String>>::from_request(req, state)
             .await
-            .map(|axum::Form(m)| FormData(m))
+            .map(|axum::Form(m)| {
+                use unicode_normalization::UnicodeNormalization;
+                FormData(m.into_iter().map(|(k, v)| (k, v.nfc().collect())).collect())
+            })
             .map_err(|e| {
                 problem(
                     StatusCode::BAD_REQUEST,
@@ -53,7 +57,8 @@ impl FieldError {
     }
 }
 
-/// Checks a free-text value: at most `max` characters, no control characters but line breaks.
+/// Checks a free-text value: at most `max` characters, no invisible, control or text-direction
+/// characters but line breaks (the same rule as the API's).
 pub fn text_rule(field: &str, label: &str, value: &str, max: usize) -> Option<FieldError> {
     let len = value.chars().count();
     if len > max {
@@ -62,13 +67,10 @@ pub fn text_rule(field: &str, label: &str, value: &str, max: usize) -> Option<Fi
             format!("{label} must be {max} characters or fewer (it has {len})"),
         ));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if let Some((at, c)) = kyb_domain::invisible_char(value, true) {
         return Some(FieldError::new(
             field,
-            format!("{label} must not contain control characters"),
+            kyb_domain::invisible_message(label, at, c),
         ));
     }
     None

@@ -309,3 +309,19 @@ async fn a_registry_file_that_is_not_the_sec_list_stops_the_start() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+db_test!(
+    look_alike_letters_do_not_hide_a_listed_name,
+    |app| async move {
+        app.import_list("2024-05-03").await;
+        // Cyrillic А, О and С among the Latin letters: accepted as letters, caught as a disguise.
+        let id = submitted_case(&app, "BАNCО NACIONAL DE СUBA", "5551234", "Ada Obi", "cy").await;
+        assert_eq!(app.run_checks().await, 1);
+        let checks = app.checks(&id).await;
+        let sanctions = check(&checks, "sanctions");
+        assert_eq!(sanctions.outcome, "fail", "{}", sanctions.evidence);
+        let hit = &sanctions.evidence["hits"][0];
+        assert_eq!(hit["entry_id"], "306", "{hit}");
+        assert_eq!(hit["name_score"], 1.0);
+    }
+);

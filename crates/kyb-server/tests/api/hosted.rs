@@ -312,6 +312,17 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         .unwrap()
         .iter()
         .any(|d| d == "business_details.registration_number"));
+    // A name with an invisible character is refused as a field error, naming the character.
+    let mut hidden = BUSINESS.to_vec();
+    hidden[0] = ("legal_name", "Acme\u{200B} Holdings");
+    let (status, html, _) = b
+        .post("/kyb/flow/business", &with_csrf(&csrf, &hidden))
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("href=\"#legal_name\"") && html.contains("U+200B at character 5"),
+        "{html}"
+    );
     // A forged form saves nothing either.
     let (status, _, _) = b
         .post("/kyb/flow/business", &with_csrf("forged", &BUSINESS))
@@ -331,6 +342,17 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         .await;
     assert_eq!(status, 422);
     assert!(html.contains("at least one person who controls the business"));
+    let hidden = [
+        ("full_name", "Ada\u{202E} Obi"),
+        ("date_of_birth", "1980-04-23"),
+        ("nationality", "NGA"),
+        ("role", "director"),
+        ("is_control_person", "yes"),
+        ("ownership", "60"),
+    ];
+    let (status, html, _) = b.post("/kyb/flow/people", &with_csrf(&csrf, &hidden)).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("U+202E"), "{html}");
     let ada = [
         ("full_name", "Ada Obi"),
         ("date_of_birth", "1980-04-23"),

@@ -17,6 +17,37 @@ fn bad_fields() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "parameter_invalid",
             "at most 200",
         ),
+        // Invisible and text-direction characters: a listed name in disguise.
+        (
+            "business_name",
+            json!("BANCO NA\u{200B}CIONAL DE CUBA"),
+            "parameter_invalid",
+            "U+200B at character 9",
+        ),
+        (
+            "business_name",
+            json!("BANCO\u{00AD} NACIONAL"),
+            "parameter_invalid",
+            "U+00AD",
+        ),
+        (
+            "business_name",
+            json!("\u{202E}BANCO NACIONAL"),
+            "parameter_invalid",
+            "text-direction",
+        ),
+        (
+            "business_name",
+            json!("BANCO\u{2060}NACIONAL"),
+            "parameter_invalid",
+            "U+2060",
+        ),
+        (
+            "registered_address",
+            json!("1 Main St\u{2067}"),
+            "parameter_invalid",
+            "U+2067",
+        ),
         (
             "business_name",
             json!(42),
