@@ -111,9 +111,24 @@ pub fn cases(lists: &[LoadedList], seed: u64) -> Vec<(&'static str, Vec<Case>)> 
                         push("legal form", v, li, &e.id);
                     }
                 }
-                if words.len() >= 2 {
-                    let mut r: Vec<&str> = words.clone();
+                // The name's words in reverse order; legal forms stay at the end, where people
+                // write them.
+                let letters = |w: &str| -> String {
+                    w.chars()
+                        .filter(|c| c.is_alphanumeric())
+                        .collect::<String>()
+                        .to_uppercase()
+                };
+                let forms = words
+                    .iter()
+                    .rev()
+                    .take_while(|w| is_legal_form(&letters(w)))
+                    .count();
+                let (name_words, form_words) = words.split_at(words.len() - forms);
+                if name_words.len() >= 2 {
+                    let mut r: Vec<&str> = name_words.to_vec();
                     r.reverse();
+                    r.extend_from_slice(form_words);
                     push("reordered", r.join(" "), li, &e.id);
                 }
                 if let Some(v) = particle_variant(&upper, &mut rng) {
@@ -124,7 +139,7 @@ pub fn cases(lists: &[LoadedList], seed: u64) -> Vec<(&'static str, Vec<Case>)> 
                         // The first given name, with the particles in front of it (`Abd al Aziz`).
                         let mut first = 0;
                         while first + 1 < given.len()
-                            && is(&given[first].to_uppercase(), WordKind::Particle)
+                            && is(&letters(&given[first]), WordKind::Particle)
                         {
                             first += 1;
                         }
@@ -349,7 +364,7 @@ fn transliteration_variant(upper: &str, rng: &mut StdRng) -> Option<String> {
         // Change one word of four letters or more, not at its first letter.
         let words: Vec<&str> = upper
             .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| w.len() >= 4 && w.is_ascii())
+            .filter(|w| w.len() >= 4 && w.is_ascii() && !is_legal_form(w))
             .collect();
         for w in words {
             if let Some(at) = w[1..].find(from) {
@@ -491,6 +506,7 @@ fn ascii_letters(name: &str) -> String {
     any_ascii::any_ascii(name)
         .to_ascii_uppercase()
         .chars()
+        .filter(|c| *c != '\'')
         .map(|c| {
             if c.is_ascii_alphabetic() || c == ',' || c == '-' {
                 c

@@ -47,6 +47,8 @@ const GROUP_SIMILARITY: f64 = 0.95;
 const ABJAD_SIMILARITY: f64 = 0.9;
 /// One vowel written for another (`LADEN` ~ `LADIN`): the commonest way transliterations differ.
 const VOWEL_SIMILARITY: f64 = 0.92;
+/// The same word once the transliteration rewrites are done (`CEEMEX` ~ `CIMEX`).
+const REWRITE_SIMILARITY: f64 = 0.93;
 /// How much the left-out given names of a person weigh, on the list's and the query's side.
 const MIDDLE_LISTED: f64 = 0.2;
 const MIDDLE_QUERY: f64 = 0.5;
@@ -179,9 +181,21 @@ pub struct Index {
     phonetic: HashMap<String, Vec<u32>>,
     consonants: HashMap<String, Vec<u32>>,
     groups: HashMap<u32, Vec<u32>>,
+    /// Each word after the transliteration rewrites → the words.
+    rewritten: HashMap<String, Vec<u32>>,
     imo: HashMap<String, Vec<u32>>,
     unknown_weight: f64,
     common_df: u32,
+}
+
+/// Edits two words may differ by: by the shorter, or by the longer when both have 6 letters or
+/// more (two letters dropped from `FRANCISCO` leave `FRCISCO`).
+fn allowed_for(a: usize, b: usize) -> usize {
+    if a.min(b) >= 6 {
+        allowed_edits(a.max(b))
+    } else {
+        allowed_edits(a.min(b))
+    }
 }
 
 /// Edits a word of `len` letters may carry and still be the same word.
@@ -214,6 +228,17 @@ fn same_start(a: &str, b: &str) -> bool {
     }
 }
 
+/// Two words that differ by one letter written twice (`COPROFFA` ~ `COPROFA`).
+fn doubled_letter(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
+    long.len() == short.len() + 1
+        && (1..long.len()).any(|i| {
+            long.as_bytes()[i] == long.as_bytes()[i - 1]
+                && long[..i] == short[..i]
+                && long[i + 1..] == short[i..]
+        })
+}
+
 /// The edits (Damerau-Levenshtein: insert, delete, substitute, swap neighbours) between two
 /// words, when at most `max`. The restricted distance (OSA) is cheap and usually the same; the
 /// full one only decides when they may differ (`AGROCPUARIA` ~ `AGROPECUARIA`).
@@ -233,7 +258,7 @@ fn edits(a: &str, b: &str, max: usize) -> Option<usize> {
 /// Whether a match of a one-word name is close enough (see `score`).
 fn one_word_ok(f: &Found, query: &str, listed: &str) -> bool {
     match f.how {
-        How::Typo => listed.len() >= 8,
+        How::Typo => listed.len() >= 8 || doubled_letter(query, listed),
         How::Phonetic => listed.len() >= 6 && edits(query, listed, 2).is_some(),
         How::Initial => false,
         _ => true,
@@ -303,6 +328,7 @@ impl Index {
             phonetic: HashMap::new(),
             consonants: HashMap::new(),
             groups: HashMap::new(),
+            rewritten: HashMap::new(),
             imo: HashMap::new(),
             unknown_weight: 0.0,
             common_df: 0,
@@ -380,6 +406,12 @@ impl Index {
             if let Some(g) = keys::group(word) {
                 idx.groups.entry(g).or_default().push(tid);
             }
+            if word.len() >= 4 {
+                idx.rewritten
+                    .entry(keys::rewritten(word))
+                    .or_default()
+                    .push(tid);
+            }
         }
         idx.deletions.sort_unstable();
         idx.deletions.dedup();
@@ -429,6 +461,16 @@ impl Index {
             }
         }
         let len = text.len();
+        if len >= 4 {
+            for &tid in self
+                .rewritten
+                .get(&keys::rewritten(text))
+                .into_iter()
+                .flatten()
+            {
+                put(&mut out, tid, REWRITE_SIMILARITY, How::Transliteration);
+            }
+        }
         let depth = allowed_edits(len);
         if depth > 0 {
             for key in deletion_keys(text, depth) {
@@ -442,7 +484,7 @@ impl Index {
                     if w == text {
                         continue;
                     }
-                    let allowed = allowed_edits(len.min(w.len()));
+                    let allowed = allowed_for(len, w.len());
                     if let Some(d) = edits(text, w, allowed) {
                         if d == 1 && vowel_for_vowel(text, w) {
                             put(&mut out, tid, VOWEL_SIMILARITY, How::Transliteration);
@@ -642,7 +684,18 @@ impl Index {
             first |= n[j].first_given;
             found.push(Found::pair(qi, j, sim, how));
         }
-        // One word against two adjacent ones, either way round.
+        // One word against two adjacent ones, either way round; an abjad side by its consonants.
+        let close_abjad = |abjad: (&str, &str), latin: (&str, &str)| {
+            let ends = |(x, y): (&str, &str)| keys::consonant_ends(x.bytes().chain(y.bytes()));
+            if ends(abjad).is_none() || ends(abjad) != ends(latin) {
+                return None;
+            }
+            let (a, l) = (
+                format!("{}{}", abjad.0, abjad.1),
+                format!("{}{}", latin.0, latin.1),
+            );
+            keys::abjad_matches(&a, &l).then_some(ABJAD_SIMILARITY)
+        };
         let close = |a: &str, b1: &str, b2: &str| -> Option<f64> {
             let len = b1.len() + b2.len();
             if a.len() < 6 || a.len().abs_diff(len) > 2 || !a.starts_with(&b1[..1]) {
@@ -663,7 +716,12 @@ impl Index {
                 if n_used & (bit(j) | bit(j + 1)) != 0 {
                     continue;
                 }
-                if let Some(sim) = close(&q[qi].text, word(j), word(j + 1)) {
+                let sim = if q[qi].abjad {
+                    close_abjad((&q[qi].text, ""), (word(j), word(j + 1)))
+                } else {
+                    close(&q[qi].text, word(j), word(j + 1))
+                };
+                if let Some(sim) = sim {
                     q_used |= bit(qi);
                     n_used |= bit(j) | bit(j + 1);
                     let weight = w(j) + w(j + 1);
@@ -688,7 +746,12 @@ impl Index {
                 if n_used & bit(j) != 0 {
                     continue;
                 }
-                if let Some(sim) = close(word(j), &q[qi].text, &q[qi + 1].text) {
+                let sim = if q[qi].abjad || q[qi + 1].abjad {
+                    close_abjad((&q[qi].text, &q[qi + 1].text), (word(j), ""))
+                } else {
+                    close(word(j), &q[qi].text, &q[qi + 1].text)
+                };
+                if let Some(sim) = sim {
                     q_used |= bit(qi) | bit(qi + 1);
                     n_used |= bit(j);
                     num += 2.0 * w(j) * sim;

@@ -169,6 +169,15 @@ fn symbols(word: &str, abjad: bool) -> Vec<u8> {
     out
 }
 
+/// The first and last consonant (by class) of a spelling: a cheap test before `abjad_matches`,
+/// which needs both to agree.
+pub fn consonant_ends(letters: impl DoubleEndedIterator<Item = u8> + Clone) -> Option<(u8, u8)> {
+    let c = |b: &u8| b.is_ascii_alphabetic() && !is_vowel(*b);
+    let first = letters.clone().find(c)?;
+    let last = letters.rev().find(c)?;
+    Some((class(first), class(last)))
+}
+
 /// Whether an abjad word transliterated to Latin (`HSYN`, `MHMD`) can be a Latin spelling of
 /// the same name (`HUSSEIN`, `MUHAMMAD`): the consonants agree by class and in order; a single
 /// Latin vowel may be unwritten in the abjad, but a long one (`EI`, `OU`) must stand against
@@ -193,11 +202,16 @@ pub fn abjad_matches(abjad: &str, latin: &str) -> bool {
         }
     };
     skip_short(&mut reach);
-    for &c in &a {
+    for (i, &c) in a.iter().enumerate() {
         let mut next = vec![false; m + 1];
+        // A consonant written twice in the abjad (`الله`, `مشهداني`) may be one in Latin.
+        let doubled = c != b'y' && i > 0 && a[i - 1] == c;
         for j in 0..=m {
             if !reach[j] {
                 continue;
+            }
+            if doubled {
+                next[j] = true;
             }
             if c == b'y' {
                 next[j] = true;
@@ -249,6 +263,8 @@ mod tests {
         assert!(abjad_matches("QDHFY", "QADHAFI"));
         assert!(!abjad_matches("MHMD", "MAHMOUD"));
         assert!(!abjad_matches("MD", "MAHMOUD"));
+        assert!(abjad_matches("MSHHDANY", "MASHHADANI"));
+        assert!(abjad_matches("SRR", "SURAR"));
         assert!(!abjad_matches("HSN", "HUSSEIN"));
         assert!(!abjad_matches("SDM", "SAID"));
         assert_eq!(consonants("MUHAMMAD"), "MHMD");

@@ -63,6 +63,27 @@ pub fn is_legal_form(token: &str) -> bool {
                 .any(|d| strsim::osa_distance(d, token) == 1))
 }
 
+/// Whether a token is a title or honorific, also when written in an abjad (`شيخ` ~ `SHEIKH`).
+fn is_title(t: &Token) -> bool {
+    if is(&t.text, WordKind::Title) {
+        return true;
+    }
+    t.abjad
+        && TITLES
+            .iter()
+            .any(|title| crate::keys::abjad_matches(&t.text, title))
+}
+
+static TITLES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut v: Vec<&'static str> = WORDS
+        .iter()
+        .filter(|(w, k)| k.contains(&WordKind::Title) && w.len() >= 4)
+        .map(|(w, _)| *w)
+        .collect();
+    v.sort_unstable();
+    v
+});
+
 /// One token of a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
@@ -302,18 +323,20 @@ pub fn tokenize(ws: &[Word], person: bool, lookalike: bool) -> Tokens {
         .iter()
         .take_while(|t| is(&t.text, WordKind::LeadingForm))
         .count();
+    // Letters written apart (`A. O.`) are a legal form only at the end (`S. A.`): in front they
+    // are initials.
     let keep = |t: &Token, at: usize, n: usize| -> bool {
         let w = t.text.as_str();
+        let trails = at >= n - trailing;
         if !(person && has_comma)
             && is_legal_form(w)
-            && (at >= n - trailing
-                || at < leading
-                || w.len() >= 4
-                || matches!(w, "AND" | "OF" | "THE"))
+            && (trails
+                || (!t.initials
+                    && (at < leading || w.len() >= 4 || matches!(w, "AND" | "OF" | "THE"))))
         {
             return false;
         }
-        if is(w, WordKind::Title) {
+        if is_title(t) {
             return false;
         }
         // A ship's prefix only in front.

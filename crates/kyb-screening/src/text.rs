@@ -112,6 +112,15 @@ fn fold_word(raw: &str, after_comma: bool) -> Word {
     let mut chars = raw.chars().peekable();
     // The Arabic article, alone or written onto its word (`التكريتي`), is a word part of its
     // own, as Latin spellings write it (`AL-TIKRITI`).
+    // `الله` is a word of its own (`ALLAH`, `ULLAH` in Latin names), not the article.
+    if raw == "\u{627}\u{644}\u{644}\u{647}" {
+        return Word {
+            text: "ALLAH".into(),
+            lookalike: None,
+            abjad: false,
+            after_comma,
+        };
+    }
     if raw == "\u{627}\u{644}" {
         return Word {
             text: "AL".into(),
