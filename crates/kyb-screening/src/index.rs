@@ -20,8 +20,8 @@
 //!
 //! with w a word's inverse document frequency over the list (rare words weigh more). α is 1,
 //! except for a person's name whose surname and first given name both matched (the first given
-//! name may be an initial): then the other given names left out (middle names) weigh 0.2 on the
-//! list's side and 0.5 on the query's, so that a name without its middle names still hits, at a
+//! name may be an initial): then the other given names left out (middle names) weigh 0.1 on the
+//! list's side and 0.3 on the query's, so that a name without its middle names still hits, at a
 //! lower score. A left-out surname always weighs fully. Word order plays no part. Weak aliases
 //! hit only from `WEAK_THRESHOLD`; a name of one word hits only on a near-exact word.
 
@@ -50,8 +50,8 @@ const VOWEL_SIMILARITY: f64 = 0.92;
 /// The same word once the transliteration rewrites are done (`CEEMEX` ~ `CIMEX`).
 const REWRITE_SIMILARITY: f64 = 0.93;
 /// How much the left-out given names of a person weigh, on the list's and the query's side.
-const MIDDLE_LISTED: f64 = 0.2;
-const MIDDLE_QUERY: f64 = 0.5;
+const MIDDLE_LISTED: f64 = 0.1;
+const MIDDLE_QUERY: f64 = 0.3;
 /// A word on more than this share of names does not by itself bring a name to be scored.
 const COMMON_SHARE: f64 = 0.01;
 
@@ -223,7 +223,7 @@ fn vowel_for_vowel(a: &str, b: &str) -> bool {
 fn same_start(a: &str, b: &str) -> bool {
     let (a, b) = (keys::rewritten(a), keys::rewritten(b));
     match (a.bytes().next(), b.bytes().next()) {
-        (Some(x), Some(y)) => x == y || (is_vowel(x) && is_vowel(y)),
+        (Some(x), Some(y)) => x == y || (x != b'Y' && y != b'Y' && is_vowel(x) && is_vowel(y)),
         _ => false,
     }
 }
@@ -256,10 +256,11 @@ fn edits(a: &str, b: &str, max: usize) -> Option<usize> {
 }
 
 /// Whether a match of a one-word name is close enough (see `score`).
-fn one_word_ok(f: &Found, query: &str, listed: &str) -> bool {
+fn one_word_ok(f: &Found, query: &str, abjad: bool, listed: &str) -> bool {
     match f.how {
         How::Typo => listed.len() >= 8 || doubled_letter(query, listed),
-        How::Phonetic => listed.len() >= 6 && edits(query, listed, 2).is_some(),
+        How::Phonetic => listed.len() >= 6 && edits(query, listed, 1).is_some(),
+        How::Transliteration if abjad => keys::consonants(query).len() >= 4,
         How::Initial => false,
         _ => true,
     }
@@ -500,7 +501,7 @@ impl Index {
                 }
             }
         }
-        let phonetic = if len >= 4 {
+        let phonetic = if len >= 5 {
             keys::phonetic(text)
         } else {
             Vec::new()
@@ -509,7 +510,7 @@ impl Index {
             for &tid in self.phonetic.get(&key).into_iter().flatten() {
                 let w = &self.words[tid as usize];
                 let (a, b) = (len.min(w.len()), len.max(w.len()));
-                if a >= 4 && a * 3 >= b * 2 && same_start(text, w) {
+                if a >= 5 && a * 3 >= b * 2 && same_start(text, w) {
                     put(&mut out, tid, PHONETIC_SIMILARITY, How::Phonetic);
                 }
             }
@@ -680,8 +681,16 @@ impl Index {
             };
             num += 2.0 * w(j) * sim;
             den += 2.0 * w(j);
-            strong_surname |= n[j].surname;
-            first |= n[j].first_given;
+            // Only a match that says something (not a loose match of a short word) makes the
+            // surname or first given name count as present for a partial name.
+            let strong = match how {
+                How::Typo | How::Phonetic => word(j).len() >= 5,
+                How::Transliteration if q[qi].abjad => keys::consonants(&q[qi].text).len() >= 3,
+                How::Transliteration => word(j).len() >= 5 || sim >= GROUP_SIMILARITY,
+                _ => true,
+            };
+            strong_surname |= n[j].surname && strong;
+            first |= n[j].first_given && strong;
             found.push(Found::pair(qi, j, sim, how));
         }
         // One word against two adjacent ones, either way round; an abjad side by its consonants.
@@ -816,8 +825,9 @@ impl Index {
                     }
                 }
                 if n_used & bit(j) != 0 {
-                    num += 2.0 * w(j);
-                    den += 2.0 * w(j);
+                    let wi = w(j).min(INITIAL_WEIGHT);
+                    initial_weight += wi;
+                    initial_rest += w(j) - wi;
                 }
             }
         }
@@ -841,8 +851,13 @@ impl Index {
             }
         }
         // A name of one word (`AMBER`, `CIMEX`) is where a typo most often makes another
-        // name: a typo counts from 8 letters, a phonetic match from 6 with at most two edits.
-        if n.len() == 1 && !found.iter().any(|f| one_word_ok(f, &q[f.q].text, word(0))) {
+        // name: a typo counts from 8 letters, a phonetic match from 6 with one edit, an abjad
+        // spelling with four consonants.
+        if n.len() == 1
+            && !found
+                .iter()
+                .any(|f| one_word_ok(f, &q[f.q].text, q[f.q].abjad, word(0)))
+        {
             return None;
         }
         scratch.partial = partial && n_used.count_ones() < n.len() as u32;

@@ -136,32 +136,64 @@ pub fn consonants(word: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// A spelling as symbols for `abjad_matches`: consonants by class in capitals (a doubled one
-/// once), `v` a single vowel letter, `w` a run of vowel letters (a long vowel or diphthong), `y`
-/// a long vowel the abjad writes as a letter (`W`, `Y`).
-fn symbols(word: &str, abjad: bool) -> Vec<u8> {
-    let mut out: Vec<u8> = Vec::with_capacity(word.len());
-    let mut run = 0;
+/// Vowel qualities, as bits: what a Latin vowel run may stand for, or which one an abjad's
+/// vowel letter is (`ا` a, `ي` i, `و` u).
+const QA: u8 = 1;
+const QI: u8 = 2;
+const QU: u8 = 4;
+
+fn quality(c: u8) -> u8 {
+    match c {
+        b'A' => QA,
+        b'E' => QI | QA,
+        b'I' | b'Y' => QI,
+        b'O' => QU | QA,
+        b'U' | b'W' => QU,
+        _ => 0,
+    }
+}
+
+/// One symbol of a spelling for `abjad_matches`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sym {
+    /// A consonant, by class.
+    C(u8),
+    /// A Latin vowel run: its qualities, and whether it is long (two letters or more).
+    Run { q: u8, long: bool },
+    /// A vowel letter of the abjad (a long vowel), with its quality.
+    V(u8),
+}
+
+/// A spelling as symbols: consonants by class (Latin's doubled ones once; two alike in an
+/// abjad are two sounds), and vowels as runs (Latin) or letters (abjad).
+fn symbols(word: &str, abjad: bool) -> Vec<Sym> {
+    let mut out: Vec<Sym> = Vec::with_capacity(word.len());
     for &c in word.as_bytes() {
         if !c.is_ascii_alphabetic() {
             continue;
         }
         if is_vowel(c) {
             if abjad {
-                out.push(b'y');
+                // A vowel letter in front only carries the word's first vowel, whichever it is
+                // (`ابراهيم` IBRAHIM, `أسامة` OSAMA).
+                let q = if out.is_empty() {
+                    QA | QI | QU
+                } else {
+                    quality(c)
+                };
+                out.push(Sym::V(q));
+            } else if let Some(Sym::Run { q, long }) = out.last_mut() {
+                *q |= quality(c);
+                *long = true;
             } else {
-                run += 1;
-                match out.last_mut() {
-                    Some(last) if run > 1 => *last = b'w',
-                    _ => out.push(b'v'),
-                }
+                out.push(Sym::Run {
+                    q: quality(c),
+                    long: false,
+                });
             }
             continue;
         }
-        run = 0;
-        let k = class(c);
-        // Latin doubles a consonant an abjad writes once; two letters alike in an abjad are two
-        // sounds.
+        let k = Sym::C(class(c));
         if abjad || out.last() != Some(&k) {
             out.push(k);
         }
@@ -186,7 +218,7 @@ pub fn abjad_matches(abjad: &str, latin: &str) -> bool {
     let a = symbols(abjad, true);
     let l = symbols(latin, false);
     // One consonant is enough only with a written vowel beside it (`علي` → `LY` ~ `ALI`).
-    let consonants = a.iter().filter(|c| **c != b'y').count();
+    let consonants = a.iter().filter(|c| matches!(c, Sym::C(_))).count();
     if consonants == 0 || (consonants == 1 && a.len() < 2) {
         return false;
     }
@@ -194,9 +226,11 @@ pub fn abjad_matches(abjad: &str, latin: &str) -> bool {
     let m = l.len();
     let mut reach = vec![false; m + 1];
     reach[0] = true;
+    // A Latin vowel the abjad does not write: short vowels are not written, and Latin's vowel
+    // pairs (`OU`, `EU`, `AI`) are as often one short vowel as a long one.
     let skip_short = |reach: &mut Vec<bool>| {
         for j in 0..m {
-            if reach[j] && l[j] == b'v' {
+            if reach[j] && matches!(l[j], Sym::Run { .. }) {
                 reach[j + 1] = true;
             }
         }
@@ -204,22 +238,27 @@ pub fn abjad_matches(abjad: &str, latin: &str) -> bool {
     skip_short(&mut reach);
     for (i, &c) in a.iter().enumerate() {
         let mut next = vec![false; m + 1];
-        // A consonant written twice in the abjad (`الله`, `مشهداني`) may be one in Latin.
-        let doubled = c != b'y' && i > 0 && a[i - 1] == c;
+        // A consonant written twice in the abjad (`الله`, `مشهداني`) may be one in Latin; of two
+        // vowel letters side by side (`يو` of `YUSUF`), one may share the other's Latin vowels.
+        let beside = |k: usize| a.get(k).is_some_and(|x| matches!(x, Sym::V(_)));
+        // A final `ه` is often a vowel ending in Latin (`SHIHATA`).
+        let skippable = match c {
+            Sym::C(b'H') if i + 1 == a.len() && i > 0 => true,
+            Sym::C(_) => i > 0 && a[i - 1] == c,
+            Sym::V(_) => (i > 0 && beside(i - 1)) || beside(i + 1),
+            Sym::Run { .. } => false,
+        };
         for j in 0..=m {
             if !reach[j] {
                 continue;
             }
-            if doubled {
+            if skippable {
                 next[j] = true;
             }
-            if c == b'y' {
-                next[j] = true;
-                if j < m && matches!(l[j], b'v' | b'w') {
-                    next[j + 1] = true;
-                }
-            } else if j < m && l[j] == c {
-                next[j + 1] = true;
+            match (c, l.get(j)) {
+                (Sym::V(q), Some(Sym::Run { q: lq, .. })) if q & lq != 0 => next[j + 1] = true,
+                (Sym::C(x), Some(Sym::C(y))) if x == *y => next[j + 1] = true,
+                _ => {}
             }
         }
         skip_short(&mut next);
@@ -261,11 +300,16 @@ mod tests {
         assert!(abjad_matches("YWSF", "YUSUF"));
         assert!(abjad_matches("TKRYTY", "TIKRITI"));
         assert!(abjad_matches("QDHFY", "QADHAFI"));
-        assert!(!abjad_matches("MHMD", "MAHMOUD"));
         assert!(!abjad_matches("MD", "MAHMOUD"));
+        assert!(abjad_matches("BWBKR", "BOUBEKEUR"));
+        assert!(abjad_matches("ABRAHYM", "IBRAHIM"));
+        assert!(abjad_matches("SHHATH", "SHIHATA"));
         assert!(abjad_matches("MSHHDANY", "MASHHADANI"));
         assert!(abjad_matches("SRR", "SURAR"));
-        assert!(!abjad_matches("HSN", "HUSSEIN"));
+
+        assert!(!abjad_matches("HSYN", "HASSAN"), "a written i is not an a");
+        assert!(abjad_matches("HSN", "HASSAN"));
+        assert!(abjad_matches("HSYN", "HUSAYN"));
         assert!(!abjad_matches("SDM", "SAID"));
         assert_eq!(consonants("MUHAMMAD"), "MHMD");
     }

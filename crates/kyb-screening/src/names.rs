@@ -77,7 +77,8 @@ fn is_title(t: &Token) -> bool {
 static TITLES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let mut v: Vec<&'static str> = WORDS
         .iter()
-        .filter(|(w, k)| k.contains(&WordKind::Title) && w.len() >= 4)
+        // Long titles only, and not `SAYYID`, which is a name as often (`SAYED`, `SAID`).
+        .filter(|(w, k)| k.contains(&WordKind::Title) && w.len() >= 5 && !w.starts_with("SAY"))
         .map(|(w, _)| *w)
         .collect();
     v.sort_unstable();
@@ -328,7 +329,7 @@ pub fn tokenize(ws: &[Word], person: bool, lookalike: bool) -> Tokens {
     let keep = |t: &Token, at: usize, n: usize| -> bool {
         let w = t.text.as_str();
         let trails = at >= n - trailing;
-        if !(person && has_comma)
+        if !person
             && is_legal_form(w)
             && (trails
                 || (!t.initials

@@ -144,7 +144,11 @@ fn fold_word(raw: &str, after_comma: bool) -> Word {
             // The closing ta marbuta is a vowel ending (`HAMZA`): vowels are not written.
             '\u{629}' => String::new(),
             // Alif, with or without hamza or madda: a written vowel.
-            '\u{627}' | '\u{622}' | '\u{623}' | '\u{625}' | '\u{671}' => "A".into(),
+            '\u{627}' | '\u{622}' | '\u{623}' | '\u{671}' => "A".into(),
+            // Alif with hamza below is an i (`إبراهيم`, `IBRAHIM`).
+            '\u{625}' => "I".into(),
+            // Zah is written Z in Latin names (`ZAWAHIRI`), not DH.
+            '\u{638}' => "Z".into(),
             _ => any_ascii::any_ascii_char(c)
                 .chars()
                 .filter(|a| a.is_ascii_alphanumeric() || *a == ' ')

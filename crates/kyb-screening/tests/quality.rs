@@ -46,22 +46,38 @@ fn quality_on_the_sample_lists() {
     let cases = evaluation::cases(&lists, 20261126);
     let recall = evaluation::recall(&screener, &cases);
     let mut all = Score::default();
+    // Floors a little under the figures measured (BENCHMARKS.md), so that a change that makes
+    // any row worse fails here.
+    let floors = [
+        ("typo", 99.4),
+        ("legal form", 99.2),
+        ("reordered", 99.7),
+        ("particles", 99.9),
+        ("middle names dropped", 99.6),
+        ("initials", 98.9),
+        ("titles", 99.9),
+        ("transliteration", 99.1),
+        ("script: Cyrillic", 99.5),
+        ("script: Arabic", 93.5),
+        ("vessels", 99.8),
+        ("disguises", 99.9),
+    ];
     for (cat, s) in &recall {
         if *cat != "typo, one word of 5-7 letters" {
             all.found += s.found;
             all.total += s.total;
         }
-        if *cat == "disguises" || *cat == "particles" || *cat == "titles" {
+        if let Some((_, floor)) = floors.iter().find(|(c, _)| c == cat) {
             assert!(
-                s.percent() >= 99.9,
-                "{cat}: {:.2} %, e.g. {:?}",
+                s.percent() >= *floor,
+                "{cat}: {:.2} % under {floor} %, e.g. {:?}",
                 s.percent(),
                 s.misses
             );
         }
     }
     assert!(
-        all.percent() >= 98.0,
+        all.percent() >= 99.0,
         "all perturbations: {:.2} %",
         all.percent()
     );
