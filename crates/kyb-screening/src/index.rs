@@ -183,6 +183,8 @@ pub struct Index {
     groups: HashMap<u32, Vec<u32>>,
     /// Each word after the transliteration rewrites → the words.
     rewritten: HashMap<String, Vec<u32>>,
+    /// Each word's first and last consonant, for a quick test before an abjad comparison.
+    ends: Vec<Option<(u8, u8)>>,
     imo: HashMap<String, Vec<u32>>,
     unknown_weight: f64,
     common_df: u32,
@@ -330,6 +332,7 @@ impl Index {
             consonants: HashMap::new(),
             groups: HashMap::new(),
             rewritten: HashMap::new(),
+            ends: Vec::new(),
             imo: HashMap::new(),
             unknown_weight: 0.0,
             common_df: 0,
@@ -414,6 +417,11 @@ impl Index {
                     .push(tid);
             }
         }
+        idx.ends = idx
+            .words
+            .iter()
+            .map(|w| keys::consonant_ends(w.bytes()))
+            .collect();
         idx.deletions.sort_unstable();
         idx.deletions.dedup();
         idx
@@ -610,17 +618,32 @@ impl Index {
     /// The variants sharing a candidate word with the query. A query word whose own spelling is
     /// on many names (`AL`, `MOHAMMED`) brings variants only when the query has no rarer word.
     fn retrieve(&self, cands: &[Candidates]) -> Vec<u32> {
+        // Common too: a word whose loose readings together are on many names (a short abjad
+        // word like `MR` stands for `OMAR`, `AMIR`, `MOORE`...).
         let common = |c: &Candidates| {
             c.iter().any(|(tid, sim, _)| {
                 *sim >= ABJAD_SIMILARITY && self.df[*tid as usize] > self.common_df
-            })
+            }) || c
+                .iter()
+                .map(|(tid, _, _)| self.df[*tid as usize])
+                .sum::<u32>()
+                > 4 * self.common_df
         };
         let rare: Vec<&Candidates> = cands
             .iter()
             .filter(|c| !c.is_empty() && !common(c))
             .collect();
+        // With every word common, the rarer half of them: a name that has none of those cannot
+        // match most of the query.
         let source: Vec<&Candidates> = if rare.is_empty() {
-            cands.iter().collect()
+            let spread = |c: &Candidates| -> u32 {
+                c.iter().map(|(tid, _, _)| self.df[*tid as usize]).sum()
+            };
+            let mut all: Vec<&Candidates> = cands.iter().filter(|c| !c.is_empty()).collect();
+            all.sort_by_key(|c| spread(c));
+            let half = all.len().div_ceil(2);
+            all.truncate(half);
+            all
         } else {
             rare
         };
@@ -694,9 +717,17 @@ impl Index {
             found.push(Found::pair(qi, j, sim, how));
         }
         // One word against two adjacent ones, either way round; an abjad side by its consonants.
-        let close_abjad = |abjad: (&str, &str), latin: (&str, &str)| {
-            let ends = |(x, y): (&str, &str)| keys::consonant_ends(x.bytes().chain(y.bytes()));
-            if ends(abjad).is_none() || ends(abjad) != ends(latin) {
+        // The consonant ends of one word, or of two written together.
+        let joined_ends = |a: Option<(u8, u8)>, b: Option<(u8, u8)>| match (a, b) {
+            (Some((f, _)), Some((_, l))) => Some((f, l)),
+            (x, None) | (None, x) => x,
+        };
+        let ends = |j: usize| self.ends[n[j].tid as usize];
+        let close_abjad = |abjad_ends: Option<(u8, u8)>,
+                           latin_ends: Option<(u8, u8)>,
+                           abjad: (&str, &str),
+                           latin: (&str, &str)| {
+            if abjad_ends.is_none() || abjad_ends != latin_ends {
                 return None;
             }
             let (a, l) = (
@@ -726,7 +757,12 @@ impl Index {
                     continue;
                 }
                 let sim = if q[qi].abjad {
-                    close_abjad((&q[qi].text, ""), (word(j), word(j + 1)))
+                    close_abjad(
+                        keys::consonant_ends(q[qi].text.bytes()),
+                        joined_ends(ends(j), ends(j + 1)),
+                        (&q[qi].text, ""),
+                        (word(j), word(j + 1)),
+                    )
                 } else {
                     close(&q[qi].text, word(j), word(j + 1))
                 };
@@ -756,7 +792,15 @@ impl Index {
                     continue;
                 }
                 let sim = if q[qi].abjad || q[qi + 1].abjad {
-                    close_abjad((&q[qi].text, &q[qi + 1].text), (word(j), ""))
+                    close_abjad(
+                        joined_ends(
+                            keys::consonant_ends(q[qi].text.bytes()),
+                            keys::consonant_ends(q[qi + 1].text.bytes()),
+                        ),
+                        ends(j),
+                        (&q[qi].text, &q[qi + 1].text),
+                        (word(j), ""),
+                    )
                 } else {
                     close(word(j), &q[qi].text, &q[qi + 1].text)
                 };

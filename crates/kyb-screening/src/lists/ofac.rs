@@ -71,13 +71,23 @@ fn rows(
         .flexible(true)
         .from_reader(text.as_bytes());
     // Lines counted from the bytes: the CSV reader's own count does not see CRLF line ends,
-    // which OFAC's files have, and puts a record after one at its `\n`.
+    // which OFAC's files have, and puts a record after one at its `\n`. Counted on from the
+    // previous record, records coming in order.
+    let counted = std::cell::Cell::new((0usize, 1u64));
     let line_at = |byte: u64| {
         let at = (byte as usize).min(text.len());
         let start = text[at..]
             .find(|c| c != '\r' && c != '\n')
             .map_or(text.len(), |i| at + i);
-        text[..start].matches('\n').count() as u64 + 1
+        let (from, line) = counted.get();
+        let (from, line) = if start >= from { (from, line) } else { (0, 1) };
+        let line = line
+            + text.as_bytes()[from..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+        counted.set((start, line));
+        line
     };
     let mut out = Vec::new();
     for record in reader.records() {

@@ -75,9 +75,12 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Parsed, ParseError> {
     ] {
         for g in children(root, group) {
             for n in children(g, tag) {
-                let line = doc.text_pos_at(n.range().start).row;
-                let place = format!("{tag} at line {line}");
-                entries.push(entry(n, kind).map_err(|reason| fail(place, reason))?);
+                // The line is counted only for an error: counting it for every entry would
+                // read the file again each time.
+                entries.push(entry(n, kind).map_err(|reason| {
+                    let line = doc.text_pos_at(n.range().start).row;
+                    fail(format!("{tag} at line {line}"), reason)
+                })?);
             }
         }
     }
