@@ -196,24 +196,29 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
                     Source::ALL.map(Source::as_str).join(", ")
                 );
             };
+            if let Some(d) = date {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .with_context(|| format!("--date {d:?} must be a date like 2024-05-03"))?;
+            }
+            // The date first, when the files cannot give it: say so before reading them.
+            if date.is_none() && kind != Source::UnConsolidated && date_in_path(file).is_none() {
+                bail!(
+                    "{} says no date: give the list's publication date with --date YYYY-MM-DD",
+                    file.display()
+                );
+            }
             let (parsed, sha256) = read_list(kind, file)?;
-            let list_date = match date {
-                Some(d) => {
-                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                        .with_context(|| format!("--date {d:?} must be a date like 2024-05-03"))?;
-                    d.clone()
-                }
-                None => parsed
-                    .date
-                    .clone()
-                    .or_else(|| date_in_path(file))
-                    .with_context(|| {
-                        format!(
+            // --date, else the date the file gives (the UN's XML), else one in the path.
+            let list_date = date
+                .clone()
+                .or_else(|| parsed.date.clone())
+                .or_else(|| date_in_path(file))
+                .with_context(|| {
+                    format!(
                         "{} says no date: give the list's publication date with --date YYYY-MM-DD",
                         file.display()
                     )
-                    })?,
-            };
+                })?;
             let entries = parsed.entries;
             let now = chrono::Utc::now();
             let outcome = store

@@ -631,6 +631,8 @@ both_databases!(every_list_imports_and_screens, |kyb| async move {
         "import",
         "--source",
         "ofac-consolidated",
+        "--date",
+        "2025-12-01",
         &format!("{DATA}/ofac/older-package"),
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("cons_prim.csv"));
