@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use kyb_store::{HitVerdict, OperatorRole, Verdict, VerdictOutcome};
 use serde_json::Value;
 
-use super::{done, field, find_case, refused, store_refusal, OperatorSession};
+use super::{done, field, find_case, refused, required_text, store_refusal, OperatorSession};
 use crate::extract::RequestContext;
 use crate::AppState;
 
@@ -186,10 +186,9 @@ pub async fn verdict(
     let Some(verdict) = Verdict::parse(field(&form, "verdict")) else {
         return refused(&raw, "verdict_required");
     };
-    let reason = field(&form, "reason");
-    if reason.is_empty() || reason.chars().count() > 2000 {
+    let Some(reason) = required_text(&form, "reason") else {
         return refused(&raw, "verdict_reason_required");
-    }
+    };
     let case = match find_case(&state, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),

@@ -263,6 +263,12 @@ impl OperatorSession {
     }
 }
 
+/// A reason or note an action needs: 1 to 2000 characters.
+fn required_text<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let text = field(form, name);
+    (!text.is_empty() && text.chars().count() <= 2000).then_some(text)
+}
+
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter()
         .rev()
@@ -820,10 +826,9 @@ async fn clear_flag(
     if let Some(r) = me.csrf_refusal(&form) {
         return r;
     }
-    let note = field(&form, "note");
-    if note.is_empty() || note.chars().count() > 2000 {
+    let Some(note) = required_text(&form, "note") else {
         return refused(&raw, "flag_reason_required");
-    }
+    };
     let case = match find_case(&state, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
