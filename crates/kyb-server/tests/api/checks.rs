@@ -325,3 +325,27 @@ db_test!(
         assert_eq!(hit["name_score"], 1.0);
     }
 );
+
+db_test!(
+    a_hit_whose_date_of_birth_contradicts_is_a_possible_hit,
+    |app| async move {
+        app.import_list("2024-05-03").await;
+        let id = submitted_case(&app, "Acme Corp", "5551234", "Hasan Nasrallah", "dob").await;
+        // Born thirty years after every date the list gives for him.
+        app.exec(&format!(
+            "UPDATE people SET date_of_birth = '1990-01-01' WHERE customer_id = '{id}'"
+        ))
+        .await;
+        assert_eq!(app.run_checks().await, 1);
+        let checks = app.checks(&id).await;
+        let sanctions = check(&checks, "sanctions");
+        assert_eq!(sanctions.outcome, "warn", "{}", sanctions.evidence);
+        assert_eq!(sanctions.reasons, ["sanctions_possible_hit"]);
+        let hit = &sanctions.evidence["hits"][0];
+        assert_eq!(hit["likely_false_positive"], true);
+        assert_eq!(hit["dob"]["verdict"], "contradicts");
+        assert_eq!(hit["dob"]["given"], "1990-01-01");
+        assert!(hit["score"].as_f64().unwrap() < hit["name_score"].as_f64().unwrap());
+        assert_eq!(app.status(&id).await, "in_review", "a reviewer still looks");
+    }
+);
