@@ -22,4 +22,4 @@ pub use index::{Explanation, How, Index, ListedName, Match, WordMatch, DEFAULT_T
 pub use lists::dates::Agreement;
 pub use lists::{Alias, AliasKind, DateOfBirth, EntryKind, ListEntry, ParseError, Parsed, Source};
 pub use registry::{LocalRegistry, RegistryMatch, RegistryProvider};
-pub use screener::{AttributeCheck, Hit, LoadedList, Screener, Subject, SubjectKind};
+pub use screener::{hit_entry, AttributeCheck, Hit, LoadedList, Screener, Subject, SubjectKind};

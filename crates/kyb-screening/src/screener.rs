@@ -109,6 +109,18 @@ pub struct Hit {
     pub fingerprint: String,
 }
 
+/// The list and the list's id of the entry a hit names, read from a hit as stored in a check's
+/// evidence (a `Hit` as JSON). Evidence written before hits carried `entry_id` names OFAC's
+/// `ent_num` instead.
+pub fn hit_entry(hit: &serde_json::Value) -> Option<(String, String)> {
+    let list = hit["list"].as_str()?.to_owned();
+    let id = hit["entry_id"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| hit["ent_num"].as_i64().map(|n| n.to_string()))?;
+    Some((list, id))
+}
+
 /// Every current list, indexed together.
 pub struct Screener {
     lists: Vec<LoadedList>,

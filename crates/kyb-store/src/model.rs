@@ -825,6 +825,16 @@ impl HitVerdict {
     pub fn is_effective(&self) -> bool {
         self.status == "effective"
     }
+
+    /// Whether this is an effective verdict `verdict` on the entry. A false positive holds only
+    /// for the entry as it was judged (`fingerprint`); a true match holds whatever changes.
+    pub fn holds(&self, verdict: Verdict, list: &str, entry_id: &str, fingerprint: &str) -> bool {
+        self.is_effective()
+            && self.verdict == verdict
+            && self.list == list
+            && self.entry_id == entry_id
+            && (verdict == Verdict::TrueMatch || self.fingerprint == fingerprint)
+    }
 }
 
 /// What recording a verdict did.

@@ -43,12 +43,10 @@ pub(super) async fn latest_hits(
         .into_iter()
         .flatten()
         .filter_map(|h| {
+            let (list, entry_id) = kyb_screening::hit_entry(h)?;
             Some(LatestHit {
-                list: h["list"].as_str()?.to_owned(),
-                entry_id: h["entry_id"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .or_else(|| h["ent_num"].as_i64().map(|n| n.to_string()))?,
+                list,
+                entry_id,
                 fingerprint: h["fingerprint"].as_str().unwrap_or_default().to_owned(),
             })
         })
@@ -127,13 +125,9 @@ pub(super) async fn hits_standing(
     let hits = latest_hits(tx, customer_id).await?;
     let verdicts = current_verdicts(tx, customer_id).await?;
     let effective = |h: &LatestHit, v: Verdict| {
-        verdicts.iter().any(|x| {
-            x.is_effective()
-                && x.verdict == v
-                && x.list == h.list
-                && x.entry_id == h.entry_id
-                && (v == Verdict::TrueMatch || x.fingerprint == h.fingerprint)
-        })
+        verdicts
+            .iter()
+            .any(|x| x.holds(v, &h.list, &h.entry_id, &h.fingerprint))
     };
     if hits.iter().any(|h| effective(h, Verdict::TrueMatch)) {
         return Ok(HitsStanding::ConfirmedMatch);

@@ -9,7 +9,9 @@
 //! list flags a case whose hits include entries it did not have before.
 
 use chrono::{DateTime, Utc};
-use kyb_screening::{RegistryMatch, RegistryProvider, Screener, Source, Subject, SubjectKind};
+use kyb_screening::{
+    hit_entry, RegistryMatch, RegistryProvider, Screener, Source, Subject, SubjectKind,
+};
 use kyb_store::{
     CaseFacts, CheckKind, CheckOutcome, ClaimedJob, HitVerdict, JobCompletion, JobKind,
     NewCheckResult, SanctionsList, StoreError, Verdict,
@@ -182,21 +184,15 @@ impl CheckRunner {
                 let known: Vec<(String, String)> = before
                     .iter()
                     .filter(|c| c.kind == "sanctions")
-                    .flat_map(|c| hit_entries(&c.evidence))
+                    .flat_map(|c| hits(&c.evidence))
+                    .filter_map(hit_entry)
                     .collect();
                 // A hit not seen before, or one cleared before whose entry has changed since.
-                let raised = sanctions.evidence["hits"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|h| h.get("cleared").is_none());
-                let new = raised
-                    .clone()
-                    .any(|h| h["entry_changed_since_verdict"] == true);
-                let unseen = hit_entries(&json!({ "hits": raised.collect::<Vec<_>>() }))
-                    .iter()
-                    .any(|e| !known.contains(e));
-                if new || unseen {
+                let raised = hits(&sanctions.evidence).filter(|h| h.get("cleared").is_none());
+                if raised.into_iter().any(|h| {
+                    h["entry_changed_since_verdict"] == true
+                        || hit_entry(h).is_some_and(|e| !known.contains(&e))
+                }) {
                     flag = Some("sanctions_new_hit".to_owned());
                 }
             }
@@ -224,24 +220,9 @@ impl CheckRunner {
     }
 }
 
-/// The sanctions entries (list and the list's id for the entry) named by a check's evidence.
-fn hit_entries(evidence: &Value) -> Vec<(String, String)> {
-    evidence["hits"]
-        .as_array()
-        .map(|hits| {
-            hits.iter()
-                .filter_map(|h| {
-                    let list = h["list"].as_str()?.to_owned();
-                    // Evidence written before entry ids: OFAC's ent_num.
-                    let id = h["entry_id"]
-                        .as_str()
-                        .map(str::to_owned)
-                        .or_else(|| h["ent_num"].as_i64().map(|n| n.to_string()))?;
-                    Some((list, id))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// The hits of a sanctions check's evidence.
+fn hits(evidence: &Value) -> impl Iterator<Item = &Value> {
+    evidence["hits"].as_array().into_iter().flatten()
 }
 
 /// Screens the business's names and every person against every current list. A hit that two
@@ -299,48 +280,42 @@ pub fn sanctions_check(
             let mut v = serde_json::to_value(&h).unwrap_or_default();
             v["subject"] = json!(subject);
             v["name"] = json!(who.name);
-            let cleared = verdicts.iter().find(|x| {
+            let list = h.list.as_str();
+            let cleared = verdicts
+                .iter()
+                .find(|x| x.holds(Verdict::FalsePositive, list, &h.entry_id, &h.fingerprint));
+            if let Some(x) = cleared {
+                v["cleared"] = json!({
+                    "verdict_id": x.id, "reason": x.reason, "by": x.operator_email,
+                    "confirmed_by": x.confirmed_by_email, "at": x.confirmed_at,
+                });
+            } else if verdicts.iter().any(|x| {
                 x.is_effective()
                     && x.verdict == Verdict::FalsePositive
-                    && x.list == h.list.as_str()
+                    && x.list == list
                     && x.entry_id == h.entry_id
-            });
-            match cleared {
-                Some(x) if x.fingerprint == h.fingerprint => {
-                    v["cleared"] = json!({
-                        "verdict_id": x.id, "reason": x.reason, "by": x.operator_email,
-                        "confirmed_by": x.confirmed_by_email, "at": x.confirmed_at,
-                    });
-                }
-                Some(_) => v["entry_changed_since_verdict"] = json!(true),
-                None => {}
+            }) {
+                // Cleared once, for the entry as it was then.
+                v["entry_changed_since_verdict"] = json!(true);
             }
             hits.push(v);
         }
     }
     let screened: Vec<&str> = subjects.iter().map(|(s, _)| s.as_str()).collect();
     let raised: Vec<&Value> = hits.iter().filter(|h| h.get("cleared").is_none()).collect();
-    let all_unlikely = raised
-        .iter()
-        .all(|h| h["likely_false_positive"].as_bool() == Some(true));
+    // Hits whose date of birth or country contradicts the entry's still go to a reviewer, as a
+    // warning rather than a failure.
+    let (outcome, reasons) = if raised.is_empty() {
+        (CheckOutcome::Pass, vec![])
+    } else if raised.iter().all(|h| h["likely_false_positive"] == true) {
+        (CheckOutcome::Warn, vec!["sanctions_possible_hit".into()])
+    } else {
+        (CheckOutcome::Fail, vec!["sanctions_hit".into()])
+    };
     NewCheckResult {
         kind: CheckKind::Sanctions,
-        // Hits whose date of birth or country contradicts the entry's still go to a reviewer,
-        // as a warning rather than a failure.
-        outcome: if raised.is_empty() {
-            CheckOutcome::Pass
-        } else if all_unlikely {
-            CheckOutcome::Warn
-        } else {
-            CheckOutcome::Fail
-        },
-        reasons: if raised.is_empty() {
-            vec![]
-        } else if all_unlikely {
-            vec!["sanctions_possible_hit".into()]
-        } else {
-            vec!["sanctions_hit".into()]
-        },
+        outcome,
+        reasons,
         evidence: json!({
             "lists": list.lists.iter().map(|l| json!({
                 "list": l.source, "list_id": l.id, "list_date": l.list_date,

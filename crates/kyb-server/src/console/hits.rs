@@ -95,12 +95,7 @@ pub fn hit_views(
         .into_iter()
         .flatten()
         .map(|h| {
-            let list = s(&h["list"]);
-            let entry_id = if h["entry_id"].is_null() {
-                s(&h["ent_num"])
-            } else {
-                s(&h["entry_id"])
-            };
+            let (list, entry_id) = kyb_screening::hit_entry(h).unwrap_or_default();
             let on_entry: Vec<&HitVerdict> = verdicts
                 .iter()
                 .filter(|v| v.list == list && v.entry_id == entry_id)
