@@ -553,6 +553,27 @@ pub struct SanctionsList {
     pub imported_at: DateTime<Utc>,
 }
 
+impl SanctionsList {
+    /// This version with its entries, ready to screen against.
+    pub fn loaded(
+        &self,
+        entries: Vec<kyb_screening::ListEntry>,
+    ) -> Result<kyb_screening::LoadedList, crate::StoreError> {
+        let source = kyb_screening::Source::parse(&self.source).ok_or_else(|| {
+            crate::StoreError::Corrupt(format!(
+                "sanctions list {} has source {:?}, which kyb does not read",
+                self.id, self.source
+            ))
+        })?;
+        Ok(kyb_screening::LoadedList {
+            source,
+            list_id: self.id.to_string(),
+            list_date: self.list_date.clone(),
+            entries,
+        })
+    }
+}
+
 /// What an import did: a new version (and how many customers it queued for re-screening), or
 /// the version this very file was imported as before.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -65,6 +65,13 @@ pub enum SanctionsCommand {
     },
 }
 
+fn no_date(path: &Path) -> String {
+    format!(
+        "{} says no date: give the list's publication date with --date YYYY-MM-DD",
+        path.display()
+    )
+}
+
 /// A date `YYYY-MM-DD` in a path's file or folder names, the last one first
 /// (`lists/2024-05-03/sdn.csv`, `sdn-2024-05-03.csv`).
 fn date_in_path(path: &Path) -> Option<String> {
@@ -202,10 +209,7 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
             }
             // The date first, when the files cannot give it: say so before reading them.
             if date.is_none() && kind != Source::UnConsolidated && date_in_path(file).is_none() {
-                bail!(
-                    "{} says no date: give the list's publication date with --date YYYY-MM-DD",
-                    file.display()
-                );
+                bail!(no_date(file));
             }
             let (parsed, sha256) = read_list(kind, file)?;
             // --date, else the date the file gives (the UN's XML), else one in the path.
@@ -213,12 +217,7 @@ pub async fn run(store: &Store, command: &SanctionsCommand) -> Result<()> {
                 .clone()
                 .or_else(|| parsed.date.clone())
                 .or_else(|| date_in_path(file))
-                .with_context(|| {
-                    format!(
-                        "{} says no date: give the list's publication date with --date YYYY-MM-DD",
-                        file.display()
-                    )
-                })?;
+                .with_context(|| no_date(file))?;
             let entries = parsed.entries;
             let now = chrono::Utc::now();
             let outcome = store
@@ -426,12 +425,7 @@ fn read_names(path: &Path) -> Result<Vec<Subject>> {
 pub async fn load_current(store: &Store) -> Result<Screener> {
     let mut lists = Vec::new();
     for (list, entries) in store.current_sanctions_all().await? {
-        lists.push(kyb_screening::LoadedList {
-            source: Source::parse(&list.source).unwrap_or(Source::OfacSdn),
-            list_id: list.id.to_string(),
-            list_date: list.list_date,
-            entries,
-        });
+        lists.push(list.loaded(entries)?);
     }
     if lists.is_empty() {
         bail!("no sanctions list imported yet: run kyb sanctions import --source ofac-sdn FILE");

@@ -9,9 +9,7 @@
 //! list flags a case whose hits include entries it did not have before.
 
 use chrono::{DateTime, Utc};
-use kyb_screening::{
-    hit_entry, RegistryMatch, RegistryProvider, Screener, Source, Subject, SubjectKind,
-};
+use kyb_screening::{hit_entry, RegistryMatch, RegistryProvider, Screener, Subject, SubjectKind};
 use kyb_store::{
     CaseFacts, CheckKind, CheckOutcome, ClaimedJob, HitVerdict, JobCompletion, JobKind,
     NewCheckResult, SanctionsList, StoreError, Verdict,
@@ -66,24 +64,15 @@ impl ListCache {
                 return Ok(Some(cached.clone()));
             }
         }
-        let loaded = store.current_sanctions_all().await?;
-        let loaded = tokio::task::spawn_blocking(move || {
-            let (lists, screened): (Vec<SanctionsList>, Vec<kyb_screening::LoadedList>) = loaded
-                .into_iter()
-                .map(|(list, entries)| {
-                    let screened = kyb_screening::LoadedList {
-                        source: Source::parse(&list.source).unwrap_or(Source::OfacSdn),
-                        list_id: list.id.to_string(),
-                        list_date: list.list_date.clone(),
-                        entries,
-                    };
-                    (list, screened)
-                })
-                .unzip();
-            LoadedList {
-                lists,
-                screener: Screener::new(screened),
-            }
+        let mut lists = Vec::new();
+        let mut screened = Vec::new();
+        for (list, entries) in store.current_sanctions_all().await? {
+            screened.push(list.loaded(entries)?);
+            lists.push(list);
+        }
+        let loaded = tokio::task::spawn_blocking(move || LoadedList {
+            lists,
+            screener: Screener::new(screened),
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("building the sanctions index failed: {e}")))?;
