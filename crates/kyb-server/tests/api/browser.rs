@@ -322,29 +322,10 @@ async fn run_console(postgres: bool) {
     let Some(app) = spawn_for_browser(postgres).await else {
         return;
     };
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/ofac/sdn-2024-05-03.csv"
-    );
-    let entries = kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap();
-    app.state
-        .store
-        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
-        .await
-        .unwrap();
+    app.import_list("2024-05-03").await;
     let approve = crate::hosted::submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "a").await;
     let ask =
         crate::hosted::submitted_case(&app, "Beta Trading Ltd", "5551235", "Ben Cole", "b").await;
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/ofac/sdn-2024-05-03.csv"
-    );
-    let entries = kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap();
-    app.state
-        .store
-        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
-        .await
-        .unwrap();
     let hit =
         crate::hosted::submitted_case(&app, "Gamma Ltd", "5551236", "Hasan Nasrallah", "c").await;
     assert_eq!(

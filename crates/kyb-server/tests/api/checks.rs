@@ -7,7 +7,7 @@ use crate::helpers::*;
 use crate::hosted::submitted_case;
 use crate::{db_test, db_test_with};
 use kyb_server::checks::CheckRunner;
-use kyb_store::{CheckResult, Imported};
+use kyb_store::CheckResult;
 use serde_json::Value;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
@@ -18,22 +18,6 @@ fn with_registry(mut c: kyb_server::Config) -> kyb_server::Config {
 }
 
 impl TestApp {
-    async fn import_list(&self, date: &str) -> u64 {
-        let bytes = std::fs::read(format!("{DATA}/ofac/sdn-{date}.csv")).unwrap();
-        let entries = kyb_screening::lists::ofac::parse_main(&bytes).unwrap();
-        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-        match self
-            .state
-            .store
-            .import_sanctions("ofac-sdn", date, &sha, &entries, self.clock.now())
-            .await
-            .unwrap()
-        {
-            Imported::New(_, rescreens) => rescreens,
-            Imported::AlreadyImported(_) => panic!("imported twice"),
-        }
-    }
-
     async fn run_checks(&self) -> usize {
         CheckRunner::new(self.state.clone())
             .run_once()

@@ -363,17 +363,7 @@ db_test!(
 );
 
 db_test!(a_sanctions_hit_needs_two_admins, |app| async move {
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/ofac/sdn-2024-05-03.csv"
-    ))
-    .unwrap();
-    let entries = kyb_screening::lists::ofac::parse_main(&bytes).unwrap();
-    app.state
-        .store
-        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
-        .await
-        .unwrap();
+    app.import_list("2024-05-03").await;
     let id = app
         .case_in_review("Acme Corp", "Hasan Nasrallah", "hit")
         .await;
@@ -538,17 +528,7 @@ db_test!(
 );
 
 db_test!(the_queue_puts_risk_before_age, |app| async move {
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/ofac/sdn-2024-05-03.csv"
-    ))
-    .unwrap();
-    let entries = kyb_screening::lists::ofac::parse_main(&bytes).unwrap();
-    app.state
-        .store
-        .import_sanctions("ofac-sdn", "2024-05-03", "sha", &entries, app.clock.now())
-        .await
-        .unwrap();
+    app.import_list("2024-05-03").await;
     // Older and only warned about (no registry), then newer with a sanctions hit, then one
     // whose checks have not run.
     let older = app
@@ -570,32 +550,10 @@ db_test!(the_queue_puts_risk_before_age, |app| async move {
     assert!(queue.contains("fail") && queue.contains("warn") && queue.contains("running"));
 });
 
-/// Imports a version of the OFAC SDN list (the file of `date`, or `entries` as that version).
-async fn import_sdn(app: &TestApp, date: &str, entries: Option<Vec<kyb_screening::ListEntry>>) {
-    let entries = entries.unwrap_or_else(|| {
-        let path = format!(
-            "{}/../../testdata/ofac/sdn-{date}.csv",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap()
-    });
-    app.state
-        .store
-        .import_sanctions(
-            "ofac-sdn",
-            date,
-            &format!("sha-{date}"),
-            &entries,
-            app.clock.now(),
-        )
-        .await
-        .unwrap();
-}
-
 db_test!(
     a_false_positive_needs_two_admins_and_is_remembered_until_the_entry_changes,
     |app| async move {
-        import_sdn(&app, "2024-04-26", None).await;
+        app.import_list("2024-04-26").await;
         let id = app
             .case_in_review("Acme Corp", "Hasan Nasrallah", "fp")
             .await;
@@ -687,7 +645,7 @@ db_test!(
         assert!(location.ends_with("done=approved"), "{location}");
 
         // A newer list with the entry unchanged: the hit stays cleared, nothing is flagged.
-        import_sdn(&app, "2024-05-03", None).await;
+        app.import_list("2024-05-03").await;
         CheckRunner::new(app.state.clone())
             .run_once()
             .await
@@ -706,16 +664,11 @@ db_test!(
         assert!(evidence[0].contains("\"cleared\""), "{}", evidence[0]);
 
         // The entry changes (a new date of birth): the hit is raised again and says so.
-        let path = format!(
-            "{}/../../testdata/ofac/sdn-2024-05-03.csv",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let mut entries =
-            kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap();
+        let mut entries = sdn_entries("2024-05-03");
         let e = entries.iter_mut().find(|e| e.id == "2686").unwrap();
         e.dates_of_birth
             .push(kyb_screening::DateOfBirth::parse_ofac("31 Aug 1961").unwrap());
-        import_sdn(&app, "2024-06-01", Some(entries)).await;
+        app.import_sdn("2024-06-01", &entries).await;
         CheckRunner::new(app.state.clone())
             .run_once()
             .await
@@ -732,7 +685,7 @@ db_test!(
 );
 
 db_test!(a_confirmed_match_cannot_be_approved, |app| async move {
-    import_sdn(&app, "2024-05-03", None).await;
+    app.import_list("2024-05-03").await;
     let id = app
         .case_in_review("Acme Corp", "Hasan Nasrallah", "tm")
         .await;

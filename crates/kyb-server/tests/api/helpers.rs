@@ -355,6 +355,45 @@ pub async fn assert_error(r: reqwest::Response, status: u16, code: &str) -> Valu
     v["error"].clone()
 }
 
+/// The OFAC SDN list of `testdata/ofac/sdn-{date}.csv`, parsed.
+pub fn sdn_entries(date: &str) -> Vec<kyb_screening::ListEntry> {
+    let path = format!(
+        "{}/../../testdata/ofac/sdn-{date}.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    kyb_screening::lists::ofac::parse_main(&std::fs::read(path).unwrap()).unwrap()
+}
+
+impl TestApp {
+    /// Imports `entries` as the OFAC SDN version of `date`; how many customers it queued for
+    /// re-screening.
+    pub async fn import_sdn(&self, date: &str, entries: &[kyb_screening::ListEntry]) -> u64 {
+        match self
+            .state
+            .store
+            .import_sanctions(
+                "ofac-sdn",
+                date,
+                &format!("sha-{date}"),
+                entries,
+                self.clock.now(),
+            )
+            .await
+            .unwrap()
+        {
+            kyb_store::Imported::New(_, rescreens) => rescreens,
+            kyb_store::Imported::AlreadyImported(_) => {
+                panic!("the version of {date} imported twice")
+            }
+        }
+    }
+
+    /// Imports the OFAC SDN file of `date` from `testdata`.
+    pub async fn import_list(&self, date: &str) -> u64 {
+        self.import_sdn(date, &sdn_entries(date)).await
+    }
+}
+
 impl TestApp {
     /// Runs SQL straight on the database, for states the API cannot reach yet.
     pub async fn exec(&self, sql: &str) {
