@@ -414,6 +414,19 @@ mod tests {
     }
 
     #[test]
+    fn short_legal_forms_only_where_they_stand() {
+        // At the end, or in front when they lead (OOO, PT): a legal form.
+        assert_eq!(tokens("Acme S.A."), ["ACME"]);
+        assert_eq!(tokens("OOO Romashka"), ["ROMASHKA"]);
+        // In front as initials, or as a name: kept.
+        assert_eq!(tokens("A. O. Ogungbuyi"), ["AO", "OGUNGBUYI"]);
+        assert_eq!(tokens("Se Bong Paek"), ["SE", "BONG", "PAEK"]);
+        // A person's listed name has no legal form at all.
+        let t = tokenize(&words("AL-TIKRITI, Muzahim Sa'b Hassan"), true, false);
+        assert!(t.texts().contains(&"SAB"), "{:?}", t.texts());
+    }
+
+    #[test]
     fn imo_numbers_come_out() {
         let t = tokenize(&words("EBANO IMO 7406784"), false, false);
         assert_eq!(t.texts(), ["EBANO"]);

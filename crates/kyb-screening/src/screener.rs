@@ -304,6 +304,19 @@ mod tests {
     }
 
     #[test]
+    fn hits_in_evidence_name_their_entry() {
+        let h = serde_json::json!({ "list": "un-consolidated", "entry_id": "QDi.001" });
+        assert_eq!(
+            hit_entry(&h),
+            Some(("un-consolidated".into(), "QDi.001".into()))
+        );
+        // Evidence written before entry ids.
+        let old = serde_json::json!({ "list": "ofac-sdn", "ent_num": 306 });
+        assert_eq!(hit_entry(&old), Some(("ofac-sdn".into(), "306".into())));
+        assert_eq!(hit_entry(&serde_json::json!({ "ent_num": 306 })), None);
+    }
+
+    #[test]
     fn dates_of_birth_and_countries_weigh() {
         let s = screener();
         let mut who = Subject {
