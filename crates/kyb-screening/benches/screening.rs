@@ -4,7 +4,10 @@
 //! names of many cultures. See `kyb_screening::evaluation` for what is measured;
 //! `tests/quality.rs` holds kyb's figures to their floor in the test suite.
 //!
-//! cargo bench -p kyb-screening --bench screening [-- --baseline-sample N]
+//! cargo bench -p kyb-screening --bench screening [-- --baseline-sample N] [--misses FILE]
+//!
+//! `--misses FILE` writes every case kyb misses, with the best hits it gave instead, one per
+//! line (category, query, wanted entry, what came back): the material for the next change.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -67,6 +70,29 @@ fn timed(queries: &[String], mut f: impl FnMut(&str) -> usize) -> (Duration, Dur
     (at(0.5), at(0.99), *times.last().unwrap())
 }
 
+/// Every missed case, with what the screener returned instead.
+fn write_misses(path: &str, screener: &Screener, cases: &[(&'static str, Vec<Case>)]) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for (cat, cs) in cases {
+        for c in cs.iter().filter(|c| !evaluation::finds(screener, c)) {
+            let wanted = screener.lists()[c.list]
+                .entries
+                .iter()
+                .find(|e| e.id == c.entry_id)
+                .map_or("?", |e| e.name.as_str());
+            let got: Vec<String> = screener
+                .screen(&Subject::named(c.query.clone()), 0.5)
+                .iter()
+                .take(3)
+                .map(|h| format!("{} {:.3}", h.matched, h.score))
+                .collect();
+            let _ = writeln!(out, "{cat}\t{}\t{wanted}\t{}", c.query, got.join(" | "));
+        }
+    }
+    std::fs::write(path, out).unwrap_or_else(|e| panic!("{path}: {e}"));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let sample: usize = args
@@ -75,6 +101,11 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(300);
+    let misses_file = args
+        .iter()
+        .position(|a| a == "--misses")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let before = rss_kib();
     let lists = support::lists();
     let loaded = rss_kib();
@@ -103,6 +134,9 @@ fn main() {
     let baseline = Baseline::new(&lists);
     let cases = evaluation::cases(&lists, 20261126);
     let recall = evaluation::recall(&screener, &cases);
+    if let Some(path) = &misses_file {
+        write_misses(path, &screener, &cases);
+    }
     let mut all = Score::default();
     let mut all_base = Score::default();
     for ((cat, kyb), (_, cs)) in recall.iter().zip(&cases) {

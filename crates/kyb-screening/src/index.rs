@@ -47,8 +47,14 @@ const GROUP_SIMILARITY: f64 = 0.95;
 const ABJAD_SIMILARITY: f64 = 0.9;
 /// One vowel written for another (`LADEN` ~ `LADIN`): the commonest way transliterations differ.
 const VOWEL_SIMILARITY: f64 = 0.92;
+/// Other vowels that may stand for the same sounds (`RAHEEM` ~ `RAHIM`).
+/// Looser than one vowel for another, and than an abjad spelling (which `one_word_ok` tells
+/// apart by this figure).
+const ALIKE_SIMILARITY: f64 = 0.88;
 /// The same word once the transliteration rewrites are done (`CEEMEX` ~ `CIMEX`).
 const REWRITE_SIMILARITY: f64 = 0.93;
+/// How much a title or honorific weighs when the other name has nothing for it.
+const TITLE_LEFT_OUT: f64 = 0.1;
 /// How much the left-out given names of a person weigh, on the list's and the query's side.
 const MIDDLE_LISTED: f64 = 0.1;
 const MIDDLE_QUERY: f64 = 0.3;
@@ -156,6 +162,7 @@ struct Name {
 
 struct VTok {
     tid: u32,
+    title: bool,
     surname: bool,
     first_given: bool,
     initials: bool,
@@ -261,6 +268,8 @@ fn edits(a: &str, b: &str, max: usize) -> Option<usize> {
 fn one_word_ok(f: &Found, query: &str, abjad: bool, listed: &str) -> bool {
     match f.how {
         How::Typo => listed.len() >= 8 || doubled_letter(query, listed),
+        // Other vowels throughout (`ALLETE` ~ `ELITE`): as loose as a typo.
+        How::Transliteration if !abjad && f.sim <= ALIKE_SIMILARITY => listed.len() >= 8,
         How::Phonetic => listed.len() >= 6 && edits(query, listed, 1).is_some(),
         How::Transliteration if abjad => keys::consonants(query).len() >= 4,
         How::Initial => false,
@@ -360,6 +369,7 @@ impl Index {
                         first_given: t.first_given,
                         initials: t.initials,
                         joined: t.joined,
+                        title: t.title,
                         display: t.display.clone(),
                     })
                     .collect();
@@ -410,7 +420,7 @@ impl Index {
             if let Some(g) = keys::group(word) {
                 idx.groups.entry(g).or_default().push(tid);
             }
-            if word.len() >= 4 {
+            if word.len() >= 3 {
                 idx.rewritten
                     .entry(keys::rewritten(word))
                     .or_default()
@@ -470,14 +480,27 @@ impl Index {
             }
         }
         let len = text.len();
-        if len >= 4 {
+        if len >= 3 {
+            // Two short words meet by rewriting only when one of them is longer (`FRI` ~ `FREE`).
             for &tid in self
                 .rewritten
                 .get(&keys::rewritten(text))
                 .into_iter()
                 .flatten()
             {
-                put(&mut out, tid, REWRITE_SIMILARITY, How::Transliteration);
+                if len.max(self.words[tid as usize].len()) >= 4 {
+                    put(&mut out, tid, REWRITE_SIMILARITY, How::Transliteration);
+                }
+            }
+        }
+        if len >= 4 {
+            // The same consonants with other vowels that may stand for them (`RAHEEM` ~ `RAHIM`,
+            // `WEEEYE` ~ `WEIYE`).
+            for &tid in self.consonants.get(&keys::consonants(text)).into_iter().flatten() {
+                let w = &self.words[tid as usize];
+                if w.len() >= 4 && keys::latin_alike(text, w) {
+                    put(&mut out, tid, ALIKE_SIMILARITY, How::Transliteration);
+                }
             }
         }
         let depth = allowed_edits(len);
@@ -578,7 +601,7 @@ impl Index {
             let variants: Vec<u32> = if everything {
                 (0..self.variants.len() as u32).collect()
             } else {
-                self.retrieve(&cands)
+                self.retrieve(&cands, &r.tokens)
             };
             for vid in variants {
                 let v = &self.variants[vid as usize];
@@ -617,7 +640,8 @@ impl Index {
 
     /// The variants sharing a candidate word with the query. A query word whose own spelling is
     /// on many names (`AL`, `MOHAMMED`) brings variants only when the query has no rarer word.
-    fn retrieve(&self, cands: &[Candidates]) -> Vec<u32> {
+    fn retrieve(&self, cands: &[Candidates], tokens: &[Token]) -> Vec<u32> {
+        let is_initial = |t: &Token| t.initials || t.text.len() == 1;
         // Common too: a word whose loose readings together are on many names (a short abjad
         // word like `MR` stands for `OMAR`, `AMIR`, `MOORE`...).
         let common = |c: &Candidates| {
@@ -629,9 +653,13 @@ impl Index {
                 .sum::<u32>()
                 > 4 * self.common_df
         };
+        // An initial (`D.` of `D. IBRAHIM`) stands for any given name with its letter: it never
+        // brings names by itself.
         let rare: Vec<&Candidates> = cands
             .iter()
-            .filter(|c| !c.is_empty() && !common(c))
+            .zip(tokens)
+            .filter(|(c, t)| !c.is_empty() && !common(c) && !is_initial(t))
+            .map(|(c, _)| c)
             .collect();
         // With every word common, the rarer half of them: a name that has none of those cannot
         // match most of the query.
@@ -639,7 +667,17 @@ impl Index {
             let spread = |c: &Candidates| -> u32 {
                 c.iter().map(|(tid, _, _)| self.df[*tid as usize]).sum()
             };
-            let mut all: Vec<&Candidates> = cands.iter().filter(|c| !c.is_empty()).collect();
+            let words: Vec<&Candidates> = cands
+                .iter()
+                .zip(tokens)
+                .filter(|(c, t)| !c.is_empty() && !is_initial(t))
+                .map(|(c, _)| c)
+                .collect();
+            let mut all: Vec<&Candidates> = if words.is_empty() {
+                cands.iter().filter(|c| !c.is_empty()).collect()
+            } else {
+                words
+            };
             all.sort_by_key(|c| spread(c));
             let half = all.len().div_ceil(2);
             all.truncate(half);
@@ -886,23 +924,30 @@ impl Index {
         for j in 0..n.len() {
             if n_used & bit(j) == 0 {
                 // A left-out surname weighs fully: only given names may be left out.
-                den += if n[j].surname { 1.0 } else { alpha_n } * w(j);
+                den += if n[j].title {
+                    TITLE_LEFT_OUT
+                } else if n[j].surname {
+                    1.0
+                } else {
+                    alpha_n
+                } * w(j);
             }
         }
         for (qi, weight) in weights.iter().enumerate() {
             if q_used & bit(qi) == 0 {
-                den += alpha_q * weight;
+                den += if q[qi].title { TITLE_LEFT_OUT } else { alpha_q } * weight;
             }
         }
         // A name of one word (`AMBER`, `CIMEX`) is where a typo most often makes another
         // name: a typo counts from 8 letters, a phonetic match from 6 with one edit, an abjad
         // spelling with four consonants.
-        if n.len() == 1
-            && !found
-                .iter()
-                .any(|f| one_word_ok(f, &q[f.q].text, q[f.q].abjad, word(0)))
-        {
-            return None;
+        let mut core = (0..n.len()).filter(|&j| !n[j].title);
+        if let (Some(only), None) = (core.next(), core.next()) {
+            if !found.iter().any(|f| {
+                f.n == only && one_word_ok(f, &q[f.q].text, q[f.q].abjad, word(only))
+            }) {
+                return None;
+            }
         }
         scratch.partial = partial && n_used.count_ones() < n.len() as u32;
         scratch.q_used = q_used;

@@ -267,6 +267,56 @@ pub fn abjad_matches(abjad: &str, latin: &str) -> bool {
     reach[m]
 }
 
+/// Whether two Latin spellings differ only in their vowels, and each vowel run of one can be
+/// the other's (`HAJEE` ~ `HAJI`, `MOULLAH` ~ `MULLAH`, `CHEEEF` ~ `CHIEF`): the same consonants by
+/// class and in order, each vowel run against one that shares a quality (`E` is an i or an a,
+/// `O` a u or an a). Both start alike: with the same letter, or both with a vowel (`W` and `Y` in
+/// front are consonants: `WALI` is not `ALI`).
+pub fn latin_alike(a: &str, b: &str) -> bool {
+    let starts = match (a.bytes().next(), b.bytes().next()) {
+        (Some(x), Some(y)) => {
+            x == y || (b"AEIOU".contains(&x) && b"AEIOU".contains(&y))
+        }
+        _ => false,
+    };
+    if !starts || a == b {
+        return starts;
+    }
+    let (sa, sb) = (latin_symbols(a), latin_symbols(b));
+    sa.len() == sb.len()
+        && sa.iter().zip(&sb).all(|(x, y)| match (x, y) {
+            (Sym::C(p), Sym::C(q)) => p == q,
+            (Sym::Run { q: p, .. }, Sym::Run { q, .. }) => p & q != 0,
+            _ => false,
+        })
+}
+
+/// A Latin spelling as symbols for `latin_alike`: consonants as written (doubled ones once: no
+/// classes, `P` is not `B` between two Latin spellings), vowel runs by quality.
+fn latin_symbols(word: &str) -> Vec<Sym> {
+    let mut out: Vec<Sym> = Vec::with_capacity(word.len());
+    for &c in word.as_bytes() {
+        if !c.is_ascii_alphabetic() {
+            continue;
+        }
+        if is_vowel(c) {
+            match out.last_mut() {
+                Some(Sym::Run { q, long }) => {
+                    *q |= quality(c);
+                    *long = true;
+                }
+                _ => out.push(Sym::Run {
+                    q: quality(c),
+                    long: false,
+                }),
+            }
+        } else if out.last() != Some(&Sym::C(c)) {
+            out.push(Sym::C(c));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +338,30 @@ mod tests {
         assert_eq!(group("MOHAMMED"), group("MUHAMMAD"));
         assert_ne!(group("MAHMOUD"), group("MUHAMMAD"));
         assert_eq!(phonetic("ABDURRAHMAN"), phonetic("ABDULRAHMAN"));
+    }
+
+    #[test]
+    fn latin_spellings_alike() {
+        for (a, b) in [
+            ("HAJEE", "HAJI"),
+            ("HAJY", "HAJI"),
+            ("MOULLAH", "MULLAH"),
+            ("CHEEEF", "CHIEF"),
+            ("MAWLAWY", "MAWLAWI"),
+            ("NEEEL", "NIEL"),
+            ("OSAMA", "USAMA"),
+        ] {
+            assert!(latin_alike(a, b), "{a} ~ {b}");
+        }
+        for (a, b) in [
+            ("AURI", "AURA"),
+            ("WALI", "ALI"),
+            ("MARTIN", "MARTINA"),
+            ("HASAN", "HUSIN"),
+            ("KADRI", "QARI"),
+        ] {
+            assert!(!latin_alike(a, b), "{a} !~ {b}");
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum WordKind {
     Particle,
     /// A legal form that comes in front (`OOO`, `PT`).
     LeadingForm,
+    /// A short legal form that is never a name word: dropped wherever it stands.
+    Unmistakable,
+    /// A short legal form that is also a name word (`PAO`, `SA`).
+    FormOrName,
 }
 
 static WORDS: LazyLock<HashMap<&'static str, Vec<WordKind>>> = LazyLock::new(|| {
@@ -35,6 +39,8 @@ static WORDS: LazyLock<HashMap<&'static str, Vec<WordKind>>> = LazyLock::new(|| 
                 "vessel_prefix" => WordKind::VesselPrefix,
                 "particle" => WordKind::Particle,
                 "leading_form" => WordKind::LeadingForm,
+                "unmistakable_form" => WordKind::Unmistakable,
+                "form_or_name" => WordKind::FormOrName,
                 other => panic!("data/words.txt: unknown section [{other}]"),
             });
             continue;
@@ -63,22 +69,38 @@ pub fn is_legal_form(token: &str) -> bool {
                 .any(|d| strsim::osa_distance(d, token) == 1))
 }
 
-/// Whether a token is a title or honorific, also when written in an abjad (`شيخ` ~ `SHEIKH`).
+/// Whether a token is a title or honorific: as listed; spelt another way in Latin letters
+/// (`HAJEE`, `MOULLAH`, `SHAYK`: the same consonants with other vowels, the transliteration
+/// rewrites, or one edit in a long one); or written in an abjad (`شيخ` ~ `SHEIKH`, `حجي` ~
+/// `HAJI`).
 fn is_title(t: &Token) -> bool {
-    if is(&t.text, WordKind::Title) {
+    let w = t.text.as_str();
+    if is(w, WordKind::Title) {
         return true;
     }
-    t.abjad
-        && TITLES
-            .iter()
-            .any(|title| crate::keys::abjad_matches(&t.text, title))
+    if t.abjad {
+        return TITLES.iter().any(|title| {
+            title.len() >= 4 && *title != "IMAM" && crate::keys::abjad_matches(w, title)
+        });
+    }
+    if w.len() < 4 || t.initials {
+        return false;
+    }
+    is(&crate::keys::rewritten(w), WordKind::Title)
+        || TITLES.iter().any(|title| {
+            title.len() >= 4
+                && (crate::keys::latin_alike(w, title)
+                    || (w.len() >= 6
+                        && title.len() >= 6
+                        && strsim::osa_distance(w, title) == 1))
+        })
 }
 
 static TITLES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let mut v: Vec<&'static str> = WORDS
         .iter()
-        // Long titles only, and not `SAYYID`, which is a name as often (`SAYED`, `SAID`).
-        .filter(|(w, k)| k.contains(&WordKind::Title) && w.len() >= 5 && !w.starts_with("SAY"))
+        // Not `SAYYID`, which is a name as often (`SAYED`, `SAID`).
+        .filter(|(w, k)| k.contains(&WordKind::Title) && !w.starts_with("SAY"))
         .map(|(w, _)| *w)
         .collect();
     v.sort_unstable();
@@ -100,6 +122,9 @@ pub struct Token {
     /// Joined from a particle and the word after it (`AL` + `ZAWAHIRI`); `display` keeps the
     /// words apart.
     pub joined: bool,
+    /// A title or honorific (`DR`, `HAJI`, `GENERAL`): kept, as it may be part of a name
+    /// (`GENERAL PETROLEUM CORPORATION`), but weighing little when the other name lacks it.
+    pub title: bool,
     pub display: String,
 }
 
@@ -145,6 +170,7 @@ impl Tokens {
                 p.abjad |= t.abjad;
                 p.first_given |= t.first_given;
                 p.joined = true;
+                p.title = false;
                 changed = true;
                 if is(&t.text, WordKind::Particle) && !t.initials {
                     pending = Some(p);
@@ -186,6 +212,7 @@ impl Tokens {
             surname: false,
             first_given: true,
             joined: true,
+            title: false,
         };
         Some(Tokens {
             tokens: vec![first, joined],
@@ -204,6 +231,13 @@ pub fn readings(name: &str, person: bool) -> Vec<Tokens> {
     }
     let syllabic = ws.iter().any(|w| w.text.contains(' '));
     let mut out = Vec::with_capacity(bases.len() * 2);
+    // A name ending in a legal form that is also a name word is read with it kept, too.
+    if !person && ws.iter().any(|w| is(&w.text, WordKind::FormOrName)) {
+        let kept = tokenize_with(&ws, person, false, true);
+        if kept != bases[0] {
+            bases.push(kept);
+        }
+    }
     for b in bases {
         if let Some(j) = b.particles_joined() {
             out.push(j.deduped());
@@ -222,6 +256,12 @@ pub fn readings(name: &str, person: bool) -> Vec<Tokens> {
 /// The tokens of one reading of `words` (`lookalike`: use the look-alike reading of the words
 /// that have one).
 pub fn tokenize(ws: &[Word], person: bool, lookalike: bool) -> Tokens {
+    tokenize_with(ws, person, lookalike, false)
+}
+
+/// `tokenize`, and with `keep_name_forms` the short legal forms that are also name words
+/// (`PAO`, `SA`; `data/words.txt`) kept: `Yu PAO` may be a person.
+fn tokenize_with(ws: &[Word], person: bool, lookalike: bool, keep_name_forms: bool) -> Tokens {
     // Word parts in order, with what they came from.
     struct Part {
         text: String,
@@ -287,6 +327,7 @@ pub fn tokenize(ws: &[Word], person: bool, lookalike: bool) -> Tokens {
                         surname: !p.after_comma,
                         first_given: false,
                         joined: false,
+                        title: false,
                     });
                 }
             }
@@ -300,12 +341,25 @@ pub fn tokenize(ws: &[Word], person: bool, lookalike: bool) -> Tokens {
                 surname: !p.after_comma,
                 first_given: false,
                 joined: false,
+                title: false,
             });
         }
     }
     raw.extend(letters);
     // The surname: what came before the comma; with no comma, the last word.
     let has_comma = ws.iter().any(|w| w.after_comma);
+    let after_comma: Vec<bool> = raw.iter().map(|t| !t.surname).collect();
+    // Titles and honorifics, wherever they stand; but never a surname made of one (`SHEIKH,
+    // Muhammad`), nor a name's last word when it has no comma (`Muhammad SHEIKH`).
+    let n = raw.len();
+    let given = after_comma.iter().position(|a| *a);
+    let titles: Vec<bool> = raw.iter().map(is_title).collect();
+    let surname_all_titles = given.is_some_and(|g| titles[..g].iter().all(|t| *t));
+    for (i, t) in raw.iter_mut().enumerate() {
+        let surname_only = has_comma && !after_comma[i] && surname_all_titles;
+        let last = !has_comma && i + 1 == n;
+        t.title = titles[i] && !surname_only && !last;
+    }
     if !has_comma {
         for t in &mut raw {
             t.surname = false;
@@ -324,30 +378,36 @@ pub fn tokenize(ws: &[Word], person: bool, lookalike: bool) -> Tokens {
         .iter()
         .take_while(|t| is(&t.text, WordKind::LeadingForm))
         .count();
+    // A leading form that is the whole surname (`PAO, Yu Liang`) is a name.
+    let leading = if has_comma && leading >= given.unwrap_or(0) {
+        0
+    } else {
+        leading
+    };
     // Letters written apart (`A. O.`) are a legal form only at the end (`S. A.`): in front they
     // are initials.
-    let keep = |t: &Token, at: usize, n: usize| -> bool {
+    let keep = |t: &Token, at: usize| -> bool {
         let w = t.text.as_str();
         let trails = at >= n - trailing;
         if !person
             && is_legal_form(w)
+            && !(keep_name_forms && is(w, WordKind::FormOrName) && !t.initials)
             && (trails
                 || (!t.initials
-                    && (at < leading || w.len() >= 4 || matches!(w, "AND" | "OF" | "THE"))))
+                    && (at < leading
+                        || w.len() >= 4
+                        || is(w, WordKind::Unmistakable)
+                        || matches!(w, "AND" | "OF" | "THE"))))
         {
-            return false;
-        }
-        if is_title(t) {
             return false;
         }
         // A ship's prefix only in front.
         !(at == 0 && n > 1 && is(w, WordKind::VesselPrefix))
     };
-    let n = raw.len();
     let mut kept: Vec<Token> = raw
         .iter()
         .enumerate()
-        .filter(|(i, t)| keep(t, *i, n))
+        .filter(|(i, t)| keep(t, *i))
         .map(|(_, t)| t.clone())
         .collect();
     if kept.is_empty() {
@@ -362,7 +422,7 @@ pub fn tokenize(ws: &[Word], person: bool, lookalike: bool) -> Tokens {
     if person && tokens.iter().any(|t| t.surname) {
         if let Some(first) = tokens
             .iter_mut()
-            .find(|t| !t.surname && !is(&t.text, WordKind::Particle))
+            .find(|t| !t.surname && !t.title && !is(&t.text, WordKind::Particle))
         {
             first.first_given = true;
         }
