@@ -413,8 +413,7 @@ impl Index {
             for key in keys::phonetic(word) {
                 idx.phonetic.entry(key).or_default().push(tid);
             }
-            let c = keys::consonants(word);
-            if !c.is_empty() {
+            for c in keys::consonant_keys(word) {
                 idx.consonants.entry(c).or_default().push(tid);
             }
             if let Some(g) = keys::group(word) {
@@ -430,7 +429,7 @@ impl Index {
         idx.ends = idx
             .words
             .iter()
-            .map(|w| keys::consonant_ends(w.bytes()))
+            .map(|w| keys::consonant_ends(w))
             .collect();
         idx.deletions.sort_unstable();
         idx.deletions.dedup();
@@ -796,7 +795,7 @@ impl Index {
                 }
                 let sim = if q[qi].abjad {
                     close_abjad(
-                        keys::consonant_ends(q[qi].text.bytes()),
+                        keys::consonant_ends(&q[qi].text),
                         joined_ends(ends(j), ends(j + 1)),
                         (&q[qi].text, ""),
                         (word(j), word(j + 1)),
@@ -832,8 +831,8 @@ impl Index {
                 let sim = if q[qi].abjad || q[qi + 1].abjad {
                     close_abjad(
                         joined_ends(
-                            keys::consonant_ends(q[qi].text.bytes()),
-                            keys::consonant_ends(q[qi + 1].text.bytes()),
+                            keys::consonant_ends(&q[qi].text),
+                            keys::consonant_ends(&q[qi + 1].text),
                         ),
                         ends(j),
                         (&q[qi].text, &q[qi + 1].text),

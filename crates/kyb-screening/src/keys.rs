@@ -121,8 +121,10 @@ fn is_vowel(c: u8) -> bool {
 }
 
 /// The consonants of a word by class, doubled letters once (`MUHAMMAD` → `MHMD`); the key
-/// under which an abjad spelling finds Latin ones.
+/// under which an abjad spelling finds Latin ones. `TSH` (Arabic `تش`, how Arabic writes a
+/// `CH`) is `SH`.
 pub fn consonants(word: &str) -> String {
+    let word = abjad_ch(word);
     let mut out = Vec::with_capacity(word.len());
     for &c in word.as_bytes() {
         if !c.is_ascii_alphabetic() || is_vowel(c) {
@@ -134,6 +136,34 @@ pub fn consonants(word: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// `TSH` as `SH`: Arabic writes a `CH` as `تش` (`TSH`) or `ش` (`SH`).
+fn abjad_ch(word: &str) -> std::borrow::Cow<'_, str> {
+    if word.contains("TSH") {
+        word.replace("TSH", "SH").into()
+    } else {
+        word.into()
+    }
+}
+
+/// The readings of a Latin spelling that an abjad one may stand for: a `CH` is `SH` (French,
+/// `CHOUKA` ~ `شوكا`, `تشوكا`) or `KH` (`MICHAEL` ~ `ميخائيل`).
+fn latin_ch(word: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    if word.contains("CH") {
+        vec![word.replace("CH", "SH").into(), word.into()]
+    } else {
+        vec![word.into()]
+    }
+}
+
+/// The keys under which a Latin word is found by abjad spellings (`consonants` of each
+/// reading of its `CH`).
+pub fn consonant_keys(word: &str) -> Vec<String> {
+    let mut keys: Vec<String> = latin_ch(word).iter().map(|w| consonants(w)).collect();
+    keys.dedup();
+    keys.retain(|k| !k.is_empty());
+    keys
 }
 
 /// Vowel qualities, as bits: what a Latin vowel run may stand for, or which one an abjad's
@@ -202,11 +232,13 @@ fn symbols(word: &str, abjad: bool) -> Vec<Sym> {
 }
 
 /// The first and last consonant (by class) of a spelling: a cheap test before `abjad_matches`,
-/// which needs both to agree.
-pub fn consonant_ends(letters: impl DoubleEndedIterator<Item = u8> + Clone) -> Option<(u8, u8)> {
+/// which needs both to agree. A `CH` counts as `SH`, as Arabic writes it.
+pub fn consonant_ends(word: &str) -> Option<(u8, u8)> {
+    let word = abjad_ch(word);
+    let word = word.replace("CH", "SH");
     let c = |b: &u8| b.is_ascii_alphabetic() && !is_vowel(*b);
-    let first = letters.clone().find(c)?;
-    let last = letters.rev().find(c)?;
+    let first = word.bytes().find(c)?;
+    let last = word.bytes().rev().find(c)?;
     Some((class(first), class(last)))
 }
 
@@ -215,8 +247,13 @@ pub fn consonant_ends(letters: impl DoubleEndedIterator<Item = u8> + Clone) -> O
 /// Latin vowel may be unwritten in the abjad, but a long one (`EI`, `OU`) must stand against
 /// one of the abjad's vowel letters, which may themselves be left out in Latin.
 pub fn abjad_matches(abjad: &str, latin: &str) -> bool {
-    let a = symbols(abjad, true);
-    let l = symbols(latin, false);
+    let a = symbols(&abjad_ch(abjad), true);
+    latin_ch(latin)
+        .iter()
+        .any(|l| symbols_match(&a, &symbols(l, false)))
+}
+
+fn symbols_match(a: &[Sym], l: &[Sym]) -> bool {
     // One consonant is enough only with a written vowel beside it (`علي` → `LY` ~ `ALI`).
     let consonants = a.iter().filter(|c| matches!(c, Sym::C(_))).count();
     if consonants == 0 || (consonants == 1 && a.len() < 2) {
@@ -380,6 +417,12 @@ mod tests {
         assert!(abjad_matches("SHHATH", "SHIHATA"));
         assert!(abjad_matches("MSHHDANY", "MASHHADANI"));
         assert!(abjad_matches("SRR", "SURAR"));
+        // A Latin CH, written تش or ش in Arabic, or خ.
+        assert!(abjad_matches("TSHWKA", "CHOUKA"));
+        assert!(abjad_matches("SHHADY", "CHEHADE"));
+        assert!(abjad_matches("MYKHAYL", "MICHAEL"));
+        assert_eq!(consonants("TSHWKA"), "SHK");
+        assert_eq!(consonant_keys("CHOUKA"), ["SHK", "KHK"]);
 
         assert!(!abjad_matches("HSYN", "HASSAN"), "a written i is not an a");
         assert!(abjad_matches("HSN", "HASSAN"));

@@ -350,15 +350,15 @@ fn tokenize_with(ws: &[Word], person: bool, lookalike: bool, keep_name_forms: bo
     let has_comma = ws.iter().any(|w| w.after_comma);
     let after_comma: Vec<bool> = raw.iter().map(|t| !t.surname).collect();
     // Titles and honorifics, wherever they stand; but never a surname made of one (`SHEIKH,
-    // Muhammad`), nor a name's last word when it has no comma (`Muhammad SHEIKH`).
+    // Muhammad`), nor a name made only of them.
     let n = raw.len();
     let given = after_comma.iter().position(|a| *a);
     let titles: Vec<bool> = raw.iter().map(is_title).collect();
     let surname_all_titles = given.is_some_and(|g| titles[..g].iter().all(|t| *t));
+    let all_titles = titles.iter().all(|t| *t);
     for (i, t) in raw.iter_mut().enumerate() {
         let surname_only = has_comma && !after_comma[i] && surname_all_titles;
-        let last = !has_comma && i + 1 == n;
-        t.title = titles[i] && !surname_only && !last;
+        t.title = titles[i] && !surname_only && !all_titles;
     }
     if !has_comma {
         for t in &mut raw {
