@@ -272,7 +272,7 @@ fn typo_variant(upper: &str, rng: &mut StdRng) -> Option<(String, bool)> {
     if w.len() >= 9 {
         changed = edit(&changed, rng);
     }
-    let one_short_word = crate::names::tokens(upper).len() == 1 && w.len() < 8;
+    let one_short_word = crate::names::core_words(upper) == 1 && w.len() < 8;
     Some((upper.replacen(w, &changed, 1), one_short_word))
 }
 

@@ -640,7 +640,8 @@ impl Index {
     /// The variants sharing a candidate word with the query. A query word whose own spelling is
     /// on many names (`AL`, `MOHAMMED`) brings variants only when the query has no rarer word.
     fn retrieve(&self, cands: &[Candidates], tokens: &[Token]) -> Vec<u32> {
-        let is_initial = |t: &Token| t.initials || t.text.len() == 1;
+        // Initials and titles never bring names by themselves.
+        let is_initial = |t: &Token| t.initials || t.text.len() == 1 || t.title;
         // Common too: a word whose loose readings together are on many names (a short abjad
         // word like `MR` stands for `OMAR`, `AMIR`, `MOORE`...).
         let common = |c: &Candidates| {
@@ -652,8 +653,8 @@ impl Index {
                 .sum::<u32>()
                 > 4 * self.common_df
         };
-        // An initial (`D.` of `D. IBRAHIM`) stands for any given name with its letter: it never
-        // brings names by itself.
+        // An initial (`D.` of `D. IBRAHIM`) stands for any given name with its letter, and a
+        // title (`Mr.`) for anyone.
         let rare: Vec<&Candidates> = cands
             .iter()
             .zip(tokens)
@@ -750,7 +751,9 @@ impl Index {
                 _ => true,
             };
             strong_surname |= n[j].surname && strong;
-            first |= n[j].first_given && strong;
+            // A title matched (`Maulawi KHAN` ~ `KHAN, Maulawi Adam`) says as much as the first
+            // given name.
+            first |= (n[j].first_given || n[j].title) && strong;
             found.push(Found::pair(qi, j, sim, how));
         }
         // One word against two adjacent ones, either way round; an abjad side by its consonants.
@@ -932,9 +935,22 @@ impl Index {
                 } * w(j);
             }
         }
+        // A query word left over that stands for a listed word already matched is the name
+        // written twice (`MUDTAFA KAMEL MUSTAFA` ~ `MOSTAFA KAMEL MOSTAFA`, one `MOSTAFA` listed):
+        // it weighs as little as a title.
+        let repeat = |qi: usize| {
+            scratch
+                .pairs
+                .iter()
+                .any(|&(pq, j, _, _)| pq == qi && n_used & bit(j) != 0)
+        };
         for (qi, weight) in weights.iter().enumerate() {
             if q_used & bit(qi) == 0 {
-                den += if q[qi].title { TITLE_LEFT_OUT } else { alpha_q } * weight;
+                den += if q[qi].title || repeat(qi) {
+                    TITLE_LEFT_OUT
+                } else {
+                    alpha_q
+                } * weight;
             }
         }
         // A name of one word (`AMBER`, `CIMEX`) is where a typo most often makes another

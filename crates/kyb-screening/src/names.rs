@@ -450,6 +450,16 @@ pub fn tokens(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many words of a name are not titles: a name of one such word is matched strictly.
+pub fn core_words(name: &str) -> usize {
+    tokenize(&words(name), false, false)
+        .deduped()
+        .tokens
+        .iter()
+        .filter(|t| !t.title)
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
