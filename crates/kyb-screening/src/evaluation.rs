@@ -119,17 +119,37 @@ pub fn cases(lists: &[LoadedList], seed: u64) -> Vec<(&'static str, Vec<Case>)> 
                         .collect::<String>()
                         .to_uppercase()
                 };
-                let forms = words
-                    .iter()
+                // `DE` between two legal forms is one of them (`S.A. DE C.V.`), as the matcher
+                // reads it.
+                let forms = (0..words.len())
                     .rev()
-                    .take_while(|w| is_legal_form(&letters(w)))
+                    .take_while(|&i| {
+                        is_legal_form(&letters(words[i]))
+                            || (letters(words[i]) == "DE"
+                                && i > 0
+                                && is_legal_form(&letters(words[i - 1])))
+                    })
                     .count();
                 let (name_words, form_words) = words.split_at(words.len() - forms);
-                if name_words.len() >= 2 {
-                    let mut r: Vec<&str> = name_words.to_vec();
-                    r.reverse();
-                    r.extend_from_slice(form_words);
-                    push("reordered", r.join(" "), li, &e.id);
+                // Letters written apart (`T N K FABRICS`) are one word, an abbreviation: they
+                // keep their order.
+                let mut units: Vec<String> = Vec::new();
+                let mut in_run = false;
+                for w in name_words {
+                    let single = letters(w).chars().count() == 1;
+                    match units.last_mut() {
+                        Some(last) if single && in_run => {
+                            last.push(' ');
+                            last.push_str(w);
+                        }
+                        _ => units.push((*w).to_owned()),
+                    }
+                    in_run = single;
+                }
+                if units.len() >= 2 {
+                    units.reverse();
+                    units.extend(form_words.iter().map(|w| (*w).to_owned()));
+                    push("reordered", units.join(" "), li, &e.id);
                 }
                 if let Some(v) = particle_variant(&upper, &mut rng) {
                     push("particles", v, li, &e.id);

@@ -63,8 +63,21 @@ pub fn group(word: &str) -> Option<u32> {
     RULES.groups.get(word).copied()
 }
 
-/// The word after the transliteration rewrites.
+/// The word after the transliteration rewrites, applied until nothing changes (`OOURA` →
+/// `OURA` → `URA`, as `OURA` is).
 pub fn rewritten(word: &str) -> String {
+    let mut w = rewrite_once(word);
+    for _ in 0..3 {
+        let again = rewrite_once(&w);
+        if again == w {
+            break;
+        }
+        w = again;
+    }
+    w
+}
+
+fn rewrite_once(word: &str) -> String {
     let mut w = word.to_owned();
     for r in &RULES.rewrites {
         if r.start && r.end {

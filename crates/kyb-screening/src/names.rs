@@ -69,14 +69,18 @@ pub fn is_legal_form(token: &str) -> bool {
                 .any(|d| strsim::osa_distance(d, token) == 1))
 }
 
-/// Whether a token is a title or honorific: as listed; spelt another way in Latin letters
-/// (`HAJEE`, `MOULLAH`, `SHAYK`: the same consonants with other vowels, the transliteration
-/// rewrites, or one edit in a long one); or written in an abjad (`شيخ` ~ `SHEIKH`, `حجي` ~
-/// `HAJI`).
-fn is_title(t: &Token) -> bool {
+/// Whether a token is a title or honorific: as listed; or, `in_front` of a name, spelt another
+/// way in Latin letters (`HAJEE`, `MOULLAH`, `SHAYK`: the same consonants with other vowels, the
+/// transliteration rewrites, or one edit in a long one) or written in an abjad (`شيخ` ~
+/// `SHEIKH`, `حجي` ~ `HAJI`).
+fn is_title(t: &Token, in_front: bool) -> bool {
     let w = t.text.as_str();
     if is(w, WordKind::Title) {
         return true;
+    }
+    // Spelt another way only where titles stand: elsewhere `MUALLA` is a surname, not `MULLA`.
+    if !in_front {
+        return false;
     }
     if t.abjad {
         return TITLES.iter().any(|title| {
@@ -282,6 +286,16 @@ fn tokenize_with(ws: &[Word], person: bool, lookalike: bool, keep_name_forms: bo
             });
         }
     }
+    // `H & H`, `M AND S`: one abbreviation, as `H H` and `HH` are.
+    let single = |p: &Part| p.text.chars().count() == 1 && p.text.chars().all(|c| c.is_alphabetic());
+    let mut k = 1;
+    while k + 1 < parts.len() {
+        if parts[k].text == "AND" && single(&parts[k - 1]) && single(&parts[k + 1]) {
+            parts.remove(k);
+        } else {
+            k += 1;
+        }
+    }
     // IMO numbers: `IMO 9187629`, or `IMO9187629`.
     let mut imo = Vec::new();
     let mut i = 0;
@@ -353,7 +367,21 @@ fn tokenize_with(ws: &[Word], person: bool, lookalike: bool, keep_name_forms: bo
     // Muhammad`), nor a name made only of them.
     let n = raw.len();
     let given = after_comma.iter().position(|a| *a);
-    let titles: Vec<bool> = raw.iter().map(is_title).collect();
+    // In front: the first words of the name, or of the given names, that are titles.
+    let mut titles = vec![false; n];
+    for start in std::iter::once(0).chain(given) {
+        let mut i = start;
+        while i < n && after_comma[i] == after_comma[start] && is_title(&raw[i], true) {
+            titles[i] = true;
+            i += 1;
+        }
+        for (k, t) in raw.iter().enumerate().skip(i) {
+            if after_comma[k] != after_comma[start] {
+                break;
+            }
+            titles[k] = is_title(t, false);
+        }
+    }
     let surname_all_titles = given.is_some_and(|g| titles[..g].iter().all(|t| *t));
     let all_titles = titles.iter().all(|t| *t);
     for (i, t) in raw.iter_mut().enumerate() {
@@ -369,10 +397,13 @@ fn tokenize_with(ws: &[Word], person: bool, lookalike: bool, keep_name_forms: bo
     // (`OOO ROMASHKA`, `PT X`); only long ones and filler words stand in the middle. Elsewhere a
     // short one is a name: `SE` of `PAEK, Se-Bong`; and people have no legal form at all
     // (`SA'B` of `MUZAHIM SA'B HASSAN`).
-    let trailing = raw
-        .iter()
+    // `DE` between two legal forms is part of them (`S.A. DE C.V.`).
+    let trailing = (0..raw.len())
         .rev()
-        .take_while(|t| is_legal_form(&t.text))
+        .take_while(|&i| {
+            is_legal_form(&raw[i].text)
+                || (raw[i].text == "DE" && i > 0 && is_legal_form(&raw[i - 1].text))
+        })
         .count();
     let leading = raw
         .iter()
