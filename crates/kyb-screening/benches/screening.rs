@@ -70,7 +70,7 @@ fn timed(queries: &[String], mut f: impl FnMut(&str) -> usize) -> (Duration, Dur
     (at(0.5), at(0.99), *times.last().unwrap())
 }
 
-/// Every missed case, with what the screener returned instead.
+/// Every missed case, with what the screener returned instead; then every false positive.
 fn write_misses(path: &str, screener: &Screener, cases: &[(&'static str, Vec<Case>)]) {
     use std::fmt::Write as _;
     let mut out = String::new();
@@ -88,6 +88,20 @@ fn write_misses(path: &str, screener: &Screener, cases: &[(&'static str, Vec<Cas
                 .map(|h| format!("{} {:.3}", h.matched, h.score))
                 .collect();
             let _ = writeln!(out, "{cat}\t{}\t{wanted}\t{}", c.query, got.join(" | "));
+        }
+    }
+    let mut names = support::sec_names();
+    names.extend(support::common_names().into_iter().map(|(_, _, n)| n));
+    for n in names {
+        let hits = screener.screen(&Subject::named(n.clone()), DEFAULT_THRESHOLD);
+        if let Some(h) = hits.first() {
+            let _ = writeln!(
+                out,
+                "false positive\t{n}\t{}\t{:.3} {}",
+                h.matched,
+                h.score,
+                serde_json::to_string(&h.explanation).unwrap_or_default()
+            );
         }
     }
     std::fs::write(path, out).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -26,7 +26,7 @@
 //! hit only from `WEAK_THRESHOLD`; a name of one word hits only on a near-exact word.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
@@ -332,17 +332,17 @@ impl Index {
             names: Vec::new(),
             variants: Vec::new(),
             words: Vec::new(),
-            vocabulary: HashMap::new(),
+            vocabulary: HashMap::default(),
             idf: Vec::new(),
             df: Vec::new(),
             postings: Vec::new(),
             deletions: Vec::new(),
-            phonetic: HashMap::new(),
-            consonants: HashMap::new(),
-            groups: HashMap::new(),
-            rewritten: HashMap::new(),
+            phonetic: HashMap::default(),
+            consonants: HashMap::default(),
+            groups: HashMap::default(),
+            rewritten: HashMap::default(),
             ends: Vec::new(),
-            imo: HashMap::new(),
+            imo: HashMap::default(),
             unknown_weight: 0.0,
             common_df: 0,
         };
@@ -559,7 +559,7 @@ impl Index {
     }
 
     fn run(&self, query: &str, threshold: f64, everything: bool) -> Vec<Match> {
-        let mut best: HashMap<u32, (f64, u32, Explanation)> = HashMap::new();
+        let mut best: HashMap<u32, (f64, u32, Explanation)> = HashMap::default();
         let mut scratch = Scratch::default();
         for r in readings(query, false) {
             for number in &r.imo {
@@ -591,7 +591,7 @@ impl Index {
                         .min(if t.initials { INITIAL_WEIGHT } else { f64::MAX })
                 })
                 .collect();
-            let mut by_word: HashMap<u32, Vec<(usize, f64, How)>> = HashMap::new();
+            let mut by_word: HashMap<u32, Vec<(usize, f64, How)>> = HashMap::default();
             for (qi, cs) in cands.iter().enumerate() {
                 for &(tid, sim, how) in cs {
                     by_word.entry(tid).or_default().push((qi, sim, how));
@@ -602,6 +602,11 @@ impl Index {
             } else {
                 self.retrieve(&cands, &r.tokens)
             };
+            // The consonant ends of the query's words, once per reading.
+            scratch.q_ends.clear();
+            scratch
+                .q_ends
+                .extend(r.tokens.iter().map(|t| keys::consonant_ends(&t.text)));
             for vid in variants {
                 let v = &self.variants[vid as usize];
                 let name = &self.names[v.name as usize];
@@ -640,8 +645,13 @@ impl Index {
     /// The variants sharing a candidate word with the query. A query word whose own spelling is
     /// on many names (`AL`, `MOHAMMED`) brings variants only when the query has no rarer word.
     fn retrieve(&self, cands: &[Candidates], tokens: &[Token]) -> Vec<u32> {
-        // Initials and titles never bring names by themselves.
-        let is_initial = |t: &Token| t.initials || t.text.len() == 1 || t.title;
+        // Initials, titles and particles never bring names by themselves.
+        let is_initial = |t: &Token| {
+            t.initials
+                || t.text.len() == 1
+                || t.title
+                || crate::names::is(&t.text, crate::names::WordKind::Particle)
+        };
         // Common too: a word whose loose readings together are on many names (a short abjad
         // word like `MR` stands for `OMAR`, `AMIR`, `MOORE`...).
         let common = |c: &Candidates| {
@@ -653,8 +663,8 @@ impl Index {
                 .sum::<u32>()
                 > 4 * self.common_df
         };
-        // An initial (`D.` of `D. IBRAHIM`) stands for any given name with its letter, and a
-        // title (`Mr.`) for anyone.
+        // An initial (`D.` of `D. IBRAHIM`) stands for any given name with its letter, a title
+        // (`Mr.`) or a particle (`AL`) for anyone.
         let rare: Vec<&Candidates> = cands
             .iter()
             .zip(tokens)
@@ -673,7 +683,9 @@ impl Index {
                 .filter(|(c, t)| !c.is_empty() && !is_initial(t))
                 .map(|(c, _)| c)
                 .collect();
-            let mut all: Vec<&Candidates> = if words.is_empty() {
+            // Only a name made of nothing else (`Abu Ali`... `Dr. A.`) is looked up by them; when
+            // its other words have no candidates at all (`AL HLWANY JHYN`), no name can match.
+            let mut all: Vec<&Candidates> = if words.is_empty() && tokens.iter().all(is_initial) {
                 cands.iter().filter(|c| !c.is_empty()).collect()
             } else {
                 words
@@ -724,6 +736,7 @@ impl Index {
             }
         }
         pairs.sort_by(|a, b| b.2.total_cmp(&a.2).then(w(b.1).total_cmp(&w(a.1))));
+        let q_ends = &scratch.q_ends;
         let found = &mut scratch.found;
         found.clear();
         let (mut q_used, mut n_used) = (0u128, 0u128);
@@ -798,7 +811,7 @@ impl Index {
                 }
                 let sim = if q[qi].abjad {
                     close_abjad(
-                        keys::consonant_ends(&q[qi].text),
+                        q_ends[qi],
                         joined_ends(ends(j), ends(j + 1)),
                         (&q[qi].text, ""),
                         (word(j), word(j + 1)),
@@ -833,10 +846,7 @@ impl Index {
                 }
                 let sim = if q[qi].abjad || q[qi + 1].abjad {
                     close_abjad(
-                        joined_ends(
-                            keys::consonant_ends(&q[qi].text),
-                            keys::consonant_ends(&q[qi + 1].text),
-                        ),
+                        joined_ends(q_ends[qi], q_ends[qi + 1]),
                         ends(j),
                         (&q[qi].text, &q[qi + 1].text),
                         (word(j), ""),
@@ -1064,6 +1074,8 @@ impl Found {
 #[derive(Default)]
 struct Scratch {
     pairs: Vec<(usize, usize, f64, How)>,
+    /// `keys::consonant_ends` of each query word.
+    q_ends: Vec<Option<(u8, u8)>>,
     found: Vec<Found>,
     q_used: u128,
     n_used: u128,

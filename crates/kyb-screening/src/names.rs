@@ -233,7 +233,8 @@ pub fn readings(name: &str, person: bool) -> Vec<Tokens> {
     if ws.iter().any(|w| w.lookalike.is_some()) {
         bases.push(tokenize(&ws, person, true));
     }
-    let syllabic = ws.iter().any(|w| w.text.contains(' '));
+    // Syllables of Chinese or Korean names (an abjad word holds a space only after its article).
+    let syllabic = ws.iter().any(|w| !w.abjad && w.text.contains(' '));
     let mut out = Vec::with_capacity(bases.len() * 2);
     // A name ending in a legal form that is also a name word is read with it kept, too.
     if !person && ws.iter().any(|w| is(&w.text, WordKind::FormOrName)) {
