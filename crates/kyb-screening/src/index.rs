@@ -192,6 +192,8 @@ pub struct Index {
     rewritten: HashMap<String, Vec<u32>>,
     /// Each word's first and last consonant, for a quick test before an abjad comparison.
     ends: Vec<Option<(u8, u8)>>,
+    /// Each word's first letter once rewritten, for phonetic matches.
+    starts: Vec<u8>,
     imo: HashMap<String, Vec<u32>>,
     unknown_weight: f64,
     common_df: u32,
@@ -228,13 +230,15 @@ fn vowel_for_vowel(a: &str, b: &str) -> bool {
     }
 }
 
-/// Whether two words start alike: the same first letter once rewritten, or both a vowel.
-fn same_start(a: &str, b: &str) -> bool {
-    let (a, b) = (keys::rewritten(a), keys::rewritten(b));
-    match (a.bytes().next(), b.bytes().next()) {
-        (Some(x), Some(y)) => x == y || (x != b'Y' && y != b'Y' && is_vowel(x) && is_vowel(y)),
-        _ => false,
-    }
+/// Whether two words start alike, given their first letters once rewritten: the same, or both
+/// a vowel.
+fn same_start(x: u8, y: u8) -> bool {
+    x == y || (x != b'Y' && y != b'Y' && is_vowel(x) && is_vowel(y))
+}
+
+/// The first letter of a word once rewritten (0 for none).
+fn rewritten_start(word: &str) -> u8 {
+    keys::rewritten(word).bytes().next().unwrap_or(0)
 }
 
 /// Two words that differ by one letter written twice (`COPROFFA` ~ `COPROFA`).
@@ -246,6 +250,18 @@ fn doubled_letter(a: &str, b: &str) -> bool {
                 && long[..i] == short[..i]
                 && long[i + 1..] == short[i..]
         })
+}
+
+/// Two words of one length that differ by two neighbouring letters swapped (`CIEMX` ~ `CIMEX`),
+/// the commonest slip of typing, and one that seldom makes another real name.
+fn swapped(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    // Not the first two letters: `MAINA` and `AMINA` are two names.
+    matches!(diff.as_slice(), [i, j] if *i > 0 && *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
 }
 
 /// The edits (Damerau-Levenshtein: insert, delete, substitute, swap neighbours) between two
@@ -267,7 +283,7 @@ fn edits(a: &str, b: &str, max: usize) -> Option<usize> {
 /// Whether a match of a one-word name is close enough (see `score`).
 fn one_word_ok(f: &Found, query: &str, abjad: bool, listed: &str) -> bool {
     match f.how {
-        How::Typo => listed.len() >= 8 || doubled_letter(query, listed),
+        How::Typo => listed.len() >= 8 || doubled_letter(query, listed) || swapped(query, listed),
         // Other vowels throughout (`ALLETE` ~ `ELITE`): as loose as a typo.
         How::Transliteration if !abjad && f.sim <= ALIKE_SIMILARITY => listed.len() >= 8,
         How::Phonetic => listed.len() >= 6 && edits(query, listed, 1).is_some(),
@@ -342,6 +358,7 @@ impl Index {
             groups: HashMap::default(),
             rewritten: HashMap::default(),
             ends: Vec::new(),
+            starts: Vec::new(),
             imo: HashMap::default(),
             unknown_weight: 0.0,
             common_df: 0,
@@ -426,6 +443,7 @@ impl Index {
                     .push(tid);
             }
         }
+        idx.starts = idx.words.iter().map(|w| rewritten_start(w)).collect();
         idx.ends = idx
             .words
             .iter()
@@ -504,6 +522,8 @@ impl Index {
         }
         let depth = allowed_edits(len);
         if depth > 0 {
+            // A word reached by several deletions is compared once.
+            let mut compared: Vec<u32> = Vec::new();
             for key in deletion_keys(text, depth) {
                 let h = hash(&key);
                 let from = self.deletions.partition_point(|(k, _)| *k < h);
@@ -512,9 +532,10 @@ impl Index {
                         break;
                     }
                     let w = &self.words[tid as usize];
-                    if w == text {
+                    if w == text || compared.contains(&tid) {
                         continue;
                     }
+                    compared.push(tid);
                     let allowed = allowed_for(len, w.len());
                     if let Some(d) = edits(text, w, allowed) {
                         if d == 1 && vowel_for_vowel(text, w) {
@@ -536,11 +557,16 @@ impl Index {
         } else {
             Vec::new()
         };
+        let start = if phonetic.is_empty() {
+            0
+        } else {
+            rewritten_start(text)
+        };
         for key in phonetic {
             for &tid in self.phonetic.get(&key).into_iter().flatten() {
                 let w = &self.words[tid as usize];
                 let (a, b) = (len.min(w.len()), len.max(w.len()));
-                if a >= 5 && a * 3 >= b * 2 && same_start(text, w) {
+                if a >= 5 && a * 3 >= b * 2 && same_start(start, self.starts[tid as usize]) {
                     put(&mut out, tid, PHONETIC_SIMILARITY, How::Phonetic);
                 }
             }
@@ -561,6 +587,7 @@ impl Index {
     fn run(&self, query: &str, threshold: f64, everything: bool) -> Vec<Match> {
         let mut best: HashMap<u32, (f64, u32, Explanation)> = HashMap::default();
         let mut scratch = Scratch::default();
+        let mut known: HashMap<(String, bool), Candidates> = HashMap::default();
         for r in readings(query, false) {
             for number in &r.imo {
                 for &name in self.imo.get(number).into_iter().flatten() {
@@ -579,7 +606,17 @@ impl Index {
             if r.tokens.is_empty() {
                 continue;
             }
-            let cands: Vec<Candidates> = r.tokens.iter().map(|t| self.candidates(t)).collect();
+            // Readings share most of their words: each word's candidates are found once.
+            let cands: Vec<Candidates> = r
+                .tokens
+                .iter()
+                .map(|t| {
+                    known
+                        .entry((t.text.clone(), t.abjad))
+                        .or_insert_with(|| self.candidates(t))
+                        .clone()
+                })
+                .collect();
             let weights: Vec<f64> = r
                 .tokens
                 .iter()
