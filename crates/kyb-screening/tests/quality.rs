@@ -49,24 +49,24 @@ fn quality_on_the_sample_lists() {
     // Floors a little under the figures measured (BENCHMARKS.md), so that a change that makes
     // any row worse fails here.
     let floors = [
-        ("typo", 99.4),
-        ("legal form", 99.2),
-        ("reordered", 99.7),
+        ("typo", 99.9),
+        ("typo, one word of 5-7 letters", 30.0),
+        ("legal form", 99.7),
+        ("reordered", 99.9),
         ("particles", 99.9),
-        ("middle names dropped", 99.6),
-        ("initials", 98.8),
+        ("middle names dropped", 99.9),
+        ("initials", 99.8),
         ("titles", 99.9),
-        ("transliteration", 99.1),
+        ("transliteration", 99.8),
         ("script: Cyrillic", 99.5),
-        ("script: Arabic", 93.5),
+        ("script: Arabic", 98.2),
         ("vessels", 99.8),
         ("disguises", 99.9),
     ];
     for (cat, s) in &recall {
-        if *cat != "typo, one word of 5-7 letters" {
-            all.found += s.found;
-            all.total += s.total;
-        }
+        // Every row counts in the whole, the hard one of one-word typos too.
+        all.found += s.found;
+        all.total += s.total;
         if let Some((_, floor)) = floors.iter().find(|(c, _)| c == cat) {
             assert!(
                 s.percent() >= *floor,
@@ -77,7 +77,7 @@ fn quality_on_the_sample_lists() {
         }
     }
     assert!(
-        all.percent() >= 99.0,
+        all.percent() >= 99.5,
         "all perturbations: {:.2} %",
         all.percent()
     );
@@ -104,7 +104,7 @@ fn quality_on_the_sample_lists() {
         .collect();
     let common = evaluation::false_positives(&screener, &common);
     assert!(
-        common.percent() <= 0.6,
+        common.percent() <= 0.5,
         "common names: {:.2} %, e.g. {:?}",
         common.percent(),
         common.misses
