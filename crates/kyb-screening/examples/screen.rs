@@ -20,7 +20,11 @@ fn main() {
     for name in args {
         let t = std::time::Instant::now();
         let hits = screener.screen(&Subject::named(name.clone()), threshold);
-        println!("{name}: {} hits in {:.2} ms", hits.len(), t.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "{name}: {} hits in {:.2} ms",
+            hits.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
         for h in hits.iter().take(5) {
             println!(
                 "  {} {} {:?} {:.3} {}",

@@ -9,6 +9,8 @@
 //! |                 | abjad word whose consonants fit (`MHMD` ~ `MUHAMMAD`)       |            |
 //! | typo            | edits within the word's length: none up to 3 letters, one   | 1 − 0.6·d/len |
 //! |                 | up to 7, two from 8                                         |            |
+//! | transliteration | the same consonants, vowels that may stand for each other   | 0.88       |
+//! |                 | (`RAHEEM` ~ `RAHIM`; a one-word name only from 8 letters)   |            |
 //! | phonetic        | the same Double Metaphone code after the rewrites           | 0.85       |
 //! | particle        | exact or typo once particles are joined (`ALZAWAHIRI`)      | as matched |
 //! | joined / split  | one word against two adjacent ones (`FANGWEI` ~ `FANG WEI`) | as matched |
@@ -22,11 +24,12 @@
 //! except for a person's name whose surname and first given name both matched (the first given
 //! name may be an initial): then the other given names left out (middle names) weigh 0.1 on the
 //! list's side and 0.3 on the query's, so that a name without its middle names still hits, at a
-//! lower score. A left-out surname always weighs fully. Word order plays no part. Weak aliases
+//! lower score. A left-out surname always weighs fully. A title left out, or a query word that
+//! repeats one already matched, weighs `TITLE_LEFT_OUT`. Word order plays no part. Weak aliases
 //! hit only from `WEAK_THRESHOLD`; a name of one word hits only on a near-exact word.
 
-use std::collections::hash_map::DefaultHasher;
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
@@ -444,11 +447,7 @@ impl Index {
             }
         }
         idx.starts = idx.words.iter().map(|w| rewritten_start(w)).collect();
-        idx.ends = idx
-            .words
-            .iter()
-            .map(|w| keys::consonant_ends(w))
-            .collect();
+        idx.ends = idx.words.iter().map(|w| keys::consonant_ends(w)).collect();
         idx.deletions.sort_unstable();
         idx.deletions.dedup();
         idx
@@ -513,7 +512,12 @@ impl Index {
         if len >= 4 {
             // The same consonants with other vowels that may stand for them (`RAHEEM` ~ `RAHIM`,
             // `WEEEYE` ~ `WEIYE`).
-            for &tid in self.consonants.get(&keys::consonants(text)).into_iter().flatten() {
+            for &tid in self
+                .consonants
+                .get(&keys::consonants(text))
+                .into_iter()
+                .flatten()
+            {
                 let w = &self.words[tid as usize];
                 if w.len() >= 4 && keys::latin_alike(text, w) {
                     put(&mut out, tid, ALIKE_SIMILARITY, How::Transliteration);
@@ -1005,9 +1009,10 @@ impl Index {
         // spelling with four consonants.
         let mut core = (0..n.len()).filter(|&j| !n[j].title);
         if let (Some(only), None) = (core.next(), core.next()) {
-            if !found.iter().any(|f| {
-                f.n == only && one_word_ok(f, &q[f.q].text, q[f.q].abjad, word(only))
-            }) {
+            if !found
+                .iter()
+                .any(|f| f.n == only && one_word_ok(f, &q[f.q].text, q[f.q].abjad, word(only)))
+            {
                 return None;
             }
         }

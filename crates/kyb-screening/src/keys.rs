@@ -327,9 +327,7 @@ fn symbols_match(a: &[Sym], l: &[Sym]) -> bool {
 /// front are consonants: `WALI` is not `ALI`).
 pub fn latin_alike(a: &str, b: &str) -> bool {
     let starts = match (a.bytes().next(), b.bytes().next()) {
-        (Some(x), Some(y)) => {
-            x == y || (b"AEIOU".contains(&x) && b"AEIOU".contains(&y))
-        }
+        (Some(x), Some(y)) => x == y || (b"AEIOU".contains(&x) && b"AEIOU".contains(&y)),
         _ => false,
     };
     if !starts || a == b {

@@ -94,9 +94,7 @@ fn is_title(t: &Token, in_front: bool) -> bool {
         || TITLES.iter().any(|title| {
             title.len() >= 4
                 && (crate::keys::latin_alike(w, title)
-                    || (w.len() >= 6
-                        && title.len() >= 6
-                        && strsim::osa_distance(w, title) == 1))
+                    || (w.len() >= 6 && title.len() >= 6 && strsim::osa_distance(w, title) == 1))
         })
 }
 
@@ -288,7 +286,8 @@ fn tokenize_with(ws: &[Word], person: bool, lookalike: bool, keep_name_forms: bo
         }
     }
     // `H & H`, `M AND S`: one abbreviation, as `H H` and `HH` are.
-    let single = |p: &Part| p.text.chars().count() == 1 && p.text.chars().all(|c| c.is_alphabetic());
+    let single =
+        |p: &Part| p.text.chars().count() == 1 && p.text.chars().all(|c| c.is_alphabetic());
     let mut k = 1;
     while k + 1 < parts.len() {
         if parts[k].text == "AND" && single(&parts[k - 1]) && single(&parts[k + 1]) {
@@ -523,7 +522,12 @@ mod tests {
         let t = |w: &str, title: bool| (w.to_owned(), title);
         assert_eq!(
             titles("Dr. Ayman al-Zawahiri"),
-            [t("DR", true), t("AYMAN", false), t("AL", false), t("ZAWAHIRI", false)]
+            [
+                t("DR", true),
+                t("AYMAN", false),
+                t("AL", false),
+                t("ZAWAHIRI", false)
+            ]
         );
         // Spelt another way, in front.
         assert_eq!(titles("Hajee Khairullah")[0], t("HAJEE", true));
