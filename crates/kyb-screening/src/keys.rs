@@ -275,22 +275,25 @@ fn symbols_match(a: &[Sym], l: &[Sym]) -> bool {
     if consonants == 0 || (consonants == 1 && a.len() < 2) {
         return false;
     }
-    // reach[j]: the abjad symbols so far explain the first j Latin ones (one row at a time).
+    // Bit j of `reach`: the abjad symbols so far explain the first j Latin ones (a row at a time,
+    // as bits: this runs for many candidate words of every abjad query word).
     let m = l.len();
-    let mut reach = vec![false; m + 1];
-    reach[0] = true;
-    // A Latin vowel the abjad does not write: short vowels are not written, and Latin's vowel
-    // pairs (`OU`, `EU`, `AI`) are as often one short vowel as a long one.
-    let skip_short = |reach: &mut Vec<bool>| {
-        for j in 0..m {
-            if reach[j] && matches!(l[j], Sym::Run { .. }) {
-                reach[j + 1] = true;
-            }
-        }
+    if m >= 127 {
+        return false;
+    }
+    let mask = |f: &dyn Fn(&Sym) -> bool| -> u128 {
+        l.iter()
+            .enumerate()
+            .filter(|(_, s)| f(s))
+            .fold(0u128, |acc, (j, _)| acc | (1u128 << j))
     };
-    skip_short(&mut reach);
+    // A Latin vowel the abjad does not write: short vowels are not written, and Latin's vowel
+    // pairs (`OU`, `EU`, `AI`) are as often one short vowel as a long one. (Vowel runs never
+    // stand side by side, so one step covers them.)
+    let runs = mask(&|s| matches!(s, Sym::Run { .. }));
+    let skip_short = |reach: u128| reach | ((reach & runs) << 1);
+    let mut reach = skip_short(1);
     for (i, &c) in a.iter().enumerate() {
-        let mut next = vec![false; m + 1];
         // A consonant written twice in the abjad (`الله`, `مشهداني`) may be one in Latin; of two
         // vowel letters side by side (`يو` of `YUSUF`), one may share the other's Latin vowels.
         let beside = |k: usize| a.get(k).is_some_and(|x| matches!(x, Sym::V(_)));
@@ -301,23 +304,21 @@ fn symbols_match(a: &[Sym], l: &[Sym]) -> bool {
             Sym::V(_) => (i > 0 && beside(i - 1)) || beside(i + 1),
             Sym::Run { .. } => false,
         };
-        for j in 0..=m {
-            if !reach[j] {
-                continue;
-            }
-            if skippable {
-                next[j] = true;
-            }
-            match (c, l.get(j)) {
-                (Sym::V(q), Some(Sym::Run { q: lq, .. })) if q & lq != 0 => next[j + 1] = true,
-                (Sym::C(x), Some(Sym::C(y))) if x == *y => next[j + 1] = true,
-                _ => {}
-            }
+        let matching = match c {
+            Sym::V(q) => mask(&|s| matches!(s, Sym::Run { q: lq, .. } if q & lq != 0)),
+            Sym::C(x) => mask(&|s| *s == Sym::C(x)),
+            Sym::Run { .. } => 0,
+        };
+        let mut next = (reach & matching) << 1;
+        if skippable {
+            next |= reach;
         }
-        skip_short(&mut next);
-        reach = next;
+        reach = skip_short(next);
+        if reach == 0 {
+            return false;
+        }
     }
-    reach[m]
+    reach & (1u128 << m) != 0
 }
 
 /// Whether two Latin spellings differ only in their vowels, and each vowel run of one can be
