@@ -119,17 +119,10 @@ pub fn cases(lists: &[LoadedList], seed: u64) -> Vec<(&'static str, Vec<Case>)> 
                         .collect::<String>()
                         .to_uppercase()
                 };
-                // `DE` between two legal forms is one of them (`S.A. DE C.V.`), as the matcher
-                // reads it.
-                let forms = (0..words.len())
-                    .rev()
-                    .take_while(|&i| {
-                        is_legal_form(&letters(words[i]))
-                            || (letters(words[i]) == "DE"
-                                && i > 0
-                                && is_legal_form(&letters(words[i - 1])))
-                    })
-                    .count();
+                // As the matcher reads them (`S.A. DE C.V.` is one).
+                let forms = crate::names::trailing_forms(
+                    &words.iter().map(|w| letters(w)).collect::<Vec<_>>(),
+                );
                 let (name_words, form_words) = words.split_at(words.len() - forms);
                 // Letters written apart (`T N K FABRICS`) are one word, an abbreviation: they
                 // keep their order.

@@ -1247,6 +1247,24 @@ mod tests {
     }
 
     #[test]
+    fn one_word_names_take_only_close_spellings() {
+        let idx = index(&[("CIMEX", false), ("ELITE", false), ("RAHIM, Fazil", true)]);
+        // Two neighbouring letters swapped, but not the first two.
+        assert_eq!(top(&idx, "CIEMX").map(|t| t.0), Some(0));
+        assert!(top(&idx, "ICMEX").is_none());
+        // Other vowels throughout: a one-word name only from 8 letters...
+        assert!(top(&idx, "ALLETE").is_none());
+        // ...while in a longer name they count.
+        let m = &idx.screen("Fazil Raheem", DEFAULT_THRESHOLD)[0];
+        assert_eq!(m.entry, 2);
+        assert!(m
+            .explanation
+            .words
+            .iter()
+            .any(|w| w.query == "RAHEEM" && w.how == How::Transliteration));
+    }
+
+    #[test]
     fn disguises_and_vessels() {
         let idx = Index::build([
             ListedName::plain(0, "BANK MELLI IRAN"),

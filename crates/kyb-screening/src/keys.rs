@@ -322,8 +322,8 @@ fn symbols_match(a: &[Sym], l: &[Sym]) -> bool {
 }
 
 /// Whether two Latin spellings differ only in their vowels, and each vowel run of one can be
-/// the other's (`HAJEE` ~ `HAJI`, `MOULLAH` ~ `MULLAH`, `CHEEEF` ~ `CHIEF`): the same consonants by
-/// class and in order, each vowel run against one that shares a quality (`E` is an i or an a,
+/// the other's (`HAJEE` ~ `HAJI`, `MOULLAH` ~ `MULLAH`, `CHEEEF` ~ `CHIEF`): the same consonants as
+/// written and in order, each vowel run against one that shares a quality (`E` is an i or an a,
 /// `O` a u or an a). Both start alike: with the same letter, or both with a vowel (`W` and `Y` in
 /// front are consonants: `WALI` is not `ALI`).
 pub fn latin_alike(a: &str, b: &str) -> bool {

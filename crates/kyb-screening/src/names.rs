@@ -397,14 +397,8 @@ fn tokenize_with(ws: &[Word], person: bool, lookalike: bool, keep_name_forms: bo
     // (`OOO ROMASHKA`, `PT X`); only long ones and filler words stand in the middle. Elsewhere a
     // short one is a name: `SE` of `PAEK, Se-Bong`; and people have no legal form at all
     // (`SA'B` of `MUZAHIM SA'B HASSAN`).
-    // `DE` between two legal forms is part of them (`S.A. DE C.V.`).
-    let trailing = (0..raw.len())
-        .rev()
-        .take_while(|&i| {
-            is_legal_form(&raw[i].text)
-                || (raw[i].text == "DE" && i > 0 && is_legal_form(&raw[i - 1].text))
-        })
-        .count();
+    let texts: Vec<&str> = raw.iter().map(|t| t.text.as_str()).collect();
+    let trailing = trailing_forms(&texts);
     let leading = raw
         .iter()
         .take_while(|t| is(&t.text, WordKind::LeadingForm))
@@ -471,23 +465,30 @@ pub fn is_imo_number(s: &str) -> bool {
     sum % 10 == d[6]
 }
 
+/// The first reading of a name, as written.
+fn first_reading(name: &str) -> Vec<Token> {
+    tokenize(&words(name), false, false).deduped().tokens
+}
+
 /// The tokens of a name, as written (the first reading), for callers that need one.
 pub fn tokens(name: &str) -> Vec<String> {
-    tokenize(&words(name), false, false)
-        .deduped()
-        .tokens
-        .into_iter()
-        .map(|t| t.text)
-        .collect()
+    first_reading(name).into_iter().map(|t| t.text).collect()
 }
 
 /// How many words of a name are not titles: a name of one such word is matched strictly.
 pub fn core_words(name: &str) -> usize {
-    tokenize(&words(name), false, false)
-        .deduped()
-        .tokens
-        .iter()
-        .filter(|t| !t.title)
+    first_reading(name).iter().filter(|t| !t.title).count()
+}
+
+/// How many of a business name's last words are legal forms (`words` in Latin capitals,
+/// letters only): `DE` between two of them is one too (`S.A. DE C.V.`).
+pub fn trailing_forms<S: AsRef<str>>(words: &[S]) -> usize {
+    (0..words.len())
+        .rev()
+        .take_while(|&i| {
+            let w = words[i].as_ref();
+            is_legal_form(w) || (w == "DE" && i > 0 && is_legal_form(words[i - 1].as_ref()))
+        })
         .count()
 }
 
