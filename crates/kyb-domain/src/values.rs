@@ -254,6 +254,18 @@ impl PhoneNumber {
             )));
         }
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        // The library folds leading zeros of the national part in ways that do not always
+        // survive a second reading (`+234 0000001` formats as `+23400001`, which reads back as
+        // `+234001`). A stored number must read back as itself, so such a number is refused
+        // rather than stored as something the platform did not send.
+        let again = phonenumber::parse(None, &e164)
+            .map(|p| p.format().mode(phonenumber::Mode::E164).to_string())
+            .ok();
+        if again.as_deref() != Some(e164.as_str()) {
+            return Err(ValueError::invalid(
+                "phone_number has a national part made mostly of leading zeros, which has no single international form; write it as the country calling code followed by the national number without its trunk prefix, like +2348031234567",
+            ));
+        }
         // Counted on the normalised form: a national trunk prefix (`+44 0…`) is dropped by then.
         let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
@@ -431,6 +443,7 @@ mod tests {
             "+999 1234 5678",
             "+1 555 0123 ext 4",
             "+1234567890123456",
+            "+234 0000001",
         ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} must be refused");
         }
@@ -477,6 +490,29 @@ mod tests {
                 prop_assert!(p.as_str().len() <= 16);
                 // Normalised values parse to themselves.
                 prop_assert_eq!(PhoneNumber::parse(p.as_str()).unwrap(), p);
+            }
+        }
+
+        /// Every number accepted, in any assigned country calling code, is stored in a form
+        /// that reads back as itself: what is sent back to the platform is accepted again.
+        #[test]
+        fn stored_phone_numbers_parse_to_themselves(
+            code_index in 0usize..1000,
+            rest in "[0-9]{1,13}",
+            sep in prop::sample::select(vec!["", " ", "-", " 0", "(0)", "."]),
+        ) {
+            let codes: Vec<u16> = {
+                let mut codes: Vec<u16> = (1u16..1000)
+                    .filter(|c| phonenumber::metadata::DATABASE.by_code(c).is_some())
+                    .collect();
+                codes.dedup();
+                codes
+            };
+            let cc = codes[code_index % codes.len()];
+            let raw = format!("+{cc}{sep}{rest}");
+            if let Ok(p) = PhoneNumber::parse(&raw) {
+                let again = PhoneNumber::parse(p.as_str());
+                prop_assert_eq!(again.as_ref().map(|a| a.as_str()), Ok(p.as_str()), "{} was stored as {}", raw, p.as_str());
             }
         }
 
