@@ -100,6 +100,9 @@ where
                 "the request body must be a JSON object",
             ));
         }
+        if let Some((param, message)) = crate::input::json_invisible(&raw) {
+            return Err(ApiError::invalid("parameter_invalid", param, message));
+        }
         let value = from_value(raw.clone())?;
         Ok(Self {
             value,
@@ -170,6 +173,25 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        if let Some((param, message)) =
+            crate::input::pairs_invisible(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            return Err(ApiError::invalid("parameter_invalid", param, message));
+        }
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Err(ApiError::invalid(
+                    "parameter_invalid",
+                    name.clone(),
+                    format!(
+                        "{name} is given more than once; send each query parameter at most once"
+                    ),
+                ));
+            }
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)

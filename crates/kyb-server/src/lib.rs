@@ -10,6 +10,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod hosted;
+pub mod input;
 pub mod links;
 pub mod request_id;
 pub mod webhooks;
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
             use axum::response::IntoResponse;
             ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
+        .layer(axum::middleware::from_fn(input::path_guard))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,

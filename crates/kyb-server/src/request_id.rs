@@ -17,6 +17,19 @@ pub fn current() -> Option<String> {
     CURRENT.try_with(|id| id.to_string()).ok()
 }
 
+/// The path as it may be logged: a KYB link's token (`/kyb/<token>`, `/kyb/<token>/start`)
+/// becomes `{token}`, since the token alone opens the link.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some(rest) = path.strip_prefix("/kyb/") else {
+        return path.into();
+    };
+    let (segment, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if matches!(segment, "static" | "flow" | "") {
+        return path.into();
+    }
+    format!("/kyb/{{token}}{tail}").into()
+}
+
 pub async fn middleware(mut request: Request, next: Next) -> Response {
     let id = RequestId::generate();
     request.extensions_mut().insert(id.clone());
@@ -24,7 +37,7 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %loggable_path(request.uri().path()),
     );
     let started = std::time::Instant::now();
     let mut response = CURRENT
@@ -42,4 +55,24 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-request-id", v);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn link_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/kyb/abcDEF123_-"), "/kyb/{token}");
+        assert_eq!(
+            loggable_path("/kyb/abcDEF123_-/start"),
+            "/kyb/{token}/start"
+        );
+        assert_eq!(loggable_path("/kyb/flow/people"), "/kyb/flow/people");
+        assert_eq!(loggable_path("/kyb/static/app.css"), "/kyb/static/app.css");
+        assert_eq!(
+            loggable_path("/v2/business_customer"),
+            "/v2/business_customer"
+        );
+    }
 }

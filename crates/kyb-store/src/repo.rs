@@ -209,7 +209,7 @@ impl Backend {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        self.migrate_data().await
     }
 
     pub async fn close(&self) {

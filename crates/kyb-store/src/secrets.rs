@@ -15,6 +15,22 @@ pub fn verify_secret(presented: &str, stored_hash: &str) -> bool {
     computed.as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
+/// What stands for a KYB link's token wherever a link is kept at rest (outbox events, stored
+/// idempotent responses): `{{link_token:lnk_…}}`. The service puts the token back on the way out.
+pub const LINK_PLACEHOLDER_OPEN: &str = "{{link_token:";
+pub const LINK_PLACEHOLDER_CLOSE: &str = "}}";
+
+/// The placeholder for one link.
+pub fn link_placeholder(link_id: &str) -> String {
+    format!("{LINK_PLACEHOLDER_OPEN}{link_id}{LINK_PLACEHOLDER_CLOSE}")
+}
+
+/// The link id a placeholder names, if `s` is one.
+pub fn link_placeholder_id(s: &str) -> Option<&str> {
+    s.strip_prefix(LINK_PLACEHOLDER_OPEN)?
+        .strip_suffix(LINK_PLACEHOLDER_CLOSE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

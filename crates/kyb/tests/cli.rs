@@ -361,6 +361,208 @@ both_databases!(audit_verify_and_export, |kyb| async move {
     );
 });
 
+both_databases!(no_link_token_at_rest_or_in_the_log, |kyb| async move {
+    let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    let (child, base, log) = kyb.serve_with(&[(
+        "RUST_LOG",
+        "info,kyb=debug,kyb_server=debug,kyb_store=debug",
+    )]);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &str, idem: &str, body: String| {
+        client
+            .post(format!("{base}{path}"))
+            .header("ngnc-sec-key", &key)
+            .header("idempotency-key", idem)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let token_of = |body: &Value| {
+        let link = body["kyb_link"].as_str().unwrap();
+        link.rsplit_once("/kyb/").unwrap().1.to_owned()
+    };
+
+    // Create, replay (the exact bytes come back), then issue a second link.
+    let first = post("/v2/business_customer", "at-rest-1", seed_body())
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let first_bytes = first.bytes().await.unwrap();
+    let replay = post("/v2/business_customer", "at-rest-1", seed_body())
+        .await
+        .unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        replay.bytes().await.unwrap(),
+        first_bytes,
+        "a replay is byte for byte"
+    );
+    let first: Value = serde_json::from_slice(&first_bytes).unwrap();
+    let customer = first["customer_id"].as_str().unwrap().to_owned();
+    let old_token = token_of(&first);
+    assert_eq!(old_token.len(), 43);
+    let second: Value = post(
+        &format!("/v2/business_customer/{customer}/kyb_link"),
+        "at-rest-2",
+        "{}".into(),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = token_of(&second);
+
+    // The customer opens the link and starts a session.
+    let page = client
+        .get(format!("{base}/kyb/{token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let start_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("kyb_start="))
+        .unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let started = client
+        .post(format!("{base}/kyb/{token}/start"))
+        .header("cookie", &start_cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(started.status().is_redirection(), "{}", started.status());
+    let session = started
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("kyb_session="))
+        .unwrap();
+    let session = session.split_once('=').unwrap().1.to_owned();
+
+    // The platform still sees its links in full: events carry them as delivered.
+    let events: Value = client
+        .get(format!("{base}/v2/events?limit=100"))
+        .header("ngnc-sec-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let links: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["data"]["object"]["kyb_link"].as_str())
+        .collect();
+    assert!(links.iter().any(|l| l.ends_with(&old_token)), "{events}");
+    assert!(links.iter().any(|l| l.ends_with(&token)), "{events}");
+
+    let status = tokio::task::spawn_blocking(move || stop(child))
+        .await
+        .unwrap();
+    assert!(status.success());
+
+    // Nothing at rest and nothing logged holds a token or the session id.
+    let dump = dump_database(&kyb).await;
+    assert!(dump.len() > 1000, "the dump read the tables");
+    assert!(
+        log.contains("/kyb/{token}"),
+        "the start page's request is logged, redacted"
+    );
+    for (what, secret) in [
+        ("first link token", &old_token),
+        ("second link token", &token),
+        ("session id", &session),
+    ] {
+        for form in [secret.clone(), hex_of(secret)] {
+            assert!(
+                !dump.contains(&form),
+                "the {what} is stored in the database"
+            );
+            assert!(!log.contains(&form), "the {what} is in the log");
+        }
+    }
+});
+
+fn hex_of(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every row of every table, as text (PostgreSQL shows `bytea` in hex).
+async fn dump_database(kyb: &Kyb) -> String {
+    use sqlx::{Connection, Row};
+    let mut out = String::new();
+    if kyb.database_url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&kyb.database_url)
+            .await
+            .unwrap();
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+        for table in tables {
+            let columns: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+            for column in columns {
+                let rows = sqlx::query(&format!(
+                    "SELECT CAST(\"{column}\" AS BLOB) FROM \"{table}\""
+                ))
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+                for row in rows {
+                    let v: Option<Vec<u8>> = row.get(0);
+                    out.push_str(&String::from_utf8_lossy(&v.unwrap_or_default()));
+                    out.push('\n');
+                }
+            }
+        }
+    } else {
+        let mut c = sqlx::PgConnection::connect(&kyb.database_url)
+            .await
+            .unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        for table in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT CAST(t AS TEXT) FROM \"{table}\" t"))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+            for row in rows {
+                out.push_str(&row);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 /// Runs SQL on the database directly, as an attacker with database access would.
 async fn tamper(kyb: &Kyb, sql: &str) {
     use sqlx::Connection;

@@ -275,12 +275,18 @@ impl AppState {
         previous_attributes: Option<serde_json::Value>,
     ) -> NewEvent {
         let id = EventId::generate();
+        let mut object = self.customer_object(c);
+        // The outbox is at rest: the link by its id, its token put back on the way out.
+        object.kyb_link = c
+            .current_link
+            .as_ref()
+            .map(|l| self.links.url_at_rest(&l.id));
         let payload = json!({
             "id": id,
             "type": event_type,
             "api_version": API_VERSION,
             "created_at": rfc3339(c.updated_at),
-            "data": { "object": self.customer_object(c), "previous_attributes": previous_attributes },
+            "data": { "object": object, "previous_attributes": previous_attributes },
         });
         NewEvent {
             id,
@@ -299,7 +305,8 @@ impl AppState {
         let body = KybLinkResponse {
             status: "success",
             customer_id: c.id.to_string(),
-            kyb_link: self.links.url(&link.id),
+            // Stored as the idempotent response: at rest, revealed by `respond_with_link`.
+            kyb_link: self.links.url_at_rest(&link.id),
             verification_status: c.verification_status.as_str(),
             link_expires_at: rfc3339(link.expires_at),
         };
@@ -310,6 +317,22 @@ impl AppState {
             },
             events: event_types.iter().map(|t| self.event(t, c, None)).collect(),
         }
+    }
+}
+
+/// Puts the link's token back into a response about to be sent (fresh or replayed).
+fn reveal_link(
+    state: &AppState,
+    outcome: Idempotent<StoredResponse>,
+) -> Idempotent<StoredResponse> {
+    let open = |r: StoredResponse| StoredResponse {
+        status: r.status,
+        body: state.links.reveal_body(r.body),
+    };
+    match outcome {
+        Idempotent::Fresh(r) => Idempotent::Fresh(open(r)),
+        Idempotent::Replayed(r) => Idempotent::Replayed(open(r)),
+        other => other,
     }
 }
 
@@ -351,7 +374,8 @@ pub async fn create(
     ctx: RequestContext,
     body: ApiJson<CreateBusinessCustomerRequest>,
 ) -> Result<Response> {
-    respond(create_customer(&state, &auth, key, &body.value, body.raw.as_ref(), &ctx).await?)
+    let outcome = create_customer(&state, &auth, key, &body.value, body.raw.as_ref(), &ctx).await?;
+    respond(reveal_link(&state, outcome))
 }
 
 /// Everything `POST /v2/business_customer` does after HTTP: parse the fields, then run the one
@@ -555,5 +579,5 @@ pub async fn issue_link(
             state.link_result(c, &["business_customer.kyb_link.created"])
         })
         .await?;
-    respond(outcome)
+    respond(reveal_link(&state, outcome))
 }

@@ -153,6 +153,8 @@ pub async fn list(
             ),
             other => other.into(),
         })?;
+    let mut data = data;
+    data.iter_mut().for_each(|e| state.links.reveal_json(e));
     Ok(Json(EventList {
         status: "success",
         data,
@@ -184,11 +186,12 @@ pub async fn retrieve(
 ) -> Result<Json<EventResponse>> {
     let not_found = || ApiError::not_found(format!("no such event: {raw_id}"));
     let id = EventId::parse(&raw_id).map_err(|_| not_found())?;
-    let data = state
+    let mut data = state
         .store
         .get_event(&auth.scope, &id)
         .await?
         .ok_or_else(not_found)?;
+    state.links.reveal_json(&mut data);
     Ok(Json(EventResponse {
         status: "success",
         data,

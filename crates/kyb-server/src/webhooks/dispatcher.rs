@@ -237,7 +237,9 @@ impl Dispatcher {
                 keys.extend(secret_key(previous.expose_secret()));
             }
         }
-        let body = serde_json::to_vec(&d.payload).map_err(|e| e.to_string())?;
+        let mut payload = d.payload.clone();
+        state.links.reveal_json(&mut payload);
+        let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
         let msg_id = d.event_id.as_str();
         let timestamp = at.timestamp();
         let response = self

@@ -42,6 +42,10 @@ mod repo_verdicts;
 #[path = "../repo_console.rs"]
 mod repo_console;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_scrub.rs"]
+mod repo_scrub;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.

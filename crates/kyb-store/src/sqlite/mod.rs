@@ -44,6 +44,10 @@ mod repo_verdicts;
 #[path = "../repo_console.rs"]
 mod repo_console;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_scrub.rs"]
+mod repo_scrub;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(crate) struct WriteGate(Arc<Mutex<()>>);
