@@ -55,6 +55,8 @@ pub struct AppState {
     pub documents: Arc<dyn object_store::ObjectStore>,
     /// Guesses of link tokens that matched nothing, per client address.
     pub link_guesses: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// Console sign-in limits and the password hashing pool.
+    pub signin: Arc<console::signin::SignInGuard>,
     /// Encrypts and opens webhook endpoint secrets.
     pub webhook_secrets: webhooks::signing::SecretBox,
     /// The current sanctions list, indexed.
@@ -231,6 +233,7 @@ impl Application {
             link_guesses: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(20).expect("20 is not zero"),
             ))),
+            signin: Arc::default(),
             webhook_secrets,
             sanctions: Arc::new(checks::ListCache::default()),
             registries: Arc::new(registries),

@@ -430,14 +430,6 @@ impl Store {
         on_backend!(self, b => b.operator_for_login(email).await)
     }
 
-    pub async fn record_login_failure(
-        &self,
-        operator_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        on_backend!(self, b => b.record_login_failure(operator_id, at).await)
-    }
-
     pub async fn start_console_session(
         &self,
         operator_id: &str,

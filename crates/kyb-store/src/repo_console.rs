@@ -38,10 +38,6 @@ impl TryFrom<OperatorRow> for Operator {
     }
 }
 
-/// Failed logins in a row that lock an account, and for how long.
-pub const LOCK_AFTER: i32 = 5;
-pub const LOCK_FOR_MINUTES: i64 = 15;
-
 impl Backend {
     pub async fn create_operator(
         &self,
@@ -155,35 +151,6 @@ impl Backend {
             })
         })
         .transpose()
-    }
-
-    /// Counts a failed login; the `LOCK_AFTER`th in a row locks the account. Returns the lock's
-    /// end when it is locked now.
-    pub async fn record_login_failure(
-        &self,
-        operator_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let (mut tx, _guard) = self.begin_write().await?;
-        let failed: i32 = sqlx::query_scalar(
-            "UPDATE operators SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-        )
-        .bind(operator_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let locked = if failed >= LOCK_AFTER {
-            let until = at + Duration::minutes(LOCK_FOR_MINUTES);
-            sqlx::query("UPDATE operators SET locked_until = $1, failed_logins = 0 WHERE id = $2")
-                .bind(until)
-                .bind(operator_id)
-                .execute(&mut *tx)
-                .await?;
-            Some(until)
-        } else {
-            None
-        };
-        tx.commit().await?;
-        Ok(locked)
     }
 
     /// A successful login: the failure count starts again, and a session begins.

@@ -175,7 +175,7 @@ pub async fn verdict(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.csrf_refusal(&form) {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
         return r;
     }
     let Some(verdict) = Verdict::parse(field(&form, "verdict")) else {

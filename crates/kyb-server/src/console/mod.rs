@@ -7,6 +7,7 @@
 
 mod hits;
 pub mod password;
+pub mod signin;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -41,7 +42,7 @@ pub const REJECTION_REASONS: [(&str, &str); 6] = [
 
 /// What a refused action says on the case page. Redirects carry only the code, so nobody can
 /// make the console show a text of their choosing.
-const REFUSALS: [(&str, &str); 16] = [
+const REFUSALS: [(&str, &str); 17] = [
     (
         "confirmed_match",
         "A sanctions hit of this case is confirmed as a true match: reject the case.",
@@ -100,6 +101,10 @@ const REFUSALS: [(&str, &str); 16] = [
         "conflict",
         "The case changed meanwhile: reload the page and try again.",
     ),
+    (
+        "invisible_characters",
+        "The form held invisible, control or text-direction characters (they can hide or reorder what a reader sees): type the text again without them.",
+    ),
 ];
 
 fn refusal(code: &str) -> &'static str {
@@ -146,7 +151,7 @@ async fn find_case(state: &AppState, raw: &str) -> Result<Case, NoCase> {
 
 /// Back to the case page after an action that took effect.
 fn done(raw: &str, what: &str) -> Response {
-    Redirect::to(&format!("/console/cases/{raw}?done={what}")).into_response()
+    Redirect::to(&format!("/console/cases/{}?done={what}", case_segment(raw))).into_response()
 }
 
 /// Back to the case page after the store refused an action, saying why.
@@ -161,7 +166,17 @@ fn store_refusal(raw: &str, e: StoreError) -> Response {
 
 /// Back to the case page, saying why the action was refused.
 fn refused(raw: &str, code: &str) -> Response {
-    Redirect::to(&format!("/console/cases/{raw}?error={code}")).into_response()
+    Redirect::to(&format!(
+        "/console/cases/{}?error={code}",
+        case_segment(raw)
+    ))
+    .into_response()
+}
+
+/// A case id from a URL, written back into one: percent-encoded, since the id that came in may
+/// be anything a visitor typed.
+fn case_segment(raw: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(raw, percent_encoding::NON_ALPHANUMERIC)
 }
 
 pub fn router() -> Router<AppState> {
@@ -240,6 +255,15 @@ impl OperatorSession {
         &self.session.operator
     }
 
+    /// The refusal of a form about a case: a CSRF token that is not this session's, or a field
+    /// holding invisible, control or text-direction characters (named on the case page).
+    fn case_form_refusal(&self, raw: &str, form: &[(String, String)]) -> Option<Response> {
+        self.csrf_refusal(form).or_else(|| {
+            crate::input::pairs_invisible(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map(|_| refused(raw, "invisible_characters"))
+        })
+    }
+
     /// The refusal of a form whose CSRF token is not this session's.
     fn csrf_refusal(&self, form: &[(String, String)]) -> Option<Response> {
         let sent = field(form, "csrf");
@@ -313,6 +337,7 @@ async fn login_page(State(state): State<AppState>) -> Response {
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    rc: RequestContext,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     // The login form's token must match its cookie (double submit): no cross-site logins.
@@ -326,45 +351,63 @@ async fn login(
         );
     }
     let email = field(&form, "email").to_lowercase();
+    if crate::input::pairs_invisible([("email", email.as_str())]).is_some() {
+        return login_form(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "",
+            "The e-mail address holds invisible or control characters: type it again.",
+        );
+    }
     let password = field(&form, "password").to_owned();
     let now = state.clock.now();
+    let ip: Option<std::net::IpAddr> = rc.client_addr.as_deref().and_then(|a| a.parse().ok());
     let wrong = "Wrong e-mail address or password.";
+    let locked = |until: chrono::DateTime<chrono::Utc>| {
+        login_form(
+            &state,
+            StatusCode::LOCKED,
+            &email,
+            &format!(
+                "Too many failed sign-ins for this account from your network: try again after {} UTC.",
+                until.format("%H:%M")
+            ),
+        )
+    };
+    match state.signin.admit(&email, ip, now) {
+        signin::Admission::Go => {}
+        signin::Admission::Locked(until) => return locked(until),
+        signin::Admission::TooMany(wait) => {
+            let mut r = login_form(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                &email,
+                &format!("Too many sign-in attempts: wait {wait} seconds, then try again."),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return r;
+        }
+    }
     let found = match state.store.operator_for_login(&email).await {
         Ok(f) => f,
         Err(e) => return internal(e),
     };
-    let Some(found) = found else {
-        // The same work as a real check, so that timing does not tell which addresses exist.
-        let _ = password::verify(&password, password::DUMMY_HASH);
-        return login_form(&state, StatusCode::UNAUTHORIZED, &email, wrong);
+    // Unknown addresses check a dummy hash: the same work, so timing tells nothing.
+    let hash = found
+        .as_ref()
+        .map_or(password::DUMMY_HASH.to_owned(), |f| f.password_hash.clone());
+    let ok = state.signin.verify(password, hash).await;
+    let found = match found {
+        Some(f) if ok && !f.disabled => f,
+        _ => {
+            return match state.signin.failed(&email, ip, now) {
+                Some(until) => locked(until),
+                None => login_form(&state, StatusCode::UNAUTHORIZED, &email, wrong),
+            }
+        }
     };
-    if let Some(until) = found.locked_until.filter(|u| *u > now) {
-        let message = format!(
-            "This account is locked after repeated failed sign-ins until {} UTC.",
-            until.format("%H:%M")
-        );
-        return login_form(&state, StatusCode::LOCKED, &email, &message);
-    }
-    let hash = found.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-        .await
-        .unwrap_or(false);
-    if !ok || found.disabled {
-        return match state
-            .store
-            .record_login_failure(&found.operator.id, now)
-            .await
-        {
-            Ok(Some(_)) => login_form(
-                &state,
-                StatusCode::LOCKED,
-                &email,
-                "Too many failed sign-ins: this account is locked for 15 minutes.",
-            ),
-            Ok(None) => login_form(&state, StatusCode::UNAUTHORIZED, &email, wrong),
-            Err(e) => internal(e),
-        };
-    }
+    state.signin.succeeded(&email, ip);
     let token = random_token();
     let expires = now + state.config.session_max;
     if let Err(e) = state
@@ -753,7 +796,7 @@ async fn approve(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.csrf_refusal(&form) {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
         return r;
     }
     decide(&state, &me, &rc, &raw, DecisionAction::Approve).await
@@ -766,7 +809,7 @@ async fn reject(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.csrf_refusal(&form) {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
         return r;
     }
     let code = field(&form, "reason_code");
@@ -791,7 +834,7 @@ async fn request_info(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.csrf_refusal(&form) {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
         return r;
     }
     let allowed = requestable_items();
@@ -823,7 +866,7 @@ async fn clear_flag(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.csrf_refusal(&form) {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
         return r;
     }
     let Some(note) = required_text(&form, "note") else {

@@ -23,7 +23,7 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         // Every value in Unicode NFC, so that one text is stored in one form.
-        axum::Form::<HashMap<String, String>>::from_request(req, state)
+        let form = axum::Form::<HashMap<String, String>>::from_request(req, state)
             .await
             .map(|axum::Form(m)| {
                 use unicode_normalization::UnicodeNormalization;
@@ -37,8 +37,34 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
                     format!("The browser sent something this page does not understand ({e})."),
                     "Go back and send the form again.".into(),
                 )
-            })
+            })?;
+        // Control characters (a NUL, an escape) cannot be typed into a field: refused here for
+        // every field. Format and text-direction characters can be pasted; the fields' own
+        // rules name them next to the field.
+        if let Some((name, _)) = form
+            .0
+            .iter()
+            .find(|(k, v)| has_control(k) || has_control(v))
+        {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                None,
+                "The form could not be read",
+                format!(
+                    "The field `{}` holds control characters that cannot be typed.",
+                    name.escape_default()
+                ),
+                "Go back, type the text again and send the form.".into(),
+            ));
+        }
+        Ok(form)
     }
+}
+
+/// A control character other than a line break or tab.
+fn has_control(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 /// One refused field: its id (for the link in the error summary) and what to do.

@@ -1,4 +1,5 @@
-//! The review console over real HTTP, on both databases: sign-in with CSRF and lockout, the
+//! The review console over real HTTP, on both databases: sign-in with CSRF, throttling and
+//! lockout per account and address, the
 //! queue, a case page with its evidence, and every decision with what the platform then sees
 //! (status, reasons, requested items, a fresh link, webhook events) and the audit trail.
 
@@ -27,8 +28,14 @@ fn csrf_of(html: &str) -> String {
 
 impl Console {
     fn new(app: &TestApp) -> Self {
+        Self::from_address(app, [127, 0, 0, 1])
+    }
+
+    /// A browser on another machine: its requests come from this loopback address.
+    fn from_address(app: &TestApp, ip: [u8; 4]) -> Self {
         Self {
             client: reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from(ip))
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -180,6 +187,21 @@ db_test!(
             423,
             "locked even with the password"
         );
+        // The lock is on this account from this address: the operator elsewhere signs in.
+        let elsewhere = Console::from_address(&app, [127, 0, 0, 2]);
+        assert_eq!(elsewhere.login("rev@kyb.example", PASSWORD).await, 303);
+        // An address nobody has answers the same, so the lock tells nothing about accounts
+        // (one failure for it above, three more, and the fifth locks).
+        for _ in 0..3 {
+            assert_eq!(
+                c.login("nobody@kyb.example", "guess guess guess").await,
+                401
+            );
+        }
+        assert_eq!(
+            c.login("nobody@kyb.example", "guess guess guess").await,
+            423
+        );
         app.clock.advance(chrono::Duration::minutes(16));
         assert_eq!(c.login("rev@kyb.example", PASSWORD).await, 303);
         let (status, html) = c.get("/console").await;
@@ -189,6 +211,50 @@ db_test!(
         let csrf = csrf_of(&html);
         assert_eq!(c.post("/console/logout", &[("csrf", &csrf)]).await.0, 303);
         assert_eq!(c.get("/console").await.0, 303);
+    }
+);
+
+db_test!(
+    one_address_trying_many_accounts_is_slowed,
+    |app| async move {
+        let c = Console::from_address(&app, [127, 0, 0, 3]);
+        for i in 0..20 {
+            let status = c
+                .login(&format!("user{i}@kyb.example"), "spray spray spray")
+                .await;
+            assert_eq!(status, 401, "try {i}");
+        }
+        let (_, html) = c.get("/console/login").await;
+        let csrf = csrf_of(&html);
+        let r = c
+            .client
+            .post(format!("{}/console/login", c.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", "user20@kyb.example"),
+                ("password", "spray spray spray"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429);
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=3).contains(&wait), "{wait}");
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many sign-in attempts"));
+        // Another address is not affected.
+        let other = Console::from_address(&app, [127, 0, 0, 4]);
+        assert_eq!(
+            other.login("user20@kyb.example", "spray spray spray").await,
+            401
+        );
     }
 );
 
@@ -266,6 +332,36 @@ db_test!(
             .get(&location[location.find("/console").unwrap()..])
             .await;
         assert!(page.contains("Choose a rejection reason from the list."));
+        // A NUL or a text-direction override in the note is refused on the case page (a NUL
+        // was a 500 on PostgreSQL), and so is one in the request-information message.
+        for bad in ["see\u{0}", "see \u{202e}fdp.exe"] {
+            let location = reviewer
+                .decide(
+                    &id,
+                    "reject",
+                    &[("reason_code", "documents_invalid"), ("note", bad)],
+                )
+                .await;
+            assert!(
+                location.ends_with("error=invisible_characters"),
+                "{location}"
+            );
+            let location = reviewer
+                .decide(
+                    &id,
+                    "request-info",
+                    &[("items", "registration_number"), ("message", bad)],
+                )
+                .await;
+            assert!(
+                location.ends_with("error=invisible_characters"),
+                "{location}"
+            );
+        }
+        let (_, page) = reviewer
+            .get(&format!("/console/cases/{id}?error=invisible_characters"))
+            .await;
+        assert!(page.contains("invisible, control or text-direction characters"));
         let (_, page) = reviewer
             .get(&format!("/console/cases/{id}?error=Call+this+number+now"))
             .await;

@@ -13,6 +13,7 @@ mod customers;
 mod events;
 pub mod hosted;
 mod idempotency;
+mod input;
 mod openapi;
 mod validation;
 mod webhooks;
