@@ -1,13 +1,92 @@
 //! API key authentication: `ngnc-sec-key: sk_…` (the vendor's header) or `Authorization: Bearer sk_…`.
 //! Missing or unknown key → 401; revoked key or inactive platform → 403.
+//!
+//! Rate limits: each key may make `api_rate_limit` requests per second (bursts of twice that);
+//! beyond, 429 `rate_limit_error` with `Retry-After`. An address presenting keys that do not
+//! exist is limited too ([`BAD_KEYS_PER_MINUTE`]), so keys cannot be guessed at database speed.
 
-use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::{header, request::Parts, StatusCode};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use kyb_domain::{ApiKeySecret, KeyId, Mode};
 use kyb_store::{secrets, Scope};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorType};
 use crate::AppState;
+
+/// Unknown or malformed keys one client address may present per minute.
+pub const BAD_KEYS_PER_MINUTE: u32 = 30;
+/// Keys kept per limiter table before idle ones are forgotten.
+const MAX_TRACKED: usize = 10_000;
+
+/// The request rates of `/v2`.
+pub struct ApiLimits {
+    per_key: Option<DefaultKeyedRateLimiter<KeyId>>,
+    bad_keys: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl ApiLimits {
+    /// `per_second` requests per key and second, in bursts of twice that; 0: unlimited.
+    pub fn new(per_second: u32) -> Self {
+        let per_key = NonZeroU32::new(per_second).map(|rate| {
+            let burst = rate.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));
+            RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+        });
+        Self {
+            per_key,
+            bad_keys: RateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(BAD_KEYS_PER_MINUTE).expect("not zero"),
+            )),
+        }
+    }
+
+    fn check_key(&self, key: &KeyId) -> Result<(), ApiError> {
+        let Some(limiter) = &self.per_key else {
+            return Ok(());
+        };
+        if limiter.len() > MAX_TRACKED {
+            limiter.retain_recent();
+        }
+        limiter.check_key(key).map_err(|wait| {
+            rate_limited(
+                wait,
+                "this API key made more requests than its rate limit allows; retry after the Retry-After delay",
+            )
+        })
+    }
+
+    fn check_bad_key(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let Some(ip) = ip else { return Ok(()) };
+        if self.bad_keys.len() > MAX_TRACKED {
+            self.bad_keys.retain_recent();
+        }
+        self.bad_keys.check_key(&ip).map_err(|wait| {
+            rate_limited(
+                wait,
+                "too many requests with API keys that are not valid came from this address; retry after the Retry-After delay",
+            )
+        })
+    }
+}
+
+fn rate_limited(
+    not_until: governor::NotUntil<governor::clock::QuantaInstant>,
+    message: &'static str,
+) -> ApiError {
+    use governor::clock::{Clock, DefaultClock};
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let secs = u32::try_from(wait.as_secs()).unwrap_or(u32::MAX).max(1);
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorType::RateLimitError,
+        "rate_limited",
+        message,
+    );
+    e.retry_after = Some(secs);
+    e
+}
 
 /// The platform and mode a request acts for, and the key that proved it.
 #[derive(Debug, Clone)]
@@ -41,8 +120,20 @@ impl FromRequestParts<AppState> for Authenticated {
                 "no API key: send your secret key in the ngnc-sec-key header (or Authorization: Bearer)",
             ));
         };
-        let invalid = || ApiError::unauthenticated("api_key_invalid", "the API key is not valid");
-        let secret = ApiKeySecret::parse(presented).ok_or_else(invalid)?;
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let invalid = || {
+            state.api_limits.check_bad_key(ip)?;
+            Err::<Authenticated, _>(ApiError::unauthenticated(
+                "api_key_invalid",
+                "the API key is not valid",
+            ))
+        };
+        let Some(secret) = ApiKeySecret::parse(presented) else {
+            return invalid();
+        };
         let found = state
             .store
             .find_key_for_auth(secret.lookup_prefix())
@@ -50,8 +141,9 @@ impl FromRequestParts<AppState> for Authenticated {
         let Some(found) =
             found.filter(|f| secrets::verify_secret(secret.expose_secret(), &f.secret_hash))
         else {
-            return Err(invalid());
+            return invalid();
         };
+        state.api_limits.check_key(&found.key.id)?;
         if found.key.revoked_at.is_some() {
             return Err(ApiError::forbidden(
                 "api_key_revoked",

@@ -38,6 +38,10 @@ pub struct RawConfig {
     pub webhooks_concurrency: usize,
     pub webhooks_poll_interval: String,
     pub registry_sec_file: Option<PathBuf>,
+    pub api_rate_limit: u32,
+    pub max_documents_per_customer: usize,
+    pub max_document_bytes_per_customer: u64,
+    pub max_people_per_customer: usize,
 }
 
 impl Default for RawConfig {
@@ -66,6 +70,10 @@ impl Default for RawConfig {
             webhooks_concurrency: 16,
             webhooks_poll_interval: "1s".into(),
             registry_sec_file: None,
+            api_rate_limit: 100,
+            max_documents_per_customer: 30,
+            max_document_bytes_per_customer: 100 * 1024 * 1024,
+            max_people_per_customer: 25,
         }
     }
 }
@@ -95,6 +103,10 @@ const ENV_KEYS: &[&str] = &[
     "webhooks_concurrency",
     "webhooks_poll_interval",
     "registry_sec_file",
+    "api_rate_limit",
+    "max_documents_per_customer",
+    "max_document_bytes_per_customer",
+    "max_people_per_customer",
 ];
 
 impl RawConfig {
@@ -156,6 +168,13 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The SEC's `company_tickers.json`, loaded as the USA company registry.
     pub registry_sec_file: Option<PathBuf>,
+    /// Requests per second each API key may make on `/v2` (bursts of twice that); 0: no limit.
+    pub api_rate_limit: u32,
+    /// Documents one customer may keep uploaded, and their total size.
+    pub max_documents_per_customer: usize,
+    pub max_document_bytes_per_customer: u64,
+    /// People one customer may list.
+    pub max_people_per_customer: usize,
 }
 
 /// How webhooks are delivered.
@@ -381,6 +400,24 @@ impl TryFrom<RawConfig> for Config {
                 )));
             }
         }
+        if !(1..=1000).contains(&raw.max_documents_per_customer) {
+            return Err(ConfigError(format!(
+                "max_documents_per_customer = {} must be between 1 and 1000",
+                raw.max_documents_per_customer
+            )));
+        }
+        if raw.max_document_bytes_per_customer < raw.max_upload_bytes as u64 {
+            return Err(ConfigError(format!(
+                "max_document_bytes_per_customer = {} must be at least max_upload_bytes ({})",
+                raw.max_document_bytes_per_customer, raw.max_upload_bytes
+            )));
+        }
+        if !(1..=500).contains(&raw.max_people_per_customer) {
+            return Err(ConfigError(format!(
+                "max_people_per_customer = {} must be between 1 and 500",
+                raw.max_people_per_customer
+            )));
+        }
         let session_idle = duration("session_idle", &raw.session_idle, MINUTE, DAY)?;
         let session_max = duration("session_max", &raw.session_max, MINUTE, 7 * DAY)?;
         let log_format = match raw.log_format.as_str() {
@@ -410,11 +447,24 @@ impl TryFrom<RawConfig> for Config {
             session_max: chrono_duration(session_max),
             webhooks,
             registry_sec_file: raw.registry_sec_file,
+            api_rate_limit: raw.api_rate_limit,
+            max_documents_per_customer: raw.max_documents_per_customer,
+            max_document_bytes_per_customer: raw.max_document_bytes_per_customer,
+            max_people_per_customer: raw.max_people_per_customer,
         })
     }
 }
 
 impl Config {
+    /// What one customer may keep.
+    pub fn customer_caps(&self) -> kyb_store::CustomerCaps {
+        kyb_store::CustomerCaps {
+            max_documents: self.max_documents_per_customer,
+            max_document_bytes: self.max_document_bytes_per_customer,
+            max_people: self.max_people_per_customer,
+        }
+    }
+
     /// The configured secret key, or the one kept in `{data_dir}/secret.key` (created on first
     /// start with 256 random bits, readable by the owner only).
     pub fn resolve_secret_key(&self) -> Result<SecretString, ConfigError> {

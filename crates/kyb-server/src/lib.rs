@@ -55,6 +55,8 @@ pub struct AppState {
     pub documents: Arc<dyn object_store::ObjectStore>,
     /// Guesses of link tokens that matched nothing, per client address.
     pub link_guesses: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// Request rates of `/v2`, per API key and for unknown keys per address.
+    pub api_limits: Arc<auth::ApiLimits>,
     /// Console sign-in limits and the password hashing pool.
     pub signin: Arc<console::signin::SignInGuard>,
     /// Encrypts and opens webhook endpoint secrets.
@@ -222,6 +224,7 @@ impl Application {
         }
         let links = LinkSigner::new(secret, public_url.clone());
         let documents = documents_store(&config)?;
+        let api_limits = Arc::new(auth::ApiLimits::new(config.api_rate_limit));
         let state = AppState {
             config: Arc::new(config),
             public_url: public_url.into(),
@@ -234,6 +237,7 @@ impl Application {
                 std::num::NonZeroU32::new(20).expect("20 is not zero"),
             ))),
             signin: Arc::default(),
+            api_limits,
             webhook_secrets,
             sanctions: Arc::new(checks::ListCache::default()),
             registries: Arc::new(registries),

@@ -779,13 +779,16 @@ impl Store {
         on_backend!(self, b => b.list_people(session).await)
     }
 
+    /// Adds or changes a person; a new one beyond `caps.max_people` is refused
+    /// (`too_many_people`).
     pub async fn upsert_person(
         &self,
         session: &Session,
         person: &Person,
+        caps: &CustomerCaps,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
-        on_backend!(self, b => b.upsert_person(session, person, ctx).await)
+        on_backend!(self, b => b.upsert_person(session, person, caps, ctx).await)
     }
 
     pub async fn delete_person(
@@ -801,13 +804,16 @@ impl Store {
         on_backend!(self, b => b.list_documents(session).await)
     }
 
+    /// Records an uploaded document; beyond `caps` (count or total size) it is refused
+    /// (`too_many_documents`, `documents_too_large`).
     pub async fn add_document(
         &self,
         session: &Session,
         doc: &Document,
+        caps: &CustomerCaps,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
-        on_backend!(self, b => b.add_document(session, doc, ctx).await)
+        on_backend!(self, b => b.add_document(session, doc, caps, ctx).await)
     }
 
     pub async fn delete_document(

@@ -65,6 +65,46 @@ pub struct Customer {
     pub facts: KybFacts,
 }
 
+/// How much one customer may keep: documents (count and total bytes) and people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerCaps {
+    pub max_documents: usize,
+    pub max_document_bytes: u64,
+    pub max_people: usize,
+}
+
+impl CustomerCaps {
+    /// Whether one more document of `size` fits beside `count` documents of `total` bytes;
+    /// the refusal when it does not.
+    pub fn document_refusal(&self, count: u64, total: u64, size: u64) -> Option<StoreErrorCode> {
+        if count >= self.max_documents as u64 {
+            Some(StoreErrorCode::TooManyDocuments)
+        } else if total.saturating_add(size) > self.max_document_bytes {
+            Some(StoreErrorCode::DocumentsTooLarge)
+        } else {
+            None
+        }
+    }
+}
+
+/// Which cap refused a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorCode {
+    TooManyDocuments,
+    DocumentsTooLarge,
+    TooManyPeople,
+}
+
+impl StoreErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TooManyDocuments => "too_many_documents",
+            Self::DocumentsTooLarge => "documents_too_large",
+            Self::TooManyPeople => "too_many_people",
+        }
+    }
+}
+
 /// The hosted-flow data that requirements are computed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KybFacts {

@@ -334,6 +334,7 @@ impl Backend {
         &self,
         session: &Session,
         person: &Person,
+        caps: &CustomerCaps,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
         let c = &session.customer;
@@ -355,6 +356,19 @@ impl Backend {
                 .bind(c.id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
+        if exists.is_none() {
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE customer_id = $1")
+                    .bind(c.id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count >= caps.max_people as i64 {
+                return Err(StoreError::Refused {
+                    code: StoreErrorCode::TooManyPeople.as_str(),
+                    message: format!("a customer may list at most {} people", caps.max_people),
+                });
+            }
+        }
         let action = if exists.is_some() {
             sqlx::query(
                 "UPDATE people SET full_name = $1, date_of_birth = $2, nationality = $3, role = $4, \
@@ -457,10 +471,30 @@ impl Backend {
         &self,
         session: &Session,
         doc: &Document,
+        caps: &CustomerCaps,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
         let c = &session.customer;
         let (mut tx, _guard) = self.begin_write().await?;
+        let (count, total): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM documents \
+             WHERE customer_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(c.id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let as_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
+        if let Some(code) =
+            caps.document_refusal(as_u64(count), as_u64(total), as_u64(doc.size_bytes))
+        {
+            return Err(StoreError::Refused {
+                code: code.as_str(),
+                message: format!(
+                    "a customer may keep at most {} documents of {} bytes in all",
+                    caps.max_documents, caps.max_document_bytes
+                ),
+            });
+        }
         sqlx::query(
             "INSERT INTO documents (id, customer_id, platform_id, kind, original_name, content_type, size_bytes, \
              sha256, storage_key, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

@@ -8,7 +8,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kyb_domain::requirements::{document_label, DOCUMENT_KINDS};
-use kyb_store::{Document, StoreError};
+use kyb_store::{CustomerCaps, Document, StoreError, StoreErrorCode};
 use sha2::{Digest, Sha256};
 
 use super::forms::FieldError;
@@ -129,6 +129,21 @@ fn display_name(raw: Option<&str>) -> String {
     }
 }
 
+/// The field error of a document cap.
+fn cap_error(caps: &CustomerCaps, code: StoreErrorCode) -> FieldError {
+    let message = match code {
+        StoreErrorCode::DocumentsTooLarge => format!(
+            "Your documents may take {} MB in all; delete one you no longer need before uploading this one",
+            caps.max_document_bytes.div_ceil(1024 * 1024)
+        ),
+        _ => format!(
+            "You can upload at most {} documents; delete one you no longer need before uploading another",
+            caps.max_documents
+        ),
+    };
+    FieldError::new("file", message)
+}
+
 pub async fn upload(
     State(state): State<AppState>,
     session: CustomerSession,
@@ -199,6 +214,18 @@ pub async fn upload(
             format!("The file must be a PDF, PNG or JPEG; this one is {what} (judged by its content, not its name)"),
         ));
     }
+    let caps = state.config.customer_caps();
+    if errors.is_empty() {
+        // Checked before the bytes are stored, and again in the transaction that records them.
+        let docs = match state.store.list_documents(&session.0).await {
+            Ok(d) => d,
+            Err(e) => return internal_error(e),
+        };
+        let total = docs.iter().map(|d| d.size_bytes.max(0) as u64).sum();
+        if let Some(code) = caps.document_refusal(docs.len() as u64, total, data.len() as u64) {
+            errors.push(cap_error(&caps, code));
+        }
+    }
     if !errors.is_empty() {
         return page_with(&state, &session, errors).await;
     }
@@ -224,10 +251,26 @@ pub async fn upload(
         return internal_error(e);
     }
     let ctx = session.audit(&rc, &state);
-    if let Err(e) = state.store.add_document(&session.0, &doc, &ctx).await {
+    if let Err(e) = state
+        .store
+        .add_document(&session.0, &doc, &caps, &ctx)
+        .await
+    {
         // The row is the record of the upload: without it the bytes must not stay behind.
         let _ = state.documents.delete(&path).await;
-        return internal_error(e);
+        return match e {
+            StoreError::Refused { code, .. } => {
+                let code = [
+                    StoreErrorCode::TooManyDocuments,
+                    StoreErrorCode::DocumentsTooLarge,
+                ]
+                .into_iter()
+                .find(|c| c.as_str() == code)
+                .unwrap_or(StoreErrorCode::TooManyDocuments);
+                page_with(&state, &session, vec![cap_error(&caps, code)]).await
+            }
+            other => internal_error(other),
+        };
     }
     Redirect::to("/kyb/flow/documents").into_response()
 }

@@ -305,8 +305,23 @@ async fn save(
     editing: bool,
 ) -> Response {
     let ctx = session.audit(rc, state);
-    match state.store.upsert_person(&session.0, &person, &ctx).await {
+    let caps = state.config.customer_caps();
+    match state
+        .store
+        .upsert_person(&session.0, &person, &caps, &ctx)
+        .await
+    {
         Ok(()) => Redirect::to("/kyb/flow/people").into_response(),
+        Err(StoreError::Refused { .. }) => {
+            form.errors.push(FieldError::new(
+                "full_name",
+                format!(
+                    "You can list at most {} people; remove someone before adding another",
+                    caps.max_people
+                ),
+            ));
+            people_page_with(state, session, form, Vec::new()).await
+        }
         Err(StoreError::OwnershipExceeded { total_bp }) => {
             form.errors.push(FieldError::new(
                 "ownership",

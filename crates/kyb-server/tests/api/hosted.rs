@@ -1,8 +1,8 @@
 //! The hosted flow over HTTP, as a browser without JavaScript uses it: real cookies, real forms,
 //! real multipart uploads.
 
-use crate::db_test;
 use crate::helpers::*;
+use crate::{db_test, db_test_with};
 use chrono::Duration;
 use serde_json::Value;
 
@@ -238,6 +238,79 @@ db_test!(
             html.contains("already been used") && html.contains("Ask Acme Platform"),
             "{html}"
         );
+    }
+);
+
+db_test_with!(
+    documents_and_people_per_customer_are_capped,
+    |mut c: kyb_server::Config| {
+        c.max_documents_per_customer = 2;
+        c.max_document_bytes_per_customer = 4 * PDF.len() as u64;
+        c.max_people_per_customer = 1;
+        c
+    },
+    |app| async move {
+        let (id, link) = new_link(&app).await;
+        let b = Browser::new(&app);
+        let csrf = b.start(&link).await;
+        // Two documents, then the count is reached.
+        for kind in ["certificate_of_incorporation", "proof_of_address"] {
+            let (status, html) = b.upload(&csrf, kind, "doc.pdf", PDF.to_vec()).await;
+            assert_eq!(status, 303, "{html}");
+        }
+        let (status, html) = b
+            .upload(&csrf, "ownership_structure", "doc.pdf", PDF.to_vec())
+            .await;
+        assert_eq!(status, 422);
+        assert!(html.contains("at most 2 documents"), "{html}");
+        // Total size: after a delete the count fits, but a file of 3 PDFs' size does not.
+        let doc_id = app
+            .dump(&format!(
+                "SELECT id FROM documents WHERE customer_id = '{id}' ORDER BY id"
+            ))
+            .await
+            .remove(0);
+        let (status, _, _) = b
+            .post(
+                &format!("/kyb/flow/documents/{doc_id}/delete"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let mut big = PDF.to_vec();
+        big.extend(std::iter::repeat_n(b' ', 2 * PDF.len() + 1));
+        let (status, html) = b.upload(&csrf, "ownership_structure", "big.pdf", big).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("MB in all"), "{html}");
+        let kept = app
+            .dump(&format!(
+                "SELECT id FROM documents WHERE customer_id = '{id}' AND deleted_at IS NULL"
+            ))
+            .await;
+        assert_eq!(kept.len(), 1, "refused uploads leave no row");
+
+        // One person, then the cap.
+        let person = |name: &'static str| {
+            [
+                ("full_name", name),
+                ("date_of_birth", "1980-04-23"),
+                ("nationality", "NGA"),
+                ("role", "director"),
+                ("is_control_person", "yes"),
+                ("ownership", "10"),
+            ]
+        };
+        assert_eq!(
+            b.post("/kyb/flow/people", &with_csrf(&csrf, &person("Ada Obi")))
+                .await
+                .0,
+            303
+        );
+        let (status, html, _) = b
+            .post("/kyb/flow/people", &with_csrf(&csrf, &person("Ben Cole")))
+            .await;
+        assert_eq!(status, 422, "{html}");
+        assert!(html.contains("at most 1 people"), "{html}");
     }
 );
 

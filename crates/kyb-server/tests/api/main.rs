@@ -14,6 +14,7 @@ mod events;
 pub mod hosted;
 mod idempotency;
 mod input;
+mod limits;
 mod openapi;
 mod validation;
 mod webhooks;
