@@ -125,6 +125,12 @@ pub(crate) fn fingerprint(method: &Method, path: &str, mode: Mode, body: Option<
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let upload_limit = state.config.max_upload_bytes;
+    // Served over https: browsers must never reach us over plain http again (one year). Not
+    // for subdomains, which may be other services of the operator.
+    let hsts = state
+        .public_url
+        .starts_with("https://")
+        .then(|| HeaderValue::from_static("max-age=31536000"));
     api::router()
         .merge(hosted::router(upload_limit))
         .merge(console::router())
@@ -143,6 +149,10 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            move |_: &axum::http::Response<axum::body::Body>| hsts.clone(),
         ))
 }
 

@@ -331,6 +331,8 @@ pub enum LinkState {
     Used,
     Expired,
     Revoked,
+    /// The platform that sent it is deactivated: no link of its works.
+    PlatformInactive,
 }
 
 /// A link found by its token, with what its pages show.

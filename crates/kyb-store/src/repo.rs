@@ -304,8 +304,24 @@ impl Backend {
             } else {
                 "platform.deactivated"
             };
+            let mut ended = 0;
+            if !active {
+                // Its customers' sessions end now; its links stay refused while it is inactive.
+                ended = sqlx::query(
+                    "UPDATE kyb_sessions SET ended_at = $1 WHERE platform_id = $2 AND ended_at IS NULL",
+                )
+                .bind(ctx.at)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
             let target = Target::new("platform", id.as_str());
-            let entries = AuditEntry::single(action, target, json!({ "active": active }));
+            let entries = AuditEntry::single(
+                action,
+                target,
+                json!({ "active": active, "ended_sessions": ended }),
+            );
             insert_audit(&mut tx, id, None, ctx, entries).await?;
         }
         tx.commit().await?;
@@ -1158,6 +1174,8 @@ async fn idempotency_finish(
     Ok(())
 }
 
+/// Issues a link. A new link replaces what came before: every session of the customer, started
+/// from an older link, ends with it (whoever holds an old session must open the new link).
 pub(super) async fn insert_link(
     tx: &mut Tx,
     scope: &Scope,
@@ -1165,6 +1183,13 @@ pub(super) async fn insert_link(
     link: &NewLink,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE kyb_sessions SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL",
+    )
+    .bind(now)
+    .bind(customer_id.as_str())
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO kyb_links (id, customer_id, platform_id, token_hash, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -26,11 +26,14 @@ struct LinkRow {
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    platform_active: bool,
 }
 
 impl LinkRow {
     fn state(&self, now: DateTime<Utc>) -> LinkState {
-        if self.used_at.is_some() {
+        if !self.platform_active {
+            LinkState::PlatformInactive
+        } else if self.used_at.is_some() {
             LinkState::Used
         } else if self.revoked_at.is_some() {
             LinkState::Revoked
@@ -43,7 +46,7 @@ impl LinkRow {
 }
 
 const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.name AS platform_name, c.registered_country, \
-     l.expires_at, l.used_at, l.revoked_at FROM kyb_links l JOIN platforms p ON p.id = l.platform_id \
+     l.expires_at, l.used_at, l.revoked_at, p.active AS platform_active FROM kyb_links l JOIN platforms p ON p.id = l.platform_id \
      JOIN business_customers c ON c.id = l.customer_id WHERE l.token_hash = $1";
 
 /// A customer by id within a platform (any mode), with its hosted-flow facts.
@@ -209,7 +212,8 @@ impl Backend {
         let row: Option<Row> = sqlx::query_as(
             "SELECT s.customer_id, s.platform_id, s.link_id, s.csrf_token, s.expires_at, p.name AS platform_name \
              FROM kyb_sessions s JOIN platforms p ON p.id = s.platform_id \
-             WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3",
+             WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3 \
+             AND p.active",
         )
         .bind(id_hash)
         .bind(now)

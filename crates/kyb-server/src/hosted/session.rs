@@ -99,6 +99,13 @@ fn link_problem(state: LinkState, platform: &str) -> Response {
             format!("{platform} sent a newer link, which replaces this one."),
             "Use the most recent link you received, or ask for a new one.".into(),
         ),
+        LinkState::PlatformInactive => problem(
+            StatusCode::FORBIDDEN,
+            Some(platform),
+            "This verification is not available",
+            format!("{platform} cannot take verifications through this service at the moment."),
+            format!("Contact {platform} for how to go on."),
+        ),
         LinkState::Valid => internal_error("a valid link reached the problem page"),
     }
 }

@@ -17,9 +17,15 @@ pub struct UrlPolicy {
     pub allowed: Arc<Vec<IpNet>>,
 }
 
-/// The special ranges a webhook must not reach, with what each is.
-const FORBIDDEN: &[(&str, &str)] = &[
-    ("0.0.0.0/8", "unspecified"),
+/// The ranges a webhook must not reach, with what each is: every entry of IANA's IPv4 and
+/// IPv6 Special-Purpose Address Registries (also those marked globally reachable: no webhook
+/// receiver lives on an anycast relay or AS112), multicast, and for IPv6 everything outside
+/// global unicast `2000::/3` (deprecated site-local, IPv4-compatible and reserved space).
+/// The first match names the kind, so more specific rows come first. IPv4 carried in IPv6
+/// (mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`) is judged as that IPv4 address.
+pub const FORBIDDEN: &[(&str, &str)] = &[
+    // IPv4 (RFC 6890 and the registry's later entries)
+    ("0.0.0.0/8", "\"this network\""),
     ("10.0.0.0/8", "private"),
     ("100.64.0.0/10", "shared (carrier-grade NAT)"),
     ("127.0.0.0/8", "loopback"),
@@ -28,21 +34,57 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("172.16.0.0/12", "private"),
     ("192.0.0.0/24", "IETF protocol assignment"),
     ("192.0.2.0/24", "documentation"),
+    ("192.31.196.0/24", "AS112"),
+    ("192.52.193.0/24", "AMT relay"),
+    ("192.88.99.0/24", "6to4 relay anycast (deprecated)"),
     ("192.168.0.0/16", "private"),
+    ("192.175.48.0/24", "AS112 direct delegation"),
     ("198.18.0.0/15", "benchmarking"),
     ("198.51.100.0/24", "documentation"),
     ("203.0.113.0/24", "documentation"),
     ("224.0.0.0/4", "multicast"),
+    ("255.255.255.255/32", "limited broadcast"),
     ("240.0.0.0/4", "reserved"),
-    ("::/128", "unspecified"),
+    // IPv6 (RFC 6890 and the registry's later entries)
     ("::1/128", "loopback"),
+    ("::/128", "unspecified"),
+    ("::/96", "IPv4-compatible (deprecated)"),
+    ("64:ff9b:1::/48", "local-use IPv4/IPv6 translation"),
+    ("100::/64", "discard-only"),
+    ("100:0:0:1::/64", "dummy prefix"),
+    ("2001::/32", "Teredo"),
+    ("2001:2::/48", "benchmarking"),
+    ("2001:db8::/32", "documentation"),
+    ("2001::/23", "IETF protocol assignment"),
+    ("2002::/16", "6to4"),
+    ("2620:4f:8000::/48", "AS112 direct delegation"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing"),
     ("fd00:ec2::254/128", "cloud metadata"),
     ("fc00::/7", "private (unique local)"),
     ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated)"),
     ("ff00::/8", "multicast"),
-    ("2001:db8::/32", "documentation"),
-    ("64:ff9b:1::/48", "local NAT64"),
+    ("::/3", "reserved (not global unicast)"),
+    ("4000::/2", "reserved (not global unicast)"),
+    ("8000::/1", "reserved (not global unicast)"),
 ];
+
+/// The parsed table, once.
+fn forbidden_nets() -> &'static [(IpNet, &'static str)] {
+    static NETS: std::sync::OnceLock<Vec<(IpNet, &'static str)>> = std::sync::OnceLock::new();
+    NETS.get_or_init(|| {
+        FORBIDDEN
+            .iter()
+            .map(|(net, kind)| {
+                (
+                    net.parse().expect("the forbidden ranges are valid CIDR"),
+                    *kind,
+                )
+            })
+            .collect()
+    })
+}
 
 /// What kind of special address `ip` is, if it is one. IPv4 addresses written as IPv6
 /// (`::ffff:10.0.0.1`, NAT64 `64:ff9b::a00:1`) are judged as the IPv4 address they carry.
@@ -54,10 +96,9 @@ pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
         }
         other => other,
     };
-    FORBIDDEN.iter().find_map(|(net, kind)| {
-        let net: IpNet = net.parse().expect("the forbidden ranges are valid CIDR");
-        net.contains(&ip).then_some(*kind)
-    })
+    forbidden_nets()
+        .iter()
+        .find_map(|(net, kind)| net.contains(&ip).then_some(*kind))
 }
 
 impl UrlPolicy {
@@ -70,7 +111,7 @@ impl UrlPolicy {
             None => Ok(()),
             Some("loopback") if self.allow_insecure => Ok(()),
             Some(kind) => Err(format!(
-                "{ip} is a {kind} address, which webhooks may not reach \
+                "a {kind} address, which webhooks may not reach \
                  (an operator can trust a range with KYB_WEBHOOKS_ALLOWED_NETWORKS)"
             )),
         }
@@ -103,12 +144,19 @@ impl UrlPolicy {
         }
         match url.host() {
             None => Err("url must name a host".into()),
-            Some(url::Host::Ipv4(ip)) => self.check_ip(ip.into()).map(|()| url),
-            Some(url::Host::Ipv6(ip)) => self.check_ip(ip.into()).map(|()| url),
+            Some(url::Host::Ipv4(ip)) => self
+                .check_ip(ip.into())
+                .map(|()| url)
+                .map_err(|e| format!("url's host is {e}")),
+            Some(url::Host::Ipv6(ip)) => self
+                .check_ip(ip.into())
+                .map(|()| url)
+                .map_err(|e| format!("url's host is {e}")),
             Some(url::Host::Domain(name)) => {
                 let name = name.trim_end_matches('.').to_ascii_lowercase();
                 if name == "localhost" || name.ends_with(".localhost") {
-                    self.check_ip(IpAddr::from([127, 0, 0, 1]))?;
+                    self.check_ip(IpAddr::from([127, 0, 0, 1]))
+                        .map_err(|e| format!("url's host localhost is {e}"))?;
                 }
                 Ok(url)
             }
@@ -127,9 +175,15 @@ impl UrlPolicy {
         else {
             return Ok(());
         };
+        // The refusal names neither the address nor its kind: the platform must not learn
+        // what a name resolves to inside our network.
         for addr in addrs {
-            self.check_ip(addr.ip())
-                .map_err(|e| format!("url's host {name} resolves to {e}"))?;
+            if self.check_ip(addr.ip()).is_err() {
+                return Err(format!(
+                    "url's host {name} resolves to an address webhooks may not reach \
+                     (private, loopback or another special-purpose range)"
+                ));
+            }
         }
         Ok(())
     }
@@ -145,20 +199,16 @@ impl reqwest::dns::Resolve for GuardedResolver {
             let host = name.as_str().to_owned();
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let mut refusal = None;
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()
-                .filter(|a| match policy.check_ip(a.ip()) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        refusal = Some(e);
-                        false
-                    }
-                })
+                .filter(|a| policy.check_ip(a.ip()).is_ok())
                 .collect();
             if allowed.is_empty() {
-                let why = refusal.unwrap_or_else(|| "no address".into());
-                return Err(format!("refused to connect to {host}: it resolves to {why}").into());
+                // Shown to the platform in the attempt: no address, no kind.
+                return Err(format!(
+                    "refused to connect to {host}: it resolves only to addresses webhooks may not reach"
+                )
+                .into());
             }
             let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
             Ok(addrs)
@@ -206,6 +256,56 @@ mod tests {
         );
     }
 
+    /// One address inside every row of the table, refused and named by that row (or by a
+    /// more specific one listed before it), plus the gaps found in review.
+    #[test]
+    fn every_row_of_the_table_is_refused() {
+        for (net, kind) in FORBIDDEN {
+            let net: IpNet = net.parse().unwrap();
+            // The last address of the range: inside it, and not the network address.
+            let ip = net.broadcast();
+            let found = forbidden_kind(ip);
+            assert!(found.is_some(), "{ip} in {net} ({kind}) must be refused");
+            assert!(strict().check_ip(ip).is_err(), "{ip}");
+            let first = FORBIDDEN
+                .iter()
+                .find(|(n, _)| n.parse::<IpNet>().unwrap().contains(&ip))
+                .unwrap();
+            assert_eq!(found, Some(first.1), "{ip}");
+        }
+        for (ip, kind) in [
+            ("::127.0.0.1", "IPv4-compatible (deprecated)"),
+            ("2002:7f00:1::", "6to4"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+            ("fec0::1", "site-local (deprecated)"),
+            ("100::1", "discard-only"),
+            ("64:ff9b::7f00:1", "loopback"),
+            ("::ffff:169.254.169.254", "cloud metadata"),
+            ("192.88.99.1", "6to4 relay anycast (deprecated)"),
+            ("3fff::1", "documentation"),
+            ("4000::1", "reserved (not global unicast)"),
+        ] {
+            assert_eq!(forbidden_kind(ip.parse().unwrap()), Some(kind), "{ip}");
+        }
+        for url in [
+            "https://[::127.0.0.1]/",
+            "https://[2002:7f00:1::]/",
+            "https://[fec0::1]/",
+            "https://[100::1]/",
+        ] {
+            assert!(strict().check_url(url).is_err(), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals_never_name_the_address() {
+        let url = url::Url::parse("https://localhost/hook").unwrap();
+        let policy = UrlPolicy::default();
+        // check_url refuses localhost by name; the resolved check must not say where it went.
+        let err = policy.check_resolved(&url).await.unwrap_err();
+        assert!(!err.contains("127.0.0.1") && !err.contains("::1"), "{err}");
+    }
+
     #[test]
     fn insecure_allows_http_and_loopback_only() {
         let dev = UrlPolicy {
@@ -241,7 +341,10 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("localhost must be refused"),
         };
-        assert!(err.contains("loopback"), "{err}");
+        assert!(
+            err.contains("may not reach") && !err.contains("127.0.0.1"),
+            "{err}"
+        );
         let resolved = GuardedResolver(UrlPolicy {
             allow_insecure: true,
             ..UrlPolicy::default()

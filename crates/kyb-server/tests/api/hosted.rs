@@ -314,6 +314,62 @@ db_test_with!(
     }
 );
 
+db_test!(
+    a_new_link_or_a_deactivated_platform_ends_sessions,
+    |app| async move {
+        // A session started from the first link ends when a new link is issued.
+        let (id, link) = new_link(&app).await;
+        let b = Browser::new(&app);
+        b.start(&link).await;
+        assert_eq!(b.get("/kyb/flow/business").await.0, 200);
+        let r = app.issue_link_as(&app.key, &id).await;
+        assert_eq!(r.status(), 200);
+        let second: Value = r.json().await.unwrap();
+        let (status, _) = b.get("/kyb/flow/business").await;
+        assert_ne!(status, 200, "the old session ended");
+        b.start(second["kyb_link"].as_str().unwrap()).await;
+        assert_eq!(b.get("/kyb/flow/business").await.0, 200);
+
+        // Deactivating the platform ends the session and refuses its links.
+        let (_, other_link) = new_link(&app).await;
+        let ctx = kyb_store::AuditContext::operator_cli(app.clock.now());
+        app.state
+            .store
+            .set_platform_active(&app.platform, false, &ctx)
+            .await
+            .unwrap();
+        assert_ne!(b.get("/kyb/flow/business").await.0, 200);
+        let path = other_link.strip_prefix("https://kyb.test").unwrap();
+        let (status, html) = b.get(path).await;
+        assert_eq!(status, 403);
+        assert!(html.contains("not available"), "{html}");
+        // Back on, the link works again (the ended session stays ended).
+        app.state
+            .store
+            .set_platform_active(&app.platform, true, &ctx)
+            .await
+            .unwrap();
+        assert_ne!(b.get("/kyb/flow/business").await.0, 200);
+        assert_eq!(b.get(path).await.0, 200);
+    }
+);
+
+db_test!(https_deployments_send_hsts, |app| async move {
+    // The test app's public_url is https://kyb.test.
+    for path in [
+        "/v2/business_customer",
+        "/kyb/static/app.css",
+        "/console/login",
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            r.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+});
+
 db_test!(expired_revoked_and_unknown_links_say_so, |app| async move {
     let (id, link) = new_link(&app).await;
     let old = link.strip_prefix("https://kyb.test").unwrap().to_owned();
