@@ -80,13 +80,47 @@ pub fn path_problem(path: &str) -> Option<String> {
     invisible_char(&decoded, false).map(|(at, c)| invisible_message("the request path", at, c))
 }
 
-/// Refuses, before routing, a path that no handler could read: `/v2` answers in its JSON error
-/// shape, the pages with a page.
-pub async fn path_guard(request: Request, next: Next) -> Response {
+/// The most header bytes (names and values) a request may carry. Far more than any client of
+/// ours sends; above it the request gets 431 in our shape. (hyper refuses much larger header
+/// blocks, about 400 KiB or more than 100 headers, with a bare 431 before any of our code runs.)
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses, before routing, what no handler could read: a path that is not UTF-8 text or holds
+/// invisible characters (400), headers larger than [`MAX_HEADER_BYTES`] (431). `/v2` answers in
+/// its JSON error shape, the pages with a page.
+pub async fn request_guard(request: Request, next: Next) -> Response {
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let api = request.uri().path().starts_with("/v2");
+    if header_bytes > MAX_HEADER_BYTES {
+        let message = format!(
+            "the request headers take {header_bytes} bytes; at most {MAX_HEADER_BYTES} are accepted"
+        );
+        return if api {
+            ApiError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                crate::error::ErrorType::InvalidRequestError,
+                "headers_too_large",
+                message,
+            )
+            .into_response()
+        } else {
+            crate::hosted::pages::problem(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                None,
+                "The request was too large",
+                "Your browser sent more than this service accepts (often too many cookies).".into(),
+                "Clear this site's cookies, then open the link again.".into(),
+            )
+        };
+    }
     let Some(message) = path_problem(request.uri().path()) else {
         return next.run(request).await;
     };
-    if request.uri().path().starts_with("/v2") {
+    if api {
         ApiError::invalid("parameter_invalid", "path", message).into_response()
     } else {
         crate::hosted::pages::problem(

@@ -140,7 +140,7 @@ pub fn router(state: AppState) -> Router {
             use axum::response::IntoResponse;
             ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
-        .layer(axum::middleware::from_fn(input::path_guard))
+        .layer(axum::middleware::from_fn(input::request_guard))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,

@@ -195,6 +195,18 @@ impl Store {
         on_backend!(self, b => b.find_key_for_auth(lookup_prefix).await)
     }
 
+    /// The outcome already stored for an idempotency key (a replay, or a mismatch), read
+    /// without a lock: for checks that depend on the outside world (DNS), which must not run,
+    /// or change the answer, on a replay. The write itself looks again under the key's lock.
+    pub async fn stored_outcome(
+        &self,
+        scope: &Scope,
+        idem: &IdempotencyRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Idempotent<StoredResponse>>, StoreError> {
+        on_backend!(self, b => b.stored_outcome(scope, idem, now).await)
+    }
+
     /// See [`Idempotent`] and [`Store::once`].
     pub async fn create_customer(
         &self,

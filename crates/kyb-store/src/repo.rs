@@ -17,17 +17,6 @@ use crate::{unique_violation, StoreError};
 
 pub(super) type Tx = Transaction<'static, Db>;
 
-/// Opens an idempotent write, or returns from the calling function with the earlier outcome
-/// (a replay, a mismatch, a request still running). Used by every repository module.
-macro_rules! begin_or_return {
-    ($backend:expr, $scope:expr, $idem:expr, $ctx:expr) => {
-        match $backend.begin_idempotent($scope, $idem, $ctx.at).await? {
-            Ok(begun) => begun,
-            Err(done) => return Ok(done),
-        }
-    };
-}
-
 pub struct Backend {
     pub(super) pool: Pool<Db>,
     pub(super) gate: WriteGate,
@@ -475,104 +464,31 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
         let email_key = new.fields.business_email.key();
-        if let Some(existing) = customer_with_email(&mut *tx, scope, &email_key).await? {
-            return Err(StoreError::CustomerExists(existing));
-        }
-        let f = &new.fields;
-        let inserted = sqlx::query(
-            "INSERT INTO business_customers (id, platform_id, livemode, business_name, business_email, email_key, \
-             phone_number, registered_address, registered_country, verification_status, progress, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-        )
-        .bind(new.id.as_str())
-        .bind(scope.platform_id.as_str())
-        .bind(scope.mode.is_live())
-        .bind(f.business_name.as_str())
-        .bind(f.business_email.as_str())
-        .bind(&email_key)
-        .bind(f.phone_number.as_str())
-        .bind(f.registered_address.as_str())
-        .bind(f.registered_country.as_str())
-        .bind(VerificationStatus::Pending.as_str())
-        .bind(Progress::NotStarted.as_str())
-        .bind(ctx.at)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            if unique_violation(
-                &e,
-                "business_customers_email_key",
-                "business_customers.email_key",
-            ) {
-                // Another request created this e-mail's customer between our check and insert
-                // (PostgreSQL only: SQLite writers are serialised). Our transaction is aborted.
-                drop(tx);
+        let key = email_key.as_str();
+        let outcome = self
+            .idempotent(scope, idem, ctx.at, |mut tx| async move {
+                let outcome =
+                    async { create_customer_in(&mut tx, scope, new, key, idem, ctx, finish).await }
+                        .await;
+                (tx, outcome)
+            })
+            .await;
+        match outcome {
+            // Another request created this e-mail's customer between our check and insert
+            // (PostgreSQL only: SQLite writers are serialised). Our transaction is rolled back.
+            Err(StoreError::Database(e))
+                if unique_violation(
+                    &e,
+                    "business_customers_email_key",
+                    "business_customers.email_key",
+                ) =>
+            {
                 let existing = customer_with_email(&self.pool, scope, &email_key).await?;
-                return Err(existing.map_or(StoreError::Database(e), StoreError::CustomerExists));
+                Err(existing.map_or(StoreError::Database(e), StoreError::CustomerExists))
             }
-            return Err(e.into());
+            other => other,
         }
-        insert_link(&mut tx, scope, &new.id, &new.link, ctx.at).await?;
-
-        let customer = Customer {
-            id: new.id.clone(),
-            platform_id: scope.platform_id.clone(),
-            mode: scope.mode,
-            business_name: f.business_name.to_string(),
-            business_email: f.business_email.to_string(),
-            phone_number: f.phone_number.to_string(),
-            registered_address: f.registered_address.to_string(),
-            registered_country: f.registered_country.to_string(),
-            verification_status: VerificationStatus::Pending,
-            progress: Progress::NotStarted,
-            created_at: ctx.at,
-            updated_at: ctx.at,
-            current_link: Some(LinkSummary {
-                id: new.link.id.clone(),
-                created_at: ctx.at,
-                expires_at: new.link.expires_at,
-            }),
-            review: ReviewState::default(),
-            facts: KybFacts {
-                profile: BusinessProfile::prefilled(
-                    f.business_name.as_str(),
-                    f.registered_address.as_str(),
-                ),
-                ..KybFacts::default()
-            },
-        };
-        let result = finish(&customer);
-        let target = Target::new("business_customer", new.id.as_str());
-        let details = json!({
-            "business_name": customer.business_name,
-            "business_email": customer.business_email,
-            "phone_number": customer.phone_number,
-            "registered_address": customer.registered_address,
-            "registered_country": customer.registered_country,
-            "verification_status": customer.verification_status,
-        });
-        let link_details =
-            json!({ "customer_id": new.id, "expires_at": new.link.expires_at, "revoked_links": 0 });
-        let entries = vec![
-            AuditEntry {
-                action: "business_customer.created",
-                target,
-                details,
-            },
-            AuditEntry {
-                action: "kyb_link.created",
-                target: Target::new("kyb_link", new.link.id.as_str()),
-                details: link_details,
-            },
-        ];
-        insert_events(&mut tx, scope, &result.events, ctx.at).await?;
-        idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
-        // Last: the audit chain head stays locked from here to the commit.
-        insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
-        tx.commit().await?;
-        Ok(Idempotent::Fresh(result.response))
     }
 
     /// Issues a fresh link for a customer and revokes every older one.
@@ -585,60 +501,56 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
-        let sql = format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
-             WHERE c.platform_id = $2 AND c.livemode = $3 AND c.id = $4{}",
-            lock_rows("c")
-        );
-        let row: CustomerRow = sqlx::query_as(&sql)
-            .bind(ctx.at)
-            .bind(scope.platform_id.as_str())
-            .bind(scope.mode.is_live())
-            .bind(customer_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let mut customer = Customer::try_from(row)?;
-        transition(customer.verification_status, Action::IssueLink)?;
-        load_facts(&mut tx, std::slice::from_mut(&mut customer)).await?;
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                let sql = format!(
+                    "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
+                     WHERE c.platform_id = $2 AND c.livemode = $3 AND c.id = $4{}",
+                    lock_rows("c")
+                );
+                let row: CustomerRow = sqlx::query_as(&sql)
+                    .bind(ctx.at)
+                    .bind(scope.platform_id.as_str())
+                    .bind(scope.mode.is_live())
+                    .bind(customer_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let mut customer = Customer::try_from(row)?;
+                transition(customer.verification_status, Action::IssueLink)?;
+                load_facts(&mut tx, std::slice::from_mut(&mut customer)).await?;
 
-        let revoked = sqlx::query(
-            "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(ctx.at)
-        .bind(customer_id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        insert_link(&mut tx, scope, customer_id, &link, ctx.at).await?;
-        sqlx::query("UPDATE business_customers SET updated_at = $1 WHERE id = $2")
-            .bind(ctx.at)
-            .bind(customer_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        customer.updated_at = ctx.at;
-        customer.current_link = Some(LinkSummary {
-            id: link.id.clone(),
-            created_at: ctx.at,
-            expires_at: link.expires_at,
-        });
-        let result = finish(&customer);
-        insert_events(&mut tx, scope, &result.events, ctx.at).await?;
-        idempotency_finish(&mut tx, scope, idem, &result.response, ctx.at).await?;
-        // Last: the audit chain head stays locked from here to the commit.
-        let details = json!({ "customer_id": customer_id, "expires_at": link.expires_at, "revoked_links": revoked });
-        let target = Target::new("kyb_link", link.id.as_str());
-        insert_audit(
-            &mut tx,
-            &scope.platform_id,
-            Some(scope.mode),
-            ctx,
-            AuditEntry::single("kyb_link.created", target, details),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Idempotent::Fresh(result.response))
+                let revoked = sqlx::query(
+                    "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(ctx.at)
+                .bind(customer_id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                insert_link(&mut tx, scope, customer_id, &link, ctx.at).await?;
+                sqlx::query("UPDATE business_customers SET updated_at = $1 WHERE id = $2")
+                    .bind(ctx.at)
+                    .bind(customer_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                customer.updated_at = ctx.at;
+                customer.current_link = Some(LinkSummary {
+                    id: link.id.clone(),
+                    created_at: ctx.at,
+                    expires_at: link.expires_at,
+                });
+                let result = finish(&customer);
+                insert_events(&mut tx, scope, &result.events, ctx.at).await?;
+                let details = json!({ "customer_id": customer_id, "expires_at": link.expires_at, "revoked_links": revoked });
+                let target = Target::new("kyb_link", link.id.as_str());
+                let entries = AuditEntry::single("kyb_link.created", target, details);
+                finish_idempotent(&mut tx, scope, idem, result.response, ctx, entries).await
+            }
+            .await;
+            (tx, outcome)
+        })
+        .await
     }
 
     pub async fn get_customer(
@@ -1104,6 +1016,60 @@ pub(super) async fn load_facts(
     Ok(())
 }
 
+/// The stored outcome of a key still kept: a replay of the same request, or a mismatch.
+/// `Expired` when a record is there but past its retention.
+enum Stored {
+    Answer(Idempotent<StoredResponse>),
+    Expired,
+    None,
+}
+
+async fn read_key(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    scope: &Scope,
+    idem: &IdempotencyRequest,
+    now: DateTime<Utc>,
+) -> Result<Stored, StoreError> {
+    let row: Option<IdempotencyRow> = sqlx::query_as(
+        "SELECT request_hash, response_status, response_body, expires_at FROM idempotency_keys \
+         WHERE platform_id = $1 AND idempotency_key = $2",
+    )
+    .bind(scope.platform_id.as_str())
+    .bind(idem.key.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) if r.expires_at > now => {
+            if r.request_hash == idem.request_hash {
+                let status = u16::try_from(r.response_status).map_err(|_| {
+                    StoreError::Corrupt(format!("stored status {}", r.response_status))
+                })?;
+                Stored::Answer(Idempotent::Replayed(StoredResponse {
+                    status,
+                    body: r.response_body,
+                }))
+            } else {
+                Stored::Answer(Idempotent::Mismatch)
+            }
+        }
+        Some(_) => Stored::Expired,
+        None => Stored::None,
+    })
+}
+
+/// The stored answer of a key, outside any transaction.
+async fn stored_answer(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    scope: &Scope,
+    idem: &IdempotencyRequest,
+    now: DateTime<Utc>,
+) -> Result<Option<Idempotent<StoredResponse>>, StoreError> {
+    Ok(match read_key(conn, scope, idem, now).await? {
+        Stored::Answer(a) => Some(a),
+        Stored::Expired | Stored::None => None,
+    })
+}
+
 /// Looks the key up inside the write transaction. `Some` ends the request here: a replay, a
 /// mismatch, or a concurrent request holding the key. An expired record is removed and ignored.
 async fn idempotency_begin(
@@ -1115,29 +1081,9 @@ async fn idempotency_begin(
     if !try_lock_key(tx, key_lock_id(&scope.platform_id, idem.key.as_str())).await? {
         return Ok(Some(Idempotent::InFlight));
     }
-    let row: Option<IdempotencyRow> = sqlx::query_as(
-        "SELECT request_hash, response_status, response_body, expires_at FROM idempotency_keys \
-         WHERE platform_id = $1 AND idempotency_key = $2",
-    )
-    .bind(scope.platform_id.as_str())
-    .bind(idem.key.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    match row {
-        Some(r) if r.expires_at > now => {
-            if r.request_hash == idem.request_hash {
-                let status = u16::try_from(r.response_status).map_err(|_| {
-                    StoreError::Corrupt(format!("stored status {}", r.response_status))
-                })?;
-                Ok(Some(Idempotent::Replayed(StoredResponse {
-                    status,
-                    body: r.response_body,
-                })))
-            } else {
-                Ok(Some(Idempotent::Mismatch))
-            }
-        }
-        Some(_) => {
+    match read_key(tx, scope, idem, now).await? {
+        Stored::Answer(a) => Ok(Some(a)),
+        Stored::Expired => {
             sqlx::query(
                 "DELETE FROM idempotency_keys WHERE platform_id = $1 AND idempotency_key = $2",
             )
@@ -1147,7 +1093,7 @@ async fn idempotency_begin(
             .await?;
             Ok(None)
         }
-        None => Ok(None),
+        Stored::None => Ok(None),
     }
 }
 
@@ -1172,6 +1118,96 @@ async fn idempotency_finish(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The body of `create_customer`, inside the idempotent write's transaction.
+async fn create_customer_in(
+    tx: &mut Tx,
+    scope: &Scope,
+    new: NewCustomer,
+    email_key: &str,
+    idem: &IdempotencyRequest,
+    ctx: &AuditContext,
+    finish: impl FnOnce(&Customer) -> WriteResult,
+) -> Result<StoredResponse, StoreError> {
+    if let Some(existing) = customer_with_email(&mut **tx, scope, email_key).await? {
+        return Err(StoreError::CustomerExists(existing));
+    }
+    let f = &new.fields;
+    sqlx::query(
+        "INSERT INTO business_customers (id, platform_id, livemode, business_name, business_email, email_key, \
+         phone_number, registered_address, registered_country, verification_status, progress, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(new.id.as_str())
+    .bind(scope.platform_id.as_str())
+    .bind(scope.mode.is_live())
+    .bind(f.business_name.as_str())
+    .bind(f.business_email.as_str())
+    .bind(email_key)
+    .bind(f.phone_number.as_str())
+    .bind(f.registered_address.as_str())
+    .bind(f.registered_country.as_str())
+    .bind(VerificationStatus::Pending.as_str())
+    .bind(Progress::NotStarted.as_str())
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    insert_link(tx, scope, &new.id, &new.link, ctx.at).await?;
+
+    let customer = Customer {
+        id: new.id.clone(),
+        platform_id: scope.platform_id.clone(),
+        mode: scope.mode,
+        business_name: f.business_name.to_string(),
+        business_email: f.business_email.to_string(),
+        phone_number: f.phone_number.to_string(),
+        registered_address: f.registered_address.to_string(),
+        registered_country: f.registered_country.to_string(),
+        verification_status: VerificationStatus::Pending,
+        progress: Progress::NotStarted,
+        created_at: ctx.at,
+        updated_at: ctx.at,
+        current_link: Some(LinkSummary {
+            id: new.link.id.clone(),
+            created_at: ctx.at,
+            expires_at: new.link.expires_at,
+        }),
+        review: ReviewState::default(),
+        facts: KybFacts {
+            profile: BusinessProfile::prefilled(
+                f.business_name.as_str(),
+                f.registered_address.as_str(),
+            ),
+            ..KybFacts::default()
+        },
+    };
+    let result = finish(&customer);
+    let target = Target::new("business_customer", new.id.as_str());
+    let details = json!({
+        "business_name": customer.business_name,
+        "business_email": customer.business_email,
+        "phone_number": customer.phone_number,
+        "registered_address": customer.registered_address,
+        "registered_country": customer.registered_country,
+        "verification_status": customer.verification_status,
+    });
+    let link_details =
+        json!({ "customer_id": new.id, "expires_at": new.link.expires_at, "revoked_links": 0 });
+    let entries = vec![
+        AuditEntry {
+            action: "business_customer.created",
+            target,
+            details,
+        },
+        AuditEntry {
+            action: "kyb_link.created",
+            target: Target::new("kyb_link", new.link.id.as_str()),
+            details: link_details,
+        },
+    ];
+    insert_events(tx, scope, &result.events, ctx.at).await?;
+    finish_idempotent(tx, scope, idem, result.response, ctx, entries).await
 }
 
 /// Issues a link. A new link replaces what came before: every session of the customer, started
@@ -1344,10 +1380,62 @@ pub(super) async fn insert_events(
 
 /// The start of an idempotent write: `Err` ends the request here (a replay, a mismatch, or a
 /// concurrent request holding the key); `Ok` is the open transaction and its write guard.
-pub(super) type Begun = Result<(Tx, WriteGuard), Idempotent<StoredResponse>>;
+type Begun = Result<(Tx, WriteGuard), Idempotent<StoredResponse>>;
 
 impl Backend {
-    pub(super) async fn begin_idempotent(
+    /// Every idempotent write goes through here: the key is looked up (a replay, a mismatch or
+    /// a request still running ends it), `body` runs in the transaction and ends with
+    /// [`finish_idempotent`], then the commit. Any error of `body` rolls the transaction back
+    /// before it is returned, so PostgreSQL releases the key's advisory lock at once and a quick
+    /// retry is not told the key is still in use.
+    ///
+    /// `body` owns the transaction and hands it back with its outcome (a closure over `&mut Tx`
+    /// would make the future's `Send` unprovable for axum's handlers).
+    pub(super) async fn idempotent<F, Fut>(
+        &self,
+        scope: &Scope,
+        idem: &IdempotencyRequest,
+        at: DateTime<Utc>,
+        body: F,
+    ) -> Result<Idempotent<StoredResponse>, StoreError>
+    where
+        F: FnOnce(Tx) -> Fut,
+        Fut: std::future::Future<Output = (Tx, Result<StoredResponse, StoreError>)>,
+    {
+        let (tx, _guard) = match self.begin_idempotent(scope, idem, at).await? {
+            Ok(begun) => begun,
+            Err(done) => return Ok(done),
+        };
+        let (tx, outcome) = body(tx).await;
+        match outcome {
+            Ok(response) => {
+                tx.commit().await?;
+                Ok(Idempotent::Fresh(response))
+            }
+            Err(e) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back an idempotent write failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The outcome stored for this key, if the same request was answered before (or a
+    /// mismatch): read before any check that depends on the outside world (DNS, rules that
+    /// change), so a replay answers exactly as the first time. Takes no lock: the write that
+    /// follows looks again under the key's lock.
+    pub async fn stored_outcome(
+        &self,
+        scope: &Scope,
+        idem: &IdempotencyRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Idempotent<StoredResponse>>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        stored_answer(&mut conn, scope, idem, now).await
+    }
+
+    async fn begin_idempotent(
         &self,
         scope: &Scope,
         idem: &IdempotencyRequest,
@@ -1367,18 +1455,17 @@ impl Backend {
     }
 }
 
-/// The end of an idempotent write: the stored response, then the audit rows (last, so the chain
-/// head is locked only until the commit), then the commit.
-pub(super) async fn commit_idempotent(
-    mut tx: Tx,
+/// The end of an idempotent write's body: the stored response, then the audit rows (last, so
+/// the chain head is locked only until the commit that [`Backend::idempotent`] makes).
+pub(super) async fn finish_idempotent(
+    tx: &mut Tx,
     scope: &Scope,
     idem: &IdempotencyRequest,
     response: StoredResponse,
     ctx: &AuditContext,
     entries: Vec<AuditEntry<'_>>,
-) -> Result<Idempotent<StoredResponse>, StoreError> {
-    idempotency_finish(&mut tx, scope, idem, &response, ctx.at).await?;
-    insert_audit(&mut tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
-    tx.commit().await?;
-    Ok(Idempotent::Fresh(response))
+) -> Result<StoredResponse, StoreError> {
+    idempotency_finish(tx, scope, idem, &response, ctx.at).await?;
+    insert_audit(tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
+    Ok(response)
 }

@@ -6,7 +6,7 @@ use kyb_domain::{DeliveryId, EventId, Mode, PlatformId, WebhookEndpointId};
 use serde_json::{json, Value};
 use sqlx::types::Json;
 
-use super::repo::{commit_idempotent, insert_audit, AuditEntry, Backend, Target, Tx};
+use super::repo::{finish_idempotent, insert_audit, AuditEntry, Backend, Target, Tx};
 use super::{lock_rows, skip_locked, Db};
 use crate::model::*;
 use crate::StoreError;
@@ -217,44 +217,50 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
-        sqlx::query(
-            "INSERT INTO webhook_endpoints (id, platform_id, livemode, url, description, enabled_events, \
-             status, secret_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, $8, $8)",
-        )
-        .bind(new.id.as_str())
-        .bind(scope.platform_id.as_str())
-        .bind(scope.mode.is_live())
-        .bind(&new.url)
-        .bind(new.description.as_deref())
-        .bind(events_json(&new.enabled_events))
-        .bind(&new.secret_enc)
-        .bind(ctx.at)
-        .execute(&mut *tx)
-        .await?;
-        let endpoint = WebhookEndpoint {
-            id: new.id,
-            platform_id: scope.platform_id.clone(),
-            mode: scope.mode,
-            url: new.url,
-            description: new.description,
-            enabled_events: new.enabled_events,
-            enabled: true,
-            disabled_reason: None,
-            secret_enc: new.secret_enc,
-            previous_secret_enc: None,
-            previous_secret_expires_at: None,
-            created_at: ctx.at,
-            updated_at: ctx.at,
-        };
-        let response = finish(&endpoint);
-        let target = Target::new("webhook_endpoint", endpoint.id.as_str());
-        let entries = AuditEntry::single(
-            "webhook_endpoint.created",
-            target,
-            endpoint_details(&endpoint),
-        );
-        commit_idempotent(tx, scope, idem, response, ctx, entries).await
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                sqlx::query(
+                    "INSERT INTO webhook_endpoints (id, platform_id, livemode, url, description, enabled_events, \
+                     status, secret_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, $8, $8)",
+                )
+                .bind(new.id.as_str())
+                .bind(scope.platform_id.as_str())
+                .bind(scope.mode.is_live())
+                .bind(&new.url)
+                .bind(new.description.as_deref())
+                .bind(events_json(&new.enabled_events))
+                .bind(&new.secret_enc)
+                .bind(ctx.at)
+                .execute(&mut *tx)
+                .await?;
+                let endpoint = WebhookEndpoint {
+                    id: new.id,
+                    platform_id: scope.platform_id.clone(),
+                    mode: scope.mode,
+                    url: new.url,
+                    description: new.description,
+                    enabled_events: new.enabled_events,
+                    enabled: true,
+                    disabled_reason: None,
+                    secret_enc: new.secret_enc,
+                    previous_secret_enc: None,
+                    previous_secret_expires_at: None,
+                    created_at: ctx.at,
+                    updated_at: ctx.at,
+                };
+                let response = finish(&endpoint);
+                let target = Target::new("webhook_endpoint", endpoint.id.as_str());
+                let entries = AuditEntry::single(
+                    "webhook_endpoint.created",
+                    target,
+                    endpoint_details(&endpoint),
+                );
+                finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
+            }
+            .await;
+            (tx, outcome)
+        })
+        .await
     }
 
     pub async fn get_endpoint(
@@ -310,46 +316,52 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
-        let before = load_endpoint(&mut tx, scope, id, true)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let mut after = before.clone();
-        if let Some(url) = patch.url {
-            after.url = url;
-        }
-        if let Some(description) = patch.description {
-            after.description = description;
-        }
-        if let Some(events) = patch.enabled_events {
-            after.enabled_events = events;
-        }
-        if let Some(enabled) = patch.enabled {
-            if enabled != after.enabled {
-                after.enabled = enabled;
-                after.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                let before = load_endpoint(&mut tx, scope, id, true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let mut after = before.clone();
+                if let Some(url) = patch.url {
+                    after.url = url;
+                }
+                if let Some(description) = patch.description {
+                    after.description = description;
+                }
+                if let Some(events) = patch.enabled_events {
+                    after.enabled_events = events;
+                }
+                if let Some(enabled) = patch.enabled {
+                    if enabled != after.enabled {
+                        after.enabled = enabled;
+                        after.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
+                    }
+                }
+                after.updated_at = ctx.at;
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET url = $1, description = $2, enabled_events = $3, status = $4, \
+                     disabled_reason = $5, updated_at = $6 WHERE id = $7",
+                )
+                .bind(&after.url)
+                .bind(after.description.as_deref())
+                .bind(events_json(&after.enabled_events))
+                .bind(if after.enabled { "enabled" } else { "disabled" })
+                .bind(after.disabled_reason.as_deref())
+                .bind(ctx.at)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let response = finish(&after);
+                let target = Target::new("webhook_endpoint", id.as_str());
+                let details =
+                    json!({ "before": endpoint_details(&before), "after": endpoint_details(&after) });
+                let entries = AuditEntry::single("webhook_endpoint.updated", target, details);
+                finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
             }
-        }
-        after.updated_at = ctx.at;
-        sqlx::query(
-            "UPDATE webhook_endpoints SET url = $1, description = $2, enabled_events = $3, status = $4, \
-             disabled_reason = $5, updated_at = $6 WHERE id = $7",
-        )
-        .bind(&after.url)
-        .bind(after.description.as_deref())
-        .bind(events_json(&after.enabled_events))
-        .bind(if after.enabled { "enabled" } else { "disabled" })
-        .bind(after.disabled_reason.as_deref())
-        .bind(ctx.at)
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let response = finish(&after);
-        let target = Target::new("webhook_endpoint", id.as_str());
-        let details =
-            json!({ "before": endpoint_details(&before), "after": endpoint_details(&after) });
-        let entries = AuditEntry::single("webhook_endpoint.updated", target, details);
-        commit_idempotent(tx, scope, idem, response, ctx, entries).await
+            .await;
+            (tx, outcome)
+        })
+        .await
     }
 
     /// Deletes an endpoint: it disappears from the API and its pending deliveries are cancelled.
@@ -362,34 +374,40 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
-        let endpoint = load_endpoint(&mut tx, scope, id, true)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        sqlx::query(
-            "UPDATE webhook_endpoints SET deleted_at = $1, updated_at = $1, status = 'disabled', \
-             disabled_reason = 'deleted' WHERE id = $2",
-        )
-        .bind(ctx.at)
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let cancelled = sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL, \
-             lease_expires_at = NULL, completed_at = $1, updated_at = $1, last_error = 'endpoint deleted' \
-             WHERE endpoint_id = $2 AND status = 'pending'",
-        )
-        .bind(ctx.at)
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let response = finish(&endpoint);
-        let target = Target::new("webhook_endpoint", id.as_str());
-        let mut details = endpoint_details(&endpoint);
-        details["cancelled_deliveries"] = json!(cancelled);
-        let entries = AuditEntry::single("webhook_endpoint.deleted", target, details);
-        commit_idempotent(tx, scope, idem, response, ctx, entries).await
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                let endpoint = load_endpoint(&mut tx, scope, id, true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET deleted_at = $1, updated_at = $1, status = 'disabled', \
+                     disabled_reason = 'deleted' WHERE id = $2",
+                )
+                .bind(ctx.at)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let cancelled = sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL, \
+                     lease_expires_at = NULL, completed_at = $1, updated_at = $1, last_error = 'endpoint deleted' \
+                     WHERE endpoint_id = $2 AND status = 'pending'",
+                )
+                .bind(ctx.at)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let response = finish(&endpoint);
+                let target = Target::new("webhook_endpoint", id.as_str());
+                let mut details = endpoint_details(&endpoint);
+                details["cancelled_deliveries"] = json!(cancelled);
+                let entries = AuditEntry::single("webhook_endpoint.deleted", target, details);
+                finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
+            }
+            .await;
+            (tx, outcome)
+        })
+        .await
     }
 
     /// Replaces the signing secret; the replaced one keeps signing until `previous_expires_at`.
@@ -402,32 +420,41 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&WebhookEndpoint) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
-        let mut endpoint = load_endpoint(&mut tx, scope, id, true)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let keep_previous = rotation.previous_expires_at > ctx.at;
-        endpoint.previous_secret_enc =
-            keep_previous.then(|| std::mem::take(&mut endpoint.secret_enc));
-        endpoint.previous_secret_expires_at = keep_previous.then_some(rotation.previous_expires_at);
-        endpoint.secret_enc = rotation.secret_enc;
-        endpoint.updated_at = ctx.at;
-        sqlx::query(
-            "UPDATE webhook_endpoints SET secret_enc = $1, previous_secret_enc = $2, \
-             previous_secret_expires_at = $3, updated_at = $4 WHERE id = $5",
-        )
-        .bind(&endpoint.secret_enc)
-        .bind(endpoint.previous_secret_enc.as_deref())
-        .bind(endpoint.previous_secret_expires_at)
-        .bind(ctx.at)
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let response = finish(&endpoint);
-        let target = Target::new("webhook_endpoint", id.as_str());
-        let details = json!({ "previous_secret_expires_at": endpoint.previous_secret_expires_at });
-        let entries = AuditEntry::single("webhook_endpoint.secret_rotated", target, details);
-        commit_idempotent(tx, scope, idem, response, ctx, entries).await
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                let mut endpoint = load_endpoint(&mut tx, scope, id, true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let keep_previous = rotation.previous_expires_at > ctx.at;
+                endpoint.previous_secret_enc =
+                    keep_previous.then(|| std::mem::take(&mut endpoint.secret_enc));
+                endpoint.previous_secret_expires_at =
+                    keep_previous.then_some(rotation.previous_expires_at);
+                endpoint.secret_enc = rotation.secret_enc;
+                endpoint.updated_at = ctx.at;
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET secret_enc = $1, previous_secret_enc = $2, \
+                     previous_secret_expires_at = $3, updated_at = $4 WHERE id = $5",
+                )
+                .bind(&endpoint.secret_enc)
+                .bind(endpoint.previous_secret_enc.as_deref())
+                .bind(endpoint.previous_secret_expires_at)
+                .bind(ctx.at)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let response = finish(&endpoint);
+                let target = Target::new("webhook_endpoint", id.as_str());
+                let details =
+                    json!({ "previous_secret_expires_at": endpoint.previous_secret_expires_at });
+                let entries =
+                    AuditEntry::single("webhook_endpoint.secret_rotated", target, details);
+                finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
+            }
+            .await;
+            (tx, outcome)
+        })
+        .await
     }
 
     // ----- deliveries ----------------------------------------------------------------------
@@ -514,41 +541,47 @@ impl Backend {
         ctx: &AuditContext,
         finish: impl FnOnce(&Delivery) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let (mut tx, _guard) = begin_or_return!(self, scope, idem, ctx);
-        let endpoint = load_endpoint(&mut tx, scope, endpoint_id, false)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if !endpoint.enabled {
-            return Err(StoreError::Conflict(format!(
-                "webhook endpoint {endpoint_id} is disabled; enable it (POST /v2/webhook_endpoints/{endpoint_id} \
-                 with \"disabled\": false) before retrying its deliveries"
-            )));
-        }
-        let mut delivery = load_delivery(&mut tx, scope, endpoint_id, id, true)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let previous = delivery.status;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
-             lease_owner = NULL, lease_expires_at = NULL, completed_at = NULL, updated_at = $1 WHERE id = $2",
-        )
-        .bind(ctx.at)
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        delivery.status = DeliveryStatus::Pending;
-        delivery.next_attempt_at = Some(ctx.at);
-        delivery.completed_at = None;
-        delivery.updated_at = ctx.at;
-        let response = finish(&delivery);
-        let target = Target::new("webhook_delivery", id.as_str());
-        let details = json!({
-            "endpoint_id": endpoint_id,
-            "event_id": delivery.event_id,
-            "previous_status": previous,
-        });
-        let entries = AuditEntry::single("webhook_delivery.retried", target, details);
-        commit_idempotent(tx, scope, idem, response, ctx, entries).await
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                let endpoint = load_endpoint(&mut tx, scope, endpoint_id, false)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                if !endpoint.enabled {
+                    return Err(StoreError::Conflict(format!(
+                        "webhook endpoint {endpoint_id} is disabled; enable it (POST /v2/webhook_endpoints/{endpoint_id} \
+                         with \"disabled\": false) before retrying its deliveries"
+                    )));
+                }
+                let mut delivery = load_delivery(&mut tx, scope, endpoint_id, id, true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let previous = delivery.status;
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
+                     lease_owner = NULL, lease_expires_at = NULL, completed_at = NULL, updated_at = $1 WHERE id = $2",
+                )
+                .bind(ctx.at)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                delivery.status = DeliveryStatus::Pending;
+                delivery.next_attempt_at = Some(ctx.at);
+                delivery.completed_at = None;
+                delivery.updated_at = ctx.at;
+                let response = finish(&delivery);
+                let target = Target::new("webhook_delivery", id.as_str());
+                let details = json!({
+                    "endpoint_id": endpoint_id,
+                    "event_id": delivery.event_id,
+                    "previous_status": previous,
+                });
+                let entries = AuditEntry::single("webhook_delivery.retried", target, details);
+                finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
+            }
+            .await;
+            (tx, outcome)
+        })
+        .await
     }
 
     // ----- the dispatcher's side -----------------------------------------------------------

@@ -245,8 +245,13 @@ impl FromRequestParts<AppState> for OperatorSession {
     }
 }
 
+/// A 500; the error is logged with its whole cause chain and the request id.
 fn internal(e: impl Into<anyhow::Error>) -> Response {
-    tracing::error!(error = format!("{:#}", e.into()), "console request failed");
+    tracing::error!(
+        error = format!("{:#}", e.into()),
+        request_id = crate::request_id::current().unwrap_or_default(),
+        "console request failed"
+    );
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 

@@ -45,8 +45,14 @@ pub fn problem(
     )
 }
 
-pub fn internal_error(err: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %err, request_id = crate::request_id::current().unwrap_or_default(), "hosted page failed");
+/// A 500 page; the error is logged with its whole cause chain and the request id.
+pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
+    let err = err.into();
+    tracing::error!(
+        error = format!("{err:#}"),
+        request_id = crate::request_id::current().unwrap_or_default(),
+        "hosted page failed"
+    );
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
         None,

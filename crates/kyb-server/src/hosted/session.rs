@@ -106,7 +106,7 @@ fn link_problem(state: LinkState, platform: &str) -> Response {
             format!("{platform} cannot take verifications through this service at the moment."),
             format!("Contact {platform} for how to go on."),
         ),
-        LinkState::Valid => internal_error("a valid link reached the problem page"),
+        LinkState::Valid => internal_error(anyhow::anyhow!("a valid link reached the problem page")),
     }
 }
 

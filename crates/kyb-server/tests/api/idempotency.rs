@@ -235,3 +235,15 @@ db_test!(
         assert_eq!(app.customer_count().await, 2);
     }
 );
+
+db_test!(a_refused_write_frees_its_key_at_once, |app| async move {
+    // A write that ends early (here 409 customer_exists) rolls back before answering, so a
+    // retry right after it is answered again, never told the key is still in use.
+    let body = body_with_email(&unique_email()).to_string();
+    assert_eq!(app.create_as(&app.key, "first", &body).await.status(), 200);
+    for i in 0..20 {
+        let r = app.create_as(&app.key, "again", &body).await;
+        let e = assert_error(r, 409, "customer_exists").await;
+        assert_eq!(e["param"], "business_email", "try {i}");
+    }
+});

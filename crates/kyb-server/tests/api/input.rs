@@ -76,6 +76,28 @@ db_test!(
         assert_eq!(e["param"], "limit", "{e}");
         assert!(e["message"].as_str().unwrap().contains("more than once"));
 
+        // Headers larger than the service takes: 431 in our shape.
+        let r = app
+            .client
+            .get(app.url("/v2/business_customer"))
+            .header("ngnc-sec-key", &app.key)
+            .header("x-padding", "a".repeat(20 * 1024))
+            .send()
+            .await
+            .unwrap();
+        let e = assert_error(r, 431, "headers_too_large").await;
+        assert!(e["message"].as_str().unwrap().contains("16384"), "{e}");
+
+        // A method a route does not have.
+        let r = app
+            .client
+            .put(app.url("/v2/business_customer"))
+            .header("ngnc-sec-key", &app.key)
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, 405, "method_not_allowed").await;
+
         // The pages answer with a page.
         let r = app.client.get(app.url("/kyb/%FF")).send().await.unwrap();
         assert_eq!(r.status(), 400);

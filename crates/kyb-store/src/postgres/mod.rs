@@ -13,7 +13,6 @@ pub const BACKEND: &str = "postgres";
 
 // The same source compiled for each database on purpose: see repo.rs.
 #[allow(clippy::duplicate_mod)]
-#[macro_use]
 #[path = "../repo.rs"]
 mod repo;
 pub use repo::Backend;

@@ -15,7 +15,6 @@ pub const BACKEND: &str = "sqlite";
 
 // The same source compiled for each database on purpose: see repo.rs.
 #[allow(clippy::duplicate_mod)]
-#[macro_use]
 #[path = "../repo.rs"]
 mod repo;
 pub use repo::Backend;
