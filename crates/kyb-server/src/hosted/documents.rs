@@ -121,7 +121,13 @@ pub async fn page_handler(State(state): State<AppState>, session: CustomerSessio
 /// A file name safe to show: the last path component, printable, at most 120 characters.
 fn display_name(raw: Option<&str>) -> String {
     let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    // Control, format and text-direction characters are dropped: a right-to-left override
+    // would make `invoice\u{202E}fdp.exe` read as `invoiceexe.pdf` in the console.
+    let clean: String = base
+        .chars()
+        .filter(|c| kyb_domain::invisible_char(c.encode_utf8(&mut [0; 4]), false).is_none())
+        .take(120)
+        .collect();
     if clean.trim().is_empty() {
         "document".to_owned()
     } else {
@@ -364,5 +370,19 @@ pub async fn remove(
         }
         Err(StoreError::NotFound) => no_such_document(&session.0.platform_name),
         Err(e) => internal_error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_name;
+
+    #[test]
+    fn file_names_keep_only_what_a_reader_sees() {
+        assert_eq!(display_name(Some("C:\\docs\\cert.pdf")), "cert.pdf");
+        assert_eq!(display_name(Some("invoice\u{202E}fdp.exe")), "invoicefdp.exe");
+        assert_eq!(display_name(Some("a\u{0}b\u{200B}c.pdf")), "abc.pdf");
+        assert_eq!(display_name(Some("\u{202E}")), "document");
+        assert_eq!(display_name(None), "document");
     }
 }
