@@ -42,6 +42,9 @@ pub struct RawConfig {
     pub max_documents_per_customer: usize,
     pub max_document_bytes_per_customer: u64,
     pub max_people_per_customer: usize,
+    pub sqlite_synchronous: String,
+    pub database_acquire_timeout: String,
+    pub database_statement_timeout: String,
 }
 
 impl Default for RawConfig {
@@ -74,6 +77,9 @@ impl Default for RawConfig {
             max_documents_per_customer: 30,
             max_document_bytes_per_customer: 100 * 1024 * 1024,
             max_people_per_customer: 25,
+            sqlite_synchronous: "full".into(),
+            database_acquire_timeout: "5s".into(),
+            database_statement_timeout: "30s".into(),
         }
     }
 }
@@ -107,6 +113,9 @@ const ENV_KEYS: &[&str] = &[
     "max_documents_per_customer",
     "max_document_bytes_per_customer",
     "max_people_per_customer",
+    "sqlite_synchronous",
+    "database_acquire_timeout",
+    "database_statement_timeout",
 ];
 
 impl RawConfig {
@@ -175,6 +184,8 @@ pub struct Config {
     pub max_document_bytes_per_customer: u64,
     /// People one customer may list.
     pub max_people_per_customer: usize,
+    /// How the store talks to the database: SQLite durability, pool and statement timeouts.
+    pub store: kyb_store::StoreOptions,
 }
 
 /// How webhooks are delivered.
@@ -418,6 +429,30 @@ impl TryFrom<RawConfig> for Config {
                 raw.max_people_per_customer
             )));
         }
+        let sqlite_durable = match raw.sqlite_synchronous.as_str() {
+            "full" => true,
+            "normal" => false,
+            other => {
+                return Err(ConfigError(format!(
+                    "sqlite_synchronous = {other:?} must be full (every acknowledged write survives an OS crash) or normal (faster; the last writes before such a crash may be lost)"
+                )))
+            }
+        };
+        let store = kyb_store::StoreOptions {
+            sqlite_durable,
+            acquire_timeout: duration(
+                "database_acquire_timeout",
+                &raw.database_acquire_timeout,
+                std::time::Duration::from_millis(100),
+                MINUTE,
+            )?,
+            statement_timeout: duration(
+                "database_statement_timeout",
+                &raw.database_statement_timeout,
+                std::time::Duration::from_secs(1),
+                DAY,
+            )?,
+        };
         let session_idle = duration("session_idle", &raw.session_idle, MINUTE, DAY)?;
         let session_max = duration("session_max", &raw.session_max, MINUTE, 7 * DAY)?;
         let log_format = match raw.log_format.as_str() {
@@ -451,6 +486,7 @@ impl TryFrom<RawConfig> for Config {
             max_documents_per_customer: raw.max_documents_per_customer,
             max_document_bytes_per_customer: raw.max_document_bytes_per_customer,
             max_people_per_customer: raw.max_people_per_customer,
+            store,
         })
     }
 }

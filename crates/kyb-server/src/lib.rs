@@ -182,7 +182,7 @@ impl Application {
         tokio::task::spawn_blocking(|| kyb_domain::PhoneNumber::parse("+14155550123"))
             .await?
             .ok();
-        let store = Store::connect(&config.database_url)
+        let store = Store::connect_with(&config.database_url, &config.store)
             .await
             .with_context(|| {
                 format!(

@@ -89,13 +89,43 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// How the store talks to its database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// SQLite: `synchronous=FULL`, so that a write acknowledged survives an OS crash or power
+    /// loss (the default). `false`: `NORMAL`, faster, and the last writes before such a crash
+    /// may be lost (never the database itself: WAL stays consistent).
+    pub sqlite_durable: bool,
+    /// The longest a request waits for a pooled connection.
+    pub acquire_timeout: std::time::Duration,
+    /// PostgreSQL: the longest one statement may run (`statement_timeout`).
+    pub statement_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sqlite_durable: true,
+            acquire_timeout: std::time::Duration::from_secs(5),
+            // Long enough for a sanctions import's batches and `kyb audit verify`.
+            statement_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
 impl Store {
-    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`. Does not migrate.
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…` with the default
+    /// options. Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// Connects with these options. Does not migrate.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::connect(url).await?)
+            Backend::Postgres(postgres::connect(url, options).await?)
         } else if url.starts_with("sqlite:") {
-            Backend::Sqlite(sqlite::connect(url).await?)
+            Backend::Sqlite(sqlite::connect(url, options).await?)
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };

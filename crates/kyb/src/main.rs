@@ -201,7 +201,7 @@ async fn open_store(config: &Config) -> Result<Store> {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
     }
-    let store = Store::connect(&config.database_url)
+    let store = Store::connect_with(&config.database_url, &config.store)
         .await
         .with_context(|| {
             format!(

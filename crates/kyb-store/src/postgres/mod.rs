@@ -4,7 +4,6 @@
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
-use std::time::Duration;
 
 use crate::StoreError;
 
@@ -65,14 +64,16 @@ impl WriteGate {
 
 pub(crate) const BEGIN_WRITE: &str = "BEGIN";
 
-pub async fn connect(url: &str) -> Result<Backend, StoreError> {
-    let options = PgConnectOptions::from_str(url)?;
+pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, StoreError> {
+    let statement_ms = store.statement_timeout.as_millis().to_string();
+    let options =
+        PgConnectOptions::from_str(url)?.options([("statement_timeout", statement_ms.as_str())]);
     // No ping before each checkout: a dead connection fails its query and is replaced, and the
     // ping would cost a round trip on every request.
     let pool = PgPoolOptions::new()
         .max_connections(32)
         .test_before_acquire(false)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(store.acquire_timeout)
         .connect_with(options)
         .await?;
     Ok(Backend::new(pool))

@@ -65,17 +65,24 @@ impl WriteGate {
 
 pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
-pub async fn connect(url: &str) -> Result<Backend, StoreError> {
+pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, StoreError> {
+    // FULL syncs the WAL at every commit: what was acknowledged survives an OS crash.
+    let synchronous = if store.sqlite_durable {
+        SqliteSynchronous::Full
+    } else {
+        SqliteSynchronous::Normal
+    };
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(synchronous)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     // A local file has no connection to lose: skip the ping before each checkout.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .test_before_acquire(false)
+        .acquire_timeout(store.acquire_timeout)
         .connect_with(options)
         .await?;
     Ok(Backend::new(pool))
