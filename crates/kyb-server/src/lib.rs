@@ -9,6 +9,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod hosted;
 pub mod input;
 pub mod links;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub link_guesses: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Request rates of `/v2`, per API key and for unknown keys per address.
     pub api_limits: Arc<auth::ApiLimits>,
+    /// The background workers of this node, for `/readyz`.
+    pub workers: Arc<health::Workers>,
     /// Console sign-in limits and the password hashing pool.
     pub signin: Arc<console::signin::SignInGuard>,
     /// Encrypts and opens webhook endpoint secrets.
@@ -134,6 +137,7 @@ pub fn router(state: AppState) -> Router {
     api::router()
         .merge(hosted::router(upload_limit))
         .merge(console::router())
+        .merge(health::router())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -247,6 +251,7 @@ impl Application {
                 std::num::NonZeroU32::new(20).expect("20 is not zero"),
             ))),
             signin: Arc::default(),
+            workers: Arc::default(),
             api_limits,
             webhook_secrets,
             sanctions: Arc::new(checks::ListCache::default()),
@@ -279,12 +284,22 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = Vec::new();
         if self.state.config.workers {
-            workers.push(workers::IdempotencyPurge::new(self.state.clone()).spawn(
-                self.state.config.idempotency_purge_interval,
-                stop_rx.clone(),
+            let watch = &self.state.workers;
+            workers.push(watch.watch(
+                "idempotency_purge",
+                workers::IdempotencyPurge::new(self.state.clone()).spawn(
+                    self.state.config.idempotency_purge_interval,
+                    stop_rx.clone(),
+                ),
             ));
-            workers.push(webhooks::Dispatcher::new(self.state.clone())?.spawn(stop_rx.clone()));
-            workers.push(checks::CheckRunner::new(self.state.clone()).spawn(stop_rx.clone()));
+            workers.push(watch.watch(
+                "webhook_dispatcher",
+                webhooks::Dispatcher::new(self.state.clone())?.spawn(stop_rx.clone()),
+            ));
+            workers.push(watch.watch(
+                "check_runner",
+                checks::CheckRunner::new(self.state.clone()).spawn(stop_rx.clone()),
+            ));
         }
         let store = self.state.store.clone();
         let app = router(self.state);

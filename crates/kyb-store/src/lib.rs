@@ -158,6 +158,12 @@ impl Store {
         }
     }
 
+    /// How many migrations this binary knows that the database has not applied; a round trip,
+    /// so also the readiness check that the database answers.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        on_backend!(self, b => b.pending_migrations().await)
+    }
+
     pub async fn migrate(&self) -> Result<(), StoreError> {
         on_backend!(self, b => b.migrate().await)
     }

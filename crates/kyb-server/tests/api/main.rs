@@ -11,6 +11,7 @@ mod console;
 mod create;
 mod customers;
 mod events;
+mod health;
 pub mod hosted;
 mod idempotency;
 mod input;
