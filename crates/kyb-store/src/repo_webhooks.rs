@@ -670,7 +670,7 @@ impl Backend {
     /// lost (another worker took the delivery over): the attempt is recorded, the delivery left
     /// to its new owner.
     pub async fn record_attempt(&self, report: &AttemptReport) -> Result<bool, StoreError> {
-        let (mut tx, _guard) = self.begin_write().await?;
+        let (mut tx, guard) = self.begin_write().await?;
         let now = report.finished_at;
         let next_attempt_at = match &report.result {
             AttemptResult::Retry(at) => Some(*at),
@@ -719,17 +719,6 @@ impl Backend {
         .rows_affected()
             == 1;
         match &report.result {
-            AttemptResult::Succeeded if owned => {
-                // The receiver is answering again: what waits on a retry for it goes out now.
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 \
-                     AND status = 'pending' AND round_attempts > 0 AND next_attempt_at > $1",
-                )
-                .bind(now)
-                .bind(report.endpoint_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
             AttemptResult::DisableEndpoint(reason) if owned => {
                 let disabled = sqlx::query(
                     "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated_at = $2 \
@@ -758,8 +747,53 @@ impl Backend {
             _ => {}
         }
         tx.commit().await?;
+        drop(guard);
+        if owned && matches!(report.result, AttemptResult::Succeeded) {
+            // The receiver is answering again: what waits on a retry for it goes out now. In a
+            // transaction of its own, after the attempt is committed, taking only rows nobody
+            // holds (SKIP LOCKED, in id order): two dispatchers recording successes for one
+            // endpoint at once used to lock each other's rows in opposite orders and deadlock,
+            // losing the record of a 200 and sending the event again. Best effort: a row
+            // skipped here goes out at its own time.
+            if let Err(e) = self.pull_forward(report.endpoint_id.as_str(), now).await {
+                tracing::warn!(
+                    error = anyhow_chain(&e),
+                    endpoint_id = %report.endpoint_id,
+                    "could not bring an endpoint's waiting retries forward"
+                );
+            }
+        }
         Ok(owned)
     }
+
+    async fn pull_forward(&self, endpoint_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id IN (\
+             SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = $2 AND d.status = 'pending' \
+             AND d.round_attempts > 0 AND d.next_attempt_at > $1 ORDER BY d.id{})",
+            skip_locked("d")
+        );
+        sqlx::query(&sql)
+            .bind(now)
+            .bind(endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// An error with its causes, for a log line.
+fn anyhow_chain(e: &StoreError) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 async fn load_endpoint(
