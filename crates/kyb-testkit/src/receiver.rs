@@ -46,6 +46,8 @@ pub struct Hit {
     pub body: Bytes,
     /// When the request had arrived (after the scripted delay).
     pub at: std::time::Instant,
+    /// The status the receiver answered it with.
+    pub status: u16,
 }
 
 impl Hit {
@@ -109,6 +111,7 @@ impl Receiver {
                     headers,
                     body,
                     at: std::time::Instant::now(),
+                    status: reply.status,
                 });
                 state.arrived.notify_waiters();
                 let mut response = (

@@ -1,7 +1,6 @@
 //! `/livez` and `/readyz`: unauthenticated, in JSON, 503 with the reason when the node cannot work.
 
 use crate::db_test;
-use crate::helpers::*;
 use serde_json::Value;
 
 db_test!(liveness_and_readiness, |app| async move {

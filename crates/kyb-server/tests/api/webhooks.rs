@@ -5,6 +5,7 @@
 
 use crate::helpers::*;
 use crate::{db_test, db_test_with};
+use futures::StreamExt;
 use kyb_server::webhooks::Dispatcher;
 use kyb_testkit::receiver::{Receiver, Reply};
 use serde_json::{json, Value};
@@ -721,6 +722,95 @@ db_test!(
         assert_eq!(ids.len(), 30, "every event once, none twice");
     }
 );
+
+db_test_with!(
+    two_dispatchers_under_load_record_every_attempt_and_never_resend,
+    |mut c| {
+        // Retries a second later, so that many wait while others succeed (each success brings
+        // the endpoint's waiting retries forward: where two dispatchers used to deadlock), and
+        // enough of them that no delivery runs out (30 % of 500s: twenty in a row is a 1 in
+        // 10^10 chance).
+        let mut schedule = vec![std::time::Duration::from_secs(1); 20];
+        schedule[0] = std::time::Duration::ZERO;
+        c.webhooks.retry_schedule = schedule;
+        c.api_rate_limit = 0;
+        c
+    },
+    |app| async move {
+        const EVENTS: usize = 1_000;
+        let deadlocks_before = deadlocks(&app).await;
+        let receiver = Receiver::start().await;
+        // 30 % 500s, 10 % slow 200s, the rest 200, in a fixed pseudo-random order (a periodic
+        // script can line up with the dispatchers' batches); 200 after the script.
+        let mut seed: u32 = 12_345;
+        for _ in 0..EVENTS * 2 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            receiver.reply_next(match (seed >> 16) % 10 {
+                0..=2 => Reply::status(500),
+                3 => Reply::status(200).after(Duration::from_millis(30)),
+                _ => Reply::status(200),
+            });
+        }
+        app.endpoint(&receiver.url(), json!(["*"])).await;
+        // Each customer makes two events (created, kyb_link.created).
+        futures::stream::iter(0..EVENTS / 2)
+            .for_each_concurrent(8, |_| async {
+                app.create_customer().await;
+            })
+            .await;
+        let (a, b) = (app.dispatcher(), app.dispatcher());
+        let run = |d: Dispatcher| {
+            let app = &app;
+            async move {
+                loop {
+                    let n = d.run_once().await.unwrap();
+                    if n == 0 {
+                        let pending = app
+                            .dump("SELECT id FROM webhook_deliveries WHERE status = 'pending'")
+                            .await;
+                        if pending.is_empty() {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(300), async {
+            tokio::join!(run(a), run(b));
+        })
+        .await
+        .expect("every delivery done within 5 minutes");
+        let hits = receiver.hits();
+        let mut succeeded: HashMap<String, usize> = HashMap::new();
+        for h in hits.iter().filter(|h| h.status == 200) {
+            *succeeded
+                .entry(h.header("webhook-id").to_owned())
+                .or_default() += 1;
+        }
+        let not_done = app
+            .dump("SELECT d.id || ' ' || d.status || ' ' || d.attempt_count || ' ' || COALESCE(d.last_error, '') FROM webhook_deliveries d WHERE d.status <> 'succeeded'")
+            .await;
+        assert!(not_done.is_empty(), "{not_done:?}");
+        assert_eq!(succeeded.len(), EVENTS, "every event answered 200 once");
+        let twice: Vec<_> = succeeded.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "events sent again after a 200: {twice:?}");
+        let attempts = app.dump("SELECT id FROM webhook_attempts").await;
+        assert_eq!(attempts.len(), hits.len(), "every attempt is recorded");
+        assert_eq!(deadlocks(&app).await, deadlocks_before, "no deadlock");
+    }
+);
+
+/// Deadlocks PostgreSQL counted in this test's database (0 on SQLite, which cannot deadlock).
+async fn deadlocks(app: &TestApp) -> String {
+    if app.state.store.as_postgres().is_some() {
+        app.dump("SELECT deadlocks::text FROM pg_stat_database WHERE datname = current_database()")
+            .await
+            .remove(0)
+    } else {
+        "0".into()
+    }
+}
 
 db_test!(
     deleting_an_endpoint_cancels_what_it_had_pending,
