@@ -380,7 +380,10 @@ mod tests {
     #[test]
     fn file_names_keep_only_what_a_reader_sees() {
         assert_eq!(display_name(Some("C:\\docs\\cert.pdf")), "cert.pdf");
-        assert_eq!(display_name(Some("invoice\u{202E}fdp.exe")), "invoicefdp.exe");
+        assert_eq!(
+            display_name(Some("invoice\u{202E}fdp.exe")),
+            "invoicefdp.exe"
+        );
         assert_eq!(display_name(Some("a\u{0}b\u{200B}c.pdf")), "abc.pdf");
         assert_eq!(display_name(Some("\u{202E}")), "document");
         assert_eq!(display_name(None), "document");
