@@ -239,13 +239,26 @@ impl PhoneNumber {
                 "phone_number may contain only digits, spaces, `-`, `.` and parentheses after the `+`, found `{bad}`"
             )));
         }
-        let parsed = phonenumber::parse(None, trimmed).map_err(|e| match e {
-            phonenumber::ParseError::InvalidCountryCode => ValueError::invalid(
-                "phone_number starts with a country calling code that is not assigned to any country",
-            ),
-            other => ValueError::invalid(format!(
-                "phone_number is not a phone number in international form ({other})"
-            )),
+        // The library's own messages name its internals ("malformed integer part ... cannot
+        // parse integer from empty string"): each failure gets a sentence naming the rule.
+        let parsed = phonenumber::parse(None, trimmed).map_err(|e| {
+            use phonenumber::ParseError as P;
+            ValueError::invalid(match e {
+                P::InvalidCountryCode => {
+                    "phone_number starts with a country calling code that is not assigned to any country"
+                }
+                P::NoNumber | P::TooShortAfterIdd | P::TooShortNsn => {
+                    "phone_number has too few digits: after the `+` it needs the country calling code and the national number, 8 to 15 digits in all, like +14155550123"
+                }
+                P::TooLong => {
+                    "phone_number has too many digits: at most 15 including the country calling code (E.164)"
+                }
+                // A national part that is nothing but zeros (or a trunk prefix) once the
+                // library has dropped its leading zeros.
+                P::MalformedInteger(_) => {
+                    "phone_number has no national number after the country calling code, only zeros; write the national number without its trunk prefix, like +14155550123"
+                }
+            })
         })?;
         let code = parsed.code().value();
         if phonenumber::metadata::DATABASE.by_code(&code).is_none() {
@@ -446,6 +459,25 @@ mod tests {
             "+234 0000001",
         ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    /// The parser's failures are told as the rule they break, never in the library's words.
+    #[test]
+    fn phone_number_errors_name_the_rule() {
+        for (raw, says) in [
+            ("+10000000", "no national number"),
+            ("+4400000000", "no national number"),
+            ("+1", "too few digits"),
+            ("+12", "too few digits"),
+            ("+999 1234 5678", "not assigned"),
+            ("+1234567890123456", "8 to 15 digits"),
+        ] {
+            let e = PhoneNumber::parse(raw).unwrap_err();
+            assert!(e.message.contains(says), "{raw}: {}", e.message);
+            for internal in ["integer", "parse", "IDD", "nsn"] {
+                assert!(!e.message.contains(internal), "{raw}: {}", e.message);
+            }
         }
     }
 

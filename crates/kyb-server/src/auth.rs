@@ -3,7 +3,8 @@
 //!
 //! Rate limits: each key may make `api_rate_limit` requests per second (bursts of twice that);
 //! beyond, 429 `rate_limit_error` with `Retry-After`. An address presenting keys that do not
-//! exist is limited too ([`BAD_KEYS_PER_MINUTE`]), so keys cannot be guessed at database speed.
+//! exist is limited too (`api_unknown_keys_per_minute`, 30 by default), so keys cannot be
+//! guessed at database speed.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{header, request::Parts, StatusCode};
@@ -16,8 +17,6 @@ use std::num::NonZeroU32;
 use crate::error::{ApiError, ErrorType};
 use crate::AppState;
 
-/// Unknown or malformed keys one client address may present per minute.
-pub const BAD_KEYS_PER_MINUTE: u32 = 30;
 /// Keys kept per limiter table before idle ones are forgotten.
 const MAX_TRACKED: usize = 10_000;
 
@@ -28,8 +27,9 @@ pub struct ApiLimits {
 }
 
 impl ApiLimits {
-    /// `per_second` requests per key and second, in bursts of twice that; 0: unlimited.
-    pub fn new(per_second: u32) -> Self {
+    /// `per_second` requests per key and second, in bursts of twice that (0: unlimited), and
+    /// `bad_per_minute` unknown keys per client address.
+    pub fn new(per_second: u32, bad_per_minute: u32) -> Self {
         let per_key = NonZeroU32::new(per_second).map(|rate| {
             let burst = rate.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));
             RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
@@ -37,7 +37,7 @@ impl ApiLimits {
         Self {
             per_key,
             bad_keys: RateLimiter::keyed(Quota::per_minute(
-                NonZeroU32::new(BAD_KEYS_PER_MINUTE).expect("not zero"),
+                NonZeroU32::new(bad_per_minute).unwrap_or(NonZeroU32::MIN),
             )),
         }
     }

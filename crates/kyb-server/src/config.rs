@@ -39,6 +39,7 @@ pub struct RawConfig {
     pub webhooks_poll_interval: String,
     pub registry_sec_file: Option<PathBuf>,
     pub api_rate_limit: u32,
+    pub api_unknown_keys_per_minute: u32,
     pub max_documents_per_customer: usize,
     pub max_document_bytes_per_customer: u64,
     pub max_people_per_customer: usize,
@@ -74,6 +75,7 @@ impl Default for RawConfig {
             webhooks_poll_interval: "1s".into(),
             registry_sec_file: None,
             api_rate_limit: 100,
+            api_unknown_keys_per_minute: 30,
             max_documents_per_customer: 30,
             max_document_bytes_per_customer: 100 * 1024 * 1024,
             max_people_per_customer: 25,
@@ -110,6 +112,7 @@ const ENV_KEYS: &[&str] = &[
     "webhooks_poll_interval",
     "registry_sec_file",
     "api_rate_limit",
+    "api_unknown_keys_per_minute",
     "max_documents_per_customer",
     "max_document_bytes_per_customer",
     "max_people_per_customer",
@@ -179,6 +182,8 @@ pub struct Config {
     pub registry_sec_file: Option<PathBuf>,
     /// Requests per second each API key may make on `/v2` (bursts of twice that); 0: no limit.
     pub api_rate_limit: u32,
+    /// API keys that do not exist one client address may present per minute (then 429).
+    pub api_unknown_keys_per_minute: u32,
     /// Documents one customer may keep uploaded, and their total size.
     pub max_documents_per_customer: usize,
     pub max_document_bytes_per_customer: u64,
@@ -411,6 +416,11 @@ impl TryFrom<RawConfig> for Config {
                 )));
             }
         }
+        if raw.api_unknown_keys_per_minute == 0 {
+            return Err(ConfigError(
+                "api_unknown_keys_per_minute must be at least 1".into(),
+            ));
+        }
         if !(1..=1000).contains(&raw.max_documents_per_customer) {
             return Err(ConfigError(format!(
                 "max_documents_per_customer = {} must be between 1 and 1000",
@@ -483,6 +493,7 @@ impl TryFrom<RawConfig> for Config {
             webhooks,
             registry_sec_file: raw.registry_sec_file,
             api_rate_limit: raw.api_rate_limit,
+            api_unknown_keys_per_minute: raw.api_unknown_keys_per_minute,
             max_documents_per_customer: raw.max_documents_per_customer,
             max_document_bytes_per_customer: raw.max_document_bytes_per_customer,
             max_people_per_customer: raw.max_people_per_customer,

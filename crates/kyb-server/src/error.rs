@@ -61,9 +61,10 @@ pub struct ErrorDetail {
     #[serde(rename = "type")]
     pub kind: ErrorType,
     /// Stable machine-readable code: `parameter_invalid`, `parameter_missing`, `parameter_unknown`,
-    /// `parameter_invalid_type`, `body_invalid_json`, `body_missing`, `body_too_large`,
-    /// `unsupported_media_type`, `idempotency_key_missing`, `idempotency_key_invalid`,
-    /// `api_key_missing`, `api_key_invalid`, `api_key_revoked`, `platform_inactive`,
+    /// `parameter_invalid_type`, `body_invalid_json`, `body_missing`, `body_unreadable`,
+    /// `body_too_large`, `unsupported_media_type`, `headers_too_large`,
+    /// `idempotency_key_missing`, `idempotency_key_invalid`, `api_key_missing`,
+    /// `api_key_invalid`, `api_key_revoked`, `platform_inactive`, `rate_limited`,
     /// `resource_missing`, `route_not_found`, `method_not_allowed`, `customer_exists`,
     /// `invalid_state`, `idempotency_key_in_use`, `idempotency_key_reused`, `internal_error`.
     pub code: &'static str,

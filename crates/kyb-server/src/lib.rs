@@ -238,7 +238,10 @@ impl Application {
         }
         let links = LinkSigner::new(secret, public_url.clone());
         let documents = documents_store(&config)?;
-        let api_limits = Arc::new(auth::ApiLimits::new(config.api_rate_limit));
+        let api_limits = Arc::new(auth::ApiLimits::new(
+            config.api_rate_limit,
+            config.api_unknown_keys_per_minute,
+        ));
         let state = AppState {
             config: Arc::new(config),
             public_url: public_url.into(),

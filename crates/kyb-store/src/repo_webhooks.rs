@@ -747,6 +747,8 @@ impl Backend {
             _ => {}
         }
         tx.commit().await?;
+        // The write gate (SQLite) is released before the second transaction takes it.
+        #[allow(clippy::drop_non_drop)]
         drop(guard);
         if owned && matches!(report.result, AttemptResult::Succeeded) {
             // The receiver is answering again: what waits on a retry for it goes out now. In a

@@ -106,7 +106,9 @@ pub struct ListParams {
     /// How many rows to return, 1 to 100 (default 10).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// A row `id` from the previous page: return the rows written before it.
+    /// A row `id` from the previous page: return the rows written before it. An id that is not
+    /// a row this key can see is a 400.
+    #[param(pattern = "^aud_[A-Za-z0-9]{1,64}$")]
     starting_after: Option<String>,
 }
 
@@ -118,13 +120,12 @@ pub struct ListParams {
 #[utoipa::path(
     get,
     path = "/v2/audit_logs",
+    operation_id = "list_audit_logs",
     tag = "audit_logs",
     params(ListParams),
     responses(
         (status = 200, description = "One page of audit rows", body = AuditLogList),
-        (status = 400, description = "Invalid `limit` or `starting_after`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 403, description = "Revoked API key", body = ErrorBody),
+        (status = 400, description = "An invalid, unknown or repeated query parameter; also a `starting_after` that is not a row this key can see", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]

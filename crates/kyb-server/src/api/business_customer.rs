@@ -19,6 +19,7 @@ use serde_json::json;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
+use super::schema::IdempotencyKeyHeader;
 use super::{respond, rfc3339};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody, Result};
@@ -46,23 +47,15 @@ pub fn router() -> Router<AppState> {
     "registered_country": "USA"
 }))]
 pub struct CreateBusinessCustomerRequest {
-    /// Registered legal name: 1 to 200 characters after trimming spaces.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = super::schema::business_name)]
     pub business_name: String,
-    /// Contact e-mail address of the business. One customer per address, platform and mode.
-    /// In test mode the vendor documentation's placeholder `[email protected]` is also accepted,
-    /// so that its example body works verbatim.
-    #[schema(max_length = 254)]
+    #[schema(schema_with = super::schema::business_email)]
     pub business_email: String,
-    /// International form starting with `+` and the country calling code; spaces, `-`, `.` and
-    /// parentheses are allowed and dropped. Stored and returned as E.164 (`+15550123`).
+    #[schema(schema_with = super::schema::phone_number)]
     pub phone_number: String,
-    /// Registered address as free text: 1 to 500 characters after trimming.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(schema_with = super::schema::registered_address)]
     pub registered_address: String,
-    /// ISO 3166-1 alpha-3 country code in upper case (`USA`, `GBR`, `NGA`). For `US`, `usa` or a
-    /// country name the error says which code was probably meant.
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = super::schema::registered_country)]
     pub registered_country: String,
 }
 
@@ -77,6 +70,15 @@ impl EmptyBody for IssueLinkRequest {
     fn empty() -> Option<Self> {
         Some(Self::default())
     }
+}
+
+fn verification_status_param() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(
+            VerificationStatus::ALL.map(VerificationStatus::as_str),
+        ))
+        .build()
 }
 
 fn status_schema() -> utoipa::openapi::Object {
@@ -350,20 +352,15 @@ fn parse_customer_id(raw: &str) -> Result<CustomerId> {
 #[utoipa::path(
     post,
     path = "/v2/business_customer",
+    operation_id = "create_business_customer",
     tag = "business_customer",
     request_body = CreateBusinessCustomerRequest,
-    params(("idempotency-key" = String, Header, description = "Required. 1 to 255 visible ASCII characters, unique per new request; kept 24 h. A retry with the same key and body replays the first response with `idempotent-replayed: true`.")),
+    params(IdempotencyKeyHeader),
     responses(
         (status = 200, description = "Customer created (or the first response replayed)", body = KybLinkResponse,
-         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"), ("x-request-id" = String))),
-        (status = 400, description = "Invalid field, unknown field, malformed JSON or missing idempotency-key", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 403, description = "Revoked API key or inactive platform", body = ErrorBody),
-        (status = 409, description = "`customer_exists` (with `customer_id`) or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
-        (status = 413, description = "Body larger than the limit", body = ErrorBody),
-        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Idempotency key reused with a different request", body = ErrorBody),
-        (status = 500, description = "Internal error", body = ErrorBody),
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "A refused field (named in `param`), an unknown or missing field, malformed JSON, or a missing or malformed idempotency-key", body = ErrorBody),
+        (status = 409, description = "`customer_exists` (with `customer_id`): this e-mail address already has a customer; or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -429,13 +426,13 @@ pub async fn create_customer(
 #[utoipa::path(
     get,
     path = "/v2/business_customer/{customer_id}",
+    operation_id = "retrieve_business_customer",
     tag = "business_customer",
-    params(("customer_id" = String, Path, description = "`cust_…`")),
+    params(("customer_id" = String, Path, pattern = "^cust_[A-Za-z0-9]{1,64}$", description = "`cust_…`")),
     responses(
         (status = 200, description = "The customer", body = BusinessCustomerResponse),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 403, description = "Revoked API key", body = ErrorBody),
-        (status = 404, description = "No such customer for this platform and mode", body = ErrorBody),
+        (status = 400, description = "A path that is not readable text (invisible or control characters, percent-escapes that are not UTF-8)", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such customer for this platform and mode (also for an id that is not a `cust_` id)", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -463,10 +460,12 @@ pub struct ListParams {
     /// How many customers to return, 1 to 100 (default 10).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// A `customer_id` from the previous page: return the customers created before it.
+    /// A `customer_id` from the previous page: return the customers created before it. An id
+    /// that is not one of this platform's customers is a 400.
+    #[param(pattern = "^cust_[A-Za-z0-9]{1,64}$")]
     starting_after: Option<String>,
     /// Only customers with this status.
-    #[param(value_type = Option<String>, pattern = "^(pending|in_review|more_info|approved|rejected)$")]
+    #[param(schema_with = verification_status_param)]
     verification_status: Option<String>,
 }
 
@@ -505,13 +504,12 @@ impl ListParams {
 #[utoipa::path(
     get,
     path = "/v2/business_customer",
+    operation_id = "list_business_customers",
     tag = "business_customer",
     params(ListParams),
     responses(
         (status = 200, description = "One page of customers", body = BusinessCustomerList),
-        (status = 400, description = "Invalid `limit`, `starting_after` or `verification_status`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 403, description = "Revoked API key", body = ErrorBody),
+        (status = 400, description = "An invalid, unknown or repeated query parameter; also a `starting_after` that is well formed but not a customer of this platform", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -543,20 +541,19 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/v2/business_customer/{customer_id}/kyb_link",
+    operation_id = "issue_kyb_link",
     tag = "business_customer",
     params(
-        ("customer_id" = String, Path, description = "`cust_…`"),
-        ("idempotency-key" = String, Header, description = "Required, as for every POST."),
+        ("customer_id" = String, Path, pattern = "^cust_[A-Za-z0-9]{1,64}$", description = "`cust_…`"),
+        IdempotencyKeyHeader,
     ),
     request_body(content = Option<IssueLinkRequest>, description = "Empty, or `{}`"),
     responses(
-        (status = 200, description = "A new link (or the first response replayed)", body = KybLinkResponse),
-        (status = 400, description = "Missing idempotency-key or unknown field", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 403, description = "Revoked API key", body = ErrorBody),
-        (status = 404, description = "No such customer for this platform and mode", body = ErrorBody),
-        (status = 409, description = "`invalid_state` (final status) or `idempotency_key_in_use`", body = ErrorBody),
-        (status = 422, description = "Idempotency key reused with a different request", body = ErrorBody),
+        (status = 200, description = "A new link (or the first response replayed)", body = KybLinkResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "An unknown field, a body that is not a JSON object, a missing or malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such customer for this platform and mode", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the customer is `approved` or `rejected`; or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]

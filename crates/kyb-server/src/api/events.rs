@@ -78,6 +78,10 @@ pub struct EventResponse {
     pub data: serde_json::Value,
 }
 
+fn event_type_param() -> utoipa::openapi::Object {
+    super::schema::event_type().build()
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -85,11 +89,13 @@ pub struct ListParams {
     /// How many events to return, 1 to 100 (default 10).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// An event `id` from the previous page: return the events recorded before it.
+    /// An event `id` from the previous page: return the events recorded before it. An id that
+    /// is not one of this platform's events is a 400.
+    #[param(pattern = "^evt_[A-Za-z0-9]{1,64}$")]
     starting_after: Option<String>,
     /// Only events of this type.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", schema_with = event_type_param)]
     event_type: Option<String>,
 }
 
@@ -125,13 +131,12 @@ impl ListParams {
 #[utoipa::path(
     get,
     path = "/v2/events",
+    operation_id = "list_events",
     tag = "events",
     params(ListParams),
     responses(
         (status = 200, description = "One page of events", body = EventList),
-        (status = 400, description = "Invalid `limit`, `starting_after` or `type`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 403, description = "Revoked API key", body = ErrorBody),
+        (status = 400, description = "An invalid, unknown or repeated query parameter; also a `starting_after` that is well formed but not an event of this platform", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -169,13 +174,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v2/events/{event_id}",
+    operation_id = "retrieve_event",
     tag = "events",
-    params(("event_id" = String, Path, description = "`evt_…`")),
+    params(("event_id" = String, Path, pattern = "^evt_[A-Za-z0-9]{1,64}$", description = "`evt_…`")),
     responses(
         (status = 200, description = "The event", body = EventResponse),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 403, description = "Revoked API key", body = ErrorBody),
-        (status = 404, description = "No such event for this platform and mode", body = ErrorBody),
+        (status = 400, description = "A path that is not readable text (invisible or control characters, percent-escapes that are not UTF-8)", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such event for this platform and mode", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]

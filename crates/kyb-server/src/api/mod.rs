@@ -3,6 +3,7 @@
 pub mod audit_logs;
 pub mod business_customer;
 pub mod events;
+pub mod schema;
 pub mod webhook_endpoints;
 
 use axum::http::{HeaderValue, StatusCode};
@@ -15,6 +16,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ApiError, ErrorType, Result};
 use crate::AppState;
 use kyb_store::{Idempotent, StoredResponse};
+use schema::StandardResponses;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -97,7 +99,7 @@ impl Modify for Security {
         webhook_endpoints::retry_delivery,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType)),
-    modifiers(&Security),
+    modifiers(&Security, &StandardResponses),
     tags(
         (name = "business_customer", description = "Business customers and their KYB links"),
         (name = "events", description = "Everything that happened, as webhooks deliver it"),

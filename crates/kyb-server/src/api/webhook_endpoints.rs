@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::events::EVENT_TYPES;
+use super::schema::{IdempotencyKeyHeader, OptionalIdempotencyKeyHeader};
 use super::{parse_cursor, parse_limit, respond, rfc3339};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody, Result};
@@ -57,7 +58,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-const MAX_DESCRIPTION: usize = 500;
+pub(crate) const MAX_DESCRIPTION: usize = 500;
 /// How long a replaced secret keeps signing after a rotation, at most and by default.
 const MAX_OVERLAP_SECS: i64 = 86_400;
 
@@ -262,14 +263,13 @@ pub struct AttemptList {
     "description": "Production receiver"
 }))]
 pub struct CreateEndpointRequest {
-    /// `https` URL of a public address (private, loopback, link-local and metadata addresses
-    /// are refused after DNS resolution). At most 2048 characters.
+    #[schema(schema_with = super::schema::webhook_url)]
     pub url: String,
-    /// Event types to send; omit or `["*"]` for all.
     #[serde(default)]
+    #[schema(schema_with = super::schema::enabled_events_create)]
     pub enabled_events: Option<Vec<String>>,
-    /// At most 500 characters.
     #[serde(default)]
+    #[schema(schema_with = super::schema::endpoint_description)]
     pub description: Option<String>,
 }
 
@@ -279,9 +279,11 @@ impl EmptyBody for CreateEndpointRequest {}
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEndpointRequest {
+    #[schema(schema_with = super::schema::webhook_url_update)]
     pub url: Option<String>,
+    #[schema(schema_with = super::schema::enabled_events_update)]
     pub enabled_events: Option<Vec<String>>,
-    /// An empty string clears it.
+    #[schema(schema_with = super::schema::endpoint_description_update)]
     pub description: Option<String>,
     /// `true` stops deliveries (they wait); `false` enables the endpoint again, also after a
     /// `410 Gone`.
@@ -295,9 +297,34 @@ impl EmptyBody for UpdateEndpointRequest {}
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretRequest {
     /// How long the replaced secret keeps signing beside the new one, in seconds: 0 (stop at
-    /// once, for a leaked secret) to 86400 (the default, 24 hours).
+    /// once, for a leaked secret) to 86400 (the default, 24 hours). A whole number, also when
+    /// written as one with a fraction of zero (`879.0`).
+    #[serde(default, deserialize_with = "whole_seconds")]
     #[schema(minimum = 0, maximum = 86400)]
     pub expire_previous_in: Option<i64>,
+}
+
+/// A number of seconds as JSON Schema's `integer` reads it: a whole number, however it is
+/// written (`879` or `879.0`). One too large for `i64` saturates, so the range check refuses it.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<i64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    if n.is_u64() {
+        return Ok(Some(i64::MAX));
+    }
+    match n.as_f64() {
+        // `as` saturates: a whole number beyond `i64` stays out of range.
+        Some(f) if f.fract() == 0.0 => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::custom(format!(
+            "must be a whole number of seconds, got {n}"
+        ))),
+    }
 }
 
 impl EmptyBody for RotateSecretRequest {
@@ -324,7 +351,9 @@ pub struct ListParams {
     /// 1 to 100 (default 10).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// An `id` from the previous page: return the ones created before it.
+    /// An endpoint `id` from the previous page: return the ones created before it. An id that
+    /// is not one of this platform's endpoints is a 400.
+    #[param(pattern = "^we_[A-Za-z0-9]{1,64}$")]
     starting_after: Option<String>,
 }
 
@@ -335,10 +364,20 @@ pub struct DeliveryListParams {
     /// 1 to 100 (default 10).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// A delivery `id` from the previous page: return the ones created before it.
+    /// A delivery `id` from the previous page: return the ones created before it. An id that
+    /// is not one of this endpoint's deliveries is a 400.
+    #[param(pattern = "^dlv_[A-Za-z0-9]{1,64}$")]
     starting_after: Option<String>,
-    /// Only deliveries in this status: `pending`, `succeeded`, `failed` or `cancelled`.
+    /// Only deliveries in this status.
+    #[param(schema_with = delivery_status_param)]
     status: Option<String>,
+}
+
+fn delivery_status_param() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(DeliveryStatus::ALL.map(DeliveryStatus::as_str)))
+        .build()
 }
 
 // ----- validation ------------------------------------------------------------------------------
@@ -491,15 +530,14 @@ fn reveal(
 #[utoipa::path(
     post,
     path = "/v2/webhook_endpoints",
+    operation_id = "create_webhook_endpoint",
     tag = "webhook_endpoints",
     request_body = CreateEndpointRequest,
-    params(("idempotency-key" = String, Header, description = "A unique value per new request")),
+    params(IdempotencyKeyHeader),
     responses(
-        (status = 200, description = "The endpoint, with its secret", body = WebhookEndpointResponse),
-        (status = 400, description = "Invalid field: refused URL, unknown event type, long description", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 409, description = "Same idempotency-key still running", body = ErrorBody),
-        (status = 422, description = "idempotency-key reused with another request", body = ErrorBody),
+        (status = 200, description = "The endpoint, with its secret (or the first response replayed)", body = WebhookEndpointResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "A refused field (named in `param`: a URL that is not https or reaches a private address, an unknown event type, a long description), an unknown field, malformed JSON, or a missing or malformed idempotency-key", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -510,6 +548,18 @@ pub async fn create(
     ctx: RequestContext,
     body: ApiJson<CreateEndpointRequest>,
 ) -> Result<Response> {
+    let idem = state.idempotency(
+        key,
+        &Method::POST,
+        "/v2/webhook_endpoints",
+        auth.mode(),
+        body.raw.as_ref(),
+    );
+    let now = state.clock.now();
+    // A replay answers as the first time, before the URL's DNS is looked at again.
+    if let Some(done) = state.store.stored_outcome(&auth.scope, &idem, now).await? {
+        return respond(reveal(&state, done)?);
+    }
     let req = body.value;
     let url = check_url(&state, &req.url).await?;
     let enabled_events = check_events(req.enabled_events.unwrap_or_else(|| vec!["*".into()]))?;
@@ -527,14 +577,6 @@ pub async fn create(
         description,
         enabled_events,
     };
-    let now = state.clock.now();
-    let idem = state.idempotency(
-        key,
-        &Method::POST,
-        "/v2/webhook_endpoints",
-        auth.mode(),
-        body.raw.as_ref(),
-    );
     let outcome = state
         .store
         .create_endpoint(
@@ -552,12 +594,12 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v2/webhook_endpoints",
+    operation_id = "list_webhook_endpoints",
     tag = "webhook_endpoints",
     params(ListParams),
     responses(
         (status = 200, description = "One page of endpoints (without secrets)", body = WebhookEndpointList),
-        (status = 400, description = "Invalid `limit` or `starting_after`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 400, description = "An invalid, unknown or repeated query parameter; also a `starting_after` that is well formed but not an endpoint of this platform", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -588,12 +630,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v2/webhook_endpoints/{endpoint_id}",
+    operation_id = "retrieve_webhook_endpoint",
     tag = "webhook_endpoints",
-    params(("endpoint_id" = String, Path, description = "`we_…`")),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`")),
     responses(
         (status = 200, description = "The endpoint", body = WebhookEndpointResponse),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this platform and mode", body = ErrorBody),
+        (status = 400, description = "A path that is not readable text (invisible or control characters, percent-escapes that are not UTF-8)", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint for this platform and mode", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -621,17 +664,15 @@ pub async fn retrieve(
 #[utoipa::path(
     post,
     path = "/v2/webhook_endpoints/{endpoint_id}",
+    operation_id = "update_webhook_endpoint",
     tag = "webhook_endpoints",
     request_body = UpdateEndpointRequest,
-    params(
-        ("endpoint_id" = String, Path, description = "`we_…`"),
-        ("idempotency-key" = String, Header, description = "A unique value per new request"),
-    ),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`"), IdempotencyKeyHeader),
     responses(
-        (status = 200, description = "The endpoint as updated", body = WebhookEndpointResponse),
-        (status = 400, description = "Invalid field", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this platform and mode", body = ErrorBody),
+        (status = 200, description = "The endpoint as updated (or the first response replayed)", body = WebhookEndpointResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "A refused field (named in `param`), an unknown field, malformed JSON, a missing or malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint for this platform and mode", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -644,6 +685,13 @@ pub async fn update(
     body: ApiJson<UpdateEndpointRequest>,
 ) -> Result<Response> {
     let id = endpoint_id(&raw_id)?;
+    let now = state.clock.now();
+    let path = format!("/v2/webhook_endpoints/{id}");
+    let idem = state.idempotency(key, &Method::POST, &path, auth.mode(), body.raw.as_ref());
+    // A replay answers as the first time, before the URL's DNS is looked at again.
+    if let Some(done) = state.store.stored_outcome(&auth.scope, &idem, now).await? {
+        return respond(done);
+    }
     let req = body.value;
     let url = match req.url {
         Some(u) => Some(check_url(&state, &u).await?),
@@ -655,9 +703,6 @@ pub async fn update(
         enabled_events: req.enabled_events.map(check_events).transpose()?,
         enabled: req.disabled.map(|d| !d),
     };
-    let now = state.clock.now();
-    let path = format!("/v2/webhook_endpoints/{id}");
-    let idem = state.idempotency(key, &Method::POST, &path, auth.mode(), body.raw.as_ref());
     let outcome = state
         .store
         .update_endpoint(
@@ -679,12 +724,14 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/v2/webhook_endpoints/{endpoint_id}",
+    operation_id = "delete_webhook_endpoint",
     tag = "webhook_endpoints",
-    params(("endpoint_id" = String, Path, description = "`we_…`")),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`"), OptionalIdempotencyKeyHeader),
     responses(
-        (status = 200, description = "Deleted", body = DeletedEndpointResponse),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this platform and mode", body = ErrorBody),
+        (status = 200, description = "Deleted (or the first response replayed)", body = DeletedEndpointResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "A malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint for this platform and mode (also once it is deleted)", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -733,17 +780,15 @@ pub async fn delete(
 #[utoipa::path(
     post,
     path = "/v2/webhook_endpoints/{endpoint_id}/rotate_secret",
+    operation_id = "rotate_webhook_endpoint_secret",
     tag = "webhook_endpoints",
-    request_body = RotateSecretRequest,
-    params(
-        ("endpoint_id" = String, Path, description = "`we_…`"),
-        ("idempotency-key" = String, Header, description = "A unique value per new request"),
-    ),
+    request_body(content = Option<RotateSecretRequest>, description = "Empty, or the parameters"),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`"), IdempotencyKeyHeader),
     responses(
-        (status = 200, description = "The endpoint, with its new secret", body = WebhookEndpointResponse),
-        (status = 400, description = "Invalid `expire_previous_in`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this platform and mode", body = ErrorBody),
+        (status = 200, description = "The endpoint, with its new secret (or the first response replayed)", body = WebhookEndpointResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "An invalid `expire_previous_in`, an unknown field, malformed JSON, a missing or malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint for this platform and mode", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -791,13 +836,13 @@ pub async fn rotate_secret(
 #[utoipa::path(
     get,
     path = "/v2/webhook_endpoints/{endpoint_id}/deliveries",
+    operation_id = "list_webhook_deliveries",
     tag = "webhook_endpoints",
-    params(("endpoint_id" = String, Path, description = "`we_…`"), DeliveryListParams),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`"), DeliveryListParams),
     responses(
         (status = 200, description = "One page of deliveries", body = DeliveryList),
-        (status = 400, description = "Invalid `limit`, `starting_after` or `status`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this platform and mode", body = ErrorBody),
+        (status = 400, description = "An invalid, unknown or repeated query parameter (also a `starting_after` that is well formed but not a delivery of this endpoint), or a path that is not readable text", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint for this platform and mode", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -851,15 +896,13 @@ pub async fn list_deliveries(
 #[utoipa::path(
     get,
     path = "/v2/webhook_endpoints/{endpoint_id}/deliveries/{delivery_id}",
+    operation_id = "retrieve_webhook_delivery",
     tag = "webhook_endpoints",
-    params(
-        ("endpoint_id" = String, Path, description = "`we_…`"),
-        ("delivery_id" = String, Path, description = "`dlv_…`"),
-    ),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`"), ("delivery_id" = String, Path, pattern = "^dlv_[A-Za-z0-9]{1,64}$", description = "`dlv_…`")),
     responses(
         (status = 200, description = "The delivery", body = DeliveryResponse),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
+        (status = 400, description = "A path that is not readable text (invisible or control characters, percent-escapes that are not UTF-8)", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint or delivery", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -885,15 +928,13 @@ pub async fn retrieve_delivery(
 #[utoipa::path(
     get,
     path = "/v2/webhook_endpoints/{endpoint_id}/deliveries/{delivery_id}/attempts",
+    operation_id = "list_webhook_delivery_attempts",
     tag = "webhook_endpoints",
-    params(
-        ("endpoint_id" = String, Path, description = "`we_…`"),
-        ("delivery_id" = String, Path, description = "`dlv_…`"),
-    ),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`"), ("delivery_id" = String, Path, pattern = "^dlv_[A-Za-z0-9]{1,64}$", description = "`dlv_…`")),
     responses(
         (status = 200, description = "Every attempt", body = AttemptList),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
+        (status = 400, description = "A path that is not readable text (invisible or control characters, percent-escapes that are not UTF-8)", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint or delivery", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -923,18 +964,16 @@ pub async fn list_attempts(
 #[utoipa::path(
     post,
     path = "/v2/webhook_endpoints/{endpoint_id}/deliveries/{delivery_id}/retry",
+    operation_id = "retry_webhook_delivery",
     tag = "webhook_endpoints",
-    request_body = RetryDeliveryRequest,
-    params(
-        ("endpoint_id" = String, Path, description = "`we_…`"),
-        ("delivery_id" = String, Path, description = "`dlv_…`"),
-        ("idempotency-key" = String, Header, description = "A unique value per new request"),
-    ),
+    request_body(content = Option<RetryDeliveryRequest>, description = "Empty, or `{}`"),
+    params(("endpoint_id" = String, Path, pattern = "^we_[A-Za-z0-9]{1,64}$", description = "`we_…`"), ("delivery_id" = String, Path, pattern = "^dlv_[A-Za-z0-9]{1,64}$", description = "`dlv_…`"), IdempotencyKeyHeader),
     responses(
-        (status = 200, description = "The delivery, pending again", body = DeliveryResponse),
-        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint or delivery", body = ErrorBody),
-        (status = 409, description = "The endpoint is disabled", body = ErrorBody),
+        (status = 200, description = "The delivery, pending again (or the first response replayed)", body = DeliveryResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "An unknown field, a body that is not a JSON object, a missing or malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such endpoint or delivery", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the endpoint is disabled; or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]

@@ -154,6 +154,13 @@ impl UrlPolicy {
                 .map_err(|e| format!("url's host is {e}")),
             Some(url::Host::Domain(name)) => {
                 let name = name.trim_end_matches('.').to_ascii_lowercase();
+                if !is_public_host_name(&name) {
+                    return Err(format!(
+                        "url's host `{name}` is not a public host name: labels of letters, digits \
+                         and hyphens (not first or last), separated by dots, the last one \
+                         starting with a letter"
+                    ));
+                }
                 if name == "localhost" || name.ends_with(".localhost") {
                     self.check_ip(IpAddr::from([127, 0, 0, 1]))
                         .map_err(|e| format!("url's host localhost is {e}"))?;
@@ -187,6 +194,29 @@ impl UrlPolicy {
         }
         Ok(())
     }
+}
+
+/// A DNS name a public https receiver can have (international names arrive in punycode, as
+/// `xn--` labels): at least two labels of `a-z`, `0-9` and `-` (not first or last), 1 to 63
+/// characters each, the last starting with a letter; 253 characters at most. `localhost` passes
+/// here and is judged as loopback.
+fn is_public_host_name(name: &str) -> bool {
+    if name == "localhost" || name.ends_with(".localhost") {
+        return true;
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+        && labels
+            .last()
+            .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
 }
 
 /// The resolver of the webhook HTTP client: only allowed addresses are ever connected to.
@@ -321,6 +351,23 @@ mod tests {
         assert!(strict().check_url("https://user:pw@example.com/").is_err());
         assert!(strict().check_url("ftp://example.com/").is_err());
         assert!(strict().check_url("https://example.com/hook").is_ok());
+        assert!(strict()
+            .check_url("https://hooks.xn--mnchen-3ya.de/kyb")
+            .is_ok());
+        assert!(
+            strict().check_url("https://hooks.münchen.de/kyb").is_ok(),
+            "punycoded"
+        );
+        for odd in [
+            "https://a.example*/",
+            "https://a_b.example.com/",
+            "https://intranet/hook",
+            "https://-a.example.com/",
+            "https://a.example.com-/",
+            "https://a.123/",
+        ] {
+            assert!(strict().check_url(odd).is_err(), "{odd}");
+        }
     }
 
     #[test]
