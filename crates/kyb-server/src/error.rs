@@ -191,6 +191,20 @@ impl ApiError {
         .with_param("idempotency-key")
     }
 
+    /// The database cannot do the work for now: logged in full, answered 503 with
+    /// `Retry-After`, so that clients retry (with the same idempotency-key).
+    pub fn unavailable(err: impl Into<anyhow::Error>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::ApiError,
+            "service_unavailable",
+            "the service cannot reach its database right now; retry after the Retry-After delay with the same idempotency-key",
+        );
+        e.retry_after = Some(5);
+        e.internal = Some(err.into());
+        e
+    }
+
     /// An unexpected failure: logged in full, answered with a generic 500.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
@@ -233,6 +247,7 @@ impl From<kyb_store::StoreError> for ApiError {
                 "starting_after",
                 "starting_after must be the customer_id of a business customer of this platform",
             ),
+            other if other.is_unavailable() => ApiError::unavailable(other),
             other => ApiError::internal(other),
         }
     }

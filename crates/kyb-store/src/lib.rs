@@ -48,6 +48,43 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+impl StoreError {
+    /// Whether the database could not do the work for now, through no fault of the request: it
+    /// is unreachable, the pool has no connection within its timeout, a statement ran past its
+    /// timeout, PostgreSQL is shutting down or out of resources, or SQLite's disk is full, its
+    /// file busy past the timeout or unreadable. Answered 503 with `Retry-After`; retrying
+    /// later can succeed.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed => true,
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                if let Ok(sqlite) = code.parse::<i32>() {
+                    // SQLITE_BUSY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN (primary codes).
+                    matches!(sqlite & 0xff, 5 | 10 | 13 | 14)
+                } else {
+                    // Connection exceptions, insufficient resources, operator intervention
+                    // (shutdown, query_canceled by statement_timeout), system errors.
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57")
+                        || code.starts_with("58")
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Whether `e` broke the named unique constraint. PostgreSQL reports the constraint name;
 /// SQLite reports the columns (`table.column`) in its message instead.
 pub(crate) fn unique_violation(e: &sqlx::Error, pg_constraint: &str, sqlite_column: &str) -> bool {

@@ -247,11 +247,22 @@ impl FromRequestParts<AppState> for OperatorSession {
 
 /// A 500; the error is logged with its whole cause chain and the request id.
 fn internal(e: impl Into<anyhow::Error>) -> Response {
+    let e = e.into();
     tracing::error!(
-        error = format!("{:#}", e.into()),
+        error = format!("{e:#}"),
         request_id = crate::request_id::current().unwrap_or_default(),
         "console request failed"
     );
+    if crate::hosted::pages::unavailable(&e) {
+        let mut r = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is unavailable for now: try again in a minute",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(5));
+        return r;
+    }
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 

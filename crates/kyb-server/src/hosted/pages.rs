@@ -45,7 +45,13 @@ pub fn problem(
     )
 }
 
-/// A 500 page; the error is logged with its whole cause chain and the request id.
+/// Whether an error is the database being unavailable for now (503, not 500).
+pub fn unavailable(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<kyb_store::StoreError>()
+        .is_some_and(kyb_store::StoreError::is_unavailable)
+}
+
+/// A 500 page (503 when the database is unavailable); the error is logged with its whole cause chain and the request id.
 pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
     let err = err.into();
     tracing::error!(
@@ -53,6 +59,21 @@ pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
         request_id = crate::request_id::current().unwrap_or_default(),
         "hosted page failed"
     );
+    if unavailable(&err) {
+        let mut r = problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "We cannot save your answers right now",
+            "The service is briefly unable to reach its storage. Nothing you saved before is lost."
+                .into(),
+            "Wait a minute, then go back and send the page again.".into(),
+        );
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(5),
+        );
+        return r;
+    }
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
         None,

@@ -17,5 +17,6 @@ mod idempotency;
 mod input;
 mod limits;
 mod openapi;
+mod outages;
 mod validation;
 mod webhooks;

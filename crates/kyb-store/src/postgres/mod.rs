@@ -68,12 +68,20 @@ pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, 
     let statement_ms = store.statement_timeout.as_millis().to_string();
     let options =
         PgConnectOptions::from_str(url)?.options([("statement_timeout", statement_ms.as_str())]);
-    // No ping before each checkout: a dead connection fails its query and is replaced, and the
-    // ping would cost a round trip on every request.
+    // A ping before each checkout (one local round trip, well under a millisecond): a
+    // connection the server dropped (restart, failover, pg_terminate_backend) is replaced
+    // before a request uses it, so no request fails once the database is back.
     let pool = PgPoolOptions::new()
         .max_connections(32)
-        .test_before_acquire(false)
+        .test_before_acquire(true)
         .acquire_timeout(store.acquire_timeout)
+        // A connection that comes back still inside a transaction (its rollback failed, e.g.
+        // on a full disk) is closed, not pooled: otherwise every later `BEGIN` on it fails.
+        .after_release(|conn, _| {
+            use sqlx::Connection;
+            let clean = !conn.is_in_transaction();
+            Box::pin(async move { Ok(clean) })
+        })
         .connect_with(options)
         .await?;
     Ok(Backend::new(pool))

@@ -83,6 +83,13 @@ pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, 
         .max_connections(8)
         .test_before_acquire(false)
         .acquire_timeout(store.acquire_timeout)
+        // A connection that comes back still inside a transaction (its rollback failed, e.g.
+        // on a full disk) is closed, not pooled: otherwise every later `BEGIN` on it fails.
+        .after_release(|conn, _| {
+            use sqlx::Connection;
+            let clean = !conn.is_in_transaction();
+            Box::pin(async move { Ok(clean) })
+        })
         .connect_with(options)
         .await?;
     Ok(Backend::new(pool))
