@@ -66,7 +66,8 @@ pub struct ErrorDetail {
     /// `idempotency_key_missing`, `idempotency_key_invalid`, `api_key_missing`,
     /// `api_key_invalid`, `api_key_revoked`, `platform_inactive`, `rate_limited`,
     /// `resource_missing`, `route_not_found`, `method_not_allowed`, `customer_exists`,
-    /// `invalid_state`, `idempotency_key_in_use`, `idempotency_key_reused`, `internal_error`.
+    /// `invalid_state`, `idempotency_key_in_use`, `idempotency_key_reused`, `internal_error`,
+    /// `service_unavailable`.
     pub code: &'static str,
     /// A sentence for the developer: what was wrong and which rule applies.
     pub message: String,

@@ -429,7 +429,7 @@ fn drop_null_body(body: &mut RequestBody) {
     }
 }
 
-/// Adds what every `/v2` operation can answer (401 and 403 with a key, 429, 431, 500), what every
+/// Adds what every `/v2` operation can answer (401 and 403 with a key, 429, 431, 500, 503), what every
 /// JSON body can bring (413, 415) and every idempotent write (409 in use, 422 reused), and the
 /// `x-request-id` header of every response. Statuses an operation documents itself are kept.
 pub struct StandardResponses;
@@ -500,6 +500,14 @@ fn standard_responses(op: &mut Operation) {
             .header(
                 "Retry-After",
                 retry_after("Seconds to wait before the next request"),
+            )
+            .build()
+    });
+    add(op, "503", || {
+        error("`service_unavailable`: the database cannot be used right now (unreachable, busy, out of space); retry after `Retry-After`, writes with the same idempotency-key")
+            .header(
+                "Retry-After",
+                retry_after("Seconds to wait before retrying"),
             )
             .build()
     });
