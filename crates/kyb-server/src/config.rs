@@ -46,6 +46,7 @@ pub struct RawConfig {
     pub sqlite_synchronous: String,
     pub database_acquire_timeout: String,
     pub database_statement_timeout: String,
+    pub metrics_token: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -82,6 +83,7 @@ impl Default for RawConfig {
             sqlite_synchronous: "full".into(),
             database_acquire_timeout: "5s".into(),
             database_statement_timeout: "30s".into(),
+            metrics_token: None,
         }
     }
 }
@@ -119,6 +121,7 @@ const ENV_KEYS: &[&str] = &[
     "sqlite_synchronous",
     "database_acquire_timeout",
     "database_statement_timeout",
+    "metrics_token",
 ];
 
 impl RawConfig {
@@ -191,6 +194,8 @@ pub struct Config {
     pub max_people_per_customer: usize,
     /// How the store talks to the database: SQLite durability, pool and statement timeouts.
     pub store: kyb_store::StoreOptions,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 /// How webhooks are delivered.
@@ -498,6 +503,7 @@ impl TryFrom<RawConfig> for Config {
             max_document_bytes_per_customer: raw.max_document_bytes_per_customer,
             max_people_per_customer: raw.max_people_per_customer,
             store,
+            metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
         })
     }
 }

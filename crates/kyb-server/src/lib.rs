@@ -13,6 +13,7 @@ pub mod health;
 pub mod hosted;
 pub mod input;
 pub mod links;
+pub mod metrics;
 pub mod request_id;
 pub mod webhooks;
 pub mod workers;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub link_guesses: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Request rates of `/v2`, per API key and for unknown keys per address.
     pub api_limits: Arc<auth::ApiLimits>,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
     /// The background workers of this node, for `/readyz`.
     pub workers: Arc<health::Workers>,
     /// Console sign-in limits and the password hashing pool.
@@ -138,6 +141,11 @@ pub fn router(state: AppState) -> Router {
         .merge(hosted::router(upload_limit))
         .merge(console::router())
         .merge(health::router())
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -255,6 +263,7 @@ impl Application {
             ))),
             signin: Arc::default(),
             workers: Arc::default(),
+            metrics: Arc::default(),
             api_limits,
             webhook_secrets,
             sanctions: Arc::new(checks::ListCache::default()),

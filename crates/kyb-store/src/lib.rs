@@ -195,6 +195,11 @@ impl Store {
         }
     }
 
+    /// Queue depths, list ages and pool use, for `/metrics`.
+    pub async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
+        on_backend!(self, b => b.backlog(now).await)
+    }
+
     /// How many migrations this binary knows that the database has not applied; a round trip,
     /// so also the readiness check that the database answers.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {

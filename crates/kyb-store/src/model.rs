@@ -907,3 +907,21 @@ pub enum VerdictOutcome {
     /// A false positive from a first admin: a second admin must confirm it.
     AwaitingSecondAdmin,
 }
+
+/// What `/metrics` reads from the database at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct Backlog {
+    /// Webhook deliveries waiting to be sent, and how late the most overdue one is.
+    pub deliveries_pending: i64,
+    pub oldest_due_delivery: Option<DateTime<Utc>>,
+    /// Deliveries that gave up (after every retry).
+    pub deliveries_failed: i64,
+    /// Check jobs waiting, and the oldest one's creation.
+    pub check_jobs_pending: i64,
+    pub oldest_check_job: Option<DateTime<Utc>>,
+    /// The newest import of each sanctions list: (source, list date, imported at).
+    pub sanctions_lists: Vec<(String, String, DateTime<Utc>)>,
+    /// Pooled connections: open, and idle among them.
+    pub pool_size: u32,
+    pub pool_idle: u32,
+}

@@ -196,6 +196,44 @@ impl Backend {
         &self.pool
     }
 
+    /// Queue depths and list ages for `/metrics`: a few indexed counts.
+    pub async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
+        let (deliveries_pending, oldest_due_delivery): (i64, Option<DateTime<Utc>>) =
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(CASE WHEN next_attempt_at <= $1 THEN next_attempt_at END) \
+                 FROM webhook_deliveries WHERE status = 'pending'",
+            )
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        let deliveries_failed: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed'")
+                .fetch_one(&self.pool)
+                .await?;
+        let (check_jobs_pending, oldest_check_job): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM check_jobs WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let sanctions_lists: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT l.source, l.list_date, l.imported_at FROM sanctions_lists l \
+             WHERE l.seq = (SELECT MAX(m.seq) FROM sanctions_lists m WHERE m.source = l.source) \
+             ORDER BY l.source",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Backlog {
+            deliveries_pending,
+            oldest_due_delivery,
+            deliveries_failed,
+            check_jobs_pending,
+            oldest_check_job,
+            sanctions_lists,
+            pool_size: self.pool.size(),
+            pool_idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        })
+    }
+
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")

@@ -185,6 +185,7 @@ impl Dispatcher {
             result,
             finished_at,
         };
+        state.metrics.attempt(report.result.outcome());
         match state.store.record_attempt(&report).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(

@@ -16,6 +16,7 @@ pub mod hosted;
 mod idempotency;
 mod input;
 mod limits;
+mod metrics;
 mod openapi;
 mod outages;
 mod validation;
