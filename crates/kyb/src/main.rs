@@ -201,7 +201,13 @@ async fn open_store(config: &Config) -> Result<Store> {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
     }
-    let store = Store::connect_with(&config.database_url, &config.store)
+    // Operator commands (an audit verification, a list import) may run long statements on
+    // purpose: the request-path statement timeout does not apply to them.
+    let options = kyb_store::StoreOptions {
+        statement_timeout: std::time::Duration::from_secs(24 * 3600),
+        ..config.store.clone()
+    };
+    let store = Store::connect_with(&config.database_url, &options)
         .await
         .with_context(|| {
             format!(
