@@ -108,11 +108,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        let same: bool = {
-            use subtle::ConstantTimeEq;
-            sent.len() == token.len() && sent.as_bytes().ct_eq(token.as_bytes()).into()
-        };
-        if !same {
+        if !kyb_store::secrets::same_secret(sent, token) {
             return (StatusCode::UNAUTHORIZED, "a bearer token is needed\n").into_response();
         }
     }

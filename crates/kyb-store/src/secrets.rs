@@ -15,6 +15,11 @@ pub fn verify_secret(presented: &str, stored_hash: &str) -> bool {
     computed.as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
+/// Compares two secrets in clear (CSRF tokens, a bearer token) in constant time.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// What stands for a KYB link's token wherever a link is kept at rest (outbox events, stored
 /// idempotent responses): `{{link_token:lnk_…}}`. The service puts the token back on the way out.
 pub const LINK_PLACEHOLDER_OPEN: &str = "{{link_token:";

@@ -424,13 +424,7 @@ both_databases!(no_link_token_at_rest_or_in_the_log, |kyb| async move {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    let start_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .find(|c| c.starts_with("kyb_start="))
-        .unwrap();
+    let start_cookie = format!("kyb_start={}", set_cookie(&page, "kyb_start"));
     let html = page.text().await.unwrap();
     let csrf = html
         .split("name=\"csrf\" value=\"")
@@ -446,14 +440,7 @@ both_databases!(no_link_token_at_rest_or_in_the_log, |kyb| async move {
         .await
         .unwrap();
     assert!(started.status().is_redirection(), "{}", started.status());
-    let session = started
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .find(|c| c.starts_with("kyb_session="))
-        .unwrap();
-    let session = session.split_once('=').unwrap().1.to_owned();
+    let session = set_cookie(&started, "kyb_session");
 
     // The platform still sees its links in full: events carry them as delivered.
     let events: Value = client
@@ -500,6 +487,18 @@ both_databases!(no_link_token_at_rest_or_in_the_log, |kyb| async move {
         }
     }
 });
+
+/// The value of the cookie `name` that a response sets.
+fn set_cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_else(|| panic!("the response sets {name}"))
+}
 
 fn hex_of(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()

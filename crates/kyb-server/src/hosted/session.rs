@@ -66,8 +66,7 @@ fn set_cookie(
 
 /// Constant-time equality for CSRF tokens.
 pub(crate) fn same_token(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+    secrets::same_secret(a, b)
 }
 
 fn client_ip(rc: &RequestContext) -> Option<IpAddr> {

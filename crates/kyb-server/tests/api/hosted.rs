@@ -368,6 +368,10 @@ db_test!(https_deployments_send_hsts, |app| async move {
             "{path}"
         );
     }
+    // Over plain http (public_url unset), no HSTS: a browser would pin an address it cannot use.
+    let plain = spawn_for_browser(false).await.unwrap();
+    let r = plain.client.get(plain.url("/livez")).send().await.unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none());
 });
 
 db_test!(expired_revoked_and_unknown_links_say_so, |app| async move {

@@ -87,6 +87,19 @@ db_test!(
             .unwrap();
         let e = assert_error(r, 431, "headers_too_large").await;
         assert!(e["message"].as_str().unwrap().contains("16384"), "{e}");
+        // A page answers with a page.
+        let r = app
+            .client
+            .get(app.url("/kyb/static/app.css"))
+            .header("cookie", format!("a={}", "b".repeat(20 * 1024)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 431);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
 
         // A method a route does not have.
         let r = app
