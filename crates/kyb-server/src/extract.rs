@@ -181,8 +181,10 @@ where
         {
             return Err(ApiError::invalid("parameter_invalid", param, message));
         }
-        for (i, (name, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+        for (name, _) in &pairs {
+            // A set, not a scan of the earlier pairs: a query of many parameters stays linear.
+            if !seen.insert(name.as_str()) {
                 return Err(ApiError::invalid(
                     "parameter_invalid",
                     name.clone(),

@@ -149,12 +149,6 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
             );
             gauge(
                 &mut out,
-                "kyb_webhook_deliveries_failed",
-                "Deliveries that gave up after every retry",
-                b.deliveries_failed as f64,
-            );
-            gauge(
-                &mut out,
                 "kyb_check_jobs_pending",
                 "Automated check jobs waiting or running",
                 b.check_jobs_pending as f64,

@@ -914,8 +914,6 @@ pub struct Backlog {
     /// Webhook deliveries waiting to be sent, and how late the most overdue one is.
     pub deliveries_pending: i64,
     pub oldest_due_delivery: Option<DateTime<Utc>>,
-    /// Deliveries that gave up (after every retry).
-    pub deliveries_failed: i64,
     /// Check jobs waiting, and the oldest one's creation.
     pub check_jobs_pending: i64,
     pub oldest_check_job: Option<DateTime<Utc>>,

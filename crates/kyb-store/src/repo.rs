@@ -196,7 +196,8 @@ impl Backend {
         &self.pool
     }
 
-    /// Queue depths and list ages for `/metrics`: a few indexed counts.
+    /// Queue depths and list ages for `/metrics`: counts over indexed, bounded sets only (pending
+    /// rows, the newest list of each source), never over the kept history, which grows.
     pub async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
         let (deliveries_pending, oldest_due_delivery): (i64, Option<DateTime<Utc>>) =
             sqlx::query_as(
@@ -206,10 +207,6 @@ impl Backend {
             .bind(now)
             .fetch_one(&self.pool)
             .await?;
-        let deliveries_failed: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed'")
-                .fetch_one(&self.pool)
-                .await?;
         let (check_jobs_pending, oldest_check_job): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
             "SELECT COUNT(*), MIN(created_at) FROM check_jobs WHERE status = 'pending'",
         )
@@ -225,7 +222,6 @@ impl Backend {
         Ok(Backlog {
             deliveries_pending,
             oldest_due_delivery,
-            deliveries_failed,
             check_jobs_pending,
             oldest_check_job,
             sanctions_lists,
