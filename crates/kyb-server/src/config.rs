@@ -47,6 +47,9 @@ pub struct RawConfig {
     pub database_acquire_timeout: String,
     pub database_statement_timeout: String,
     pub metrics_token: Option<String>,
+    pub checks_lease: String,
+    pub checks_max_attempts: u32,
+    pub checks_retry_delay: String,
 }
 
 impl Default for RawConfig {
@@ -84,6 +87,9 @@ impl Default for RawConfig {
             database_acquire_timeout: "5s".into(),
             database_statement_timeout: "30s".into(),
             metrics_token: None,
+            checks_lease: "5m".into(),
+            checks_max_attempts: 5,
+            checks_retry_delay: "30s".into(),
         }
     }
 }
@@ -122,6 +128,9 @@ const ENV_KEYS: &[&str] = &[
     "database_acquire_timeout",
     "database_statement_timeout",
     "metrics_token",
+    "checks_lease",
+    "checks_max_attempts",
+    "checks_retry_delay",
 ];
 
 impl RawConfig {
@@ -196,6 +205,37 @@ pub struct Config {
     pub store: kyb_store::StoreOptions,
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// How check jobs are run and retried.
+    pub checks: CheckSettings,
+}
+
+/// How the automated checks' jobs are run.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckSettings {
+    /// How long a runner holds a job it claimed; a runner that dies loses it after this.
+    pub lease: std::time::Duration,
+    /// Runs of a job (failed runs and lost leases) before it is `failed`, for a person to see.
+    pub max_attempts: u32,
+    /// The wait before the second run; it doubles for each further run (up to an hour).
+    pub retry_delay: std::time::Duration,
+}
+
+impl CheckSettings {
+    /// When a job whose run `attempts` failed runs again.
+    pub fn retry_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        attempts: i32,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let doublings = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(16);
+        let delay = self
+            .retry_delay
+            .saturating_mul(1 << doublings)
+            .min(std::time::Duration::from_secs(3_600));
+        now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1))
+    }
 }
 
 /// How webhooks are delivered.
@@ -468,6 +508,22 @@ impl TryFrom<RawConfig> for Config {
                 DAY,
             )?,
         };
+        if !(1..=100).contains(&raw.checks_max_attempts) {
+            return Err(ConfigError(format!(
+                "checks_max_attempts = {} must be between 1 and 100",
+                raw.checks_max_attempts
+            )));
+        }
+        let checks = CheckSettings {
+            lease: duration("checks_lease", &raw.checks_lease, MINUTE / 6, DAY)?,
+            max_attempts: raw.checks_max_attempts,
+            retry_delay: duration(
+                "checks_retry_delay",
+                &raw.checks_retry_delay,
+                std::time::Duration::ZERO,
+                DAY,
+            )?,
+        };
         let session_idle = duration("session_idle", &raw.session_idle, MINUTE, DAY)?;
         let session_max = duration("session_max", &raw.session_max, MINUTE, 7 * DAY)?;
         let log_format = match raw.log_format.as_str() {
@@ -504,6 +560,7 @@ impl TryFrom<RawConfig> for Config {
             max_people_per_customer: raw.max_people_per_customer,
             store,
             metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
+            checks,
         })
     }
 }
@@ -639,6 +696,31 @@ mod tests {
             ),
             (|r| r.webhooks_lease = "10s".into(), "webhooks_lease"),
             (|r| r.webhooks_concurrency = 0, "webhooks_concurrency"),
+        ];
+        for (f, name) in cases {
+            let err = with(f).unwrap_err();
+            assert!(err.0.starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn check_settings_are_checked_and_back_off() {
+        let c = with(|r| r.checks_lease = "90s".into()).unwrap();
+        assert_eq!(c.checks.lease, std::time::Duration::from_secs(90));
+        assert_eq!(c.checks.max_attempts, 5);
+        let t0 = chrono::Utc::now();
+        let waits: Vec<i64> = (1..=9)
+            .map(|n| (c.checks.retry_at(t0, n) - t0).num_seconds())
+            .collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        type Case = (fn(&mut RawConfig), &'static str);
+        let cases: [Case; 3] = [
+            (|r| r.checks_lease = "5s".into(), "checks_lease"),
+            (|r| r.checks_max_attempts = 0, "checks_max_attempts"),
+            (
+                |r| r.checks_retry_delay = "soon".into(),
+                "checks_retry_delay",
+            ),
         ];
         for (f, name) in cases {
             let err = with(f).unwrap_err();

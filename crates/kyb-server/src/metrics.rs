@@ -29,6 +29,8 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Family<Labels, Histogram>,
     attempts: Family<Labels, Counter>,
+    check_runs: Family<Labels, Counter>,
+    screening: Histogram,
 }
 
 impl Default for Metrics {
@@ -55,11 +57,26 @@ impl Default for Metrics {
             "Webhook delivery attempts made by this node, by outcome",
             attempts.clone(),
         );
+        let check_runs = Family::<Labels, Counter>::default();
+        registry.register(
+            "kyb_check_runs",
+            "Check job runs made by this node, by outcome (done, retrying, failed)",
+            check_runs.clone(),
+        );
+        // 1 ms to about 4 s.
+        let screening = Histogram::new(exponential_buckets(0.001, 2.0, 13));
+        registry.register(
+            "kyb_screening_duration_seconds",
+            "Time to screen one case (the business and every person) against every current sanctions list",
+            screening.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             attempts,
+            check_runs,
+            screening,
         }
     }
 }
@@ -71,6 +88,18 @@ impl Metrics {
         self.attempts
             .get_or_create(&vec![("outcome", outcome.to_owned())])
             .inc();
+    }
+
+    /// One run of a check job, by its outcome (`done`, `retrying`, `failed`).
+    pub fn check_run(&self, outcome: &'static str) {
+        self.check_runs
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc();
+    }
+
+    /// The time one case's sanctions screening took.
+    pub fn screened(&self, took: std::time::Duration) {
+        self.screening.observe(took.as_secs_f64());
     }
 }
 
@@ -158,6 +187,12 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 "kyb_check_job_oldest_pending_seconds",
                 "Age of the oldest pending check job",
                 age(b.oldest_check_job),
+            );
+            gauge(
+                &mut out,
+                "kyb_check_jobs_failed",
+                "Check jobs that failed every run they were allowed, waiting for a person to run them again",
+                b.check_jobs_failed as f64,
             );
             gauge(
                 &mut out,

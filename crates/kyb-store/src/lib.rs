@@ -434,8 +434,9 @@ impl Store {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        max_attempts: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        on_backend!(self, b => b.claim_check_jobs(owner, now, lease_until, limit).await)
+        on_backend!(self, b => b.claim_check_jobs(owner, now, lease_until, limit, max_attempts).await)
     }
 
     pub async fn case_facts(
@@ -462,9 +463,32 @@ impl Store {
         job_id: &kyb_domain::CheckJobId,
         owner: &str,
         error: &str,
-        retry_at: DateTime<Utc>,
+        retry: JobRetry,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_backend!(self, b => b.retry_check_job(job_id, owner, error, retry_at).await)
+        on_backend!(self, b => b.retry_check_job(job_id, owner, error, retry, now).await)
+    }
+
+    pub async fn failed_check_jobs(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<FailedJob>, StoreError> {
+        on_backend!(self, b => b.failed_check_jobs(platform_id, customer_id).await)
+    }
+
+    pub async fn rerun_failed_checks(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        ctx: &AuditContext,
+    ) -> Result<usize, StoreError> {
+        let r = on_backend!(self, b => b.rerun_failed_checks(platform_id, customer_id, operator, ctx).await);
+        if r.is_ok() {
+            self.jobs_written();
+        }
+        r
     }
 
     pub async fn list_checks(

@@ -693,6 +693,38 @@ pub enum JobKind {
     Rescreen,
 }
 
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submission => "submission",
+            Self::Rescreen => "rescreen",
+        }
+    }
+}
+
+/// What becomes of a job whose run failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobRetry {
+    /// It runs again then.
+    At(DateTime<Utc>),
+    /// It runs again then, and this run does not count against its attempts (the database was
+    /// unavailable: no fault of the job's).
+    NotCounted(DateTime<Utc>),
+    /// It ran as often as it may: it is `failed` until a person runs it again.
+    GiveUp,
+}
+
+/// A check job that failed every run it was allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedJob {
+    pub id: kyb_domain::CheckJobId,
+    pub kind: JobKind,
+    pub attempts: i32,
+    /// The error of its last run.
+    pub error: String,
+    pub failed_at: DateTime<Utc>,
+}
+
 /// A job a check runner has leased.
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {
@@ -916,6 +948,8 @@ pub struct Backlog {
     pub oldest_due_delivery: Option<DateTime<Utc>>,
     /// Check jobs waiting, and the oldest one's creation.
     pub check_jobs_pending: i64,
+    /// Check jobs that failed every run they were allowed, waiting for a person.
+    pub check_jobs_failed: i64,
     pub oldest_check_job: Option<DateTime<Utc>>,
     /// The newest import of each sanctions list: (source, list date, imported at).
     pub sanctions_lists: Vec<(String, String, DateTime<Utc>)>,

@@ -212,6 +212,10 @@ impl Backend {
         )
         .fetch_one(&self.pool)
         .await?;
+        let check_jobs_failed: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM check_jobs WHERE status = 'failed'")
+                .fetch_one(&self.pool)
+                .await?;
         let sanctions_lists: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT l.source, l.list_date, l.imported_at FROM sanctions_lists l \
              WHERE l.seq = (SELECT MAX(m.seq) FROM sanctions_lists m WHERE m.source = l.source) \
@@ -224,6 +228,7 @@ impl Backend {
             oldest_due_delivery,
             check_jobs_pending,
             oldest_check_job,
+            check_jobs_failed,
             sanctions_lists,
             pool_size: self.pool.size(),
             pool_idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),

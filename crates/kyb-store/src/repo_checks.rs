@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::repo::{insert_audit, insert_events, AuditEntry, Backend, Target, Tx};
 use super::repo_hosted::customer_by_id;
-use super::{lock_rows, skip_locked};
+use super::{lock_rows, skip_locked, Db};
 use crate::model::*;
 use crate::StoreError;
 
@@ -59,14 +59,110 @@ pub(super) async fn enqueue_rescreens(
     Ok(done.rows_affected())
 }
 
+/// A check job as the worker's statements read it.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    kind: String,
+    customer_id: String,
+    platform_id: String,
+    livemode: bool,
+    attempts: i32,
+}
+
+/// Marks a job `failed` with its error, and says so in the audit trail, in the caller's
+/// transaction.
+async fn fail_job(
+    tx: &mut Tx,
+    job: &JobRow,
+    error: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE check_jobs SET status = 'failed', last_error = $1, finished_at = $2, \
+         lease_owner = NULL, lease_expires_at = NULL WHERE id = $3",
+    )
+    .bind(error)
+    .bind(at)
+    .bind(&job.id)
+    .execute(&mut **tx)
+    .await?;
+    let entries = AuditEntry::single(
+        "checks.failed",
+        Target::new("business_customer", &job.customer_id),
+        json!({ "job_id": job.id, "job": job.kind, "attempts": job.attempts, "error": error }),
+    );
+    let platform = PlatformId::from_trusted(job.platform_id.clone());
+    let ctx = AuditContext::system(at);
+    insert_audit(
+        tx,
+        &platform,
+        Some(Mode::from_live(job.livemode)),
+        &ctx,
+        entries,
+    )
+    .await
+}
+
+/// A case's failed jobs, oldest first, on any connection or transaction.
+pub(super) async fn failed_jobs(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    platform_id: &str,
+    customer_id: &str,
+) -> Result<Vec<FailedJob>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        kind: String,
+        attempts: i32,
+        last_error: Option<String>,
+        finished_at: Option<DateTime<Utc>>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, kind, attempts, last_error, finished_at FROM check_jobs \
+         WHERE platform_id = $1 AND customer_id = $2 AND status = 'failed' ORDER BY seq",
+    )
+    .bind(platform_id)
+    .bind(customer_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| FailedJob {
+            id: CheckJobId::from_trusted(r.id),
+            kind: if r.kind == "rescreen" {
+                JobKind::Rescreen
+            } else {
+                JobKind::Submission
+            },
+            attempts: r.attempts,
+            error: r.last_error.unwrap_or_default(),
+            failed_at: r.finished_at.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Failed jobs as an audit row records them.
+pub(super) fn failed_summary(failed: &[FailedJob]) -> serde_json::Value {
+    json!(failed
+        .iter()
+        .map(|j| json!({
+            "job_id": j.id, "job": j.kind.as_str(), "attempts": j.attempts,
+            "error": j.error, "failed_at": j.failed_at,
+        }))
+        .collect::<Vec<_>>())
+}
+
 impl Backend {
-    /// Leases up to `limit` due jobs to `owner`.
+    /// Leases up to `limit` due jobs to `owner`. A due job that already ran `max_attempts`
+    /// times (its runner died each time and the lease ran out) is `failed` instead.
     pub async fn claim_check_jobs(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        max_attempts: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
         #[derive(sqlx::FromRow)]
@@ -77,10 +173,11 @@ impl Backend {
             platform_id: String,
             livemode: bool,
             attempts: i32,
+            last_error: Option<String>,
         }
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT j.id, j.kind, j.customer_id, j.platform_id, j.livemode, j.attempts FROM check_jobs j \
-             WHERE j.status = 'pending' AND j.run_after <= $1 \
+            "SELECT j.id, j.kind, j.customer_id, j.platform_id, j.livemode, j.attempts, j.last_error \
+             FROM check_jobs j WHERE j.status = 'pending' AND j.run_after <= $1 \
              AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= $1) \
              ORDER BY j.run_after, j.seq LIMIT $2{}",
             skip_locked("j")
@@ -91,6 +188,23 @@ impl Backend {
         .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for r in rows {
+            let job = JobRow {
+                id: r.id.clone(),
+                kind: r.kind.clone(),
+                customer_id: r.customer_id.clone(),
+                platform_id: r.platform_id.clone(),
+                livemode: r.livemode,
+                attempts: r.attempts,
+            };
+            if u32::try_from(r.attempts).unwrap_or(0) >= max_attempts {
+                let error = format!(
+                    "the runner stopped during the run (its lease ran out) on the last of {} attempts{}",
+                    r.attempts,
+                    r.last_error.map(|e| format!("; an earlier run failed: {e}")).unwrap_or_default()
+                );
+                fail_job(&mut tx, &job, &error, now).await?;
+                continue;
+            }
             sqlx::query(
                 "UPDATE check_jobs SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
                  WHERE id = $3",
@@ -295,27 +409,107 @@ impl Backend {
         Ok(true)
     }
 
-    /// A job that could not run (the runner failed): it is due again at `retry_at`.
+    /// A run of a job that failed: the job is due again at `retry`, or with `JobRetry::GiveUp`
+    /// it is `failed` (with an audit row) for a person to look at. `JobRetry::NotCounted` (the
+    /// database was unavailable, which is no fault of the job) gives the attempt back.
     pub async fn retry_check_job(
         &self,
         job_id: &CheckJobId,
         owner: &str,
         error: &str,
-        retry_at: DateTime<Utc>,
+        retry: JobRetry,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE check_jobs SET lease_owner = NULL, lease_expires_at = NULL, last_error = $1, \
-             run_after = $2 WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
-        )
-        .bind(error)
-        .bind(retry_at)
+        let job: Option<JobRow> = sqlx::query_as(&format!(
+            "SELECT j.id, j.kind, j.customer_id, j.platform_id, j.livemode, j.attempts FROM check_jobs j \
+             WHERE j.id = $1 AND j.lease_owner = $2 AND j.status = 'pending'{}",
+            lock_rows("j")
+        ))
         .bind(job_id.as_str())
         .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(job) = job else {
+            // The lease was lost meanwhile: whoever holds the job now decides.
+            return Ok(());
+        };
+        let (at, given_back) = match retry {
+            JobRetry::At(at) => (at, 0),
+            JobRetry::NotCounted(at) => (at, 1),
+            JobRetry::GiveUp => {
+                fail_job(&mut tx, &job, error, now).await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+        };
+        sqlx::query(
+            "UPDATE check_jobs SET lease_owner = NULL, lease_expires_at = NULL, last_error = $1, \
+             run_after = $2, attempts = attempts - $3 WHERE id = $4",
+        )
+        .bind(error)
+        .bind(at)
+        .bind(given_back)
+        .bind(job_id.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The failed check jobs of a case, oldest first.
+    pub async fn failed_check_jobs(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<FailedJob>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        failed_jobs(&mut conn, platform_id.as_str(), customer_id.as_str()).await
+    }
+
+    /// Runs a case's failed check jobs again, at once, with their attempts counted from zero;
+    /// the audit row keeps the errors they failed with. Refused when none failed.
+    pub async fn rerun_failed_checks(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        ctx: &AuditContext,
+    ) -> Result<usize, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let customer = customer_by_id(
+            &mut tx,
+            platform_id.as_str(),
+            customer_id.as_str(),
+            ctx.at,
+            true,
+        )
+        .await?;
+        let failed = failed_jobs(&mut tx, platform_id.as_str(), customer_id.as_str()).await?;
+        if failed.is_empty() {
+            return Err(StoreError::Refused {
+                code: "no_failed_checks",
+                message: "no check of this case has failed: there is nothing to run again".into(),
+            });
+        }
+        sqlx::query(
+            "UPDATE check_jobs SET status = 'pending', attempts = 0, run_after = $1, finished_at = NULL, \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE platform_id = $2 AND customer_id = $3 AND status = 'failed'",
+        )
+        .bind(ctx.at)
+        .bind(platform_id.as_str())
+        .bind(customer_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let entries = AuditEntry::single(
+            "checks.rerun",
+            Target::new("business_customer", customer_id.as_str()),
+            json!({ "operator": operator.email, "jobs": failed_summary(&failed) }),
+        );
+        insert_audit(&mut tx, platform_id, Some(customer.mode), ctx, entries).await?;
+        tx.commit().await?;
+        Ok(failed.len())
     }
 
     /// A customer's check results, oldest first.

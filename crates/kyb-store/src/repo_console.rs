@@ -10,6 +10,7 @@ use super::repo::{
     insert_audit, insert_events, insert_link, AuditEntry, Backend, CustomerRow, Target,
     CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
 };
+use super::repo_checks::{failed_jobs, failed_summary};
 use super::repo_hosted::customer_by_id;
 use super::repo_verdicts::{hits_standing, HitsStanding};
 use crate::model::*;
@@ -391,7 +392,17 @@ impl Backend {
         };
         let to = transition(before.verification_status, verb)?;
         let mut recorded = kind;
+        // Checks that failed every run do not stop a decision: an admin may take it with the
+        // failure on record (in the decision's audit row); a reviewer may not approve.
+        let failed = failed_jobs(&mut tx, platform_id.as_str(), customer_id.as_str()).await?;
+        let failed_on_record = (!failed.is_empty()).then(|| failed_summary(&failed));
         if let DecisionAction::Approve = action {
+            if !failed.is_empty() && operator.role != OperatorRole::Admin {
+                return Err(StoreError::Refused {
+                    code: "checks_failed",
+                    message: "an automated check of this case failed: run it again, or ask an admin to decide with the failure on record".into(),
+                });
+            }
             let pending: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM check_jobs WHERE customer_id = $1 AND status = 'pending'",
             )
@@ -480,7 +491,11 @@ impl Backend {
             let entries = AuditEntry::single(
                 "business_customer.first_approval",
                 target,
-                json!({ "operator": operator.email, "needs": "a second admin's approval (sanctions hit)" }),
+                json!({
+                    "operator": operator.email,
+                    "needs": "a second admin's approval (sanctions hit)",
+                    "failed_checks": failed_on_record,
+                }),
             );
             insert_audit(&mut tx, platform_id, Some(before.mode), ctx, entries).await?;
             tx.commit().await?;
@@ -548,6 +563,7 @@ impl Backend {
             "note": note,
             "items": items.as_deref().map(|i| serde_json::from_str::<serde_json::Value>(i).unwrap_or_default()),
             "message": message,
+            "failed_checks": failed_on_record,
         });
         insert_audit(
             &mut tx,

@@ -8,10 +8,9 @@
 //! so (`auto_approve`, default off); anything else waits in review. A re-screening after a newer
 //! list flags a case whose hits include entries it did not have before.
 
-use chrono::{DateTime, Utc};
 use kyb_screening::{hit_entry, RegistryMatch, RegistryProvider, Screener, Subject, SubjectKind};
 use kyb_store::{
-    CaseFacts, CheckKind, CheckOutcome, ClaimedJob, HitVerdict, JobCompletion, JobKind,
+    CaseFacts, CheckKind, CheckOutcome, ClaimedJob, HitVerdict, JobCompletion, JobKind, JobRetry,
     NewCheckResult, SanctionsList, StoreError, Verdict,
 };
 use rand::Rng;
@@ -22,8 +21,6 @@ use tokio::sync::{watch, RwLock};
 
 use crate::AppState;
 
-/// How long a runner holds a job.
-const LEASE: Duration = Duration::from_secs(300);
 /// How often an idle runner looks for due jobs (writes in this process wake it at once).
 const POLL: Duration = Duration::from_secs(1);
 /// The current version of every sanctions list and their index, rebuilt when a newer version of
@@ -93,26 +90,46 @@ impl CheckRunner {
         Self { state, owner }
     }
 
-    /// Claims due jobs and runs them; returns how many ran.
+    /// Claims due jobs and runs them; returns how many ran. A run that fails is retried with
+    /// a growing delay, up to `checks_max_attempts` runs; then the job is `failed`, for a person
+    /// to see on the case page and run again.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let settings = self.state.config.checks;
         let now = self.state.clock.now();
-        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let lease = chrono::Duration::from_std(settings.lease).unwrap_or_default();
         let jobs = self
             .state
             .store
-            .claim_check_jobs(&self.owner, now, now + lease, 8)
+            .claim_check_jobs(&self.owner, now, now + lease, 8, settings.max_attempts)
             .await?;
         let n = jobs.len();
         for job in jobs {
-            if let Err(e) = self.run(&job).await {
-                let error = format!("{:#}", anyhow::Error::from(e));
-                tracing::warn!(job_id = %job.id, error, "a check job failed; it will run again");
-                let at = retry_at(self.state.clock.now(), job.attempts);
-                self.state
-                    .store
-                    .retry_check_job(&job.id, &self.owner, &error, at)
-                    .await?;
+            let Err(e) = self.run(&job).await else {
+                self.state.metrics.check_run("done");
+                continue;
+            };
+            let unavailable = e.is_unavailable();
+            let error = format!("{:#}", anyhow::Error::from(e));
+            let now = self.state.clock.now();
+            let retry = if unavailable {
+                JobRetry::NotCounted(settings.retry_at(now, 1))
+            } else if u32::try_from(job.attempts).unwrap_or(u32::MAX) >= settings.max_attempts {
+                JobRetry::GiveUp
+            } else {
+                JobRetry::At(settings.retry_at(now, job.attempts))
+            };
+            if retry == JobRetry::GiveUp {
+                tracing::error!(job_id = %job.id, customer_id = %job.customer_id, attempts = job.attempts, error,
+                    "a check job failed on its last attempt: it waits on the case page for a person to run it again");
+                self.state.metrics.check_run("failed");
+            } else {
+                tracing::warn!(job_id = %job.id, attempts = job.attempts, error, "a check job failed; it will run again");
+                self.state.metrics.check_run("retrying");
             }
+            self.state
+                .store
+                .retry_check_job(&job.id, &self.owner, &error, retry, now)
+                .await?;
         }
         Ok(n)
     }
@@ -157,7 +174,9 @@ impl CheckRunner {
             .store
             .hit_verdicts(&job.platform_id, &job.customer_id)
             .await?;
+        let started = std::time::Instant::now();
         let sanctions = sanctions_check(lists.as_deref(), &facts, &verdicts);
+        state.metrics.screened(started.elapsed());
         let mut flag = None;
         let mut results = vec![sanctions.clone()];
         match job.kind {
@@ -444,9 +463,4 @@ pub fn documents_check(state: &AppState, facts: &CaseFacts) -> NewCheckResult {
             "duplicates": duplicates,
         }),
     }
-}
-
-/// When a job whose run failed runs again: 30 s more per attempt, up to 10 minutes.
-pub fn retry_at(now: DateTime<Utc>, attempts: i32) -> DateTime<Utc> {
-    now + chrono::Duration::seconds(30 * i64::from(attempts.clamp(1, 20)))
 }

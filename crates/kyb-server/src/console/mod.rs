@@ -5,6 +5,7 @@
 //! reason code and an internal note, or ask for more information. Each decision is written with
 //! its status change, webhook event and audit row in one transaction (`Store::decide`).
 
+mod checks;
 mod hits;
 pub mod password;
 pub mod signin;
@@ -42,7 +43,7 @@ pub const REJECTION_REASONS: [(&str, &str); 6] = [
 
 /// What a refused action says on the case page. Redirects carry only the code, so nobody can
 /// make the console show a text of their choosing.
-const REFUSALS: [(&str, &str); 17] = [
+const REFUSALS: [(&str, &str); 19] = [
     (
         "confirmed_match",
         "A sanctions hit of this case is confirmed as a true match: reject the case.",
@@ -67,6 +68,14 @@ const REFUSALS: [(&str, &str); 17] = [
     (
         "checks_running",
         "The automated checks of this case have not finished: approve once their results are in.",
+    ),
+    (
+        "checks_failed",
+        "An automated check of this case failed: run it again, or ask an admin to decide with the failure on record.",
+    ),
+    (
+        "no_failed_checks",
+        "No check of this case has failed: there is nothing to run again.",
     ),
     (
         "admins_only",
@@ -196,6 +205,10 @@ pub fn router() -> Router<AppState> {
             post(request_info),
         )
         .route("/console/cases/{customer_id}/clear-flag", post(clear_flag))
+        .route(
+            "/console/cases/{customer_id}/checks/rerun",
+            post(checks::rerun),
+        )
         .route(
             "/console/cases/{customer_id}/hits/verdict",
             post(hits::verdict),
@@ -557,6 +570,8 @@ struct CasePage {
     people: Vec<String>,
     documents: Vec<(String, String, String)>,
     checks: Vec<CheckView>,
+    failed: Vec<checks::FailedView>,
+    admin: bool,
     hits: Vec<hits::HitView>,
     decisions: Vec<String>,
     decidable: bool,
@@ -605,9 +620,10 @@ async fn case_page(
         Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
-    let (facts, checks, decisions, verdicts) = match tokio::try_join!(
+    let (facts, checks, failed, decisions, verdicts) = match tokio::try_join!(
         state.store.case_facts(&case.platform, &case.id, now),
         state.store.list_checks(&case.platform, &case.id),
+        state.store.failed_check_jobs(&case.platform, &case.id),
         state.store.decisions(&case.id),
         state.store.hit_verdicts(&case.platform, &case.id),
     ) {
@@ -713,6 +729,7 @@ async fn case_page(
         Some("rejected") => "The case is rejected.",
         Some("more_info") => "More information was requested: the platform has a fresh link for the customer.",
         Some("flag_cleared") => "The flag is cleared; the case keeps its status.",
+        Some("checks_rerun") => "The failed checks run again: their results appear here when they are in.",
         Some("verdict_recorded") => "Your verdict on the hit is recorded.",
         Some("verdict_pending") => "Your verdict is recorded: a second admin must clear this hit too before it counts.",
         Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
@@ -734,6 +751,8 @@ async fn case_page(
             people,
             documents,
             checks,
+            failed: checks::failed_views(&failed),
+            admin: me.operator().role == kyb_store::OperatorRole::Admin,
             hits,
             decisions,
             decidable: c.verification_status == kyb_domain::VerificationStatus::InReview,

@@ -211,7 +211,7 @@ db_test!(a_job_whose_runner_died_runs_again, |app| async move {
     let claimed = app
         .state
         .store
-        .claim_check_jobs("dead-runner", now, now + chrono::Duration::minutes(5), 8)
+        .claim_check_jobs("dead-runner", now, now + chrono::Duration::minutes(5), 8, 5)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -229,6 +229,44 @@ db_test!(a_job_whose_runner_died_runs_again, |app| async move {
         0
     );
 });
+
+db_test!(
+    a_job_whose_runner_dies_every_time_is_failed_after_its_attempts,
+    |app| async move {
+        let id = submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "crashes").await;
+        let customer = kyb_domain::CustomerId::parse(&id).unwrap();
+        // Five runners in a row claim the job and die (the default allows five runs).
+        for _ in 0..5 {
+            let now = app.clock.now();
+            let claimed = app
+                .state
+                .store
+                .claim_check_jobs("dead-runner", now, now + chrono::Duration::minutes(5), 8, 5)
+                .await
+                .unwrap();
+            assert_eq!(claimed.len(), 1);
+            app.clock.advance(chrono::Duration::minutes(6));
+        }
+        assert_eq!(app.run_checks().await, 0, "not run a sixth time");
+        assert_eq!(
+            app.state.store.pending_check_jobs(&customer).await.unwrap(),
+            0
+        );
+        let failed = app
+            .state
+            .store
+            .failed_check_jobs(&app.platform, &customer)
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 1);
+        assert!(
+            failed[0].error.contains("lease ran out"),
+            "{}",
+            failed[0].error
+        );
+        assert!(app.checks(&id).await.is_empty());
+    }
+);
 
 db_test!(
     a_newer_list_rescreens_and_flags_new_hits,

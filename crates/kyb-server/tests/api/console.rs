@@ -809,3 +809,128 @@ db_test!(a_confirmed_match_cannot_be_approved, |app| async move {
     let (_, page) = admin.get(&format!("/console/cases/{id}")).await;
     assert!(page.contains("true match by rev@kyb.example"), "{page}");
 });
+
+db_test!(
+    a_check_that_keeps_failing_is_failed_then_rerun_or_decided_by_an_admin,
+    |app| async move {
+        app.import_list("2024-04-26").await;
+        // A stored list entry is damaged: every run of the checks fails.
+        app.exec("UPDATE sanctions_list_entries SET data = 'x_' || data WHERE position = 0")
+            .await;
+        let decided = submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "fail-a").await;
+        let rerun = submitted_case(&app, "Beta Corp", "5551235", "Ben Cole", "fail-b").await;
+        let runner = CheckRunner::new(app.state.clone());
+        assert_eq!(runner.run_once().await.unwrap(), 2, "the first runs fail");
+        // Each further run waits twice as long as the one before: 30 s, 1 min, 2 min, 4 min.
+        for delay in [30, 60, 120, 240] {
+            app.clock.advance(chrono::Duration::seconds(delay - 1));
+            assert_eq!(
+                runner.run_once().await.unwrap(),
+                0,
+                "not due before {delay} s"
+            );
+            app.clock.advance(chrono::Duration::seconds(1));
+            assert_eq!(runner.run_once().await.unwrap(), 2, "due after {delay} s");
+        }
+        app.clock.advance(chrono::Duration::hours(2));
+        assert_eq!(
+            runner.run_once().await.unwrap(),
+            0,
+            "five runs, then failed"
+        );
+        let a = kyb_domain::CustomerId::parse(&decided).unwrap();
+        let failed = app
+            .state
+            .store
+            .failed_check_jobs(&app.platform, &a)
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].attempts, 5);
+        assert!(
+            failed[0].error.contains("sanctions entry"),
+            "{}",
+            failed[0].error
+        );
+        assert_eq!(app.state.store.pending_check_jobs(&a).await.unwrap(), 0);
+        let audit = app
+            .dump(&format!(
+                "SELECT action FROM audit_log WHERE target_id = '{decided}' AND action = 'checks.failed'"
+            ))
+            .await;
+        assert_eq!(audit.len(), 1);
+        let metrics = reqwest::get(app.url("/metrics")).await.unwrap();
+        assert!(metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("kyb_check_jobs_failed 2"));
+
+        // The case page says what failed; a reviewer may not approve.
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let (_, html) = reviewer.get(&format!("/console/cases/{decided}")).await;
+        assert!(html.contains("Checks that failed"), "{html}");
+        assert!(html.contains("failed 5 times"), "{html}");
+        assert!(html.contains("only an admin may approve"), "{html}");
+        let location = reviewer.decide(&decided, "approve", &[]).await;
+        assert!(location.ends_with("error=checks_failed"), "{location}");
+        assert_eq!(
+            app.customer_json(&decided).await["verification_status"],
+            "in_review"
+        );
+
+        // An admin decides, with the failure on record.
+        let admin = app.operator("adm@kyb.example", OperatorRole::Admin).await;
+        let (_, html) = admin.get(&format!("/console/cases/{decided}")).await;
+        assert!(html.contains("the failure is kept"), "{html}");
+        let location = admin.decide(&decided, "approve", &[]).await;
+        assert!(location.ends_with("done=approved"), "{location}");
+        let details = app
+            .dump(&format!(
+                "SELECT CAST(details AS TEXT) FROM audit_log WHERE target_id = '{decided}' AND action = 'business_customer.approved'"
+            ))
+            .await;
+        let details: Value = serde_json::from_str(&details[0]).unwrap();
+        assert_eq!(details["failed_checks"][0]["attempts"], 5, "{details}");
+        assert!(details["failed_checks"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("sanctions entry"));
+
+        // The list is repaired; the reviewer runs the other case's checks again.
+        app.exec("UPDATE sanctions_list_entries SET data = SUBSTR(data, 3) WHERE position = 0")
+            .await;
+        let location = reviewer.decide(&rerun, "checks/rerun", &[]).await;
+        assert!(location.ends_with("done=checks_rerun"), "{location}");
+        let location = reviewer.decide(&rerun, "checks/rerun", &[]).await;
+        assert!(location.ends_with("error=no_failed_checks"), "{location}");
+        let audit = app
+            .dump(&format!(
+                "SELECT actor_type FROM audit_log WHERE target_id = '{rerun}' AND action = 'checks.rerun'"
+            ))
+            .await;
+        assert_eq!(audit, ["operator"]);
+        assert_eq!(runner.run_once().await.unwrap(), 1, "due at once");
+        let b = kyb_domain::CustomerId::parse(&rerun).unwrap();
+        assert!(app
+            .state
+            .store
+            .failed_check_jobs(&app.platform, &b)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            app.state
+                .store
+                .list_checks(&app.platform, &b)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        let location = reviewer.decide(&rerun, "approve", &[]).await;
+        assert!(location.ends_with("done=approved"), "{location}");
+    }
+);

@@ -24,6 +24,7 @@ db_test!(metrics_count_requests_and_show_backlogs, |app| async move {
         "kyb_http_request_duration_seconds_bucket{",
         "kyb_webhook_deliveries_pending 0",
         "kyb_check_jobs_pending 0",
+        "kyb_check_jobs_failed 0",
         "kyb_db_pool_connections ",
         "kyb_up 1",
     ] {
