@@ -694,6 +694,15 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// The kind of a stored job (anything but `rescreen` is a submission's).
+    pub fn from_stored(s: &str) -> Self {
+        if s == "rescreen" {
+            Self::Rescreen
+        } else {
+            Self::Submission
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Submission => "submission",

@@ -130,11 +130,7 @@ pub(super) async fn failed_jobs(
         .into_iter()
         .map(|r| FailedJob {
             id: CheckJobId::from_trusted(r.id),
-            kind: if r.kind == "rescreen" {
-                JobKind::Rescreen
-            } else {
-                JobKind::Submission
-            },
+            kind: JobKind::from_stored(&r.kind),
             attempts: r.attempts,
             error: r.last_error.unwrap_or_default(),
             failed_at: r.finished_at.unwrap_or_default(),
@@ -221,11 +217,7 @@ impl Backend {
                     .await?;
             claimed.push(ClaimedJob {
                 id: CheckJobId::from_trusted(r.id),
-                kind: if r.kind == "rescreen" {
-                    JobKind::Rescreen
-                } else {
-                    JobKind::Submission
-                },
+                kind: JobKind::from_stored(&r.kind),
                 customer_id: CustomerId::from_trusted(r.customer_id),
                 platform_id: PlatformId::from_trusted(r.platform_id),
                 mode: Mode::from_live(r.livemode),
