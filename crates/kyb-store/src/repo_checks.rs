@@ -68,6 +68,7 @@ struct JobRow {
     platform_id: String,
     livemode: bool,
     attempts: i32,
+    last_error: Option<String>,
 }
 
 /// Marks a job `failed` with its error, and says so in the audit trail, in the caller's
@@ -161,17 +162,7 @@ impl Backend {
         max_attempts: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            id: String,
-            kind: String,
-            customer_id: String,
-            platform_id: String,
-            livemode: bool,
-            attempts: i32,
-            last_error: Option<String>,
-        }
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
             "SELECT j.id, j.kind, j.customer_id, j.platform_id, j.livemode, j.attempts, j.last_error \
              FROM check_jobs j WHERE j.status = 'pending' AND j.run_after <= $1 \
              AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= $1) \
@@ -184,21 +175,16 @@ impl Backend {
         .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for r in rows {
-            let job = JobRow {
-                id: r.id.clone(),
-                kind: r.kind.clone(),
-                customer_id: r.customer_id.clone(),
-                platform_id: r.platform_id.clone(),
-                livemode: r.livemode,
-                attempts: r.attempts,
-            };
             if u32::try_from(r.attempts).unwrap_or(0) >= max_attempts {
                 let error = format!(
                     "the runner stopped during the run (its lease ran out) on the last of {} attempts{}",
                     r.attempts,
-                    r.last_error.map(|e| format!("; an earlier run failed: {e}")).unwrap_or_default()
+                    r.last_error
+                        .as_deref()
+                        .map(|e| format!("; an earlier run failed: {e}"))
+                        .unwrap_or_default()
                 );
-                fail_job(&mut tx, &job, &error, now).await?;
+                fail_job(&mut tx, &r, &error, now).await?;
                 continue;
             }
             sqlx::query(
@@ -414,8 +400,8 @@ impl Backend {
     ) -> Result<(), StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
         let job: Option<JobRow> = sqlx::query_as(&format!(
-            "SELECT j.id, j.kind, j.customer_id, j.platform_id, j.livemode, j.attempts FROM check_jobs j \
-             WHERE j.id = $1 AND j.lease_owner = $2 AND j.status = 'pending'{}",
+            "SELECT j.id, j.kind, j.customer_id, j.platform_id, j.livemode, j.attempts, j.last_error \
+             FROM check_jobs j WHERE j.id = $1 AND j.lease_owner = $2 AND j.status = 'pending'{}",
             lock_rows("j")
         ))
         .bind(job_id.as_str())
