@@ -507,6 +507,7 @@ impl TryFrom<RawConfig> for Config {
                 std::time::Duration::from_secs(1),
                 DAY,
             )?,
+            sqlite_page_limit: None,
         };
         if !(1..=100).contains(&raw.checks_max_attempts) {
             return Err(ConfigError(format!(

@@ -46,6 +46,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL: {0}")]
     UnsupportedUrl(String),
+    /// A call ran past its deadline (the acquire timeout plus the statement timeout): the
+    /// database, or the network to it, stopped answering in the middle of the work.
+    #[error("the database did not answer within {0:?}")]
+    Deadline(std::time::Duration),
 }
 
 impl StoreError {
@@ -55,8 +59,10 @@ impl StoreError {
     /// file busy past the timeout or unreadable. Answered 503 with `Retry-After`; retrying
     /// later can succeed.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Database(e) = self else {
-            return false;
+        let e = match self {
+            StoreError::Database(e) => e,
+            StoreError::Deadline(_) => return true,
+            _ => return false,
         };
         match e {
             sqlx::Error::PoolTimedOut
@@ -101,8 +107,22 @@ enum Backend {
     Postgres(postgres::Backend),
 }
 
-/// Runs the same call on whichever backend is configured.
+/// Runs the same call on whichever backend is configured, within the store's deadline.
 macro_rules! on_backend {
+    ($self:expr, $b:ident => $call:expr) => {
+        $self
+            .within_deadline(async {
+                match &$self.inner.backend {
+                    Backend::Sqlite($b) => $call,
+                    Backend::Postgres($b) => $call,
+                }
+            })
+            .await
+    };
+}
+
+/// The same without a deadline: for what is not a database call, or must not be cut short.
+macro_rules! on_backend_unbounded {
     ($self:expr, $b:ident => $call:expr) => {
         match &$self.inner.backend {
             Backend::Sqlite($b) => $call,
@@ -118,6 +138,8 @@ struct Inner {
     outbox: tokio::sync::Notify,
     /// Signalled after a commit that may have queued check jobs, to wake the check runner.
     jobs: tokio::sync::Notify,
+    /// The longest one store call may take, see [`StoreOptions::deadline`].
+    deadline: std::time::Duration,
 }
 
 /// The store. Cheap to clone; every clone shares the pool and the in-flight registry.
@@ -137,7 +159,51 @@ pub struct StoreOptions {
     pub acquire_timeout: std::time::Duration,
     /// PostgreSQL: the longest one statement may run (`statement_timeout`).
     pub statement_timeout: std::time::Duration,
+    /// Tests only: SQLite's `max_page_count`, applied to every connection as it is checked out,
+    /// so that a test can fill the "disk" (`SQLITE_FULL`) and give the space back.
+    #[doc(hidden)]
+    pub sqlite_page_limit: Option<PageLimit>,
 }
+
+impl StoreOptions {
+    /// The longest one store call may take, from asking for a connection to its last answer:
+    /// the acquire timeout plus the statement timeout. The statement timeout is enforced by
+    /// PostgreSQL, which cannot help when the network to it is gone: sqlx sets no TCP
+    /// keepalive (launchbadge/sqlx#3540), so without this a request would wait for the kernel
+    /// to give up on the connection, many minutes later. Past the deadline the call is
+    /// dropped (its transaction is rolled back, or was committed: idempotency keys make a
+    /// retry safe) and answered [`StoreError::Deadline`], a 503.
+    pub fn deadline(&self) -> std::time::Duration {
+        self.acquire_timeout + self.statement_timeout
+    }
+}
+
+/// A page limit shared between a test and the store's connections; `0` means none.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct PageLimit(Arc<std::sync::atomic::AtomicU32>);
+
+impl PageLimit {
+    pub fn set(&self, pages: u32) {
+        self.0.store(pages, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The value for `PRAGMA max_page_count`: the limit, or SQLite's largest page number.
+    pub fn pages(&self) -> u32 {
+        match self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => u32::MAX - 1,
+            n => n,
+        }
+    }
+}
+
+impl PartialEq for PageLimit {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PageLimit {}
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -146,6 +212,7 @@ impl Default for StoreOptions {
             acquire_timeout: std::time::Duration::from_secs(5),
             // Long enough for a sanctions import's batches and `kyb audit verify`.
             statement_timeout: std::time::Duration::from_secs(30),
+            sqlite_page_limit: None,
         }
     }
 }
@@ -172,13 +239,26 @@ impl Store {
                 inflight: InFlight::default(),
                 outbox: tokio::sync::Notify::new(),
                 jobs: tokio::sync::Notify::new(),
+                deadline: options.deadline(),
             }),
         })
     }
 
+    /// Runs one call of the store, or gives up on it at the deadline (see
+    /// [`StoreOptions::deadline`]).
+    async fn within_deadline<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let deadline = self.inner.deadline;
+        tokio::time::timeout(deadline, call)
+            .await
+            .unwrap_or(Err(StoreError::Deadline(deadline)))
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
-        on_backend!(self, b => b.name())
+        on_backend_unbounded!(self, b => b.name())
     }
 
     pub fn as_sqlite(&self) -> Option<&sqlite::Backend> {
@@ -206,12 +286,13 @@ impl Store {
         on_backend!(self, b => b.pending_migrations().await)
     }
 
+    /// Migrations may run long on a large database: no deadline.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        on_backend!(self, b => b.migrate().await)
+        on_backend_unbounded!(self, b => b.migrate().await)
     }
 
     pub async fn close(&self) {
-        on_backend!(self, b => b.close().await)
+        on_backend_unbounded!(self, b => b.close().await)
     }
 
     pub async fn create_platform(

@@ -1,8 +1,9 @@
 //! Throwaway PostgreSQL databases for tests: one uniquely named database per test, dropped when
 //! the test ends (also when it panics). Under `CI=true` an unreachable server fails the test
-//! instead of skipping it.
+//! instead of skipping it. Also a webhook receiver, and a TCP proxy that can be frozen.
 #![forbid(unsafe_code)]
 
+pub mod proxy;
 pub mod receiver;
 
 use rand::{distributions::Alphanumeric, Rng};

@@ -130,7 +130,7 @@ pub async fn spawn_sqlite() -> TestApp {
     spawn_app_on(None, |c| c).await
 }
 
-async fn spawn_app_on(
+pub async fn spawn_app_on(
     pg: Option<kyb_testkit::PgDatabase>,
     tweak: impl FnOnce(Config) -> Config,
 ) -> TestApp {

@@ -79,7 +79,7 @@ pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, 
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     // A local file has no connection to lose: skip the ping before each checkout.
-    let pool = SqlitePoolOptions::new()
+    let mut pool = SqlitePoolOptions::new()
         .max_connections(8)
         .test_before_acquire(false)
         .acquire_timeout(store.acquire_timeout)
@@ -89,9 +89,17 @@ pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, 
             use sqlx::Connection;
             let clean = !conn.is_in_transaction();
             Box::pin(async move { Ok(clean) })
-        })
-        .connect_with(options)
-        .await?;
+        });
+    if let Some(limit) = store.sqlite_page_limit.clone() {
+        pool = pool.before_acquire(move |conn, _| {
+            let pragma = format!("PRAGMA max_page_count = {}", limit.pages());
+            Box::pin(async move {
+                sqlx::query(&pragma).execute(&mut *conn).await?;
+                Ok(true)
+            })
+        });
+    }
+    let pool = pool.connect_with(options).await?;
     Ok(Backend::new(pool))
 }
 
