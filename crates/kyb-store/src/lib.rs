@@ -74,9 +74,15 @@ impl StoreError {
             | sqlx::Error::BeginFailed => true,
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
-                if let Ok(sqlite) = code.parse::<i32>() {
+                // By the backend, not by the code's look: most SQLSTATEs (57014, 08006, 53300)
+                // are digits too, and read as SQLite codes they mean nothing.
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_none()
+                {
                     // SQLITE_BUSY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN (primary codes).
-                    matches!(sqlite & 0xff, 5 | 10 | 13 | 14)
+                    code.parse::<i32>()
+                        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 10 | 13 | 14))
                 } else {
                     // Connection exceptions, insufficient resources, operator intervention
                     // (shutdown, query_canceled by statement_timeout), system errors.

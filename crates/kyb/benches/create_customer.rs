@@ -9,6 +9,12 @@
 //! round of each side).
 //!
 //! cargo bench -p kyb --bench create_customer -- --db both --clients 32 --requests 2500 --rounds 8
+//!
+//! With `--sqlite-synchronous`, what SQLite's durability costs instead: the raw work on two
+//! fresh SQLite databases, one with `synchronous=FULL` (the default) and one with `NORMAL`, in
+//! alternating rounds.
+//!
+//! cargo bench -p kyb --bench create_customer -- --sqlite-synchronous --clients 32 --requests 2500 --rounds 8
 
 use clap::Parser;
 use kyb_domain::{IdempotencyKey, Mode};
@@ -37,6 +43,9 @@ struct Args {
     /// Alternating rounds of each; medians are reported.
     #[arg(long, default_value_t = 8)]
     rounds: usize,
+    /// Compare SQLite's synchronous=FULL with NORMAL (raw work only) instead.
+    #[arg(long)]
+    sqlite_synchronous: bool,
     /// Ignored: cargo bench passes it.
     #[arg(long, hide = true)]
     bench: bool,
@@ -263,12 +272,23 @@ struct Raw {
 
 impl Raw {
     async fn start(kind: &str, dir: &std::path::Path) -> Self {
-        let (url, pg) = database(kind, dir, "raw").await;
+        Self::start_with(kind, dir, "raw", "full").await
+    }
+
+    /// On a fresh database named `name`, with SQLite's `synchronous` set as given.
+    async fn start_with(
+        kind: &str,
+        dir: &std::path::Path,
+        name: &str,
+        sqlite_synchronous: &str,
+    ) -> Self {
+        let (url, pg) = database(kind, dir, name).await;
         let raw = RawConfig {
             listen: "127.0.0.1:0".into(),
-            data_dir: dir.join("raw-data"),
+            data_dir: dir.join(format!("{name}-data")),
             database_url: Some(url),
             workers: false,
+            sqlite_synchronous: sqlite_synchronous.into(),
             ..RawConfig::default()
         };
         let app = Application::build(Config::try_from(raw).unwrap())
@@ -359,6 +379,9 @@ async fn main() {
         "clients: {}, measured requests per round: {}, rounds: {} (medians reported)",
         args.clients, args.requests, args.rounds
     );
+    if args.sqlite_synchronous {
+        return compare_synchronous(&args).await;
+    }
     let mut table = Vec::new();
     for kind in kinds {
         let dir = tempfile::tempdir().unwrap();
@@ -407,4 +430,50 @@ async fn main() {
     for row in table {
         println!("{row}");
     }
+}
+
+/// FULL against NORMAL on SQLite, raw work only, alternating rounds; the ratio of each FULL
+/// round to the NORMAL round right after it.
+async fn compare_synchronous(args: &Args) {
+    let dir = tempfile::tempdir().unwrap();
+    let full = Raw::start_with("sqlite", dir.path(), "full", "full").await;
+    let normal = Raw::start_with("sqlite", dir.path(), "normal", "normal").await;
+    full.round(args.clients, "warm", 500).await;
+    normal.round(args.clients, "warm", 500).await;
+    let (mut full_rounds, mut normal_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..args.rounds {
+        let f = full
+            .round(args.clients, &format!("full{r}"), args.requests)
+            .await;
+        let n = normal
+            .round(args.clients, &format!("normal{r}"), args.requests)
+            .await;
+        println!(
+            "round {r}: FULL {:.0} tx/s, NORMAL {:.0} tx/s",
+            f.rate, n.rate
+        );
+        full_rounds.push(f);
+        normal_rounds.push(n);
+        ratios.push(f.rate / n.rate);
+    }
+    full.state.store.close().await;
+    normal.state.store.close().await;
+    let (f, n) = (median(full_rounds), median(normal_rounds));
+    ratios.sort_by(f64::total_cmp);
+    println!();
+    println!("| synchronous | tx/s | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for (name, x) in [("FULL (default)", f), ("NORMAL", n)] {
+        println!(
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
+            x.rate,
+            ms(x.p50),
+            ms(x.p99)
+        );
+    }
+    println!();
+    println!(
+        "FULL/NORMAL, median of the per-round ratios: {:.0} %",
+        ratios[ratios.len() / 2] * 100.0
+    );
 }

@@ -82,18 +82,59 @@ impl ListCache {
 pub struct CheckRunner {
     state: AppState,
     owner: String,
+    /// Failed runs whose outcome could not be written because the database was unavailable.
+    /// They are written first on the next tick, while this runner still holds their leases:
+    /// left to expire, a lease counts as a runner that died, and an outage would use up the
+    /// job's attempts.
+    unwritten: std::sync::Mutex<Vec<Unwritten>>,
+}
+
+/// The outcome of a failed run, waiting to be written.
+struct Unwritten {
+    job: kyb_domain::CheckJobId,
+    error: String,
+    retry: JobRetry,
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 impl CheckRunner {
     pub fn new(state: AppState) -> Self {
         let owner = format!("checks-{:016x}", rand::thread_rng().gen::<u64>());
-        Self { state, owner }
+        Self {
+            state,
+            owner,
+            unwritten: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Writes the outcomes held since an outage; stops at the first that still cannot be
+    /// written (the database is still unavailable), keeping it and those after it.
+    async fn write_held_outcomes(&self) -> Result<(), StoreError> {
+        let held = std::mem::take(&mut *self.unwritten.lock().expect("not poisoned"));
+        let mut rest = held.into_iter();
+        while let Some(u) = rest.next() {
+            let written = self
+                .state
+                .store
+                .retry_check_job(&u.job, &self.owner, &u.error, u.retry, u.at)
+                .await;
+            if let Err(e) = written {
+                let mut unwritten = self.unwritten.lock().expect("not poisoned");
+                if e.is_unavailable() {
+                    unwritten.push(u);
+                }
+                unwritten.extend(rest);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Claims due jobs and runs them; returns how many ran. A run that fails is retried with
     /// a growing delay, up to `checks_max_attempts` runs; then the job is `failed`, for a person
     /// to see on the case page and run again.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
+        self.write_held_outcomes().await?;
         let settings = self.state.config.checks;
         let now = self.state.clock.now();
         let lease = chrono::Duration::from_std(settings.lease).unwrap_or_default();
@@ -126,10 +167,28 @@ impl CheckRunner {
                 tracing::warn!(job_id = %job.id, attempts = job.attempts, error, "a check job failed; it will run again");
                 self.state.metrics.check_run("retrying");
             }
-            self.state
+            let written = self
+                .state
                 .store
                 .retry_check_job(&job.id, &self.owner, &error, retry, now)
-                .await?;
+                .await;
+            match written {
+                Ok(()) => {}
+                Err(e) if e.is_unavailable() => {
+                    tracing::warn!(job_id = %job.id, error = format!("{:#}", anyhow::Error::from(e)),
+                        "the outcome of a check run could not be written; it is kept and written when the database answers");
+                    self.unwritten
+                        .lock()
+                        .expect("not poisoned")
+                        .push(Unwritten {
+                            job: job.id.clone(),
+                            error,
+                            retry,
+                            at: now,
+                        });
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(n)
     }

@@ -319,6 +319,20 @@ pub(crate) async fn send_document(state: &AppState, doc: &kyb_store::Document) -
             Ok(b) => b,
             Err(e) => return internal_error(e),
         },
+        // The row exists and the file does not: a restore that missed the documents, or a
+        // file removed by hand. Say so (logged for the operator), rather than a bare 500.
+        Err(object_store::Error::NotFound { .. }) => {
+            tracing::error!(
+                document = %doc.id,
+                storage_key = %doc.storage_key,
+                "a document's file is missing from the document storage"
+            );
+            return (
+                StatusCode::NOT_FOUND,
+                "the file of this document is missing from the document storage",
+            )
+                .into_response();
+        }
         Err(e) => return internal_error(e),
     };
     let ext = ACCEPTED

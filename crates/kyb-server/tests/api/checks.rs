@@ -371,3 +371,51 @@ db_test!(
         assert_eq!(app.status(&id).await, "in_review", "a reviewer still looks");
     }
 );
+
+/// A run that fails because the database is unavailable does not count against the job's
+/// attempts: another session holds the results table past PostgreSQL's statement timeout, so
+/// the run cannot write its results; the job waits its delay, runs again and passes, and its
+/// attempts say one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_the_database_failed_does_not_count_as_an_attempt() {
+    let Some(app) = spawn_with(true, |mut c| {
+        c.store.statement_timeout = std::time::Duration::from_secs(1);
+        c
+    })
+    .await
+    else {
+        return;
+    };
+    let id = submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "outage").await;
+    let attempts = || async {
+        app.dump(&format!(
+            "SELECT attempts || ' ' || status || ' ' || coalesce(last_error, '') \
+             FROM check_jobs WHERE customer_id = '{id}'"
+        ))
+        .await
+        .remove(0)
+    };
+    let pool = app.state.store.as_postgres().unwrap().pool();
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE check_results IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    assert_eq!(app.run_checks().await, 1);
+    let after_outage = attempts().await;
+    assert!(
+        after_outage.starts_with("0 pending ") && after_outage.contains("statement timeout"),
+        "{after_outage}"
+    );
+    blocker.rollback().await.unwrap();
+
+    assert_eq!(app.run_checks().await, 0, "it waits its delay");
+    app.clock.advance(chrono::Duration::seconds(31));
+    assert_eq!(app.run_checks().await, 1);
+    assert_eq!(app.checks(&id).await.len(), 3);
+    assert!(
+        attempts().await.starts_with("1 done"),
+        "{}",
+        attempts().await
+    );
+}

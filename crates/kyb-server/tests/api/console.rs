@@ -537,6 +537,32 @@ db_test!(
             .unwrap()
             .starts_with("attachment"));
         assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+
+        // Its file gone from the document storage (a restore that missed the documents): a
+        // 404 that says so, not a 500.
+        let key = app
+            .dump(&format!(
+                "SELECT storage_key FROM documents WHERE id = '{doc}'"
+            ))
+            .await
+            .remove(0);
+        app.state
+            .documents
+            .delete(&object_store::path::Path::from(key))
+            .await
+            .unwrap();
+        let r = reviewer
+            .client
+            .get(format!("{}{path}", reviewer.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("missing from the document storage"));
     }
 );
 

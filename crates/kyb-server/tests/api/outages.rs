@@ -235,3 +235,36 @@ async fn a_full_sqlite_disk_is_a_503_and_writes_recover_when_space_returns() {
     }
     assert_eq!(app.customer_count().await, created as i64 + 20);
 }
+
+/// A statement that runs past PostgreSQL's statement timeout (here: waiting on a lock another
+/// session holds) is cancelled by the server and answered 503, not 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_past_the_timeout_is_a_503() {
+    let Some(app) = spawn_with(true, |mut c| {
+        c.store.statement_timeout = Duration::from_secs(1);
+        c
+    })
+    .await
+    else {
+        return;
+    };
+    app.create_customer().await;
+    let pool = app.state.store.as_postgres().unwrap().pool();
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE business_customers IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(HUNG, app.get("/v2/business_customer"))
+        .await
+        .expect("answered");
+    assert_error(r, 503, "service_unavailable").await;
+    let r = tokio::time::timeout(HUNG, app.create(&body_with_email(&unique_email())))
+        .await
+        .expect("answered");
+    assert_error(r, 503, "service_unavailable").await;
+    blocker.rollback().await.unwrap();
+    let r = app.get("/v2/business_customer").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.customer_count().await, 1);
+}
