@@ -44,6 +44,39 @@ pub fn document_label(kind: &str) -> &str {
         .map_or(kind, |(_, label)| label)
 }
 
+/// The document types kyb accepts, as judged by their content (never by name or header), with
+/// the file extension they download as.
+pub const ACCEPTED_DOCUMENT_TYPES: [(&str, &str); 3] = [
+    ("application/pdf", "pdf"),
+    ("image/png", "png"),
+    ("image/jpeg", "jpg"),
+];
+
+/// What a reviewer may ask a customer for again (key, label): each business field, the
+/// people, each document kind. The keys are those of `requirements.currently_due`.
+pub fn requestable_items() -> Vec<(String, String)> {
+    let mut items: Vec<(String, String)> = BUSINESS_FIELDS
+        .iter()
+        .map(|f| {
+            (
+                format!("business_details.{f}"),
+                format!("Business details: {}", f.replace('_', " ")),
+            )
+        })
+        .collect();
+    items.push((
+        "people".into(),
+        "People: directors, control persons and owners".into(),
+    ));
+    items.extend(DOCUMENT_KINDS.iter().map(|(k, _)| {
+        (
+            format!("documents.{k}"),
+            format!("Document: {}", document_label(k)),
+        )
+    }));
+    items
+}
+
 const FILES: [(&str, &str); 4] = [
     ("default.toml", include_str!("../requirements/default.toml")),
     ("USA.toml", include_str!("../requirements/USA.toml")),

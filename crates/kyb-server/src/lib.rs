@@ -15,6 +15,7 @@ pub mod input;
 pub mod links;
 pub mod metrics;
 pub mod request_id;
+pub mod web;
 pub mod webhooks;
 pub mod workers;
 

@@ -550,7 +550,7 @@ async fn main() -> Result<()> {
                 (line.trim_end_matches(['\r', '\n']).to_owned(), false)
             } else {
                 (
-                    kyb_server::hosted::session::random_token()[..24].to_owned(),
+                    kyb_server::web::cookies::random_token()[..24].to_owned(),
                     true,
                 )
             };

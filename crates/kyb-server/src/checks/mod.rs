@@ -474,7 +474,7 @@ pub fn documents_check(state: &AppState, facts: &CaseFacts) -> NewCheckResult {
     .into_iter()
     .filter(|d| d.starts_with("documents."))
     .collect();
-    let accepted = &crate::hosted::documents::ACCEPTED;
+    let accepted = &kyb_domain::requirements::ACCEPTED_DOCUMENT_TYPES;
     let odd: Vec<&str> = facts
         .documents
         .iter()

@@ -5,25 +5,19 @@
 
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kyb_domain::requirements::{document_label, DOCUMENT_KINDS};
+use kyb_domain::requirements::{document_label, ACCEPTED_DOCUMENT_TYPES, DOCUMENT_KINDS};
 use kyb_store::{CustomerCaps, Document, StoreError, StoreErrorCode};
 use sha2::{Digest, Sha256};
 
 use super::forms::FieldError;
-use super::pages::{internal_error, page, problem};
-use super::session::{csrf_failed, same_token, CustomerSession};
+use super::pages::{internal_error, problem};
+use super::session::{csrf_failed, CustomerSession};
 use crate::extract::RequestContext;
+use crate::web::cookies::same_token;
+use crate::web::page;
 use crate::AppState;
-
-/// The only types accepted, as `infer` names them, with the extension used for downloads.
-/// The document types kyb accepts (judged by content), with the extension they download as.
-pub(crate) const ACCEPTED: [(&str, &str); 3] = [
-    ("application/pdf", "pdf"),
-    ("image/png", "png"),
-    ("image/jpeg", "jpg"),
-];
 
 pub struct DocumentRow {
     pub id: String,
@@ -206,7 +200,9 @@ pub async fn upload(
     }
     let (file_name, data) = file.unwrap_or((None, bytes::Bytes::new()));
     let detected = infer::get(&data).map(|t| t.mime_type());
-    let accepted = ACCEPTED.iter().find(|(mime, _)| Some(*mime) == detected);
+    let accepted = ACCEPTED_DOCUMENT_TYPES
+        .iter()
+        .find(|(mime, _)| Some(*mime) == detected);
     if data.is_empty() {
         errors.push(FieldError::new("file", "Choose a file to upload"));
     } else if data.len() > limit {
@@ -235,11 +231,11 @@ pub async fn upload(
     if !errors.is_empty() {
         return page_with(&state, &session, errors).await;
     }
-    let (content_type, _) = accepted.copied().unwrap_or(ACCEPTED[0]);
+    let (content_type, _) = accepted.copied().unwrap_or(ACCEPTED_DOCUMENT_TYPES[0]);
     let c = &session.0.customer;
     let id = format!(
         "doc_{}",
-        super::session::random_token()[..24].replace(['-', '_'], "x")
+        crate::web::cookies::random_token()[..24].replace(['-', '_'], "x")
     );
     let storage_key = format!("{}/{}/{}", c.platform_id, c.id, id);
     let doc = Document {
@@ -304,56 +300,9 @@ pub async fn download(
     let Some(doc) = docs.into_iter().find(|d| d.id == document_id) else {
         return no_such_document(&session.0.platform_name);
     };
-    send_document(&state, &doc).await
-}
-
-/// A stored document as a download: its bytes, its type, a server-made file name, and a
-/// sandboxing CSP so that nothing in it can run. For the customer's own pages and the console.
-pub(crate) async fn send_document(state: &AppState, doc: &kyb_store::Document) -> Response {
-    let bytes = match state
-        .documents
-        .get(&object_store::path::Path::from(doc.storage_key.clone()))
+    crate::web::documents::send(&state, &doc)
         .await
-    {
-        Ok(r) => match r.bytes().await {
-            Ok(b) => b,
-            Err(e) => return internal_error(e),
-        },
-        // The row exists and the file does not: a restore that missed the documents, or a
-        // file removed by hand. Say so (logged for the operator), rather than a bare 500.
-        Err(object_store::Error::NotFound { .. }) => {
-            tracing::error!(
-                document = %doc.id,
-                storage_key = %doc.storage_key,
-                "a document's file is missing from the document storage"
-            );
-            return (
-                StatusCode::NOT_FOUND,
-                "the file of this document is missing from the document storage",
-            )
-                .into_response();
-        }
-        Err(e) => return internal_error(e),
-    };
-    let ext = ACCEPTED
-        .iter()
-        .find(|(m, _)| *m == doc.content_type)
-        .map_or("bin", |(_, e)| e);
-    let mut r = (StatusCode::OK, bytes).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&doc.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.{ext}\"", doc.kind)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    r
+        .unwrap_or_else(internal_error)
 }
 
 pub async fn remove(

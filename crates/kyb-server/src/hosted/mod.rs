@@ -2,7 +2,7 @@
 //! four steps and the submission. Server-rendered (askama templates compiled into the binary),
 //! no JavaScript, strict security headers.
 
-pub(crate) mod documents;
+mod documents;
 mod forms;
 pub(crate) mod pages;
 mod people;
@@ -10,10 +10,8 @@ pub mod session;
 mod steps;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
 
@@ -29,26 +27,13 @@ pub fn not_found() -> axum::response::Response {
         "There is no page at this address.".into(),
         "Open your verification link again to continue where you left off.".into(),
     );
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    crate::web::set_page_headers(&mut r);
     r
 }
 
-/// No script, no inline style, no framing, forms post only to us.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
-
 pub fn router(max_upload_bytes: usize) -> Router<AppState> {
     let pages = Router::new()
-        .route("/kyb/static/app.css", get(pages::stylesheet))
+        .route("/kyb/static/app.css", get(crate::web::stylesheet))
         .route("/kyb/{token}", get(session::start_page))
         .route("/kyb/{token}/start", post(session::start))
         .route(
@@ -80,25 +65,5 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         )
         .route("/kyb/flow/review", get(steps::review_page))
         .route("/kyb/flow/submit", post(steps::submit));
-    with_page_headers(pages)
-}
-
-/// The security headers of every server-rendered page (hosted flow and console).
-pub(crate) fn with_page_headers(pages: Router<AppState>) -> Router<AppState> {
-    let header = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-    };
-    pages
-        // A handler may set a stricter policy of its own (document downloads are sandboxed).
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+    crate::web::with_page_headers(pages)
 }

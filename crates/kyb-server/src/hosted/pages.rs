@@ -2,19 +2,10 @@
 //! ended session) get a page that says what happened and what to do.
 
 use askama::Template;
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
-/// Sends a rendered template with a status. A template that fails to render is a bug: 500.
-pub fn page(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
+use crate::web::{page, unavailable};
 
 #[derive(Template)]
 #[template(path = "hosted/problem.html")]
@@ -43,12 +34,6 @@ pub fn problem(
             next,
         },
     )
-}
-
-/// Whether an error is the database being unavailable for now (503, not 500).
-pub fn unavailable(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<kyb_store::StoreError>()
-        .is_some_and(kyb_store::StoreError::is_unavailable)
 }
 
 /// A 500 page (503 when the database is unavailable); the error is logged with its whole cause chain and the request id.
@@ -81,15 +66,4 @@ pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
         "We could not complete this step. Nothing you saved before is lost.".into(),
         "Try again in a moment. If it keeps happening, contact the business that sent you the link.".into(),
     )
-}
-
-pub async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../static/app.css"),
-    )
-        .into_response()
 }

@@ -10,9 +10,10 @@ use kyb_domain::CountryCode;
 use kyb_store::{Person, StoreError};
 
 use super::forms::{date_rule, text_rule, FieldError, FormData};
-use super::pages::{internal_error, page, problem};
+use super::pages::{internal_error, problem};
 use super::session::CustomerSession;
 use crate::extract::RequestContext;
+use crate::web::page;
 use crate::AppState;
 
 pub const ROLES: [(&str, &str); 4] = [
@@ -270,7 +271,7 @@ fn edit_page_with(session: &CustomerSession, person_id: &str, form: PersonForm) 
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    super::pages::page(
+    page(
         status,
         &EditPage {
             platform_name: s.platform_name.clone(),
@@ -353,7 +354,7 @@ pub async fn add(
     let mut typed = PersonForm::from_form(&form);
     let id = format!(
         "per_{}",
-        super::session::random_token()[..24].replace(['-', '_'], "x")
+        crate::web::cookies::random_token()[..24].replace(['-', '_'], "x")
     );
     match typed.validate(id, state.clock.now().date_naive()) {
         Some(person) => save(&state, &session, &rc, person, typed, false).await,

@@ -8,65 +8,36 @@ use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::SecondsFormat;
 use kyb_domain::requirements::document_label;
 use kyb_store::{secrets, ActorKind, AuditContext, LinkState, NewSession, Session, StoreError};
-use rand::RngCore;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::forms::FormData;
-use super::pages::{internal_error, page, problem};
+use super::pages::{internal_error, problem};
 use crate::extract::RequestContext;
 use crate::links::LinkSigner;
+use crate::web::cookies::{self, cookie, random_token, same_token, CookieScope};
+use crate::web::page;
 use crate::AppState;
 
 const SESSION_COOKIE: &str = "kyb_session";
 const START_COOKIE: &str = "kyb_start";
 
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
+/// The customer's cookies: sent for `/kyb` only.
 fn set_cookie(
     state: &AppState,
     name: &str,
     value: &str,
-    same_site: &str,
+    same_site: &'static str,
     max_age: Option<i64>,
 ) -> HeaderValue {
-    let secure = if state.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
+    let scope = CookieScope {
+        path: "/kyb",
+        same_site,
     };
-    let age = max_age
-        .map(|s| format!("; Max-Age={s}"))
-        .unwrap_or_default();
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/kyb; HttpOnly; SameSite={same_site}{secure}{age}"
-    ))
-    .expect("cookie values are base64url")
-}
-
-/// Constant-time equality for CSRF tokens.
-pub(crate) fn same_token(a: &str, b: &str) -> bool {
-    secrets::same_secret(a, b)
+    cookies::set_cookie(state, &scope, name, value, max_age)
 }
 
 fn client_ip(rc: &RequestContext) -> Option<IpAddr> {

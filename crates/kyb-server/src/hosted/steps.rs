@@ -11,10 +11,11 @@ use serde_json::json;
 
 use super::documents::document_rows;
 use super::forms::{date_rule, text_rule, FieldError, FormData};
-use super::pages::{internal_error, page};
+use super::pages::internal_error;
 use super::people::person_rows;
 use super::session::{clear_session_cookie, CustomerSession};
 use crate::extract::RequestContext;
+use crate::web::page;
 use crate::AppState;
 
 pub const ENTITY_TYPES: [(&str, &str); 9] = [
@@ -82,7 +83,7 @@ pub(super) struct Asked {
 
 pub(super) fn asked(customer: &kyb_store::Customer) -> Option<Asked> {
     let info = customer.review.info_request.as_ref()?;
-    let labels = crate::console::requestable_items();
+    let labels = kyb_domain::requirements::requestable_items();
     Some(Asked {
         message: info.message.clone(),
         items: info

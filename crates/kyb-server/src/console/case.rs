@@ -1,0 +1,227 @@
+//! A case: everything the customer gave, its documents, every check with its evidence, the
+//! sanctions hits with their adjudication, the decisions so far, and the forms to decide.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kyb_domain::requirements::{document_label, requestable_items, BUSINESS_FIELDS};
+
+use super::decisions::REJECTION_REASONS;
+use super::{checks, find_case, hits, internal, minutes, refusal, OperatorSession};
+use crate::web::page;
+use crate::AppState;
+
+struct CheckView {
+    kind: String,
+    outcome: String,
+    reasons: String,
+    at: String,
+    evidence: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/case.html")]
+struct CasePage {
+    operator: String,
+    csrf: String,
+    customer_id: String,
+    name: String,
+    platform: String,
+    status: &'static str,
+    flag: String,
+    notice: String,
+    error: String,
+    fields: Vec<(String, String)>,
+    people: Vec<String>,
+    documents: Vec<(String, String, String)>,
+    checks: Vec<CheckView>,
+    failed: Vec<checks::FailedView>,
+    admin: bool,
+    hits: Vec<hits::HitView>,
+    decisions: Vec<String>,
+    decidable: bool,
+    reasons: Vec<(&'static str, &'static str)>,
+    items: Vec<(String, String)>,
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct CaseQuery {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) async fn case_page(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    Path(raw): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> Response {
+    let case = match find_case(&state, &raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let now = state.clock.now();
+    let (facts, checks, failed, decisions, verdicts) = match tokio::try_join!(
+        state.store.case_facts(&case.platform, &case.id, now),
+        state.store.list_checks(&case.platform, &case.id),
+        state.store.failed_check_jobs(&case.platform, &case.id),
+        state.store.decisions(&case.id),
+        state.store.hit_verdicts(&case.platform, &case.id),
+    ) {
+        Ok(x) => x,
+        Err(e) => return internal(e),
+    };
+    let c = &facts.customer;
+    let p = &c.facts.profile;
+    let mut fields = vec![
+        ("Business name".to_owned(), c.business_name.clone()),
+        ("E-mail".to_owned(), c.business_email.clone()),
+        ("Phone".to_owned(), c.phone_number.clone()),
+        (
+            "Registered address".to_owned(),
+            c.registered_address.clone(),
+        ),
+        ("Country".to_owned(), c.registered_country.clone()),
+    ];
+    for f in BUSINESS_FIELDS {
+        fields.push((f.replace('_', " "), p.get(f).to_owned()));
+    }
+    let people = facts
+        .people
+        .iter()
+        .map(|p| {
+            format!(
+                "{} — {}, born {}, {}, {}{} % owner",
+                p.full_name,
+                p.role,
+                p.date_of_birth,
+                p.nationality,
+                if p.is_control_person {
+                    "control person, "
+                } else {
+                    ""
+                },
+                f64::from(p.ownership_bp) / 100.0
+            )
+        })
+        .collect();
+    let documents = facts
+        .documents
+        .iter()
+        .map(|d| {
+            (
+                d.id.clone(),
+                document_label(&d.kind).to_owned(),
+                format!(
+                    "({}, {} bytes, SHA-256 {})",
+                    d.content_type,
+                    d.size_bytes,
+                    &d.sha256[..16]
+                ),
+            )
+        })
+        .collect();
+    let subject_label = |subject: &str| match subject.strip_prefix("person:") {
+        Some(id) => facts.people.iter().find(|p| p.id == id).map_or_else(
+            || "A person".to_owned(),
+            |p| format!("Person: {}", p.full_name),
+        ),
+        None => subject.replace('_', " "),
+    };
+    let hits = checks
+        .iter()
+        .rev()
+        .find(|c| c.kind == "sanctions")
+        .map(|c| hits::hit_views(&c.evidence, &verdicts, me.operator().role, subject_label))
+        .unwrap_or_default();
+    let checks = checks
+        .iter()
+        .map(|c| CheckView {
+            kind: c.kind.clone(),
+            outcome: c.outcome.clone(),
+            reasons: c.reasons.join(", "),
+            at: minutes(c.created_at),
+            evidence: serde_json::to_string_pretty(&c.evidence).unwrap_or_default(),
+        })
+        .collect();
+    let decisions = decisions
+        .iter()
+        .map(|d| {
+            let mut line = format!(
+                "{} — {} by {}",
+                minutes(d.created_at),
+                d.action.replace('_', " "),
+                d.operator_email
+            );
+            if let Some(r) = &d.reason_code {
+                line.push_str(&format!(", reason {r}"));
+            }
+            if let Some(n) = d.note.as_deref().filter(|n| !n.is_empty()) {
+                line.push_str(&format!(", note: {n}"));
+            }
+            if let Some(m) = d.message.as_deref().filter(|m| !m.is_empty()) {
+                line.push_str(&format!(", message: {m}"));
+            }
+            line
+        })
+        .collect();
+    let notice = match q.done.as_deref() {
+        Some("approved") => "The case is approved.",
+        Some("rejected") => "The case is rejected.",
+        Some("more_info") => "More information was requested: the platform has a fresh link for the customer.",
+        Some("flag_cleared") => "The flag is cleared; the case keeps its status.",
+        Some("checks_rerun") => "The failed checks run again: their results appear here when they are in.",
+        Some("verdict_recorded") => "Your verdict on the hit is recorded.",
+        Some("verdict_pending") => "Your verdict is recorded: a second admin must clear this hit too before it counts.",
+        Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
+        _ => "",
+    };
+    page(
+        StatusCode::OK,
+        &CasePage {
+            operator: me.operator().email.clone(),
+            csrf: me.session.csrf_token.clone(),
+            customer_id: c.id.to_string(),
+            name: c.business_name.clone(),
+            platform: case.platform_name,
+            status: c.verification_status.as_str(),
+            flag: c.review.review_flag.clone().unwrap_or_default(),
+            notice: notice.to_owned(),
+            error: refusal(q.error.as_deref().unwrap_or_default()).to_owned(),
+            fields,
+            people,
+            documents,
+            checks,
+            failed: checks::failed_views(&failed),
+            admin: me.operator().role == kyb_store::OperatorRole::Admin,
+            hits,
+            decisions,
+            decidable: c.verification_status == kyb_domain::VerificationStatus::InReview,
+            reasons: REJECTION_REASONS.to_vec(),
+            items: requestable_items(),
+        },
+    )
+}
+
+/// A document of a case, for a signed-in operator only; always a download.
+pub(super) async fn document(
+    State(state): State<AppState>,
+    _me: OperatorSession,
+    Path((raw, doc_id)): Path<(String, String)>,
+) -> Response {
+    let case = match find_case(&state, &raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let documents = match state.store.documents_of(&case.platform, &case.id).await {
+        Ok(d) => d,
+        Err(e) => return internal(e),
+    };
+    match documents.iter().find(|d| d.id == doc_id) {
+        Some(doc) => crate::web::documents::send(&state, doc)
+            .await
+            .unwrap_or_else(internal),
+        None => (StatusCode::NOT_FOUND, "no such document").into_response(),
+    }
+}

@@ -1,0 +1,161 @@
+//! Decisions on a case: approve, reject with a reason code and an internal note, ask for more
+//! information, or keep a flagged case as it is. Each is written with its status change, webhook
+//! event and audit row in one transaction (`Store::decide`).
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use kyb_domain::requirements::requestable_items;
+use kyb_store::{DecisionAction, DecisionOutcome, InfoRequest};
+
+use super::{done, field, find_case, refused, required_text, store_refusal, OperatorSession};
+use crate::extract::RequestContext;
+use crate::AppState;
+
+/// Reason codes a reviewer can reject with; the platform sees the code, never the note.
+pub const REJECTION_REASONS: [(&str, &str); 6] = [
+    ("sanctions_match", "Confirmed sanctions match"),
+    ("documents_invalid", "Documents invalid or forged"),
+    ("registry_mismatch", "Does not match the company registry"),
+    ("prohibited_business", "Prohibited or high-risk business"),
+    ("fraud_suspected", "Fraud suspected"),
+    ("other", "Other (see the audit trail)"),
+];
+
+async fn decide(
+    state: &AppState,
+    me: &OperatorSession,
+    rc: &RequestContext,
+    raw: &str,
+    action: DecisionAction,
+) -> Response {
+    let case = match find_case(state, raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let ctx = me.audit(rc, state.clock.now());
+    let outcome = state
+        .store
+        .decide(
+            &case.platform,
+            &case.id,
+            me.operator(),
+            action,
+            &ctx,
+            |c, previous, new_link| {
+                let mut events = vec![state.event(
+                    "business_customer.verification_status.updated",
+                    c,
+                    Some(serde_json::json!({ "verification_status": previous })),
+                )];
+                if new_link {
+                    events.push(state.event("business_customer.kyb_link.created", c, None));
+                }
+                events
+            },
+        )
+        .await;
+    match outcome {
+        Ok(DecisionOutcome::Done(status)) => done(raw, status.as_str()),
+        Ok(DecisionOutcome::AwaitingSecondApproval) => done(raw, "first_approval"),
+        Err(e) => store_refusal(raw, e),
+    }
+}
+
+pub(super) async fn approve(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
+        return r;
+    }
+    decide(&state, &me, &rc, &raw, DecisionAction::Approve).await
+}
+
+pub(super) async fn reject(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
+        return r;
+    }
+    let code = field(&form, "reason_code");
+    if !REJECTION_REASONS.iter().any(|(c, _)| *c == code) {
+        return refused(&raw, "reason_required");
+    }
+    let note = field(&form, "note");
+    if note.chars().count() > 2000 {
+        return refused(&raw, "note_too_long");
+    }
+    let action = DecisionAction::Reject {
+        reason_code: code.to_owned(),
+        note: note.to_owned(),
+    };
+    decide(&state, &me, &rc, &raw, action).await
+}
+
+pub(super) async fn request_info(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
+        return r;
+    }
+    let allowed = requestable_items();
+    let mut items: Vec<String> = Vec::new();
+    for (k, v) in &form {
+        if k == "items" && allowed.iter().any(|(key, _)| key == v) && !items.contains(v) {
+            items.push(v.clone());
+        }
+    }
+    let message = field(&form, "message");
+    if items.is_empty() || message.is_empty() || message.chars().count() > 2000 {
+        return refused(&raw, "info_incomplete");
+    }
+    let action = DecisionAction::RequestInfo {
+        info: InfoRequest {
+            items,
+            message: message.to_owned(),
+        },
+        link: state.new_link(state.clock.now()),
+    };
+    decide(&state, &me, &rc, &raw, action).await
+}
+
+/// Keeps a flagged case as it is (the new hit was looked at), with a note for the audit trail.
+pub(super) async fn clear_flag(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    rc: RequestContext,
+    Path(raw): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.case_form_refusal(&raw, &form) {
+        return r;
+    }
+    let Some(note) = required_text(&form, "note") else {
+        return refused(&raw, "flag_reason_required");
+    };
+    let case = match find_case(&state, &raw).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let ctx = me.audit(&rc, state.clock.now());
+    match state
+        .store
+        .clear_review_flag(&case.platform, &case.id, me.operator(), note, &ctx)
+        .await
+    {
+        Ok(()) => done(&raw, "flag_cleared"),
+        Err(e) => store_refusal(&raw, e),
+    }
+}
