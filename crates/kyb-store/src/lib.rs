@@ -692,6 +692,18 @@ impl Store {
         on_backend!(self, b => b.clear_review_flag(platform_id, customer_id, operator, note, ctx).await)
     }
 
+    /// What an approval by `operator` would meet now: `None`, or the refusal's code (the
+    /// rule of [`Store::decide`], read only, so the console offers only what it would take).
+    pub async fn approval_refusal(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        now: DateTime<Utc>,
+    ) -> Result<Option<&'static str>, StoreError> {
+        on_backend!(self, b => b.approval_refusal(platform_id, customer_id, operator, now).await)
+    }
+
     pub async fn decide(
         &self,
         platform_id: &PlatformId,

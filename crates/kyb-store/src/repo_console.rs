@@ -7,7 +7,7 @@ use kyb_domain::{transition, Action, CustomerId, PlatformId, VerificationStatus}
 use serde_json::json;
 
 use super::repo::{
-    insert_audit, insert_events, insert_link, AuditEntry, Backend, CustomerRow, Target,
+    insert_audit, insert_events, insert_link, AuditEntry, Backend, CustomerRow, Target, Tx,
     CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
 };
 use super::repo_checks::{failed_jobs, failed_summary};
@@ -367,6 +367,34 @@ impl Backend {
     /// A reviewer's decision, with its status change, events and audit row in one transaction.
     /// Approving a case whose latest sanctions check hit needs two different admins: the first
     /// approval is recorded and the case waits for the second.
+    /// What an approval by `operator` would meet now, by the rule `decide` applies
+    /// (`approval_gate`): `None` when it would be taken, or the refusal's code. Reads only.
+    pub async fn approval_refusal(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        now: DateTime<Utc>,
+    ) -> Result<Option<&'static str>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let customer = customer_by_id(
+            &mut tx,
+            platform_id.as_str(),
+            customer_id.as_str(),
+            now,
+            false,
+        )
+        .await?;
+        let failed = failed_jobs(&mut tx, platform_id.as_str(), customer_id.as_str()).await?;
+        let gate = approval_gate(&mut tx, &customer, !failed.is_empty(), operator).await;
+        tx.rollback().await?;
+        match gate {
+            Ok(_) => Ok(None),
+            Err(StoreError::Refused { code, .. }) => Ok(Some(code)),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn decide(
         &self,
         platform_id: &PlatformId,
@@ -397,66 +425,7 @@ impl Backend {
         let failed = failed_jobs(&mut tx, platform_id.as_str(), customer_id.as_str()).await?;
         let failed_on_record = (!failed.is_empty()).then(|| failed_summary(&failed));
         if let DecisionAction::Approve = action {
-            if !failed.is_empty() && operator.role != OperatorRole::Admin {
-                return Err(StoreError::Refused {
-                    code: "checks_failed",
-                    message: "an automated check of this case failed: run it again, or ask an admin to decide with the failure on record".into(),
-                });
-            }
-            let pending: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM check_jobs WHERE customer_id = $1 AND status = 'pending'",
-            )
-            .bind(customer_id.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            if pending > 0 {
-                return Err(StoreError::Refused {
-                    code: "checks_running",
-                    message: "the automated checks of this case have not finished: approve once their results are in".into(),
-                });
-            }
-            // Hits not cleared by two admins need two admins to approve; a confirmed match
-            // cannot be approved at all.
-            let standing = hits_standing(&mut tx, customer_id.as_str()).await?;
-            if let HitsStanding::ConfirmedMatch = standing {
-                return Err(StoreError::Refused {
-                    code: "confirmed_match",
-                    message:
-                        "a sanctions hit of this case is confirmed as a true match: reject the case"
-                            .into(),
-                });
-            }
-            if let HitsStanding::Uncleared = standing {
-                if operator.role != OperatorRole::Admin {
-                    return Err(StoreError::Refused {
-                    code: "admins_only",
-                    message: "this case has a sanctions hit: only admins may approve it, and two of them must".into(),
-                });
-                }
-                let since: Option<DateTime<Utc>> =
-                    sqlx::query_scalar("SELECT submitted_at FROM business_customers WHERE id = $1")
-                        .bind(customer_id.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let firsts: Vec<String> = sqlx::query_scalar(
-                    "SELECT operator_id FROM case_decisions WHERE customer_id = $1 AND action = 'first_approval' \
-                     AND created_at >= $2",
-                )
-                .bind(customer_id.as_str())
-                .bind(since.unwrap_or(before.created_at))
-                .fetch_all(&mut *tx)
-                .await?;
-                if firsts.contains(&operator.id) && !firsts.iter().any(|o| *o != operator.id) {
-                    return Err(StoreError::Refused {
-                        code: "second_admin_needed",
-                        message: "you already approved this case: a second admin must approve it"
-                            .into(),
-                    });
-                }
-                if !firsts.iter().any(|o| *o != operator.id) {
-                    recorded = "first_approval";
-                }
-            }
+            recorded = approval_gate(&mut tx, &before, !failed.is_empty(), operator).await?;
         }
         let (reason_code, note, items, message) = match &action {
             DecisionAction::Reject { reason_code, note } => {
@@ -576,4 +545,85 @@ impl Backend {
         tx.commit().await?;
         Ok(DecisionOutcome::Done(to))
     }
+}
+
+/// Whether `operator` may approve the case now, and as what: `"approve"`, or `"first_approval"`
+/// (a case with uncleared sanctions hits needs two admins); otherwise the refusal. The one rule
+/// for the decision and for the case page, which offers only what would be accepted.
+async fn approval_gate(
+    tx: &mut Tx,
+    customer: &Customer,
+    has_failed_checks: bool,
+    operator: &Operator,
+) -> Result<&'static str, StoreError> {
+    let refused = |code: &'static str, message: &str| {
+        Err(StoreError::Refused {
+            code,
+            message: message.to_owned(),
+        })
+    };
+    if has_failed_checks && operator.role != OperatorRole::Admin {
+        return refused(
+            "checks_failed",
+            "an automated check of this case failed: run it again, or ask an admin to decide with the failure on record",
+        );
+    }
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM check_jobs WHERE customer_id = $1 AND status = 'pending'",
+    )
+    .bind(customer.id.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    if pending > 0 {
+        return refused(
+            "checks_running",
+            "the automated checks of this case have not finished: approve once their results are in",
+        );
+    }
+    // Hits not cleared by two admins need two admins to approve; a confirmed match cannot be
+    // approved at all.
+    match hits_standing(tx, customer.id.as_str()).await? {
+        HitsStanding::ConfirmedMatch => refused(
+            "confirmed_match",
+            "a sanctions hit of this case is confirmed as a true match: reject the case",
+        ),
+        HitsStanding::Uncleared => {
+            if operator.role != OperatorRole::Admin {
+                return refused(
+                    "admins_only",
+                    "this case has a sanctions hit: only admins may approve it, and two of them must",
+                );
+            }
+            let firsts = first_approvals(tx, customer).await?;
+            if firsts.contains(&operator.id) && !firsts.iter().any(|o| *o != operator.id) {
+                return refused(
+                    "second_admin_needed",
+                    "you already approved this case: a second admin must approve it",
+                );
+            }
+            if firsts.iter().any(|o| *o != operator.id) {
+                Ok("approve")
+            } else {
+                Ok("first_approval")
+            }
+        }
+        _ => Ok("approve"),
+    }
+}
+
+/// The operators who gave a first approval since the case was last submitted.
+async fn first_approvals(tx: &mut Tx, customer: &Customer) -> Result<Vec<String>, StoreError> {
+    let since: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT submitted_at FROM business_customers WHERE id = $1")
+            .bind(customer.id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT operator_id FROM case_decisions WHERE customer_id = $1 AND action = 'first_approval' \
+         AND created_at >= $2",
+    )
+    .bind(customer.id.as_str())
+    .bind(since.unwrap_or(customer.created_at))
+    .fetch_all(&mut **tx)
+    .await?)
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use kyb_domain::requirements::{document_label, requestable_items, BUSINESS_FIELDS};
 
 use super::decisions::REJECTION_REASONS;
-use super::{checks, find_case, hits, internal, minutes, refusal, OperatorSession};
+use super::{checks, find_case, hits, internal, minutes, problem, refusal, OperatorSession};
 use crate::web::page;
 use crate::AppState;
 
@@ -31,6 +31,8 @@ struct CasePage {
     status: &'static str,
     flag: String,
     notice: String,
+    /// The refusal's code (for tests and styles) and what it says.
+    refusal_code: &'static str,
     error: String,
     fields: Vec<(String, String)>,
     people: Vec<String>,
@@ -41,14 +43,30 @@ struct CasePage {
     hits: Vec<hits::HitView>,
     decisions: Vec<String>,
     decidable: bool,
-    reasons: Vec<(&'static str, &'static str)>,
-    items: Vec<(String, String)>,
+    /// Why this operator may not approve now (the sentence), or empty: then Approve is offered.
+    approval_refusal: &'static str,
+    /// Rejection reasons, with the one typed before marked (none at first: no preselection).
+    reasons: Vec<(&'static str, &'static str, bool)>,
+    /// Requestable items, with those ticked before marked.
+    items: Vec<(String, String, bool)>,
+    typed: Typed,
+}
+
+/// What the forms of a case page held when they were refused, to show it again.
+#[derive(Default)]
+pub(super) struct Typed {
+    pub reason_code: String,
+    pub note: String,
+    pub items: Vec<String>,
+    pub message: String,
+    pub flag_note: String,
+    /// The hit's list and entry id, and the reason typed for it.
+    pub verdict: Option<(String, String, String)>,
 }
 
 #[derive(serde::Deserialize)]
 pub(super) struct CaseQuery {
     done: Option<String>,
-    error: Option<String>,
 }
 
 pub(super) async fn case_page(
@@ -57,17 +75,53 @@ pub(super) async fn case_page(
     Path(raw): Path<String>,
     Query(q): Query<CaseQuery>,
 ) -> Response {
-    let case = match find_case(&state, &raw).await {
+    let notice = match q.done.as_deref() {
+        Some("approved") => "The case is approved.",
+        Some("rejected") => "The case is rejected.",
+        Some("more_info") => "More information was requested: the platform has a fresh link for the customer.",
+        Some("flag_cleared") => "The flag is cleared; the case keeps its status.",
+        Some("checks_rerun") => "The failed checks run again: their results appear here when they are in.",
+        Some("verdict_recorded") => "Your verdict on the hit is recorded.",
+        Some("verdict_pending") => "Your verdict is recorded: a second admin must clear this hit too before it counts.",
+        Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
+        _ => "",
+    };
+    render(
+        &state,
+        &me,
+        &raw,
+        StatusCode::OK,
+        notice,
+        "",
+        Typed::default(),
+    )
+    .await
+}
+
+/// The case page with a notice, or a refusal (its code) and what the refused form held.
+pub(super) async fn render(
+    state: &AppState,
+    me: &OperatorSession,
+    raw: &str,
+    status: StatusCode,
+    notice: &str,
+    refusal_code: &'static str,
+    typed: Typed,
+) -> Response {
+    let case = match find_case(state, raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
-    let (facts, checks, failed, decisions, verdicts) = match tokio::try_join!(
+    let (facts, checks, failed, decisions, verdicts, approval) = match tokio::try_join!(
         state.store.case_facts(&case.platform, &case.id, now),
         state.store.list_checks(&case.platform, &case.id),
         state.store.failed_check_jobs(&case.platform, &case.id),
         state.store.decisions(&case.id),
         state.store.hit_verdicts(&case.platform, &case.id),
+        state
+            .store
+            .approval_refusal(&case.platform, &case.id, me.operator(), now),
     ) {
         Ok(x) => x,
         Err(e) => return internal(e),
@@ -129,12 +183,20 @@ pub(super) async fn case_page(
         ),
         None => subject.replace('_', " "),
     };
-    let hits = checks
+    let mut hits = checks
         .iter()
         .rev()
         .find(|c| c.kind == "sanctions")
         .map(|c| hits::hit_views(&c.evidence, &verdicts, me.operator().role, subject_label))
         .unwrap_or_default();
+    if let Some((list, entry, reason)) = &typed.verdict {
+        for h in hits
+            .iter_mut()
+            .filter(|h| h.list == *list && h.entry_id == *entry)
+        {
+            h.typed_reason.clone_from(reason);
+        }
+    }
     let checks = checks
         .iter()
         .map(|c| CheckView {
@@ -166,19 +228,19 @@ pub(super) async fn case_page(
             line
         })
         .collect();
-    let notice = match q.done.as_deref() {
-        Some("approved") => "The case is approved.",
-        Some("rejected") => "The case is rejected.",
-        Some("more_info") => "More information was requested: the platform has a fresh link for the customer.",
-        Some("flag_cleared") => "The flag is cleared; the case keeps its status.",
-        Some("checks_rerun") => "The failed checks run again: their results appear here when they are in.",
-        Some("verdict_recorded") => "Your verdict on the hit is recorded.",
-        Some("verdict_pending") => "Your verdict is recorded: a second admin must clear this hit too before it counts.",
-        Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
-        _ => "",
-    };
+    let reasons = REJECTION_REASONS
+        .iter()
+        .map(|(code, label)| (*code, *label, *code == typed.reason_code))
+        .collect();
+    let items = requestable_items()
+        .into_iter()
+        .map(|(key, label)| {
+            let ticked = typed.items.contains(&key);
+            (key, label, ticked)
+        })
+        .collect();
     page(
-        StatusCode::OK,
+        status,
         &CasePage {
             operator: me.operator().email.clone(),
             csrf: me.session.csrf_token.clone(),
@@ -188,7 +250,8 @@ pub(super) async fn case_page(
             status: c.verification_status.as_str(),
             flag: c.review.review_flag.clone().unwrap_or_default(),
             notice: notice.to_owned(),
-            error: refusal(q.error.as_deref().unwrap_or_default()).to_owned(),
+            refusal_code,
+            error: refusal(refusal_code).to_owned(),
             fields,
             people,
             documents,
@@ -198,8 +261,10 @@ pub(super) async fn case_page(
             hits,
             decisions,
             decidable: c.verification_status == kyb_domain::VerificationStatus::InReview,
-            reasons: REJECTION_REASONS.to_vec(),
-            items: requestable_items(),
+            approval_refusal: approval.map(refusal).unwrap_or_default(),
+            reasons,
+            items,
+            typed,
         },
     )
 }
@@ -222,6 +287,10 @@ pub(super) async fn document(
         Some(doc) => crate::web::documents::send(&state, doc)
             .await
             .unwrap_or_else(internal),
-        None => (StatusCode::NOT_FOUND, "no such document").into_response(),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "No such document",
+            "This case has no document at this address.",
+        ),
     }
 }

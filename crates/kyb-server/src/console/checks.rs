@@ -6,7 +6,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Response};
 use kyb_store::FailedJob;
 
-use super::{done, find_case, minutes, store_refusal, OperatorSession};
+use super::{done, find_case, form_refusal, minutes, store_refusal, OperatorSession};
 use crate::extract::RequestContext;
 use crate::AppState;
 
@@ -41,7 +41,7 @@ pub async fn rerun(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.case_form_refusal(&raw, &form) {
+    if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
     let case = match find_case(&state, &raw).await {
@@ -55,6 +55,6 @@ pub async fn rerun(
         .await
     {
         Ok(_) => done(&raw, "checks_rerun"),
-        Err(e) => store_refusal(&raw, e),
+        Err(e) => store_refusal(&state, &me, &raw, e, Default::default()).await,
     }
 }

@@ -8,7 +8,10 @@ use axum::Form;
 use kyb_domain::requirements::requestable_items;
 use kyb_store::{DecisionAction, DecisionOutcome, InfoRequest};
 
-use super::{done, field, find_case, refused, required_text, store_refusal, OperatorSession};
+use super::case::Typed;
+use super::{
+    done, field, find_case, form_refusal, refused, required_text, store_refusal, OperatorSession,
+};
 use crate::extract::RequestContext;
 use crate::AppState;
 
@@ -22,12 +25,18 @@ pub const REJECTION_REASONS: [(&str, &str); 6] = [
     ("other", "Other (see the audit trail)"),
 ];
 
+/// Whether the form's "this decision is final" box was ticked (approve and reject).
+fn confirmed(form: &[(String, String)]) -> bool {
+    field(form, "confirm") == "yes"
+}
+
 async fn decide(
     state: &AppState,
     me: &OperatorSession,
     rc: &RequestContext,
     raw: &str,
     action: DecisionAction,
+    typed: Typed,
 ) -> Response {
     let case = match find_case(state, raw).await {
         Ok(c) => c,
@@ -58,7 +67,7 @@ async fn decide(
     match outcome {
         Ok(DecisionOutcome::Done(status)) => done(raw, status.as_str()),
         Ok(DecisionOutcome::AwaitingSecondApproval) => done(raw, "first_approval"),
-        Err(e) => store_refusal(raw, e),
+        Err(e) => store_refusal(state, me, raw, e, typed).await,
     }
 }
 
@@ -69,10 +78,14 @@ pub(super) async fn approve(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.case_form_refusal(&raw, &form) {
+    if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
-    decide(&state, &me, &rc, &raw, DecisionAction::Approve).await
+    if !confirmed(&form) {
+        return refused(&state, &me, &raw, "confirm_required", Typed::default()).await;
+    }
+    let action = DecisionAction::Approve;
+    decide(&state, &me, &rc, &raw, action, Typed::default()).await
 }
 
 pub(super) async fn reject(
@@ -82,22 +95,29 @@ pub(super) async fn reject(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.case_form_refusal(&raw, &form) {
+    if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
-    let code = field(&form, "reason_code");
+    let (code, note) = (field(&form, "reason_code"), field(&form, "note"));
+    let typed = || Typed {
+        reason_code: code.to_owned(),
+        note: note.to_owned(),
+        ..Typed::default()
+    };
     if !REJECTION_REASONS.iter().any(|(c, _)| *c == code) {
-        return refused(&raw, "reason_required");
+        return refused(&state, &me, &raw, "reason_required", typed()).await;
     }
-    let note = field(&form, "note");
     if note.chars().count() > 2000 {
-        return refused(&raw, "note_too_long");
+        return refused(&state, &me, &raw, "note_too_long", typed()).await;
+    }
+    if !confirmed(&form) {
+        return refused(&state, &me, &raw, "confirm_required", typed()).await;
     }
     let action = DecisionAction::Reject {
         reason_code: code.to_owned(),
         note: note.to_owned(),
     };
-    decide(&state, &me, &rc, &raw, action).await
+    decide(&state, &me, &rc, &raw, action, typed()).await
 }
 
 pub(super) async fn request_info(
@@ -107,7 +127,7 @@ pub(super) async fn request_info(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.case_form_refusal(&raw, &form) {
+    if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
     let allowed = requestable_items();
@@ -118,8 +138,13 @@ pub(super) async fn request_info(
         }
     }
     let message = field(&form, "message");
+    let typed = Typed {
+        items: items.clone(),
+        message: message.to_owned(),
+        ..Typed::default()
+    };
     if items.is_empty() || message.is_empty() || message.chars().count() > 2000 {
-        return refused(&raw, "info_incomplete");
+        return refused(&state, &me, &raw, "info_incomplete", typed).await;
     }
     let action = DecisionAction::RequestInfo {
         info: InfoRequest {
@@ -128,7 +153,7 @@ pub(super) async fn request_info(
         },
         link: state.new_link(state.clock.now()),
     };
-    decide(&state, &me, &rc, &raw, action).await
+    decide(&state, &me, &rc, &raw, action, typed).await
 }
 
 /// Keeps a flagged case as it is (the new hit was looked at), with a note for the audit trail.
@@ -139,11 +164,15 @@ pub(super) async fn clear_flag(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.case_form_refusal(&raw, &form) {
+    if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
+    let typed = || Typed {
+        flag_note: field(&form, "note").to_owned(),
+        ..Typed::default()
+    };
     let Some(note) = required_text(&form, "note") else {
-        return refused(&raw, "flag_reason_required");
+        return refused(&state, &me, &raw, "flag_reason_required", typed()).await;
     };
     let case = match find_case(&state, &raw).await {
         Ok(c) => c,
@@ -156,6 +185,6 @@ pub(super) async fn clear_flag(
         .await
     {
         Ok(()) => done(&raw, "flag_cleared"),
-        Err(e) => store_refusal(&raw, e),
+        Err(e) => store_refusal(&state, &me, &raw, e, typed()).await,
     }
 }

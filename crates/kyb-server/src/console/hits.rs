@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use kyb_store::{HitVerdict, OperatorRole, Verdict, VerdictOutcome};
 use serde_json::Value;
 
-use super::{done, field, find_case, refused, required_text, store_refusal, OperatorSession};
+use super::case::Typed;
+use super::{
+    done, field, find_case, form_refusal, refused, required_text, store_refusal, OperatorSession,
+};
 use crate::extract::RequestContext;
 use crate::AppState;
 
@@ -41,6 +44,8 @@ pub struct HitView {
     /// The verdicts on this entry, as sentences.
     pub verdicts: Vec<String>,
     pub can_clear: bool,
+    /// The reason typed in a refused verdict form, shown again.
+    pub typed_reason: String,
 }
 
 fn s(v: &Value) -> String {
@@ -160,6 +165,7 @@ pub fn hit_views(
                 changed_since_verdict: h["entry_changed_since_verdict"] == true,
                 verdicts: on_entry.iter().map(|v| sentence(v)).collect(),
                 can_clear: role == OperatorRole::Admin,
+                typed_reason: String::new(),
                 list,
                 entry_id,
             }
@@ -175,14 +181,23 @@ pub async fn verdict(
     Path(raw): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = me.case_form_refusal(&raw, &form) {
+    if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
+    let (list, entry_id) = (field(&form, "list"), field(&form, "entry_id"));
+    let typed = || Typed {
+        verdict: Some((
+            list.to_owned(),
+            entry_id.to_owned(),
+            field(&form, "reason").to_owned(),
+        )),
+        ..Typed::default()
+    };
     let Some(verdict) = Verdict::parse(field(&form, "verdict")) else {
-        return refused(&raw, "verdict_required");
+        return refused(&state, &me, &raw, "verdict_required", typed()).await;
     };
     let Some(reason) = required_text(&form, "reason") else {
-        return refused(&raw, "verdict_reason_required");
+        return refused(&state, &me, &raw, "verdict_reason_required", typed()).await;
     };
     let case = match find_case(&state, &raw).await {
         Ok(c) => c,
@@ -195,8 +210,8 @@ pub async fn verdict(
             &case.platform,
             &case.id,
             me.operator(),
-            field(&form, "list"),
-            field(&form, "entry_id"),
+            list,
+            entry_id,
             verdict,
             reason,
             &ctx,
@@ -205,6 +220,6 @@ pub async fn verdict(
     {
         Ok(VerdictOutcome::Effective) => done(&raw, "verdict_recorded"),
         Ok(VerdictOutcome::AwaitingSecondAdmin) => done(&raw, "verdict_pending"),
-        Err(e) => store_refusal(&raw, e),
+        Err(e) => store_refusal(&state, &me, &raw, e, typed()).await,
     }
 }

@@ -14,6 +14,7 @@ mod queue;
 mod session;
 pub mod signin;
 
+use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,14 +22,15 @@ use axum::Router;
 use kyb_domain::CustomerId;
 use kyb_store::StoreError;
 
+use crate::web::page;
 use crate::AppState;
 
 pub use decisions::REJECTION_REASONS;
 pub use session::OperatorSession;
 
-/// What a refused action says on the case page. Redirects carry only the code, so nobody can
-/// make the console show a text of their choosing.
-const REFUSALS: [(&str, &str); 19] = [
+/// What a refused action says on the case page, by code: the page says only these sentences, so
+/// nobody can make the console show a text of their choosing.
+const REFUSALS: [(&str, &str); 20] = [
     (
         "confirmed_match",
         "A sanctions hit of this case is confirmed as a true match: reject the case.",
@@ -96,6 +98,10 @@ const REFUSALS: [(&str, &str); 19] = [
         "The case changed meanwhile: reload the page and try again.",
     ),
     (
+        "confirm_required",
+        "Tick the box to confirm the decision: it is final, and the platform is told at once.",
+    ),
+    (
         "invisible_characters",
         "The form held invisible, control or text-direction characters (they can hide or reorder what a reader sees): type the text again without them.",
     ),
@@ -124,10 +130,34 @@ enum NoCase {
 impl IntoResponse for NoCase {
     fn into_response(self) -> Response {
         match self {
-            Self::NotFound => (StatusCode::NOT_FOUND, "no such case").into_response(),
+            Self::NotFound => problem(
+                StatusCode::NOT_FOUND,
+                "No such case",
+                "There is no case at this address: the link may be mistyped.",
+            ),
             Self::Store(e) => internal(e),
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "console/problem.html")]
+struct ProblemPage {
+    operator: String,
+    title: &'static str,
+    what: &'static str,
+}
+
+/// A page saying what went wrong, with the way back to the queue.
+pub(super) fn problem(status: StatusCode, title: &'static str, what: &'static str) -> Response {
+    page(
+        status,
+        &ProblemPage {
+            operator: String::new(),
+            title,
+            what,
+        },
+    )
 }
 
 async fn find_case(state: &AppState, raw: &str) -> Result<Case, NoCase> {
@@ -148,23 +178,67 @@ fn done(raw: &str, what: &str) -> Response {
     Redirect::to(&format!("/console/cases/{}?done={what}", case_segment(raw))).into_response()
 }
 
-/// Back to the case page after the store refused an action, saying why.
-fn store_refusal(raw: &str, e: StoreError) -> Response {
-    match e {
-        StoreError::Refused { code, .. } => refused(raw, code),
-        StoreError::Conflict(_) => refused(raw, "conflict"),
-        StoreError::InvalidTransition(_) => refused(raw, "invalid_state"),
-        other => internal(other),
-    }
+/// The case page again after the store refused an action: why, and what was typed.
+async fn store_refusal(
+    state: &AppState,
+    me: &OperatorSession,
+    raw: &str,
+    e: StoreError,
+    typed: case::Typed,
+) -> Response {
+    let code = match e {
+        StoreError::Refused { code, .. } => code,
+        StoreError::Conflict(_) => "conflict",
+        StoreError::InvalidTransition(_) => "invalid_state",
+        other => return internal(other),
+    };
+    case::render(state, me, raw, StatusCode::CONFLICT, "", code, typed).await
 }
 
-/// Back to the case page, saying why the action was refused.
-fn refused(raw: &str, code: &str) -> Response {
-    Redirect::to(&format!(
-        "/console/cases/{}?error={code}",
-        case_segment(raw)
-    ))
-    .into_response()
+/// The case page again after a form was refused before it reached the store: why, and what was
+/// typed (422).
+async fn refused(
+    state: &AppState,
+    me: &OperatorSession,
+    raw: &str,
+    code: &'static str,
+    typed: case::Typed,
+) -> Response {
+    case::render(
+        state,
+        me,
+        raw,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "",
+        code,
+        typed,
+    )
+    .await
+}
+
+/// The refusal of a form about a case: a CSRF token that is not this session's, or a field
+/// holding invisible, control or text-direction characters (said on the case page, whose forms
+/// then start empty: the text is not shown back).
+async fn form_refusal(
+    state: &AppState,
+    me: &OperatorSession,
+    raw: &str,
+    form: &[(String, String)],
+) -> Option<Response> {
+    if let Some(r) = me.csrf_refusal(form) {
+        return Some(r);
+    }
+    crate::input::pairs_invisible(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    Some(
+        refused(
+            state,
+            me,
+            raw,
+            "invisible_characters",
+            case::Typed::default(),
+        )
+        .await,
+    )
 }
 
 /// A case id from a URL, written back into one: percent-encoded, since the id that came in may
@@ -213,7 +287,8 @@ pub fn router() -> Router<AppState> {
     crate::web::with_page_headers(pages)
 }
 
-/// A 500; the error is logged with its whole cause chain and the request id.
+/// A 500 page, or 503 with `Retry-After` when the database is unavailable; the error is
+/// logged with its whole cause chain and the request id.
 fn internal(e: impl Into<anyhow::Error>) -> Response {
     let e = e.into();
     tracing::error!(
@@ -222,16 +297,20 @@ fn internal(e: impl Into<anyhow::Error>) -> Response {
         "console request failed"
     );
     if crate::web::unavailable(&e) {
-        let mut r = (
+        let mut r = problem(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the database is unavailable for now: try again in a minute",
-        )
-            .into_response();
+            "The database is unavailable for now",
+            "Nothing was changed. Try again in a minute.",
+        );
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(5));
         return r;
     }
-    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The request could not be completed. Try again; if it keeps happening, tell the people who run kyb (the log has the details).",
+    )
 }
 
 /// A reason or note an action needs: 1 to 2000 characters.

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kyb_store::{secrets, ActorKind, AuditContext, ConsoleSession, Operator};
 
-use super::{field, internal, password, refused, signin};
+use super::{field, internal, password, problem, signin};
 use crate::extract::RequestContext;
 use crate::web::cookies::{self, cookie, random_token, same_token, CookieScope};
 use crate::web::page;
@@ -59,28 +59,15 @@ impl OperatorSession {
         &self.session.operator
     }
 
-    /// The refusal of a form about a case: a CSRF token that is not this session's, or a field
-    /// holding invisible, control or text-direction characters (named on the case page).
-    pub(super) fn case_form_refusal(
-        &self,
-        raw: &str,
-        form: &[(String, String)],
-    ) -> Option<Response> {
-        self.csrf_refusal(form).or_else(|| {
-            crate::input::pairs_invisible(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map(|_| refused(raw, "invisible_characters"))
-        })
-    }
-
     /// The refusal of a form whose CSRF token is not this session's.
     pub(super) fn csrf_refusal(&self, form: &[(String, String)]) -> Option<Response> {
         let sent = field(form, "csrf");
         (!same_token(sent, &self.session.csrf_token)).then(|| {
-            (
+            problem(
                 StatusCode::FORBIDDEN,
-                "the form is out of date: reload the page",
+                "This form is out of date",
+                "It did not come from your current session, so nothing was changed. Go back, reload the page and send the form again.",
             )
-                .into_response()
         })
     }
 

@@ -361,6 +361,12 @@ async fn run_console(postgres: bool) {
     press(&c, &format!("a[href='/console/cases/{approve}']")).await;
     on_page(&c, "Acme Corp").await;
     shoot(&c, "9-console-case").await;
+    // The decision is final: Approve asks for the box first (the browser refuses the form
+    // without it, with no script).
+    press(&c, "#approve").await;
+    on_page(&c, "Acme Corp").await;
+    assert!(c.find(Locator::Css(".notice[role=status]")).await.is_err());
+    press(&c, "#approve-confirm").await;
     press(&c, "#approve").await;
     let notice = notice_text(&c).await;
     assert!(notice.contains("approved"), "{notice}");

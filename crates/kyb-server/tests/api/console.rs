@@ -18,6 +18,15 @@ struct Console {
     base: String,
 }
 
+/// The code of the refusal a case page shows (`data-refusal`).
+fn refusal_code(html: &str) -> String {
+    let at = html
+        .find("data-refusal=\"")
+        .expect("the page says why the form was refused")
+        + 14;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
 fn csrf_of(html: &str) -> String {
     let at = html
         .find("name=\"csrf\" value=\"")
@@ -87,15 +96,36 @@ impl Console {
         csrf_of(&html)
     }
 
+    /// Posts a form of the case page (ticking "this decision is final" on approve and reject)
+    /// and says where it led: the redirect's location when it took effect, or `refused=CODE`
+    /// when the case page came back (409 or 422) saying why, with what was typed.
     async fn decide(&self, customer: &str, action: &str, fields: &[(&str, &str)]) -> String {
         let csrf = self.csrf(&format!("/console/cases/{customer}")).await;
         let mut form = vec![("csrf", csrf.as_str())];
+        if matches!(action, "approve" | "reject") {
+            form.push(("confirm", "yes"));
+        }
         form.extend_from_slice(fields);
         let (status, location, body) = self
             .post(&format!("/console/cases/{customer}/{action}"), &form)
             .await;
-        assert_eq!(status, 303, "{body}");
-        location.unwrap()
+        match status {
+            303 => location.unwrap(),
+            409 | 422 => format!("refused={}", refusal_code(&body)),
+            other => panic!("{action} answered {other}: {body}"),
+        }
+    }
+
+    /// Like `decide`, for a form that must be refused: the page that came back.
+    async fn refused_page(&self, customer: &str, action: &str, fields: &[(&str, &str)]) -> String {
+        let csrf = self.csrf(&format!("/console/cases/{customer}")).await;
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let (status, _, body) = self
+            .post(&format!("/console/cases/{customer}/{action}"), &form)
+            .await;
+        assert!(status == 409 || status == 422, "{status}: {body}");
+        body
     }
 }
 
@@ -276,14 +306,22 @@ db_test!(a_reviewer_approves_from_the_queue, |app| async move {
     ] {
         assert!(case.contains(shown), "{shown} on the case page");
     }
-    // A forged form changes nothing.
-    let (status, _, _) = reviewer
+    // A forged form changes nothing, and the answer is a page that says so.
+    let (status, _, page) = reviewer
         .post(
             &format!("/console/cases/{id}/approve"),
-            &[("csrf", "forged")],
+            &[("csrf", "forged"), ("confirm", "yes")],
         )
         .await;
     assert_eq!(status, 403);
+    assert!(
+        page.contains("<html lang=\"en\">") && page.contains("<title>This form is out of date"),
+        "{page}"
+    );
+    // So is an address that is no case.
+    let (status, page) = reviewer.get("/console/cases/cust_doesnotexist").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("<title>No such case"), "{page}");
     assert_eq!(
         app.customer_json(&id).await["verification_status"],
         "in_review"
@@ -321,19 +359,41 @@ db_test!(
         let reviewer = app
             .operator("rev@kyb.example", OperatorRole::Reviewer)
             .await;
-        let location = reviewer
-            .decide(&id, "reject", &[("reason_code", "nope"), ("note", "x")])
+        // An unknown reason is refused, and the page keeps the note typed; the reason list
+        // starts on "Choose a reason", never on a real one.
+        let page = reviewer
+            .refused_page(
+                &id,
+                "reject",
+                &[
+                    ("reason_code", "nope"),
+                    ("note", "typed before the refusal"),
+                    ("confirm", "yes"),
+                ],
+            )
             .await;
-        assert!(
-            location.ends_with("error=reason_required"),
-            "an unknown reason is refused"
-        );
-        let (_, page) = reviewer
-            .get(&location[location.find("/console").unwrap()..])
-            .await;
+        assert_eq!(refusal_code(&page), "reason_required");
         assert!(page.contains("Choose a rejection reason from the list."));
+        assert!(
+            page.contains(">typed before the refusal</textarea>"),
+            "{page}"
+        );
+        assert!(page.contains("<option value=\"\">Choose a reason</option>"));
+        assert!(!page.contains(" selected>"), "no reason is preselected");
+        // A known reason without the confirmation box: refused, reason and note kept.
+        let page = reviewer
+            .refused_page(
+                &id,
+                "reject",
+                &[("reason_code", "fraud_suspected"), ("note", "kept")],
+            )
+            .await;
+        assert_eq!(refusal_code(&page), "confirm_required");
+        assert!(page.contains("<option value=\"fraud_suspected\" selected>"));
+        assert!(page.contains(">kept</textarea>"));
         // A NUL or a text-direction override in the note is refused on the case page (a NUL
-        // was a 500 on PostgreSQL), and so is one in the request-information message.
+        // was a 500 on PostgreSQL), and so is one in the request-information message; the
+        // text is not shown back.
         for bad in ["see\u{0}", "see \u{202e}fdp.exe"] {
             let location = reviewer
                 .decide(
@@ -342,32 +402,24 @@ db_test!(
                     &[("reason_code", "documents_invalid"), ("note", bad)],
                 )
                 .await;
-            assert!(
-                location.ends_with("error=invisible_characters"),
-                "{location}"
-            );
-            let location = reviewer
-                .decide(
+            assert_eq!(location, "refused=invisible_characters");
+            let page = reviewer
+                .refused_page(
                     &id,
                     "request-info",
                     &[("items", "registration_number"), ("message", bad)],
                 )
                 .await;
-            assert!(
-                location.ends_with("error=invisible_characters"),
-                "{location}"
-            );
+            assert_eq!(refusal_code(&page), "invisible_characters");
+            assert!(page.contains("invisible, control or text-direction characters"));
+            assert!(!page.contains("fdp.exe"));
         }
-        let (_, page) = reviewer
-            .get(&format!("/console/cases/{id}?error=invisible_characters"))
-            .await;
-        assert!(page.contains("invisible, control or text-direction characters"));
         let (_, page) = reviewer
             .get(&format!("/console/cases/{id}?error=Call+this+number+now"))
             .await;
         assert!(
             !page.contains("Call this number"),
-            "only known codes are shown"
+            "a URL cannot make the page say anything"
         );
         assert_eq!(
             app.customer_json(&id).await["verification_status"],
@@ -408,7 +460,10 @@ db_test!(
                 &[("message", "Please send a newer proof of address.")],
             )
             .await;
-        assert!(location.contains("error="), "an item must be picked");
+        assert_eq!(
+            location, "refused=info_incomplete",
+            "an item must be picked"
+        );
         reviewer
             .decide(
                 &id,
@@ -466,11 +521,14 @@ db_test!(a_sanctions_hit_needs_two_admins, |app| async move {
     let reviewer = app
         .operator("rev@kyb.example", OperatorRole::Reviewer)
         .await;
+    // A reviewer is not offered Approve on a case with a sanctions hit, and is told why; a
+    // form sent anyway is refused.
+    let (_, page) = reviewer.get(&format!("/console/cases/{id}")).await;
+    assert!(!page.contains("id=\"approve\""), "{page}");
+    assert!(page.contains("id=\"approve-unavailable\""), "{page}");
+    assert!(page.contains("only admins may approve it"), "{page}");
     let location = reviewer.decide(&id, "approve", &[]).await;
-    assert!(
-        location.contains("error=") && location.contains("admins"),
-        "{location}"
-    );
+    assert!(location == "refused=admins_only", "{location}");
     let first = app
         .operator("admin1@kyb.example", OperatorRole::Admin)
         .await;
@@ -482,7 +540,7 @@ db_test!(a_sanctions_hit_needs_two_admins, |app| async move {
     );
     let location = first.decide(&id, "approve", &[]).await;
     assert!(
-        location.contains("error=") && location.contains("second"),
+        location == "refused=second_admin_needed",
         "the same admin twice is not two"
     );
     let second = app
@@ -582,7 +640,10 @@ db_test!(
             queue.contains(&format!("/console/cases/{id}")) && queue.contains("sanctions_new_hit")
         );
         let location = reviewer.decide(&id, "clear-flag", &[("note", "")]).await;
-        assert!(location.contains("error="), "a reason is needed");
+        assert_eq!(
+            location, "refused=flag_reason_required",
+            "a reason is needed"
+        );
         let location = reviewer
             .decide(
                 &id,
@@ -610,10 +671,7 @@ db_test!(no_approval_before_the_checks_have_run, |app| async move {
         .operator("rev@kyb.example", OperatorRole::Reviewer)
         .await;
     let location = reviewer.decide(&id, "approve", &[]).await;
-    assert!(
-        location.contains("error=") && location.contains("checks"),
-        "{location}"
-    );
+    assert!(location == "refused=checks_running", "{location}");
     assert_eq!(
         app.customer_json(&id).await["verification_status"],
         "in_review"
@@ -710,7 +768,10 @@ db_test!(
         };
         let fp = verdict("ofac-sdn", "2686", "false_positive");
         let location = reviewer.decide(&id, "hits/verdict", &fp).await;
-        assert!(location.ends_with("error=admins_only_clear"), "{location}");
+        assert!(
+            location.ends_with("refused=admins_only_clear"),
+            "{location}"
+        );
         let location = reviewer
             .decide(
                 &id,
@@ -718,7 +779,7 @@ db_test!(
                 &verdict("ofac-sdn", "99999999", "true_match"),
             )
             .await;
-        assert!(location.ends_with("error=not_a_hit"), "{location}");
+        assert!(location.ends_with("refused=not_a_hit"), "{location}");
         let location = reviewer
             .decide(
                 &id,
@@ -731,7 +792,7 @@ db_test!(
             )
             .await;
         assert!(
-            location.ends_with("error=verdict_reason_required"),
+            location.ends_with("refused=verdict_reason_required"),
             "{location}"
         );
         // Two admins clear it.
@@ -745,10 +806,10 @@ db_test!(
         assert!(first
             .decide(&id, "hits/verdict", &fp)
             .await
-            .ends_with("error=second_admin_needed_clear"));
+            .ends_with("refused=second_admin_needed_clear"));
         let location = reviewer.decide(&id, "approve", &[]).await;
         assert!(
-            location.contains("error=admins_only"),
+            location == "refused=admins_only",
             "not cleared yet: {location}"
         );
         let second = app
@@ -831,7 +892,7 @@ db_test!(a_confirmed_match_cannot_be_approved, |app| async move {
         .operator("admin1@kyb.example", OperatorRole::Admin)
         .await;
     let location = admin.decide(&id, "approve", &[]).await;
-    assert!(location.ends_with("error=confirmed_match"), "{location}");
+    assert!(location.ends_with("refused=confirmed_match"), "{location}");
     let (_, page) = admin.get(&format!("/console/cases/{id}")).await;
     assert!(page.contains("true match by rev@kyb.example"), "{page}");
 });
@@ -901,7 +962,7 @@ db_test!(
         assert!(html.contains("failed 5 times"), "{html}");
         assert!(html.contains("only an admin may approve"), "{html}");
         let location = reviewer.decide(&decided, "approve", &[]).await;
-        assert!(location.ends_with("error=checks_failed"), "{location}");
+        assert!(location.ends_with("refused=checks_failed"), "{location}");
         assert_eq!(
             app.customer_json(&decided).await["verification_status"],
             "in_review"
@@ -931,7 +992,7 @@ db_test!(
         let location = reviewer.decide(&rerun, "checks/rerun", &[]).await;
         assert!(location.ends_with("done=checks_rerun"), "{location}");
         let location = reviewer.decide(&rerun, "checks/rerun", &[]).await;
-        assert!(location.ends_with("error=no_failed_checks"), "{location}");
+        assert!(location.ends_with("refused=no_failed_checks"), "{location}");
         let audit = app
             .dump(&format!(
                 "SELECT actor_type FROM audit_log WHERE target_id = '{rerun}' AND action = 'checks.rerun'"
