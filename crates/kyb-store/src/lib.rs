@@ -718,6 +718,45 @@ impl Store {
         done
     }
 
+    // ----- case work -----
+
+    /// Who works on the case, if anyone.
+    pub async fn assignee(&self, customer_id: &CustomerId) -> Result<Option<Assignee>, StoreError> {
+        on_backend!(self, b => b.assignee(customer_id).await)
+    }
+
+    /// Changes who works on a case (see [`Assign`]), with its audit row; the new assignee.
+    pub async fn assign_case(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        actor: &Operator,
+        change: &Assign,
+        ctx: &AuditContext,
+    ) -> Result<Option<Assignee>, StoreError> {
+        on_backend!(self, b => b.assign_case(platform_id, customer_id, actor, change, ctx).await)
+    }
+
+    /// Adds an operator's internal note to a case; the audit row keeps only its digest.
+    pub async fn add_case_note(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+        operator: &Operator,
+        body: &str,
+        ctx: &AuditContext,
+    ) -> Result<CaseNote, StoreError> {
+        on_backend!(self, b => b.add_case_note(platform_id, customer_id, operator, body, ctx).await)
+    }
+
+    pub async fn case_notes(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<CaseNote>, StoreError> {
+        on_backend!(self, b => b.case_notes(platform_id, customer_id).await)
+    }
+
     // ----- webhooks -----
 
     pub async fn create_endpoint(

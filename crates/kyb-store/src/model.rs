@@ -882,6 +882,36 @@ pub struct DecisionRecord {
     pub created_at: DateTime<Utc>,
 }
 
+// ----- case work ---------------------------------------------------------------------------------
+
+/// Who works on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignee {
+    pub operator_id: String,
+    pub email: String,
+    pub assigned_at: DateTime<Utc>,
+}
+
+/// An operator's internal note on a case: never shown to the platform or the customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseNote {
+    pub id: String,
+    pub operator_email: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A change of who works on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assign {
+    /// The acting operator takes the case (an admin may take it from someone else).
+    Claim,
+    /// The case goes back to nobody (its assignee, or an admin).
+    Release,
+    /// An admin gives the case to this operator (by id).
+    To(String),
+}
+
 // ----- verdicts on sanctions hits ----------------------------------------------------------------
 
 /// What a reviewer says of a sanctions hit.

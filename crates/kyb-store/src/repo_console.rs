@@ -10,6 +10,7 @@ use super::repo::{
     insert_audit, insert_events, insert_link, AuditEntry, Backend, CustomerRow, Target, Tx,
     CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
 };
+use super::repo_casework::insert_note;
 use super::repo_checks::{failed_jobs, failed_summary};
 use super::repo_hosted::customer_by_id;
 use super::repo_verdicts::{hits_standing, HitsStanding};
@@ -357,8 +358,21 @@ impl Backend {
         let entries = AuditEntry::single(
             "business_customer.flag_cleared",
             Target::new("business_customer", customer_id.as_str()),
-            json!({ "flag": flag, "operator": operator.email, "note": note, "status": before.verification_status }),
+            json!({
+                "flag": flag,
+                "operator": operator.email,
+                "note": crate::audit::text_digest(note),
+                "status": before.verification_status,
+            }),
         );
+        insert_note(
+            &mut tx,
+            &before,
+            operator,
+            &format!("Cleared the flag {flag}: {note}"),
+            ctx.at,
+        )
+        .await?;
         insert_audit(&mut tx, platform_id, Some(before.mode), ctx, entries).await?;
         tx.commit().await?;
         Ok(())
@@ -529,7 +543,7 @@ impl Backend {
             "status": to,
             "operator": operator.email,
             "reason_code": reason_code,
-            "note": note,
+            "note": note.as_deref().filter(|n| !n.is_empty()).map(crate::audit::text_digest),
             "items": items.as_deref().map(|i| serde_json::from_str::<serde_json::Value>(i).unwrap_or_default()),
             "message": message,
             "failed_checks": failed_on_record,

@@ -291,7 +291,7 @@ impl Backend {
                 "entry_id": entry_id,
                 "fingerprint": hit.fingerprint,
                 "verdict": verdict,
-                "reason": reason,
+                "reason": crate::audit::text_digest(reason),
                 "operator": operator.email,
                 "effective": outcome == VerdictOutcome::Effective,
             }),

@@ -50,6 +50,12 @@ struct CasePage {
     /// Requestable items, with those ticked before marked.
     items: Vec<(String, String, bool)>,
     typed: Typed,
+    /// Who works on the case (e-mail), since when, and whether it is this operator.
+    assignee: Option<(String, String, bool)>,
+    /// Active operators (id, e-mail) an admin may give the case to.
+    operators: Vec<(String, String)>,
+    /// The internal notes: who, when, what.
+    notes: Vec<(String, String, String)>,
 }
 
 /// What the forms of a case page held when they were refused, to show it again.
@@ -60,6 +66,7 @@ pub(super) struct Typed {
     pub items: Vec<String>,
     pub message: String,
     pub flag_note: String,
+    pub note_body: String,
     /// The hit's list and entry id, and the reason typed for it.
     pub verdict: Option<(String, String, String)>,
 }
@@ -84,6 +91,9 @@ pub(super) async fn case_page(
         Some("verdict_recorded") => "Your verdict on the hit is recorded.",
         Some("verdict_pending") => "Your verdict is recorded: a second admin must clear this hit too before it counts.",
         Some("first_approval") => "Your approval is recorded. This case has a sanctions hit: a second admin must approve it too.",
+        Some("assigned") => "The case is assigned.",
+        Some("released") => "Nobody works on the case now.",
+        Some("note_added") => "Your note is added.",
         _ => "",
     };
     render(
@@ -113,6 +123,14 @@ pub(super) async fn render(
         Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
+    let (assignee, notes, operators) = match tokio::try_join!(
+        state.store.assignee(&case.id),
+        state.store.case_notes(&case.platform, &case.id),
+        state.store.list_operators(),
+    ) {
+        Ok(x) => x,
+        Err(e) => return internal(e),
+    };
     let (facts, checks, failed, decisions, verdicts, approval) = match tokio::try_join!(
         state.store.case_facts(&case.platform, &case.id, now),
         state.store.list_checks(&case.platform, &case.id),
@@ -265,6 +283,19 @@ pub(super) async fn render(
             reasons,
             items,
             typed,
+            assignee: assignee.map(|a| {
+                let mine = a.operator_id == me.operator().id;
+                (a.email, minutes(a.assigned_at), mine)
+            }),
+            operators: operators
+                .into_iter()
+                .filter(|(_, disabled)| !disabled)
+                .map(|(o, _)| (o.id, o.email))
+                .collect(),
+            notes: notes
+                .into_iter()
+                .map(|n| (n.operator_email, minutes(n.created_at), n.body))
+                .collect(),
         },
     )
 }

@@ -6,6 +6,7 @@
 //! the routes, finding a case from its URL, and the redirects that say what happened.
 
 mod case;
+mod casework;
 mod checks;
 mod decisions;
 mod hits;
@@ -30,7 +31,25 @@ pub use session::OperatorSession;
 
 /// What a refused action says on the case page, by code: the page says only these sentences, so
 /// nobody can make the console show a text of their choosing.
-const REFUSALS: [(&str, &str); 20] = [
+const REFUSALS: [(&str, &str); 26] = [
+    (
+        "assigned_to_other",
+        "Another operator works on this case: an admin can reassign it.",
+    ),
+    ("not_assigned", "Nobody works on this case."),
+    (
+        "admins_only_assign",
+        "Only admins may give a case to another operator.",
+    ),
+    (
+        "no_such_operator",
+        "Choose an active operator to give the case to.",
+    ),
+    ("assign_action", "Choose to take the case, give it back, or give it to someone."),
+    (
+        "note_required",
+        "Write the note (up to 4000 characters).",
+    ),
     (
         "confirmed_match",
         "A sanctions hit of this case is confirmed as a true match: reject the case.",
@@ -279,6 +298,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/cases/{customer_id}/checks/rerun",
             post(checks::rerun),
+        )
+        .route(
+            "/console/cases/{customer_id}/assign",
+            post(casework::assign),
+        )
+        .route(
+            "/console/cases/{customer_id}/notes",
+            post(casework::add_note),
         )
         .route(
             "/console/cases/{customer_id}/hits/verdict",

@@ -443,6 +443,20 @@ db_test!(
         );
         let events = app.get("/v2/events?limit=100").await.text().await.unwrap();
         assert!(!v.to_string().contains("looks edited") && !events.contains("looks edited"));
+        // The platform reads its audit rows: they say a note was written, not what it says.
+        let audit = app
+            .get("/v2/audit_logs?limit=100")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(audit.contains("business_customer.rejected"), "{audit}");
+        assert!(!audit.contains("looks edited"), "{audit}");
+        let (_, page) = reviewer.get(&format!("/console/cases/{id}")).await;
+        assert!(
+            page.contains("the certificate looks edited"),
+            "the console keeps it"
+        );
     }
 );
 
@@ -1019,5 +1033,122 @@ db_test!(
         );
         let location = reviewer.decide(&rerun, "approve", &[]).await;
         assert!(location.ends_with("done=approved"), "{location}");
+    }
+);
+
+db_test!(
+    cases_are_taken_given_and_noted_with_an_audit_row_each,
+    |app| async move {
+        let id = app.case_in_review("Acme Corp", "Ada Obi", "work").await;
+        let case = format!("/console/cases/{id}");
+        let rev = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let other = app
+            .operator("rev2@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let admin = app.operator("admin@kyb.example", OperatorRole::Admin).await;
+        let other_id = app
+            .dump("SELECT id FROM operators WHERE email = 'rev2@kyb.example'")
+            .await
+            .remove(0);
+        let (_, page) = rev.get(&case).await;
+        assert!(page.contains("Nobody yet."), "{page}");
+        assert!(
+            !page.contains("id=\"assign\""),
+            "only admins give cases away"
+        );
+
+        let claim = [("action", "claim")];
+        assert!(rev
+            .decide(&id, "assign", &claim)
+            .await
+            .ends_with("done=assigned"));
+        let (_, page) = rev.get(&case).await;
+        assert!(page.contains("You, since"), "{page}");
+        let (_, page) = other.get(&case).await;
+        assert!(page.contains("rev@kyb.example, since"), "{page}");
+        // Another reviewer can neither take it nor give it back; nobody but an admin gives it
+        // to someone.
+        assert_eq!(
+            other.decide(&id, "assign", &claim).await,
+            "refused=assigned_to_other"
+        );
+        assert_eq!(
+            other.decide(&id, "assign", &[("action", "release")]).await,
+            "refused=assigned_to_other"
+        );
+        let give = [("action", "assign"), ("operator", other_id.as_str())];
+        assert_eq!(
+            rev.decide(&id, "assign", &give).await,
+            "refused=admins_only_assign"
+        );
+        assert_eq!(
+            admin
+                .decide(
+                    &id,
+                    "assign",
+                    &[("action", "assign"), ("operator", "op_nobody")]
+                )
+                .await,
+            "refused=no_such_operator"
+        );
+        assert!(admin
+            .decide(&id, "assign", &give)
+            .await
+            .ends_with("done=assigned"));
+        let (_, page) = other.get(&case).await;
+        assert!(page.contains("You, since"), "{page}");
+
+        // Notes: an empty one is refused; a note shows on the case page, for the team only.
+        let page = other.refused_page(&id, "notes", &[("body", "")]).await;
+        assert_eq!(refusal_code(&page), "note_required");
+        let text = "Called the director: the address is a shared office.";
+        assert!(other
+            .decide(&id, "notes", &[("body", text)])
+            .await
+            .ends_with("done=note_added"));
+        let (_, page) = rev.get(&case).await;
+        assert!(
+            page.contains(text) && page.contains("rev2@kyb.example,"),
+            "{page}"
+        );
+        assert!(other
+            .decide(&id, "assign", &[("action", "release")])
+            .await
+            .ends_with("done=released"));
+
+        let audit = app
+            .dump(&format!(
+                "SELECT action FROM audit_log WHERE target_id = '{id}' \
+                 AND action IN ('business_customer.assigned', 'business_customer.note_added') \
+                 ORDER BY platform_seq"
+            ))
+            .await;
+        assert_eq!(
+            audit,
+            [
+                "business_customer.assigned",
+                "business_customer.assigned",
+                "business_customer.note_added",
+                "business_customer.assigned",
+            ]
+        );
+        let api = app
+            .get("/v2/audit_logs?limit=100")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(api.contains("business_customer.note_added"), "{api}");
+        assert!(
+            !api.contains("shared office"),
+            "the platform never reads a note"
+        );
+        assert!(!app
+            .customer_json(&id)
+            .await
+            .to_string()
+            .contains("shared office"));
     }
 );

@@ -44,6 +44,10 @@ mod repo_verdicts;
 mod repo_console;
 
 #[allow(clippy::duplicate_mod)]
+#[path = "../repo_casework.rs"]
+mod repo_casework;
+
+#[allow(clippy::duplicate_mod)]
 #[path = "../repo_scrub.rs"]
 mod repo_scrub;
 
