@@ -659,12 +659,13 @@ impl Store {
         on_backend!(self, b => b.end_console_session(id_hash, at).await)
     }
 
+    /// One page of the review queue, and how many cases match in all.
     pub async fn review_queue(
         &self,
+        query: &QueueQuery,
         now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<QueueItem>, StoreError> {
-        on_backend!(self, b => b.review_queue(now, limit).await)
+    ) -> Result<QueuePage, StoreError> {
+        on_backend!(self, b => b.review_queue(query, now).await)
     }
 
     pub async fn customer_platform(

@@ -851,8 +851,111 @@ pub struct QueueItem {
     pub customer: Customer,
     pub platform_name: String,
     pub submitted_at: Option<DateTime<Utc>>,
+    /// Since when the case waits: its submission, or its creation before one.
+    pub since: DateTime<Utc>,
     /// 2 when a check failed, 1 when one warned, 0 when all passed; -1 before the checks ran.
     pub risk: i32,
+    /// The latest sanctions check hit.
+    pub sanctions_hit: bool,
+    /// A check job failed every run it was allowed.
+    pub failed_checks: bool,
+    pub assignee_email: Option<String>,
+    /// Admins who approved since the submission (a case with a hit needs two).
+    pub first_approvals: i64,
+}
+
+/// Which cases the queue shows, in which order, from where.
+#[derive(Debug, Clone, Default)]
+pub struct QueueQuery {
+    /// Part of the business name, the e-mail or a person's name, or a whole customer id; empty
+    /// for all.
+    pub search: String,
+    pub status: QueueStatus,
+    pub platform: Option<PlatformId>,
+    pub flag: Option<QueueFlag>,
+    pub assignee: QueueAssignee,
+    /// Only cases waiting longer than this many days.
+    pub older_than_days: Option<u32>,
+    pub sort: QueueSort,
+    pub after: Option<QueueCursor>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueStatus {
+    /// Waiting for a person: in review, or approved and flagged by a newer list.
+    #[default]
+    Open,
+    Is(VerificationStatus),
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueFlag {
+    /// The latest sanctions check hit.
+    SanctionsHit,
+    /// A newer list brought a hit after approval (`review_flag`).
+    NewHit,
+    /// A check job failed every run it was allowed.
+    FailedCheck,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum QueueAssignee {
+    #[default]
+    Anyone,
+    Unassigned,
+    /// This operator's cases (by id).
+    Operator(String),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    /// The riskiest first, then the longest waiting.
+    #[default]
+    Risk,
+    /// The longest waiting first.
+    Age,
+}
+
+/// Where a page of the queue ends: the sort keys of its last case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub risk: i32,
+    pub since: DateTime<Utc>,
+    pub id: String,
+}
+
+impl QueueCursor {
+    /// `risk.nanoseconds.id`, for a URL.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.risk,
+            self.since.timestamp_nanos_opt().unwrap_or_default(),
+            self.id
+        )
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let mut parts = s.splitn(3, '.');
+        let risk = parts.next()?.parse().ok()?;
+        let nanos: i64 = parts.next()?.parse().ok()?;
+        let id = parts.next()?;
+        (id.starts_with("cust_") && id.len() <= 64).then(|| Self {
+            risk,
+            since: DateTime::from_timestamp_nanos(nanos),
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// One page of the queue, and how many cases match in all.
+#[derive(Debug, Clone)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    pub total: i64,
+    pub next: Option<QueueCursor>,
 }
 
 /// What a reviewer decided.

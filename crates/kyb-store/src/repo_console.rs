@@ -6,10 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use kyb_domain::{transition, Action, CustomerId, PlatformId, VerificationStatus};
 use serde_json::json;
 
-use super::repo::{
-    insert_audit, insert_events, insert_link, AuditEntry, Backend, CustomerRow, Target, Tx,
-    CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
-};
+use super::repo::{insert_audit, insert_events, insert_link, AuditEntry, Backend, Target, Tx};
 use super::repo_casework::insert_note;
 use super::repo_checks::{failed_jobs, failed_summary};
 use super::repo_hosted::customer_by_id;
@@ -232,47 +229,6 @@ impl Backend {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// Cases waiting for a reviewer (in review, or approved and flagged), riskiest first, then
-    /// oldest first.
-    pub async fn review_queue(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<QueueItem>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            customer: CustomerRow,
-            platform_name: String,
-            submitted_at: Option<DateTime<Utc>>,
-            risk: i32,
-        }
-        let sql = format!(
-            "SELECT {CUSTOMER_COLUMNS}, p.name AS platform_name, c.submitted_at, \
-             COALESCE((SELECT MAX(CASE r.outcome WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END) \
-               FROM check_results r WHERE r.customer_id = c.id AND r.job_id = (SELECT j.id FROM check_jobs j \
-               WHERE j.customer_id = c.id AND j.status = 'done' ORDER BY j.seq DESC LIMIT 1)), -1) AS risk \
-             FROM business_customers c JOIN platforms p ON p.id = c.platform_id {CURRENT_LINK_JOIN} \
-             WHERE c.verification_status = 'in_review' OR (c.verification_status = 'approved' AND c.review_flag IS NOT NULL) \
-             ORDER BY risk DESC, c.submitted_at ASC LIMIT $2"
-        );
-        let rows: Vec<Row> = sqlx::query_as(&sql)
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(QueueItem {
-                    customer: r.customer.try_into()?,
-                    platform_name: r.platform_name,
-                    submitted_at: r.submitted_at,
-                    risk: r.risk,
-                })
-            })
-            .collect()
     }
 
     /// The platform of a customer, for the console (which sees every platform).

@@ -651,7 +651,8 @@ db_test!(
             .await;
         let (_, queue) = reviewer.get("/console").await;
         assert!(
-            queue.contains(&format!("/console/cases/{id}")) && queue.contains("sanctions_new_hit")
+            queue.contains(&format!("/console/cases/{id}"))
+                && queue.contains("new hit after a list update")
         );
         let location = reviewer.decide(&id, "clear-flag", &[("note", "")]).await;
         assert_eq!(
@@ -741,7 +742,91 @@ db_test!(the_queue_puts_risk_before_age, |app| async move {
     let at = |id: &str| queue.find(&format!("/console/cases/{id}")).unwrap();
     assert!(at(&risky) < at(&older), "a failed check first");
     assert!(at(&older) < at(&running), "checks still running last");
-    assert!(queue.contains("fail") && queue.contains("warn") && queue.contains("running"));
+    assert!(queue.contains("fail") && queue.contains("warn") && queue.contains("not run"));
+    assert!(queue.contains("3 cases match"), "{queue}");
+    assert!(queue.contains("0 of 2 admins"), "the hit needs two admins");
+    // Oldest first on request.
+    let (_, by_age) = reviewer.get("/console?sort=age").await;
+    let at = |id: &str| by_age.find(&format!("/console/cases/{id}")).unwrap();
+    assert!(at(&older) < at(&risky) && at(&risky) < at(&running));
+
+    // Pages of one case follow each other by the sort keys, each case once, in order.
+    let mut seen = Vec::new();
+    let mut path = "/console?per_page=1".to_owned();
+    loop {
+        let (status, page) = reviewer.get(&path).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("3 cases match"), "the count is of all pages");
+        let ids: Vec<&String> = [&risky, &older, &running]
+            .into_iter()
+            .filter(|id| page.contains(&format!("/console/cases/{id}")))
+            .collect();
+        assert_eq!(ids.len(), 1, "{page}");
+        seen.push(ids[0].clone());
+        let Some(at) = page.find("id=\"next-page\"") else {
+            break;
+        };
+        let href = page[..at].rfind("href=\"").unwrap() + 6;
+        path = page[href..href + page[href..].find('"').unwrap()]
+            .replace("&#38;", "&")
+            .replace("&amp;", "&");
+        assert!(seen.len() < 5, "paging ends: {path}");
+    }
+    assert_eq!(seen, [risky.clone(), older.clone(), running.clone()]);
+
+    // Search: a part of the name, a person's name, the customer id; whatever is typed is text.
+    let find = |q: &str| {
+        let reviewer = &reviewer;
+        let q = url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
+        async move { reviewer.get(&format!("/console?q={q}")).await.1 }
+    };
+    let widgets = find("widgets corp").await;
+    assert!(widgets.contains("3 cases match"), "{widgets}");
+    let person = find("nasrallah").await;
+    assert!(
+        person.contains("1 case matches") && person.contains(&risky),
+        "{person}"
+    );
+    let by_id = find(&older).await;
+    assert!(by_id.contains("1 case matches") && by_id.contains(&older));
+    assert!(
+        find("%").await.contains("0 cases match"),
+        "% is not a wildcard"
+    );
+
+    // Filters: a sanctions hit, the assignee, the age.
+    let (_, hits) = reviewer.get("/console?flag=sanctions_hit").await;
+    assert!(hits.contains("1 case matches") && hits.contains(&risky));
+    assert!(reviewer
+        .decide(&older, "assign", &[("action", "claim")])
+        .await
+        .ends_with("done=assigned"));
+    let (_, mine) = reviewer.get("/console?assignee=mine").await;
+    assert!(mine.contains("1 case matches") && mine.contains(&older));
+    let (_, free) = reviewer.get("/console?assignee=unassigned").await;
+    assert!(free.contains("2 cases match") && !free.contains(&format!("/console/cases/{older}")));
+    app.clock.advance(chrono::Duration::days(3));
+    let _newest =
+        submitted_case(&app, "Newest Widgets Corp", "5551234", "Ben Cole", "newest").await;
+    // (Three days later the reviewer's session has ended: another signs in.)
+    let later = app
+        .operator("later@kyb.example", OperatorRole::Reviewer)
+        .await;
+    let (_, waiting) = later.get("/console?older_than_days=2").await;
+    assert!(waiting.contains("3 cases match"), "{waiting}");
+    let (_, all) = later.get("/console").await;
+    assert!(all.contains("4 cases match"), "{all}");
+
+    // A first admin approval of the hit shows as one of two.
+    let admin = app
+        .operator("admin1@kyb.example", OperatorRole::Admin)
+        .await;
+    assert!(admin
+        .decide(&risky, "approve", &[])
+        .await
+        .ends_with("done=first_approval"));
+    let (_, queue) = later.get("/console?flag=sanctions_hit").await;
+    assert!(queue.contains("1 of 2 admins"), "{queue}");
 });
 
 db_test!(

@@ -45,6 +45,10 @@ mod repo_console;
 mod repo_casework;
 
 #[allow(clippy::duplicate_mod)]
+#[path = "../repo_queue.rs"]
+mod repo_queue;
+
+#[allow(clippy::duplicate_mod)]
 #[path = "../repo_scrub.rs"]
 mod repo_scrub;
 
