@@ -750,6 +750,15 @@ impl Store {
         on_backend!(self, b => b.add_case_note(platform_id, customer_id, operator, body, ctx).await)
     }
 
+    /// What happened to a case, from the audit log, oldest first.
+    pub async fn case_timeline(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        on_backend!(self, b => b.case_timeline(platform_id, customer_id).await)
+    }
+
     pub async fn case_notes(
         &self,
         platform_id: &PlatformId,

@@ -1004,6 +1004,17 @@ pub struct CaseNote {
     pub created_at: DateTime<Utc>,
 }
 
+/// One thing that happened to a case, from the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub details: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
 /// A change of who works on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assign {

@@ -170,6 +170,47 @@ impl Backend {
         Ok(note)
     }
 
+    /// Everything the audit log holds about a case, oldest first: its own rows and those of
+    /// its links, documents and people.
+    pub async fn case_timeline(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            actor_type: String,
+            actor_id: Option<String>,
+            action: String,
+            target_type: String,
+            details: sqlx::types::Json<serde_json::Value>,
+            created_at: DateTime<Utc>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.actor_type, a.actor_id, a.action, a.target_type, a.details, a.created_at \
+                 FROM audit_log a WHERE a.platform_id = $1 AND (a.target_id = $2 \
+                 OR a.target_id IN (SELECT id FROM kyb_links WHERE customer_id = $2) \
+                 OR a.target_id IN (SELECT id FROM documents WHERE customer_id = $2) \
+                 OR a.target_id IN (SELECT id FROM people WHERE customer_id = $2)) \
+                 ORDER BY a.seq",
+        )
+        .bind(platform_id.as_str())
+        .bind(customer_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TimelineEntry {
+                actor_type: r.actor_type,
+                actor_id: r.actor_id,
+                action: r.action,
+                target_type: r.target_type,
+                details: r.details.0,
+                at: r.created_at,
+            })
+            .collect())
+    }
+
     /// A case's notes, oldest first.
     pub async fn case_notes(
         &self,

@@ -56,6 +56,13 @@ struct CasePage {
     operators: Vec<(String, String)>,
     /// The internal notes: who, when, what.
     notes: Vec<(String, String, String)>,
+    timeline: Vec<super::timeline::TimelineLine>,
+    /// The summary: since when the case waits (words and time), the latest checks' overall
+    /// outcome, and the approvals so far ("1 of 2 admins"), or empty.
+    waiting: String,
+    since: String,
+    risk: &'static str,
+    approvals: String,
 }
 
 /// What the forms of a case page held when they were refused, to show it again.
@@ -123,10 +130,11 @@ pub(super) async fn render(
         Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
-    let (assignee, notes, operators) = match tokio::try_join!(
+    let (assignee, notes, operators, timeline) = match tokio::try_join!(
         state.store.assignee(&case.id),
         state.store.case_notes(&case.platform, &case.id),
         state.store.list_operators(),
+        state.store.case_timeline(&case.platform, &case.id),
     ) {
         Ok(x) => x,
         Err(e) => return internal(e),
@@ -215,6 +223,25 @@ pub(super) async fn render(
             h.typed_reason.clone_from(reason);
         }
     }
+    let since = timeline
+        .iter()
+        .rev()
+        .find(|e| e.action == "business_customer.submitted")
+        .map_or(c.created_at, |e| e.at);
+    let risk = checks_summary(&checks);
+    let firsts = decisions
+        .iter()
+        .rev()
+        .take_while(|d| d.created_at >= since)
+        .filter(|d| d.action == "first_approval")
+        .count();
+    let approvals = if firsts > 0 {
+        format!("{} of 2 admins approved", firsts.min(2))
+    } else if !hits.is_empty() && approval.is_some_and(|code| code != "confirmed_match") {
+        "needs 2 admins".to_owned()
+    } else {
+        String::new()
+    };
     let checks = checks
         .iter()
         .map(|c| CheckView {
@@ -296,6 +323,11 @@ pub(super) async fn render(
                 .into_iter()
                 .map(|n| (n.operator_email, minutes(n.created_at), n.body))
                 .collect(),
+            timeline: super::timeline::lines(&timeline),
+            waiting: super::queue::age(since, now),
+            since: minutes(since),
+            risk,
+            approvals,
         },
     )
 }
@@ -323,5 +355,26 @@ pub(super) async fn document(
             "No such document",
             "This case has no document at this address.",
         ),
+    }
+}
+
+/// The overall outcome of the latest check of each kind: the worst of them.
+fn checks_summary(checks: &[kyb_store::CheckResult]) -> &'static str {
+    let mut latest: Vec<(&str, &str)> = Vec::new();
+    for c in checks {
+        match latest.iter_mut().find(|(kind, _)| *kind == c.kind) {
+            Some(entry) => entry.1 = &c.outcome,
+            None => latest.push((&c.kind, &c.outcome)),
+        }
+    }
+    let worst = |o: &str| latest.iter().any(|(_, outcome)| *outcome == o);
+    if latest.is_empty() {
+        "not run"
+    } else if worst("fail") {
+        "fail"
+    } else if worst("warn") {
+        "warn"
+    } else {
+        "pass"
     }
 }

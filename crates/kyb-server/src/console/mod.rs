@@ -14,6 +14,7 @@ pub mod password;
 mod queue;
 mod session;
 pub mod signin;
+mod timeline;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};

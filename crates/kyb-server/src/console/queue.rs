@@ -90,7 +90,10 @@ fn options<'a>(all: &[(&'a str, &'a str)], chosen: &str) -> Vec<(&'a str, &'a st
 }
 
 /// How long a case has waited, in words.
-fn age(since: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn age(
+    since: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     let d = now - since;
     match d.num_days() {
         0 => match d.num_hours() {

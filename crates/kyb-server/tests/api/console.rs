@@ -306,6 +306,25 @@ db_test!(a_reviewer_approves_from_the_queue, |app| async move {
     ] {
         assert!(case.contains(shown), "{shown} on the case page");
     }
+    // The summary, and the timeline of everything that happened, in order.
+    assert!(case.contains("class=\"case-summary\""), "{case}");
+    let timeline = &case[case.find("id=\"timeline\"").expect("a timeline")..];
+    let mut from = 0;
+    for step in [
+        "Created",
+        "A verification link was issued",
+        "The verification link was opened",
+        "Business details saved",
+        "Person added: Ada Obi",
+        "Document uploaded",
+        "Submitted for review; attested by",
+        "Automated checks ran: sanctions",
+    ] {
+        let at = timeline[from..]
+            .find(step)
+            .unwrap_or_else(|| panic!("{step} after the step before: {timeline}"));
+        from += at;
+    }
     // A forged form changes nothing, and the answer is a page that says so.
     let (status, _, page) = reviewer
         .post(
@@ -329,6 +348,11 @@ db_test!(a_reviewer_approves_from_the_queue, |app| async move {
 
     let location = reviewer.decide(&id, "approve", &[]).await;
     assert!(location.ends_with("done=approved"), "{location}");
+    let (_, case) = reviewer.get(&format!("/console/cases/{id}")).await;
+    assert!(
+        case.contains("Approved") && case.contains("rev@kyb.example</span> Approved"),
+        "the decision is in the timeline, with who took it"
+    );
     assert_eq!(
         app.customer_json(&id).await["verification_status"],
         "approved"
