@@ -624,6 +624,24 @@ impl Store {
         on_backend!(self, b => b.set_operator_disabled(email, disabled, at).await)
     }
 
+    /// The platforms an operator may see; empty: every platform.
+    pub async fn operator_platforms(
+        &self,
+        operator_id: &str,
+    ) -> Result<Vec<PlatformId>, StoreError> {
+        on_backend!(self, b => b.operator_platforms(operator_id).await)
+    }
+
+    /// Limits an operator to these platforms (empty: every platform); their sessions end.
+    pub async fn set_operator_platforms(
+        &self,
+        email: &str,
+        platforms: &[PlatformId],
+        at: DateTime<Utc>,
+    ) -> Result<Operator, StoreError> {
+        on_backend!(self, b => b.set_operator_platforms(email, platforms, at).await)
+    }
+
     pub async fn operator_for_login(
         &self,
         email: &str,

@@ -872,6 +872,8 @@ pub struct QueueQuery {
     pub search: String,
     pub status: QueueStatus,
     pub platform: Option<PlatformId>,
+    /// The platforms the operator may see; `None`: every platform.
+    pub visible: Option<Vec<PlatformId>>,
     pub flag: Option<QueueFlag>,
     pub assignee: QueueAssignee,
     /// Only cases waiting longer than this many days.

@@ -122,6 +122,69 @@ impl Backend {
         Ok(operator)
     }
 
+    /// The platforms an operator may see; empty: every platform.
+    pub async fn operator_platforms(
+        &self,
+        operator_id: &str,
+    ) -> Result<Vec<PlatformId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT platform_id FROM operator_platforms WHERE operator_id = $1 ORDER BY platform_id",
+        )
+        .bind(operator_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(PlatformId::from_trusted).collect())
+    }
+
+    /// Limits an operator to these platforms (empty: every platform). Their sessions end, so
+    /// that the new limit holds from the next sign-in on, and no page shown before outlives it.
+    pub async fn set_operator_platforms(
+        &self,
+        email: &str,
+        platforms: &[PlatformId],
+        at: DateTime<Utc>,
+    ) -> Result<Operator, StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let row: Option<OperatorRow> =
+            sqlx::query_as("SELECT id, email, role, created_at FROM operators WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let operator: Operator = row.ok_or(StoreError::NotFound)?.try_into()?;
+        for p in platforms {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT id FROM platforms WHERE id = $1")
+                    .bind(p.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(StoreError::Conflict(format!("there is no platform {p}")));
+            }
+        }
+        sqlx::query("DELETE FROM operator_platforms WHERE operator_id = $1")
+            .bind(&operator.id)
+            .execute(&mut *tx)
+            .await?;
+        for p in platforms {
+            sqlx::query(
+                "INSERT INTO operator_platforms (operator_id, platform_id) VALUES ($1, $2)",
+            )
+            .bind(&operator.id)
+            .bind(p.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE console_sessions SET ended_at = $1 WHERE operator_id = $2 AND ended_at IS NULL",
+        )
+        .bind(at)
+        .bind(&operator.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(operator)
+    }
+
     pub async fn operator_for_login(
         &self,
         email: &str,

@@ -67,6 +67,14 @@ fn matching<'a>(b: &mut QueryBuilder<'a, Db>, q: &'a QueueQuery, now: DateTime<U
     if let Some(platform) = &q.platform {
         b.push(" AND c.platform_id = ").push_bind(platform.as_str());
     }
+    if let Some(visible) = &q.visible {
+        // `(1 = 0 OR …)`: an empty list sees nothing (`IN ()` is not SQL).
+        b.push(" AND (1 = 0");
+        for p in visible {
+            b.push(" OR c.platform_id = ").push_bind(p.as_str());
+        }
+        b.push(")");
+    }
     match q.flag {
         Some(QueueFlag::SanctionsHit) => b.push(format!(" AND {SANCTIONS_HIT}")),
         Some(QueueFlag::NewHit) => b.push(" AND c.review_flag = 'sanctions_new_hit'"),

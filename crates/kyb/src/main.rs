@@ -66,6 +66,26 @@ enum OperatorCommand {
         /// Read the password from the first line of standard input (at least 12 characters).
         #[arg(long)]
         password_stdin: bool,
+        /// Limit the account to this platform's cases (repeat for several); without it, the
+        /// account sees every platform.
+        #[arg(long = "platform", value_name = "PLATFORM_ID")]
+        platforms: Vec<String>,
+    },
+    /// Limit an account to some platforms' cases, or (--all) let it see every platform. Its
+    /// sessions end.
+    Scope {
+        #[arg(long)]
+        email: String,
+        /// A platform whose cases the account may see (repeat for several).
+        #[arg(
+            long = "platform",
+            value_name = "PLATFORM_ID",
+            required_unless_present = "all"
+        )]
+        platforms: Vec<String>,
+        /// Every platform.
+        #[arg(long, conflicts_with = "platforms")]
+        all: bool,
     },
     /// List console accounts.
     List {
@@ -538,11 +558,13 @@ async fn main() -> Result<()> {
             email,
             role,
             password_stdin,
+            platforms,
         }) => {
             let email = email.trim().to_lowercase();
             if !email_address::EmailAddress::is_valid(&email) {
                 bail!("--email {email:?} is not an e-mail address");
             }
+            let platforms = platform_ids(platforms)?;
             let role = kyb_store::OperatorRole::parse(role).expect("clap checked the role");
             let (password, generated) = if *password_stdin {
                 let mut line = String::new();
@@ -557,9 +579,25 @@ async fn main() -> Result<()> {
             let hash =
                 kyb_server::console::password::hash(&password).map_err(anyhow::Error::msg)?;
             let store = open_store(&config).await?;
+            // Every platform named must exist before the account does: an account meant to be
+            // limited must never exist unlimited.
+            for p in &platforms {
+                if store.get_platform(p).await?.is_none() {
+                    store.close().await;
+                    bail!("there is no platform {p}: the operator was not created");
+                }
+            }
             let created = store
                 .create_operator(&email, role, &hash, clock.now())
                 .await;
+            let created = match created {
+                Ok(_) if !platforms.is_empty() => {
+                    store
+                        .set_operator_platforms(&email, &platforms, clock.now())
+                        .await
+                }
+                other => other,
+            };
             store.close().await;
             let operator = created.map_err(|e| match e {
                 kyb_store::StoreError::Conflict(m) => anyhow::anyhow!(m),
@@ -575,30 +613,81 @@ async fn main() -> Result<()> {
                 println!("The password is shown only now. Sign in at /console.");
             }
         }
+        Command::Operator(OperatorCommand::Scope {
+            email,
+            platforms,
+            all,
+        }) => {
+            let email = email.trim().to_lowercase();
+            let platforms = if *all {
+                Vec::new()
+            } else {
+                platform_ids(platforms)?
+            };
+            let store = open_store(&config).await?;
+            let done = store
+                .set_operator_platforms(&email, &platforms, clock.now())
+                .await;
+            store.close().await;
+            done.map_err(|e| match e {
+                kyb_store::StoreError::NotFound => {
+                    anyhow::anyhow!("no operator with e-mail {email}")
+                }
+                kyb_store::StoreError::Conflict(m) => anyhow::anyhow!(m),
+                other => anyhow::Error::from(other),
+            })?;
+            if platforms.is_empty() {
+                println!("operator {email} sees every platform; their sessions have ended");
+            } else {
+                let names: Vec<&str> = platforms.iter().map(|p| p.as_str()).collect();
+                println!(
+                    "operator {email} sees only {}; their sessions have ended",
+                    names.join(", ")
+                );
+            }
+        }
         Command::Operator(OperatorCommand::List { json }) => {
             let store = open_store(&config).await?;
             let operators = store.list_operators().await;
+            let operators = match operators {
+                Ok(list) => {
+                    let mut with_scope = Vec::with_capacity(list.len());
+                    for (o, disabled) in list {
+                        let scope = store.operator_platforms(&o.id).await;
+                        with_scope.push(scope.map(|s| (o, disabled, s)));
+                    }
+                    with_scope.into_iter().collect::<Result<Vec<_>, _>>()
+                }
+                Err(e) => Err(e),
+            };
             store.close().await;
             let operators = operators?;
             if *json {
                 let rows: Vec<serde_json::Value> = operators
                     .iter()
-                    .map(|(o, disabled)| {
+                    .map(|(o, disabled, scope)| {
                         serde_json::json!({
                             "id": o.id, "email": o.email, "role": o.role,
                             "created_at": o.created_at, "disabled": disabled,
+                            "platforms": if scope.is_empty() { None } else { Some(scope) },
                         })
                     })
                     .collect();
                 print_json(&serde_json::Value::Array(rows));
             } else {
-                for (o, disabled) in operators {
+                for (o, disabled, scope) in operators {
+                    let scope: Vec<&str> = scope.iter().map(|p| p.as_str()).collect();
                     println!(
-                        "{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}",
                         o.email,
                         o.role.as_str(),
                         if disabled { "disabled" } else { "active" },
-                        time(o.created_at)
+                        time(o.created_at),
+                        if scope.is_empty() {
+                            "every platform".to_owned()
+                        } else {
+                            scope.join(",")
+                        }
                     );
                 }
             }
@@ -631,4 +720,14 @@ async fn main() -> Result<()> {
         Command::Openapi => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// Platform ids from the command line, each checked for its form.
+fn platform_ids(raw: &[String]) -> Result<Vec<kyb_domain::PlatformId>> {
+    raw.iter()
+        .map(|p| {
+            kyb_domain::PlatformId::parse(p.trim())
+                .map_err(|_| anyhow::anyhow!("--platform {p:?} is not a platform id (plat_…)"))
+        })
+        .collect()
 }

@@ -1157,4 +1157,53 @@ both_databases!(operator_accounts, |kyb| async move {
     let missing = kyb.run(&["operator", "disable", "--email", "bo@yourco.example"]);
     assert!(String::from_utf8_lossy(&missing.stderr)
         .contains("no operator with e-mail bo@yourco.example"));
+
+    // Accounts limited to some platforms: an unknown platform creates nothing.
+    assert_eq!(listed[0]["platforms"], Value::Null, "every platform");
+    let platform = kyb.json(&["platform", "create", "--name", "Acme", "--json"])["platform_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let unknown = kyb.run(&[
+        "operator",
+        "create",
+        "--email",
+        "cy@yourco.example",
+        "--role",
+        "reviewer",
+        "--platform",
+        "plat_doesnotexist",
+    ]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("there is no platform"));
+    assert_eq!(
+        kyb.json(&["operator", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(kyb
+        .run(&[
+            "operator",
+            "create",
+            "--email",
+            "cy@yourco.example",
+            "--role",
+            "reviewer",
+            "--platform",
+            &platform,
+        ])
+        .status
+        .success());
+    let cy = kyb.json(&["operator", "list", "--json"]);
+    let cy = cy
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["email"] == "cy@yourco.example")
+        .unwrap();
+    assert_eq!(cy["platforms"], serde_json::json!([platform]));
+    let all = kyb.run(&["operator", "scope", "--email", "cy@yourco.example", "--all"]);
+    assert!(String::from_utf8_lossy(&all.stdout).contains("sees every platform"));
 });

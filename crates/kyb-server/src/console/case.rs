@@ -125,7 +125,7 @@ pub(super) async fn render(
     refusal_code: &'static str,
     typed: Typed,
 ) -> Response {
-    let case = match find_case(state, raw).await {
+    let case = match find_case(state, me, raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -335,10 +335,10 @@ pub(super) async fn render(
 /// A document of a case, for a signed-in operator only; always a download.
 pub(super) async fn document(
     State(state): State<AppState>,
-    _me: OperatorSession,
+    me: OperatorSession,
     Path((raw, doc_id)): Path<(String, String)>,
 ) -> Response {
-    let case = match find_case(&state, &raw).await {
+    let case = match find_case(&state, &me, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

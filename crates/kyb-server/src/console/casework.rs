@@ -31,7 +31,7 @@ pub(super) async fn assign(
         "assign" => Assign::To(field(&form, "operator").to_owned()),
         _ => return refused(&state, &me, &raw, "assign_action", Typed::default()).await,
     };
-    let case = match find_case(&state, &raw).await {
+    let case = match find_case(&state, &me, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -66,7 +66,7 @@ pub(super) async fn add_note(
         };
         return refused(&state, &me, &raw, "note_required", typed).await;
     }
-    let case = match find_case(&state, &raw).await {
+    let case = match find_case(&state, &me, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

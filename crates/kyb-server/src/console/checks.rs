@@ -44,7 +44,7 @@ pub async fn rerun(
     if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
-    let case = match find_case(&state, &raw).await {
+    let case = match find_case(&state, &me, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

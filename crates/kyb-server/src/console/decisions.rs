@@ -38,7 +38,7 @@ async fn decide(
     action: DecisionAction,
     typed: Typed,
 ) -> Response {
-    let case = match find_case(state, raw).await {
+    let case = match find_case(state, me, raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -174,7 +174,7 @@ pub(super) async fn clear_flag(
     let Some(note) = required_text(&form, "note") else {
         return refused(&state, &me, &raw, "flag_reason_required", typed()).await;
     };
-    let case = match find_case(&state, &raw).await {
+    let case = match find_case(&state, &me, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

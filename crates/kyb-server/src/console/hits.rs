@@ -199,7 +199,7 @@ pub async fn verdict(
     let Some(reason) = required_text(&form, "reason") else {
         return refused(&state, &me, &raw, "verdict_reason_required", typed()).await;
     };
-    let case = match find_case(&state, &raw).await {
+    let case = match find_case(&state, &me, &raw).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

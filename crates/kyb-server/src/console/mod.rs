@@ -180,9 +180,12 @@ pub(super) fn problem(status: StatusCode, title: &'static str, what: &'static st
     )
 }
 
-async fn find_case(state: &AppState, raw: &str) -> Result<Case, NoCase> {
+/// The case of a URL, if it exists and this operator may see its platform: a case of another
+/// platform is "no such case", as if it did not exist.
+async fn find_case(state: &AppState, me: &OperatorSession, raw: &str) -> Result<Case, NoCase> {
     let id = CustomerId::parse(raw).map_err(|_| NoCase::NotFound)?;
     match state.store.customer_platform(&id).await {
+        Ok(Some((platform, _))) if !me.sees(&platform) => Err(NoCase::NotFound),
         Ok(Some((platform, platform_name))) => Ok(Case {
             id,
             platform,

@@ -115,6 +115,7 @@ impl QueueParams {
                 s => VerificationStatus::parse(s).map_or(QueueStatus::Open, QueueStatus::Is),
             },
             platform: PlatformId::parse(&self.platform).ok(),
+            visible: me.visible().map(<[PlatformId]>::to_vec),
             flag: match self.flag.as_str() {
                 "sanctions_hit" => Some(QueueFlag::SanctionsHit),
                 "new_hit" => Some(QueueFlag::NewHit),
@@ -247,7 +248,7 @@ pub(super) async fn queue(
         "Every platform".to_owned(),
         params.platform.is_empty(),
     )];
-    platform_options.extend(platforms.into_iter().map(|p| {
+    platform_options.extend(platforms.into_iter().filter(|p| me.sees(&p.id)).map(|p| {
         let chosen = p.id.as_str() == params.platform;
         (p.id.to_string(), p.name, chosen)
     }));

@@ -31,6 +31,8 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -
 pub struct OperatorSession {
     pub session: ConsoleSession,
     id_hash: String,
+    /// The platforms this operator may see; `None`: every platform.
+    visible: Option<Vec<kyb_domain::PlatformId>>,
 }
 
 impl FromRequestParts<AppState> for OperatorSession {
@@ -47,7 +49,18 @@ impl FromRequestParts<AppState> for OperatorSession {
             .find_console_session(&id_hash, state.clock.now(), state.config.session_idle)
             .await
         {
-            Ok(Some(session)) => Ok(Self { session, id_hash }),
+            Ok(Some(session)) => {
+                let visible = match state.store.operator_platforms(&session.operator.id).await {
+                    Ok(ids) if ids.is_empty() => None,
+                    Ok(ids) => Some(ids),
+                    Err(e) => return Err(internal(e)),
+                };
+                Ok(Self {
+                    session,
+                    id_hash,
+                    visible,
+                })
+            }
             Ok(None) => Err(to_login()),
             Err(e) => Err(internal(e)),
         }
@@ -55,6 +68,16 @@ impl FromRequestParts<AppState> for OperatorSession {
 }
 
 impl OperatorSession {
+    /// Whether this operator may see the cases of `platform`.
+    pub(super) fn sees(&self, platform: &kyb_domain::PlatformId) -> bool {
+        self.visible.as_ref().is_none_or(|v| v.contains(platform))
+    }
+
+    /// The platforms this operator may see; `None`: every platform.
+    pub(super) fn visible(&self) -> Option<&[kyb_domain::PlatformId]> {
+        self.visible.as_deref()
+    }
+
     pub(super) fn operator(&self) -> &Operator {
         &self.session.operator
     }

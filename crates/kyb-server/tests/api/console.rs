@@ -1261,3 +1261,104 @@ db_test!(
             .contains("shared office"));
     }
 );
+
+db_test!(
+    an_operator_limited_to_a_platform_sees_nothing_of_another,
+    |app| async move {
+        let ours = app.case_in_review("Acme Corp", "Ada Obi", "ours").await;
+        let (beta, beta_key) = create_platform(
+            &app.state.store,
+            &app.clock,
+            "Beta Platform",
+            kyb_domain::Mode::Test,
+        )
+        .await;
+        let r = app
+            .create_as(
+                &beta_key,
+                &new_idempotency_key(),
+                &body_with_email(&unique_email()).to_string(),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let theirs = r.json::<Value>().await.unwrap()["customer_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let admin = app.operator("admin@kyb.example", OperatorRole::Admin).await;
+        let (_, all) = admin.get("/console?status=all").await;
+        assert!(all.contains("2 cases match"), "{all}");
+
+        // A reviewer limited to the first platform.
+        let hash = kyb_server::console::password::hash(PASSWORD).unwrap();
+        let store = &app.state.store;
+        store
+            .create_operator(
+                "scoped@kyb.example",
+                OperatorRole::Reviewer,
+                &hash,
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+        store
+            .set_operator_platforms(
+                "scoped@kyb.example",
+                std::slice::from_ref(&app.platform),
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+        let scoped = Console::new(&app);
+        assert_eq!(scoped.login("scoped@kyb.example", PASSWORD).await, 303);
+        let (_, queue) = scoped.get("/console?status=all").await;
+        assert!(queue.contains("1 case matches"), "{queue}");
+        assert!(queue.contains(&ours) && !queue.contains(&theirs));
+        assert!(!queue.contains("Beta Platform"), "not even in the filter");
+        let (_, queue) = scoped
+            .get(&format!("/console?status=all&platform={beta}"))
+            .await;
+        assert!(queue.contains("0 cases match"), "{queue}");
+        let (_, queue) = scoped.get(&format!("/console?q={theirs}&status=all")).await;
+        assert!(queue.contains("0 cases match"), "{queue}");
+
+        // The other platform's case is no case at all: its page, its forms.
+        let (status, _) = scoped.get(&format!("/console/cases/{theirs}")).await;
+        assert_eq!(status, 404);
+        let csrf = scoped.csrf(&format!("/console/cases/{ours}")).await;
+        for (action, form) in [
+            ("approve", vec![("confirm", "yes")]),
+            ("reject", vec![("reason_code", "other"), ("confirm", "yes")]),
+            ("notes", vec![("body", "hello")]),
+            ("assign", vec![("action", "claim")]),
+        ] {
+            let mut form = form;
+            form.push(("csrf", csrf.as_str()));
+            let (status, _, _) = scoped
+                .post(&format!("/console/cases/{theirs}/{action}"), &form)
+                .await;
+            assert_eq!(status, 404, "{action}");
+        }
+        let (status, _) = scoped
+            .get(&format!("/console/cases/{theirs}/documents/doc_x"))
+            .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            app.dump(&format!(
+                "SELECT COUNT(*) || '' FROM audit_log WHERE target_id = '{theirs}' \
+                 AND actor_type = 'operator'"
+            ))
+            .await,
+            ["0"]
+        );
+
+        // A new limit ends the account's sessions.
+        store
+            .set_operator_platforms("scoped@kyb.example", &[], app.clock.now())
+            .await
+            .unwrap();
+        let (status, _) = scoped.get("/console").await;
+        assert_eq!(status, 303, "signed out");
+    }
+);
