@@ -35,7 +35,10 @@ struct CasePage {
     refusal_code: &'static str,
     error: String,
     fields: Vec<(String, String)>,
-    people: Vec<String>,
+    /// Each person, and what the sanctions screening said of them.
+    people: Vec<(String, String)>,
+    /// What the customer gave beside what the registry returned.
+    registry: Option<RegistryView>,
     documents: Vec<(String, String, String)>,
     checks: Vec<CheckView>,
     failed: Vec<checks::FailedView>,
@@ -167,7 +170,7 @@ pub(super) async fn render(
     for f in BUSINESS_FIELDS {
         fields.push((f.replace('_', " "), p.get(f).to_owned()));
     }
-    let people = facts
+    let people: Vec<String> = facts
         .people
         .iter()
         .map(|p| {
@@ -215,6 +218,27 @@ pub(super) async fn render(
         .find(|c| c.kind == "sanctions")
         .map(|c| hits::hit_views(&c.evidence, &verdicts, me.operator().role, subject_label))
         .unwrap_or_default();
+    let screened = checks.iter().any(|c| c.kind == "sanctions");
+    let people: Vec<(String, String)> = people
+        .into_iter()
+        .zip(&facts.people)
+        .map(|(line, p)| {
+            let subject = format!("Person: {}", p.full_name);
+            let n = hits.iter().filter(|h| h.subject == subject).count();
+            let screening = match (screened, n) {
+                (false, _) => "not screened yet".to_owned(),
+                (true, 0) => "sanctions: no hit".to_owned(),
+                (true, 1) => "sanctions: 1 hit, below".to_owned(),
+                (true, n) => format!("sanctions: {n} hits, below"),
+            };
+            (line, screening)
+        })
+        .collect();
+    let registry = checks
+        .iter()
+        .rev()
+        .find(|c| c.kind == "registry")
+        .map(|c| registry_view(&c.evidence));
     if let Some((list, entry, reason)) = &typed.verdict {
         for h in hits
             .iter_mut()
@@ -299,6 +323,7 @@ pub(super) async fn render(
             error: refusal(refusal_code).to_owned(),
             fields,
             people,
+            registry,
             documents,
             checks,
             failed: checks::failed_views(&failed),
@@ -376,5 +401,65 @@ fn checks_summary(checks: &[kyb_store::CheckResult]) -> &'static str {
         "warn"
     } else {
         "pass"
+    }
+}
+
+/// The registry check as the case page shows it: each fact given beside the registry's.
+pub struct RegistryView {
+    /// What happened: found, not found, or no registry for the country.
+    pub summary: String,
+    /// (fact, given, registry's, differs)
+    pub rows: Vec<(&'static str, String, String, bool)>,
+}
+
+fn registry_view(evidence: &serde_json::Value) -> RegistryView {
+    let text = |k: &str| {
+        evidence.get(k).map_or_else(String::new, |v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        })
+    };
+    let registry = text("registry");
+    if registry.is_empty() {
+        return RegistryView {
+            summary: text("message"),
+            rows: Vec::new(),
+        };
+    }
+    let found = evidence.get("registry_id").is_some();
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let mut rows = Vec::new();
+    let (name, registered) = (text("name"), text("registered_name"));
+    let (number, registry_id) = (text("registration_number"), text("registry_id"));
+    if found {
+        rows.push((
+            "Name",
+            name.clone(),
+            registered.clone(),
+            norm(&name) != norm(&registered),
+        ));
+        rows.push((
+            "Registration number",
+            number.clone(),
+            registry_id.clone(),
+            norm(&number).trim_start_matches('0') != norm(&registry_id).trim_start_matches('0'),
+        ));
+    } else {
+        rows.push(("Name", name, String::new(), true));
+        rows.push(("Registration number", number, String::new(), true));
+    }
+    RegistryView {
+        summary: if found {
+            format!("Found in {registry} (name score {})", text("score"))
+        } else {
+            format!("Not found in {registry}")
+        },
+        rows,
     }
 }

@@ -1362,3 +1362,41 @@ db_test!(
         assert_eq!(status, 303, "signed out");
     }
 );
+
+crate::db_test_with!(
+    the_case_page_shows_the_registry_beside_what_was_given,
+    |mut c: kyb_server::Config| {
+        c.registry_sec_file = Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../testdata/sec/company_tickers.json"
+            )
+            .into(),
+        );
+        c
+    },
+    |app| async move {
+        // Apple's name, with another company's registration number.
+        let id = submitted_case(&app, "Apple Inc.", "0000789019", "Ada Obi", "reg").await;
+        CheckRunner::new(app.state.clone())
+            .run_once()
+            .await
+            .unwrap();
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let (_, page) = reviewer.get(&format!("/console/cases/{id}")).await;
+        let registry = &page[page.find("id=\"registry\"").expect("a registry section")..];
+        let registry = &registry[..registry.find("</table>").unwrap()];
+        assert!(registry.contains("Found in"), "{registry}");
+        assert!(registry.contains("<tr class=\"differs\"><th scope=\"row\">Registration number</th><td>0000789019</td><td>320193"), "{registry}");
+        assert!(
+            registry.contains("<tr><th scope=\"row\">Name</th>"),
+            "the name agrees: {registry}"
+        );
+        assert!(
+            page.contains("Ada Obi") && page.contains("(sanctions: no hit)"),
+            "{page}"
+        );
+    }
+);
