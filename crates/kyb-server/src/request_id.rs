@@ -18,8 +18,12 @@ pub fn current() -> Option<String> {
 }
 
 /// The path as it may be logged: a KYB link's token (`/kyb/<token>`, `/kyb/<token>/start`)
-/// becomes `{token}`, since the token alone opens the link.
+/// and an operator's password reset token (`/console/reset/<token>`) become `{token}`, since
+/// the token alone opens the link.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.starts_with("/console/reset/") {
+        return "/console/reset/{token}".into();
+    }
     let Some(rest) = path.strip_prefix("/kyb/") else {
         return path.into();
     };
@@ -69,6 +73,10 @@ mod tests {
             "/kyb/{token}/start"
         );
         assert_eq!(loggable_path("/kyb/flow/people"), "/kyb/flow/people");
+        assert_eq!(
+            loggable_path("/console/reset/abcDEF123_-"),
+            "/console/reset/{token}"
+        );
         assert_eq!(loggable_path("/kyb/static/app.css"), "/kyb/static/app.css");
         assert_eq!(
             loggable_path("/v2/business_customer"),

@@ -642,6 +642,48 @@ impl Store {
         on_backend!(self, b => b.set_operator_platforms(email, platforms, at).await)
     }
 
+    /// Sets an operator's password and ends their sessions but `keep` (by id hash).
+    pub async fn set_operator_password(
+        &self,
+        operator_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.set_operator_password(operator_id, password_hash, keep, at).await)
+    }
+
+    /// Records a one-time password reset link (its token's hash); older unused ones end.
+    pub async fn create_password_reset(
+        &self,
+        operator_id: &str,
+        created_by: &str,
+        id_hash: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Operator, StoreError> {
+        on_backend!(self, b => b.create_password_reset(operator_id, created_by, id_hash, at, expires_at).await)
+    }
+
+    /// The operator a reset link is for, while it can be used.
+    pub async fn find_password_reset(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Operator>, StoreError> {
+        on_backend!(self, b => b.find_password_reset(id_hash, now).await)
+    }
+
+    /// Uses a reset link; `None` when it cannot be used.
+    pub async fn redeem_password_reset(
+        &self,
+        id_hash: &str,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Operator>, StoreError> {
+        on_backend!(self, b => b.redeem_password_reset(id_hash, password_hash, at).await)
+    }
+
     pub async fn operator_for_login(
         &self,
         email: &str,

@@ -15,7 +15,7 @@ use crate::model::*;
 use crate::{unique_violation, StoreError};
 
 #[derive(sqlx::FromRow)]
-struct OperatorRow {
+pub(super) struct OperatorRow {
     id: String,
     email: String,
     role: String,

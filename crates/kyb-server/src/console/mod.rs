@@ -10,6 +10,7 @@ mod casework;
 mod checks;
 mod decisions;
 mod hits;
+mod operators;
 pub mod password;
 mod queue;
 mod session;
@@ -278,6 +279,19 @@ pub fn router() -> Router<AppState> {
             get(session::login_page).post(session::login),
         )
         .route("/console/logout", post(session::logout))
+        .route(
+            "/console/password",
+            get(operators::change_page).post(operators::change),
+        )
+        .route("/console/operators", get(operators::list))
+        .route(
+            "/console/operators/{operator_id}/reset",
+            post(operators::make_reset),
+        )
+        .route(
+            "/console/reset/{token}",
+            get(operators::reset_page).post(operators::reset),
+        )
         .route("/console/cases/{customer_id}", get(case::case_page))
         .route(
             "/console/cases/{customer_id}/documents/{document_id}",

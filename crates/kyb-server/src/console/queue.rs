@@ -50,6 +50,7 @@ struct QueuePage {
     sorts: Vec<(&'static str, &'static str, bool)>,
     /// Whether any filter or search is set (for "clear the filters").
     filtered: bool,
+    admin: bool,
 }
 
 #[derive(serde::Deserialize, Default, Clone)]
@@ -280,6 +281,7 @@ pub(super) async fn queue(
             assignees,
             platforms: platform_options,
             filtered,
+            admin: me.operator().role == kyb_store::OperatorRole::Admin,
             f: params,
         },
     )

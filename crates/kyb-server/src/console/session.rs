@@ -68,6 +68,11 @@ impl FromRequestParts<AppState> for OperatorSession {
 }
 
 impl OperatorSession {
+    /// The hash of this session's cookie (its id in the store).
+    pub(super) fn id_hash(&self) -> &str {
+        &self.id_hash
+    }
+
     /// Whether this operator may see the cases of `platform`.
     pub(super) fn sees(&self, platform: &kyb_domain::PlatformId) -> bool {
         self.visible.as_ref().is_none_or(|v| v.contains(platform))
@@ -118,9 +123,20 @@ struct LoginPage {
     csrf: String,
     email: String,
     error: String,
+    notice: &'static str,
 }
 
 fn login_form(state: &AppState, status: StatusCode, email: &str, error: &str) -> Response {
+    login_form_with(state, status, email, error, "")
+}
+
+fn login_form_with(
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    error: &str,
+    notice: &'static str,
+) -> Response {
     let csrf = random_token();
     let mut r = page(
         status,
@@ -129,6 +145,7 @@ fn login_form(state: &AppState, status: StatusCode, email: &str, error: &str) ->
             csrf: csrf.clone(),
             email: email.to_owned(),
             error: error.to_owned(),
+            notice,
         },
     );
     r.headers_mut().append(
@@ -138,8 +155,21 @@ fn login_form(state: &AppState, status: StatusCode, email: &str, error: &str) ->
     r
 }
 
-pub(super) async fn login_page(State(state): State<AppState>) -> Response {
-    login_form(&state, StatusCode::OK, "", "")
+#[derive(serde::Deserialize)]
+pub(super) struct LoginQuery {
+    reset: Option<String>,
+}
+
+pub(super) async fn login_page(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
+    let notice = if q.reset.as_deref() == Some("done") {
+        "Your new password is set: sign in with it."
+    } else {
+        ""
+    };
+    login_form_with(&state, StatusCode::OK, "", "", notice)
 }
 
 pub(super) async fn login(

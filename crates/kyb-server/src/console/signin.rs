@@ -170,6 +170,16 @@ impl SignInGuard {
             .await
             .unwrap_or(false)
     }
+
+    /// Hashes a new password on a blocking thread, on the same bounded pool as sign-ins.
+    pub async fn hash(&self, password: String) -> Result<String, String> {
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return Err("the server is stopping".into());
+        };
+        tokio::task::spawn_blocking(move || super::password::hash(&password))
+            .await
+            .map_err(|e| format!("hashing failed: {e}"))?
+    }
 }
 
 #[cfg(test)]

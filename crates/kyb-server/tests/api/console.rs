@@ -1400,3 +1400,139 @@ crate::db_test_with!(
         );
     }
 );
+
+db_test!(
+    passwords_are_changed_by_their_owner_and_reset_by_a_one_time_link,
+    |app| async move {
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        let elsewhere = Console::new(&app);
+        assert_eq!(elsewhere.login("rev@kyb.example", PASSWORD).await, 303);
+        let admin = app.operator("admin@kyb.example", OperatorRole::Admin).await;
+        let rev_id = app
+            .dump("SELECT id FROM operators WHERE email = 'rev@kyb.example'")
+            .await
+            .remove(0);
+
+        // The owner changes it: the current password is checked, the new one twice.
+        let csrf = reviewer.csrf("/console/password").await;
+        let change = |current: &'static str, new: &'static str, again: &'static str| {
+            let (reviewer, csrf) = (&reviewer, csrf.clone());
+            async move {
+                reviewer
+                    .post(
+                        "/console/password",
+                        &[
+                            ("csrf", csrf.as_str()),
+                            ("current_password", current),
+                            ("new_password", new),
+                            ("new_password_again", again),
+                        ],
+                    )
+                    .await
+            }
+        };
+        let (status, _, page) = change(
+            "wrong password!!",
+            "a brand new password",
+            "a brand new password",
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(page.contains("The current password is wrong."));
+        let (status, _, page) =
+            change(PASSWORD, "a brand new password", "another new password").await;
+        assert_eq!(status, 422);
+        assert!(page.contains("differ"));
+        let (status, _, page) =
+            change(PASSWORD, "a brand new password", "a brand new password").await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Your password is changed"));
+        assert_eq!(
+            reviewer.get("/console").await.0,
+            200,
+            "this session goes on"
+        );
+        assert_eq!(elsewhere.get("/console").await.0, 303, "the others end");
+
+        // Only admins manage operators.
+        assert_eq!(reviewer.get("/console/operators").await.0, 403);
+        let rcsrf = reviewer.csrf("/console").await;
+        let (status, _, _) = reviewer
+            .post(
+                &format!("/console/operators/{rev_id}/reset"),
+                &[("csrf", rcsrf.as_str())],
+            )
+            .await;
+        assert_eq!(status, 403);
+
+        // An admin makes a reset link, shown once.
+        let make = || async {
+            let csrf = admin.csrf("/console/operators").await;
+            let (status, _, page) = admin
+                .post(
+                    &format!("/console/operators/{rev_id}/reset"),
+                    &[("csrf", csrf.as_str())],
+                )
+                .await;
+            assert_eq!(status, 200, "{page}");
+            let at = page.find("/console/reset/").expect("the link, once");
+            let token = &page[at + 15..];
+            token[..token.find('<').unwrap()].to_owned()
+        };
+        let first = make().await;
+        let second = make().await;
+        let stranger = Console::new(&app);
+        let (status, page) = stranger.get(&format!("/console/reset/{first}")).await;
+        assert_eq!(status, 404, "a newer link ends the older one");
+        assert!(page.contains("This link cannot be used"));
+        let (status, page) = stranger.get(&format!("/console/reset/{second}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Set a new password") && page.contains("rev@kyb.example"));
+        let set = |token: String, new: &'static str| {
+            let stranger = &stranger;
+            async move {
+                stranger
+                    .post(
+                        &format!("/console/reset/{token}"),
+                        &[("new_password", new), ("new_password_again", new)],
+                    )
+                    .await
+            }
+        };
+        let (status, _, _) = set(second.clone(), "short").await;
+        assert_eq!(status, 422);
+        let (status, location, _) = set(second.clone(), "set by the reset link").await;
+        assert_eq!(status, 303);
+        assert_eq!(location.as_deref(), Some("/console/login?reset=done"));
+        assert_eq!(reviewer.get("/console").await.0, 303, "every session ends");
+        let (status, _, _) = set(second.clone(), "once more from the link").await;
+        assert_eq!(status, 404, "used once");
+        let fresh = Console::new(&app);
+        assert_eq!(
+            fresh.login("rev@kyb.example", "a brand new password").await,
+            401
+        );
+        assert_eq!(
+            fresh
+                .login("rev@kyb.example", "set by the reset link")
+                .await,
+            303
+        );
+
+        // A link expires after a day.
+        let third = make().await;
+        app.clock.advance(chrono::Duration::hours(25));
+        assert_eq!(
+            stranger.get(&format!("/console/reset/{third}")).await.0,
+            404
+        );
+        assert_eq!(
+            app.dump("SELECT COUNT(*) || '' FROM operator_resets WHERE id_hash LIKE '%' AND length(id_hash) = 64")
+                .await,
+            ["3"],
+            "only hashes are kept"
+        );
+    }
+);

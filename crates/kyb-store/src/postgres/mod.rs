@@ -49,6 +49,10 @@ mod repo_casework;
 mod repo_queue;
 
 #[allow(clippy::duplicate_mod)]
+#[path = "../repo_operators.rs"]
+mod repo_operators;
+
+#[allow(clippy::duplicate_mod)]
 #[path = "../repo_scrub.rs"]
 mod repo_scrub;
 

@@ -1,0 +1,329 @@
+//! Operators' accounts in the console: an operator changes their own password (their other
+//! sessions end); an admin sees the accounts and makes a one-time link for an operator to set a
+//! new password (shown once, valid for a day, only its hash stored). The link's page needs no
+//! session: the token in its address is the secret, so it also stands for the form's CSRF
+//! token (a forged form would need it), and the request log never writes it.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kyb_store::{secrets, OperatorRole};
+
+use super::{field, internal, minutes, problem, OperatorSession};
+use crate::web::cookies::random_token;
+use crate::web::page;
+use crate::AppState;
+
+/// How long a reset link can be used.
+const RESET_VALID_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+#[derive(Template)]
+#[template(path = "console/operators.html")]
+struct OperatorsPage {
+    operator: String,
+    csrf: String,
+    /// (id, e-mail, role, active, platforms)
+    accounts: Vec<(String, String, &'static str, bool, String)>,
+    /// A reset link made just now: (for whom, the link, until when).
+    made: Option<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/password.html")]
+struct PasswordPage {
+    operator: String,
+    csrf: String,
+    /// Where the form posts.
+    action: String,
+    /// Whether the current password is asked (a change, not a reset).
+    current: bool,
+    /// Whose password.
+    email: String,
+    error: String,
+    done: bool,
+}
+
+async fn accounts_page(
+    state: &AppState,
+    me: &OperatorSession,
+    made: Option<(String, String, String)>,
+) -> Response {
+    let operators = match state.store.list_operators().await {
+        Ok(o) => o,
+        Err(e) => return internal(e),
+    };
+    let mut accounts = Vec::with_capacity(operators.len());
+    for (o, disabled) in operators {
+        let scope = match state.store.operator_platforms(&o.id).await {
+            Ok(s) => s,
+            Err(e) => return internal(e),
+        };
+        let platforms = if scope.is_empty() {
+            "every platform".to_owned()
+        } else {
+            scope
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        accounts.push((o.id, o.email, o.role.as_str(), !disabled, platforms));
+    }
+    page(
+        StatusCode::OK,
+        &OperatorsPage {
+            operator: me.operator().email.clone(),
+            csrf: me.session.csrf_token.clone(),
+            accounts,
+            made,
+        },
+    )
+}
+
+fn admins_only() -> Response {
+    problem(
+        StatusCode::FORBIDDEN,
+        "Only admins manage operators",
+        "Ask an admin of your team.",
+    )
+}
+
+/// The accounts, for admins.
+pub(super) async fn list(State(state): State<AppState>, me: OperatorSession) -> Response {
+    if me.operator().role != OperatorRole::Admin {
+        return admins_only();
+    }
+    accounts_page(&state, &me, None).await
+}
+
+/// Makes a one-time reset link for an operator and shows it once.
+pub(super) async fn make_reset(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    Path(operator_id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.csrf_refusal(&form) {
+        return r;
+    }
+    if me.operator().role != OperatorRole::Admin {
+        return admins_only();
+    }
+    let token = random_token();
+    let now = state.clock.now();
+    let until = now + RESET_VALID_FOR;
+    match state
+        .store
+        .create_password_reset(
+            &operator_id,
+            &me.operator().id,
+            &secrets::hash_secret(&token),
+            now,
+            until,
+        )
+        .await
+    {
+        Ok(for_whom) => {
+            let link = format!("{}/console/reset/{token}", state.public_url);
+            accounts_page(&state, &me, Some((for_whom.email, link, minutes(until)))).await
+        }
+        Err(kyb_store::StoreError::NotFound) => problem(
+            StatusCode::NOT_FOUND,
+            "No such operator",
+            "There is no active operator of that id.",
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+fn password_form(
+    status: StatusCode,
+    me: Option<&OperatorSession>,
+    action: String,
+    email: &str,
+    error: &str,
+    done: bool,
+) -> Response {
+    page(
+        status,
+        &PasswordPage {
+            operator: me.map(|m| m.operator().email.clone()).unwrap_or_default(),
+            csrf: me.map(|m| m.session.csrf_token.clone()).unwrap_or_default(),
+            current: me.is_some(),
+            action,
+            email: email.to_owned(),
+            error: error.to_owned(),
+            done,
+        },
+    )
+}
+
+/// The new password of a form, twice the same and long enough; or what is wrong.
+fn new_password(form: &[(String, String)]) -> Result<String, &'static str> {
+    let new = form
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "new_password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let again = field(form, "new_password_again");
+    if new.chars().count() < super::password::MIN_LENGTH {
+        return Err("The new password must be at least 12 characters.");
+    }
+    if new != again {
+        return Err("The two new passwords differ: type the same one twice.");
+    }
+    Ok(new)
+}
+
+pub(super) async fn change_page(me: OperatorSession) -> Response {
+    let email = me.operator().email.clone();
+    password_form(
+        StatusCode::OK,
+        Some(&me),
+        "/console/password".into(),
+        &email,
+        "",
+        false,
+    )
+}
+
+/// Changes the signed-in operator's password; their other sessions end.
+pub(super) async fn change(
+    State(state): State<AppState>,
+    me: OperatorSession,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = me.csrf_refusal(&form) {
+        return r;
+    }
+    let email = me.operator().email.clone();
+    let again = |status, error: &str| {
+        password_form(
+            status,
+            Some(&me),
+            "/console/password".into(),
+            &email,
+            error,
+            false,
+        )
+    };
+    let current = form
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "current_password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let stored = match state.store.operator_for_login(&email).await {
+        Ok(Some(found)) => found.password_hash,
+        Ok(None) => return internal(anyhow::anyhow!("the signed-in operator has no account")),
+        Err(e) => return internal(e),
+    };
+    if !state.signin.verify(current, stored).await {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The current password is wrong.",
+        );
+    }
+    let new = match new_password(&form) {
+        Ok(p) => p,
+        Err(e) => return again(StatusCode::UNPROCESSABLE_ENTITY, e),
+    };
+    let hash = match state.signin.hash(new).await {
+        Ok(h) => h,
+        Err(e) => return internal(anyhow::anyhow!(e)),
+    };
+    if let Err(e) = state
+        .store
+        .set_operator_password(
+            &me.operator().id,
+            &hash,
+            Some(me.id_hash()),
+            state.clock.now(),
+        )
+        .await
+    {
+        return internal(e);
+    }
+    password_form(
+        StatusCode::OK,
+        Some(&me),
+        "/console/password".into(),
+        &email,
+        "",
+        true,
+    )
+}
+
+fn reset_unusable() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "This link cannot be used",
+        "It was used already, it has expired, or a newer one was made. Ask an admin for a new link.",
+    )
+}
+
+/// The page of a reset link: the form for a new password.
+pub(super) async fn reset_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Response {
+    match state
+        .store
+        .find_password_reset(&secrets::hash_secret(&token), state.clock.now())
+        .await
+    {
+        Ok(Some(o)) => password_form(
+            StatusCode::OK,
+            None,
+            format!("/console/reset/{token}"),
+            &o.email,
+            "",
+            false,
+        ),
+        Ok(None) => reset_unusable(),
+        Err(e) => internal(e),
+    }
+}
+
+/// Uses a reset link: the new password, then the sign-in page.
+pub(super) async fn reset(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let id_hash = secrets::hash_secret(&token);
+    let now = state.clock.now();
+    let operator = match state.store.find_password_reset(&id_hash, now).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return reset_unusable(),
+        Err(e) => return internal(e),
+    };
+    let new = match new_password(&form) {
+        Ok(p) => p,
+        Err(e) => {
+            return password_form(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                format!("/console/reset/{token}"),
+                &operator.email,
+                e,
+                false,
+            )
+        }
+    };
+    let hash = match state.signin.hash(new).await {
+        Ok(h) => h,
+        Err(e) => return internal(anyhow::anyhow!(e)),
+    };
+    match state
+        .store
+        .redeem_password_reset(&id_hash, &hash, now)
+        .await
+    {
+        Ok(Some(_)) => Redirect::to("/console/login?reset=done").into_response(),
+        Ok(None) => reset_unusable(),
+        Err(e) => internal(e),
+    }
+}
