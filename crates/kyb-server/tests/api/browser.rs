@@ -113,6 +113,61 @@ async fn shoot(c: &Client, name: &str) {
     c.set_window_size(1280, 1000).await.unwrap();
 }
 
+/// axe-core (vendored in `testdata/axe`), run on the current page: every WCAG 2.0 and 2.1 A
+/// and AA rule must pass. Also: the page has a language, a title and a main landmark, and at a
+/// 360 px wide window nothing scrolls sideways.
+async fn accessible(c: &Client, what: &str) {
+    const AXE: &str = include_str!("../../../../testdata/axe/axe.min.js");
+    c.execute(&format!("{AXE}\n;return true;"), vec![])
+        .await
+        .unwrap();
+    let violations = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag',
+                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+               .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact,
+                   help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')) }))))
+               .catch(e => done([{ id: 'axe-failed', help: String(e) }]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(violations, json!([]), "axe-core on {what}");
+    let basics = c
+        .execute(
+            "return [document.documentElement.lang, document.title,
+                     document.querySelectorAll('main').length];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(basics[0], "en", "{what} has a language");
+    assert!(
+        basics[1].as_str().is_some_and(|t| !t.is_empty()),
+        "{what} has a title"
+    );
+    assert_eq!(basics[2], 1, "{what} has one main landmark");
+    c.set_window_size(360, 780).await.unwrap();
+    let widths = c
+        .execute(
+            "const w = document.documentElement.clientWidth;
+             const wide = [...document.querySelectorAll('body *')]
+               .filter(e => e.getBoundingClientRect().right > w + 1 || e.scrollWidth > w + 1)
+               .slice(-5)
+               .map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className);
+             return [document.documentElement.scrollWidth, w, wide];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    c.set_window_size(1280, 1000).await.unwrap();
+    assert!(
+        widths[0].as_u64() <= widths[1].as_u64(),
+        "{what} scrolls sideways at 360 px: {widths}"
+    );
+}
+
 async fn fill(c: &Client, id: &str, value: &str) {
     let e = c.find(Locator::Id(id)).await.unwrap();
     e.clear().await.unwrap();
@@ -351,21 +406,66 @@ async fn run_console(postgres: bool) {
 
     c.goto(&app.url("/console")).await.unwrap();
     on_page(&c, "Sign in").await;
+    accessible(&c, "the sign-in page").await;
     fill(&c, "email", "rev@kyb.example").await;
     fill(&c, "password", "reviewer password 1").await;
     shoot(&c, "7-console-sign-in").await;
     press(&c, "form button[type=submit]").await;
     on_page(&c, "Review queue").await;
     shoot(&c, "8-console-queue").await;
+    accessible(&c, "the queue").await;
+    // Search and filters, with the keyboard's form: a person's name finds the hit.
+    fill(&c, "q", "nasrallah").await;
+    select(&c, "flag", "sanctions_hit").await;
+    press(&c, "#apply-filters").await;
+    on_page(&c, "Review queue").await;
+    let count = c
+        .find(Locator::Id("queue-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(count.starts_with("1 case matches"), "{count}");
+    accessible(&c, "the filtered queue").await;
+    c.goto(&app.url("/console")).await.unwrap();
+    on_page(&c, "Review queue").await;
 
     press(&c, &format!("a[href='/console/cases/{approve}']")).await;
     on_page(&c, "Acme Corp").await;
     shoot(&c, "9-console-case").await;
+    accessible(&c, "a case").await;
+    // The reviewer takes the case and writes a note.
+    press(&c, "#claim").await;
+    on_page(&c, "Acme Corp").await;
+    fill(
+        &c,
+        "note-body",
+        "Checked the certificate against the registry extract.",
+    )
+    .await;
+    press(&c, "#add-note").await;
+    on_page(&c, "Acme Corp").await;
+    let notes = c
+        .find(Locator::Css("ol.notes"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notes.contains("registry extract"), "{notes}");
     // The decision is final: Approve asks for the box first (the browser refuses the form
     // without it, with no script).
     press(&c, "#approve").await;
     on_page(&c, "Acme Corp").await;
-    assert!(c.find(Locator::Css(".notice[role=status]")).await.is_err());
+    let status = c
+        .find(Locator::Id("status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "in_review", "not approved without the box");
     press(&c, "#approve-confirm").await;
     press(&c, "#approve").await;
     let notice = notice_text(&c).await;
@@ -375,6 +475,18 @@ async fn run_console(postgres: bool) {
         .await
         .unwrap();
     on_page(&c, "Beta Trading Ltd").await;
+    // Sent with nothing picked: refused, on the case page, saying why.
+    press(&c, "#request-info").await;
+    on_page(&c, "Beta Trading Ltd").await;
+    let why = c
+        .find(Locator::Css(".error-summary[data-refusal]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(why.contains("Pick at least one item"), "{why}");
+    accessible(&c, "a refused form").await;
     press(&c, "input[value='documents.proof_of_address']").await;
     fill(
         &c,
@@ -407,6 +519,7 @@ async fn run_console(postgres: bool) {
         "{comparison}"
     );
     shoot(&c, "11-console-sanctions-hit").await;
+    accessible(&c, "a case with a sanctions hit").await;
     press(&c, "section.hit input[value='true_match']").await;
     fill(
         &c,
@@ -420,6 +533,14 @@ async fn run_console(postgres: bool) {
         notice.contains("verdict on the hit is recorded"),
         "{notice}"
     );
+    for (path, title) in [
+        ("/console/password", "Change your password"),
+        ("/console/cases/cust_nothere", "No such case"),
+    ] {
+        c.goto(&app.url(path)).await.unwrap();
+        on_page(&c, title).await;
+        accessible(&c, title).await;
+    }
     c.close().await.unwrap();
 
     for (id, status) in [(&approve, "approved"), (&ask, "more_info")] {
