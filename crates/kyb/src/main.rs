@@ -87,6 +87,15 @@ enum OperatorCommand {
         #[arg(long, conflicts_with = "platforms")]
         all: bool,
     },
+    /// Give an account a new password (generated and printed once, or read from standard
+    /// input); every session of the account ends. The way to reset an admin's password.
+    Password {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input (at least 12 characters).
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// List console accounts.
     List {
         #[arg(long)]
@@ -566,16 +575,7 @@ async fn main() -> Result<()> {
             }
             let platforms = platform_ids(platforms)?;
             let role = kyb_store::OperatorRole::parse(role).expect("clap checked the role");
-            let (password, generated) = if *password_stdin {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line)?;
-                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
-            } else {
-                (
-                    kyb_server::web::cookies::random_token()[..24].to_owned(),
-                    true,
-                )
-            };
+            let (password, generated) = read_or_make_password(*password_stdin)?;
             let hash =
                 kyb_server::console::password::hash(&password).map_err(anyhow::Error::msg)?;
             let store = open_store(&config).await?;
@@ -611,6 +611,38 @@ async fn main() -> Result<()> {
             if generated {
                 println!("password: {password}");
                 println!("The password is shown only now. Sign in at /console.");
+            }
+        }
+        Command::Operator(OperatorCommand::Password {
+            email,
+            password_stdin,
+        }) => {
+            let email = email.trim().to_lowercase();
+            let (password, generated) = read_or_make_password(*password_stdin)?;
+            let hash =
+                kyb_server::console::password::hash(&password).map_err(anyhow::Error::msg)?;
+            let store = open_store(&config).await?;
+            let found = store.operator_for_login(&email).await;
+            let done = match found {
+                Ok(Some(found)) => {
+                    store
+                        .set_operator_password(&found.operator.id, &hash, None, clock.now())
+                        .await
+                }
+                Ok(None) => Err(kyb_store::StoreError::NotFound),
+                Err(e) => Err(e),
+            };
+            store.close().await;
+            done.map_err(|e| match e {
+                kyb_store::StoreError::NotFound => {
+                    anyhow::anyhow!("no operator with e-mail {email}")
+                }
+                other => anyhow::Error::from(other),
+            })?;
+            println!("operator {email} has a new password; their sessions have ended");
+            if generated {
+                println!("password: {password}");
+                println!("The password is shown only now.");
             }
         }
         Command::Operator(OperatorCommand::Scope {
@@ -730,4 +762,19 @@ fn platform_ids(raw: &[String]) -> Result<Vec<kyb_domain::PlatformId>> {
                 .map_err(|_| anyhow::anyhow!("--platform {p:?} is not a platform id (plat_…)"))
         })
         .collect()
+}
+
+/// A password from the first line of standard input, or a strong one made here (`true`: made,
+/// to be printed once).
+fn read_or_make_password(stdin: bool) -> Result<(String, bool)> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+    } else {
+        Ok((
+            kyb_server::web::cookies::random_token()[..24].to_owned(),
+            true,
+        ))
+    }
 }

@@ -1206,4 +1206,12 @@ both_databases!(operator_accounts, |kyb| async move {
     assert_eq!(cy["platforms"], serde_json::json!([platform]));
     let all = kyb.run(&["operator", "scope", "--email", "cy@yourco.example", "--all"]);
     assert!(String::from_utf8_lossy(&all.stdout).contains("sees every platform"));
+
+    // A new password from the command line (the way to reset an admin's).
+    let reset = kyb.run(&["operator", "password", "--email", "cy@yourco.example"]);
+    let text = String::from_utf8_lossy(&reset.stdout);
+    assert!(text.contains("has a new password"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("password: ")));
+    let missing = kyb.run(&["operator", "password", "--email", "nobody@yourco.example"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no operator with e-mail"));
 });

@@ -1,8 +1,14 @@
 //! Operators' accounts in the console: an operator changes their own password (their other
-//! sessions end); an admin sees the accounts and makes a one-time link for an operator to set a
+//! sessions end); an admin sees the accounts and makes a one-time link for a reviewer to set a
 //! new password (shown once, valid for a day, only its hash stored). The link's page needs no
 //! session: the token in its address is the secret, so it also stands for the form's CSRF
 //! token (a forged form would need it), and the request log never writes it.
+//!
+//! Who may make a link is narrow on purpose: whoever holds a link holds the account. Only an
+//! admin who sees every platform may, and only for a reviewer: an admin limited to some
+//! platforms could otherwise take over an account that sees them all, and one admin could take
+//! over another's and approve a sanctions case alone, as both of the two admins it needs. An
+//! admin's password is reset on the command line (`kyb operator password`).
 
 use askama::Template;
 use axum::extract::{Form, Path, State};
@@ -23,8 +29,8 @@ const RESET_VALID_FOR: chrono::Duration = chrono::Duration::hours(24);
 struct OperatorsPage {
     operator: String,
     csrf: String,
-    /// (id, e-mail, role, active, platforms)
-    accounts: Vec<(String, String, &'static str, bool, String)>,
+    /// (id, e-mail, role, active, platforms, a reset link may be made)
+    accounts: Vec<(String, String, &'static str, bool, String, bool)>,
     /// A reset link made just now: (for whom, the link, until when).
     made: Option<(String, String, String)>,
 }
@@ -68,7 +74,8 @@ async fn accounts_page(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        accounts.push((o.id, o.email, o.role.as_str(), !disabled, platforms));
+        let resettable = !disabled && o.role == OperatorRole::Reviewer;
+        accounts.push((o.id, o.email, o.role.as_str(), !disabled, platforms, resettable));
     }
     page(
         StatusCode::OK,
@@ -81,17 +88,22 @@ async fn accounts_page(
     )
 }
 
+/// Admins who see every platform manage operators.
+fn manages_operators(me: &OperatorSession) -> bool {
+    me.operator().role == OperatorRole::Admin && me.visible().is_none()
+}
+
 fn admins_only() -> Response {
     problem(
         StatusCode::FORBIDDEN,
         "Only admins manage operators",
-        "Ask an admin of your team.",
+        "Only an admin who sees every platform manages operators. Ask one of them.",
     )
 }
 
 /// The accounts, for admins.
 pub(super) async fn list(State(state): State<AppState>, me: OperatorSession) -> Response {
-    if me.operator().role != OperatorRole::Admin {
+    if !manages_operators(&me) {
         return admins_only();
     }
     accounts_page(&state, &me, None).await
@@ -107,12 +119,33 @@ pub(super) async fn make_reset(
     if let Some(r) = me.csrf_refusal(&form) {
         return r;
     }
-    if me.operator().role != OperatorRole::Admin {
+    if !manages_operators(&me) {
         return admins_only();
     }
     let token = random_token();
     let now = state.clock.now();
     let until = now + RESET_VALID_FOR;
+    let target = match state.store.list_operators().await {
+        Ok(all) => all.into_iter().find(|(o, _)| o.id == operator_id),
+        Err(e) => return internal(e),
+    };
+    match target {
+        Some((o, false)) if o.role == OperatorRole::Reviewer => {}
+        Some((o, false)) if o.role == OperatorRole::Admin => {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "An admin's password is reset on the command line",
+                "Run kyb operator password --email with the admin's address on the server: one admin cannot take over another's account from the console.",
+            )
+        }
+        _ => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such operator",
+                "There is no active operator of that id.",
+            )
+        }
+    }
     match state
         .store
         .create_password_reset(

@@ -50,7 +50,8 @@ struct QueuePage {
     sorts: Vec<(&'static str, &'static str, bool)>,
     /// Whether any filter or search is set (for "clear the filters").
     filtered: bool,
-    admin: bool,
+    /// Whether to link the Operators page (admins who see every platform).
+    manages_operators: bool,
 }
 
 #[derive(serde::Deserialize, Default, Clone)]
@@ -281,7 +282,7 @@ pub(super) async fn queue(
             assignees,
             platforms: platform_options,
             filtered,
-            admin: me.operator().role == kyb_store::OperatorRole::Admin,
+            manages_operators: me.operator().role == kyb_store::OperatorRole::Admin && me.visible().is_none(),
             f: params,
         },
     )

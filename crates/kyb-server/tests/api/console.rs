@@ -1521,6 +1521,50 @@ db_test!(
             303
         );
 
+        // Not for an admin's account (one admin could take over another's, and be both of
+        // the two a sanctions case needs), and not by an admin limited to some platforms.
+        let other_admin = app
+            .dump("SELECT id FROM operators WHERE email = 'admin@kyb.example'")
+            .await
+            .remove(0);
+        let csrf = admin.csrf("/console/operators").await;
+        let (status, _, page) = admin
+            .post(
+                &format!("/console/operators/{other_admin}/reset"),
+                &[("csrf", csrf.as_str())],
+            )
+            .await;
+        assert_eq!(status, 403);
+        assert!(page.contains("command line"), "{page}");
+        let hash = kyb_server::console::password::hash(PASSWORD).unwrap();
+        app.state
+            .store
+            .create_operator("scoped-admin@kyb.example", OperatorRole::Admin, &hash, app.clock.now())
+            .await
+            .unwrap();
+        app.state
+            .store
+            .set_operator_platforms(
+                "scoped-admin@kyb.example",
+                std::slice::from_ref(&app.platform),
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+        let scoped_admin = Console::new(&app);
+        assert_eq!(scoped_admin.login("scoped-admin@kyb.example", PASSWORD).await, 303);
+        assert_eq!(scoped_admin.get("/console/operators").await.0, 403);
+        let (_, queue) = scoped_admin.get("/console").await;
+        assert!(!queue.contains("/console/operators"));
+        let scsrf = scoped_admin.csrf("/console").await;
+        let (status, _, _) = scoped_admin
+            .post(
+                &format!("/console/operators/{rev_id}/reset"),
+                &[("csrf", scsrf.as_str())],
+            )
+            .await;
+        assert_eq!(status, 403);
+
         // A link expires after a day.
         let third = make().await;
         app.clock.advance(chrono::Duration::hours(25));
