@@ -75,7 +75,14 @@ async fn accounts_page(
                 .join(", ")
         };
         let resettable = !disabled && o.role == OperatorRole::Reviewer;
-        accounts.push((o.id, o.email, o.role.as_str(), !disabled, platforms, resettable));
+        accounts.push((
+            o.id,
+            o.email,
+            o.role.as_str(),
+            !disabled,
+            platforms,
+            resettable,
+        ));
     }
     page(
         StatusCode::OK,

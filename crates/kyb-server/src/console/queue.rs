@@ -282,7 +282,8 @@ pub(super) async fn queue(
             assignees,
             platforms: platform_options,
             filtered,
-            manages_operators: me.operator().role == kyb_store::OperatorRole::Admin && me.visible().is_none(),
+            manages_operators: me.operator().role == kyb_store::OperatorRole::Admin
+                && me.visible().is_none(),
             f: params,
         },
     )

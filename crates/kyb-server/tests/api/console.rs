@@ -1539,7 +1539,12 @@ db_test!(
         let hash = kyb_server::console::password::hash(PASSWORD).unwrap();
         app.state
             .store
-            .create_operator("scoped-admin@kyb.example", OperatorRole::Admin, &hash, app.clock.now())
+            .create_operator(
+                "scoped-admin@kyb.example",
+                OperatorRole::Admin,
+                &hash,
+                app.clock.now(),
+            )
             .await
             .unwrap();
         app.state
@@ -1552,7 +1557,12 @@ db_test!(
             .await
             .unwrap();
         let scoped_admin = Console::new(&app);
-        assert_eq!(scoped_admin.login("scoped-admin@kyb.example", PASSWORD).await, 303);
+        assert_eq!(
+            scoped_admin
+                .login("scoped-admin@kyb.example", PASSWORD)
+                .await,
+            303
+        );
         assert_eq!(scoped_admin.get("/console/operators").await.0, 403);
         let (_, queue) = scoped_admin.get("/console").await;
         assert!(!queue.contains("/console/operators"));
