@@ -782,8 +782,12 @@ impl Store {
     // ----- case work -----
 
     /// Who works on the case, if anyone.
-    pub async fn assignee(&self, customer_id: &CustomerId) -> Result<Option<Assignee>, StoreError> {
-        on_backend!(self, b => b.assignee(customer_id).await)
+    pub async fn assignee(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Option<Assignee>, StoreError> {
+        on_backend!(self, b => b.assignee(platform_id, customer_id).await)
     }
 
     /// Changes who works on a case (see [`Assign`]), with its audit row; the new assignee.

@@ -20,11 +20,16 @@ fn refused(code: &'static str, message: &str) -> StoreError {
 
 impl Backend {
     /// Who works on the case, if anyone.
-    pub async fn assignee(&self, customer_id: &CustomerId) -> Result<Option<Assignee>, StoreError> {
+    pub async fn assignee(
+        &self,
+        platform_id: &PlatformId,
+        customer_id: &CustomerId,
+    ) -> Result<Option<Assignee>, StoreError> {
         let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT o.id, o.email, c.assigned_at FROM business_customers c \
-             JOIN operators o ON o.id = c.assignee_id WHERE c.id = $1",
+             JOIN operators o ON o.id = c.assignee_id WHERE c.platform_id = $1 AND c.id = $2",
         )
+        .bind(platform_id.as_str())
         .bind(customer_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
@@ -109,7 +114,7 @@ impl Backend {
         };
         if current.as_ref().map(|c| &c.0) == to.as_ref().map(|t| &t.0) {
             tx.commit().await?;
-            return self.assignee(customer_id).await;
+            return self.assignee(platform_id, customer_id).await;
         }
         sqlx::query(
             "UPDATE business_customers SET assignee_id = $1, assigned_at = $2 WHERE id = $3",

@@ -91,8 +91,10 @@ fn matching<'a>(b: &mut QueryBuilder<'a, Db>, q: &'a QueueQuery, now: DateTime<U
         }
     }
     if let Some(days) = q.older_than_days {
+        // At most a century back: any number a URL holds gives a time both databases store.
+        let days = i64::from(days.min(36_500));
         b.push(" AND COALESCE(c.submitted_at, c.created_at) < ")
-            .push_bind(now - chrono::Duration::days(i64::from(days)));
+            .push_bind(now - chrono::Duration::days(days));
     }
     let search = q.search.trim();
     if !search.is_empty() {

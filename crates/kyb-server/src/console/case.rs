@@ -134,7 +134,7 @@ pub(super) async fn render(
     };
     let now = state.clock.now();
     let (assignee, notes, operators, timeline) = match tokio::try_join!(
-        state.store.assignee(&case.id),
+        state.store.assignee(&case.platform, &case.id),
         state.store.case_notes(&case.platform, &case.id),
         state.store.list_operators(),
         state.store.case_timeline(&case.platform, &case.id),

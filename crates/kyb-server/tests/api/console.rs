@@ -840,6 +840,18 @@ db_test!(the_queue_puts_risk_before_age, |app| async move {
     assert!(waiting.contains("3 cases match"), "{waiting}");
     let (_, all) = later.get("/console").await;
     assert!(all.contains("4 cases match"), "{all}");
+    // Whatever numbers a URL holds, the queue answers.
+    for odd in [
+        "older_than_days=4294967295",
+        "per_page=0",
+        "per_page=99999",
+        "after=-1.-9223372036854775808.cust_x",
+        "after=2.9223372036854775807.cust_x",
+        "after=garbage",
+    ] {
+        let (status, page) = later.get(&format!("/console?{odd}")).await;
+        assert_eq!(status, 200, "{odd}: {page}");
+    }
 
     // A first admin approval of the hit shows as one of two.
     let admin = app
