@@ -9,18 +9,18 @@ use sha2::{Digest, Sha256};
 /// The hash that comes before a platform's first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// JSON with object keys sorted and no insignificant whitespace: the same value always gives the
-/// same bytes, whatever the key order it was written or stored in.
 /// What an audit row says of an operator's free text (a note, a reason): its SHA-256 and
 /// length, not the text. The platform reads its audit rows (`/v2/audit_logs`) and must not read
 /// the compliance team's notes; the chain still commits to the text, which the console keeps.
 pub fn text_digest(text: &str) -> Value {
     serde_json::json!({
-        "sha256": hex::encode(Sha256::digest(text.as_bytes())),
+        "sha256": crate::secrets::hash_secret(text),
         "chars": text.chars().count(),
     })
 }
 
+/// JSON with object keys sorted and no insignificant whitespace: the same value always gives the
+/// same bytes, whatever the key order it was written or stored in.
 pub fn canonical_json(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Object(map) => {

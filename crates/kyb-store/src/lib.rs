@@ -53,6 +53,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A rule refused the action: its stable code and the sentence.
+    pub fn refused(code: &'static str, message: &str) -> Self {
+        StoreError::Refused {
+            code,
+            message: message.to_owned(),
+        }
+    }
+
     /// Whether the database could not do the work for now, through no fault of the request: it
     /// is unreachable, the pool has no connection within its timeout, a statement ran past its
     /// timeout, PostgreSQL is shutting down or out of resources, or SQLite's disk is full, its
@@ -601,14 +609,17 @@ impl Store {
 
     // ----- the review console -----
 
+    /// Creates an account, limited to `platforms` (empty: every platform) in the same
+    /// transaction.
     pub async fn create_operator(
         &self,
         email: &str,
         role: OperatorRole,
         password_hash: &str,
+        platforms: &[PlatformId],
         at: DateTime<Utc>,
     ) -> Result<Operator, StoreError> {
-        on_backend!(self, b => b.create_operator(email, role, password_hash, at).await)
+        on_backend!(self, b => b.create_operator(email, role, password_hash, platforms, at).await)
     }
 
     pub async fn list_operators(&self) -> Result<Vec<(Operator, bool)>, StoreError> {
@@ -622,6 +633,25 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Operator, StoreError> {
         on_backend!(self, b => b.set_operator_disabled(email, disabled, at).await)
+    }
+
+    /// Every account, with whether it is disabled and the platforms it is limited to: two
+    /// queries, however many accounts.
+    pub async fn operator_accounts(&self) -> Result<Vec<OperatorAccount>, StoreError> {
+        let operators = self.list_operators().await?;
+        let scopes = on_backend!(self, b => b.all_operator_platforms().await)?;
+        Ok(operators
+            .into_iter()
+            .map(|(operator, disabled)| OperatorAccount {
+                platforms: scopes
+                    .iter()
+                    .filter(|(o, _)| *o == operator.id)
+                    .map(|(_, p)| p.clone())
+                    .collect(),
+                operator,
+                disabled,
+            })
+            .collect())
     }
 
     /// The platforms an operator may see; empty: every platform.
@@ -753,16 +783,17 @@ impl Store {
         on_backend!(self, b => b.clear_review_flag(platform_id, customer_id, operator, note, ctx).await)
     }
 
-    /// What an approval by `operator` would meet now: `None`, or the refusal's code (the
-    /// rule of [`Store::decide`], read only, so the console offers only what it would take).
-    pub async fn approval_refusal(
+    /// Where an approval of the case stands for `operator`: the refusal it would meet, if any
+    /// (the rule of [`Store::decide`], read only, so the console offers only what it would
+    /// take), and the admins' approvals so far.
+    pub async fn approval_standing(
         &self,
         platform_id: &PlatformId,
         customer_id: &CustomerId,
         operator: &Operator,
         now: DateTime<Utc>,
-    ) -> Result<Option<&'static str>, StoreError> {
-        on_backend!(self, b => b.approval_refusal(platform_id, customer_id, operator, now).await)
+    ) -> Result<ApprovalStanding, StoreError> {
+        on_backend!(self, b => b.approval_standing(platform_id, customer_id, operator, now).await)
     }
 
     pub async fn decide(

@@ -830,6 +830,15 @@ pub struct Operator {
     pub created_at: DateTime<Utc>,
 }
 
+/// An operator's account as `kyb operator list` and the console's Operators page show it.
+#[derive(Debug, Clone)]
+pub struct OperatorAccount {
+    pub operator: Operator,
+    pub disabled: bool,
+    /// The platforms the account is limited to; empty: every platform.
+    pub platforms: Vec<PlatformId>,
+}
+
 /// An operator found for a login attempt.
 #[derive(Debug, Clone)]
 pub struct OperatorLogin {
@@ -966,6 +975,17 @@ pub enum DecisionAction {
     Approve,
     Reject { reason_code: String, note: String },
     RequestInfo { info: InfoRequest, link: NewLink },
+}
+
+/// Where an approval of a case stands for one operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalStanding {
+    /// The code of the refusal an approval by this operator would meet now, if any.
+    pub refusal: Option<&'static str>,
+    /// The case's sanctions hits need two admins to approve it.
+    pub two_admins: bool,
+    /// Admins who approved since the last submission (of the two needed).
+    pub approvals: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

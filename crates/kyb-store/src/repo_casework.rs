@@ -11,11 +11,25 @@ use super::repo_hosted::customer_by_id;
 use crate::model::*;
 use crate::StoreError;
 
-fn refused(code: &'static str, message: &str) -> StoreError {
-    StoreError::Refused {
-        code,
-        message: message.to_owned(),
-    }
+/// Who works on the case, read on any connection or in a transaction.
+async fn assignee_of(
+    conn: &mut <super::Db as sqlx::Database>::Connection,
+    platform_id: &PlatformId,
+    customer_id: &CustomerId,
+) -> Result<Option<Assignee>, StoreError> {
+    let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT o.id, o.email, c.assigned_at FROM business_customers c \
+         JOIN operators o ON o.id = c.assignee_id WHERE c.platform_id = $1 AND c.id = $2",
+    )
+    .bind(platform_id.as_str())
+    .bind(customer_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(operator_id, email, assigned_at)| Assignee {
+        operator_id,
+        email,
+        assigned_at,
+    }))
 }
 
 impl Backend {
@@ -25,19 +39,8 @@ impl Backend {
         platform_id: &PlatformId,
         customer_id: &CustomerId,
     ) -> Result<Option<Assignee>, StoreError> {
-        let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT o.id, o.email, c.assigned_at FROM business_customers c \
-             JOIN operators o ON o.id = c.assignee_id WHERE c.platform_id = $1 AND c.id = $2",
-        )
-        .bind(platform_id.as_str())
-        .bind(customer_id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(operator_id, email, assigned_at)| Assignee {
-            operator_id,
-            email,
-            assigned_at,
-        }))
+        let mut conn = self.pool.acquire().await?;
+        assignee_of(&mut conn, platform_id, customer_id).await
     }
 
     /// Changes who works on a case, with its audit row. A reviewer may take a case nobody has
@@ -60,44 +63,33 @@ impl Backend {
             true,
         )
         .await?;
-        let current: Option<(String, String)> = sqlx::query_as(
-            "SELECT o.id, o.email FROM business_customers c JOIN operators o ON o.id = c.assignee_id \
-             WHERE c.id = $1",
-        )
-        .bind(customer_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let current = assignee_of(&mut tx, platform_id, customer_id).await?;
         let admin = actor.role == OperatorRole::Admin;
-        let held_by_other = current.as_ref().is_some_and(|(id, _)| *id != actor.id);
+        let held_by_other = current.as_ref().is_some_and(|a| a.operator_id != actor.id);
+        let taken = || {
+            StoreError::refused(
+                "assigned_to_other",
+                "this case is assigned to another operator: an admin can reassign it",
+            )
+        };
         let to: Option<(String, String)> = match change {
-            Assign::Claim => {
-                if held_by_other && !admin {
-                    return Err(refused(
-                        "assigned_to_other",
-                        "this case is assigned to another operator: an admin can reassign it",
-                    ));
-                }
-                Some((actor.id.clone(), actor.email.clone()))
+            Assign::Claim if held_by_other && !admin => return Err(taken()),
+            Assign::Claim => Some((actor.id.clone(), actor.email.clone())),
+            Assign::Release if current.is_none() => {
+                return Err(StoreError::refused(
+                    "not_assigned",
+                    "nobody works on this case",
+                ))
             }
-            Assign::Release => {
-                if current.is_none() {
-                    return Err(refused("not_assigned", "nobody works on this case"));
-                }
-                if held_by_other && !admin {
-                    return Err(refused(
-                        "assigned_to_other",
-                        "this case is assigned to another operator: an admin can reassign it",
-                    ));
-                }
-                None
+            Assign::Release if held_by_other && !admin => return Err(taken()),
+            Assign::Release => None,
+            Assign::To(_) if !admin => {
+                return Err(StoreError::refused(
+                    "admins_only_assign",
+                    "only admins may give a case to another operator",
+                ))
             }
             Assign::To(operator_id) => {
-                if !admin {
-                    return Err(refused(
-                        "admins_only_assign",
-                        "only admins may give a case to another operator",
-                    ));
-                }
                 let found: Option<(String, String)> = sqlx::query_as(
                     "SELECT id, email FROM operators WHERE id = $1 AND disabled_at IS NULL",
                 )
@@ -105,16 +97,16 @@ impl Backend {
                 .fetch_optional(&mut *tx)
                 .await?;
                 Some(found.ok_or_else(|| {
-                    refused(
+                    StoreError::refused(
                         "no_such_operator",
                         "there is no active operator of that name",
                     )
                 })?)
             }
         };
-        if current.as_ref().map(|c| &c.0) == to.as_ref().map(|t| &t.0) {
+        if current.as_ref().map(|c| &c.operator_id) == to.as_ref().map(|t| &t.0) {
             tx.commit().await?;
-            return self.assignee(platform_id, customer_id).await;
+            return Ok(current);
         }
         sqlx::query(
             "UPDATE business_customers SET assignee_id = $1, assigned_at = $2 WHERE id = $3",
@@ -130,7 +122,7 @@ impl Backend {
             json!({
                 "operator": actor.email,
                 "assignee": to.as_ref().map(|t| t.1.as_str()),
-                "previous_assignee": current.as_ref().map(|c| c.1.as_str()),
+                "previous_assignee": current.as_ref().map(|c| c.email.as_str()),
             }),
         );
         insert_audit(&mut tx, platform_id, Some(customer.mode), ctx, entries).await?;

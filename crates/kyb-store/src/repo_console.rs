@@ -38,11 +38,14 @@ impl TryFrom<OperatorRow> for Operator {
 }
 
 impl Backend {
+    /// Creates an account, limited to `platforms` (empty: every platform) in the same
+    /// transaction: an account meant to be limited never exists unlimited.
     pub async fn create_operator(
         &self,
         email: &str,
         role: OperatorRole,
         password_hash: &str,
+        platforms: &[PlatformId],
         at: DateTime<Utc>,
     ) -> Result<Operator, StoreError> {
         let operator = Operator {
@@ -70,6 +73,7 @@ impl Backend {
             }
             return Err(e.into());
         }
+        write_scope(&mut tx, &operator.id, platforms).await?;
         tx.commit().await?;
         Ok(operator)
     }
@@ -122,6 +126,20 @@ impl Backend {
         Ok(operator)
     }
 
+    /// Every operator's platforms (operator id, platform id), for listing accounts: operators
+    /// with none see every platform.
+    pub async fn all_operator_platforms(&self) -> Result<Vec<(String, PlatformId)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT operator_id, platform_id FROM operator_platforms ORDER BY operator_id, platform_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(o, p)| (o, PlatformId::from_trusted(p)))
+            .collect())
+    }
+
     /// The platforms an operator may see; empty: every platform.
     pub async fn operator_platforms(
         &self,
@@ -151,29 +169,7 @@ impl Backend {
                 .fetch_optional(&mut *tx)
                 .await?;
         let operator: Operator = row.ok_or(StoreError::NotFound)?.try_into()?;
-        for p in platforms {
-            let known: Option<String> =
-                sqlx::query_scalar("SELECT id FROM platforms WHERE id = $1")
-                    .bind(p.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if known.is_none() {
-                return Err(StoreError::Conflict(format!("there is no platform {p}")));
-            }
-        }
-        sqlx::query("DELETE FROM operator_platforms WHERE operator_id = $1")
-            .bind(&operator.id)
-            .execute(&mut *tx)
-            .await?;
-        for p in platforms {
-            sqlx::query(
-                "INSERT INTO operator_platforms (operator_id, platform_id) VALUES ($1, $2)",
-            )
-            .bind(&operator.id)
-            .bind(p.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
+        write_scope(&mut tx, &operator.id, platforms).await?;
         sqlx::query(
             "UPDATE console_sessions SET ended_at = $1 WHERE operator_id = $2 AND ended_at IS NULL",
         )
@@ -397,18 +393,16 @@ impl Backend {
         Ok(())
     }
 
-    /// A reviewer's decision, with its status change, events and audit row in one transaction.
-    /// Approving a case whose latest sanctions check hit needs two different admins: the first
-    /// approval is recorded and the case waits for the second.
-    /// What an approval by `operator` would meet now, by the rule `decide` applies
-    /// (`approval_gate`): `None` when it would be taken, or the refusal's code. Reads only.
-    pub async fn approval_refusal(
+    /// Where an approval of the case stands for `operator`, by the rule `decide` applies
+    /// (`approval_rule`): the refusal it would meet, if any, and the admins' approvals so far.
+    /// Reads only.
+    pub async fn approval_standing(
         &self,
         platform_id: &PlatformId,
         customer_id: &CustomerId,
         operator: &Operator,
         now: DateTime<Utc>,
-    ) -> Result<Option<&'static str>, StoreError> {
+    ) -> Result<ApprovalStanding, StoreError> {
         let mut tx = self.pool.begin().await?;
         let customer = customer_by_id(
             &mut tx,
@@ -419,15 +413,26 @@ impl Backend {
         )
         .await?;
         let failed = failed_jobs(&mut tx, platform_id.as_str(), customer_id.as_str()).await?;
-        let gate = approval_gate(&mut tx, &customer, !failed.is_empty(), operator).await;
+        let facts = approval_facts(&mut tx, &customer, !failed.is_empty()).await?;
         tx.rollback().await?;
-        match gate {
-            Ok(_) => Ok(None),
-            Err(StoreError::Refused { code, .. }) => Ok(Some(code)),
-            Err(e) => Err(e),
-        }
+        let refusal = match approval_rule(&facts, operator) {
+            Ok(_) => None,
+            Err(StoreError::Refused { code, .. }) => Some(code),
+            Err(e) => return Err(e),
+        };
+        let mut approvals = facts.first_approvals;
+        approvals.sort();
+        approvals.dedup();
+        Ok(ApprovalStanding {
+            refusal,
+            two_admins: matches!(facts.hits, HitsStanding::Uncleared),
+            approvals: approvals.len(),
+        })
     }
 
+    /// A reviewer's decision, with its status change, events and audit row in one transaction.
+    /// Approving a case whose latest sanctions check hit needs two different admins: the first
+    /// approval is recorded and the case waits for the second.
     pub async fn decide(
         &self,
         platform_id: &PlatformId,
@@ -458,7 +463,8 @@ impl Backend {
         let failed = failed_jobs(&mut tx, platform_id.as_str(), customer_id.as_str()).await?;
         let failed_on_record = (!failed.is_empty()).then(|| failed_summary(&failed));
         if let DecisionAction::Approve = action {
-            recorded = approval_gate(&mut tx, &before, !failed.is_empty(), operator).await?;
+            let facts = approval_facts(&mut tx, &before, !failed.is_empty()).await?;
+            recorded = approval_rule(&facts, operator)?;
         }
         let (reason_code, note, items, message) = match &action {
             DecisionAction::Reject { reason_code, note } => {
@@ -580,67 +586,82 @@ impl Backend {
     }
 }
 
-/// Whether `operator` may approve the case now, and as what: `"approve"`, or `"first_approval"`
-/// (a case with uncleared sanctions hits needs two admins); otherwise the refusal. The one rule
-/// for the decision and for the case page, which offers only what would be accepted.
-async fn approval_gate(
+/// What approving a case depends on, read in the caller's transaction.
+struct ApprovalFacts {
+    failed_checks: bool,
+    checks_running: bool,
+    hits: HitsStanding,
+    /// The admins who gave a first approval since the last submission (read when the hits
+    /// need two admins).
+    first_approvals: Vec<String>,
+}
+
+async fn approval_facts(
     tx: &mut Tx,
     customer: &Customer,
-    has_failed_checks: bool,
-    operator: &Operator,
-) -> Result<&'static str, StoreError> {
-    let refused = |code: &'static str, message: &str| {
-        Err(StoreError::Refused {
-            code,
-            message: message.to_owned(),
-        })
-    };
-    if has_failed_checks && operator.role != OperatorRole::Admin {
-        return refused(
-            "checks_failed",
-            "an automated check of this case failed: run it again, or ask an admin to decide with the failure on record",
-        );
-    }
+    failed_checks: bool,
+) -> Result<ApprovalFacts, StoreError> {
     let pending: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM check_jobs WHERE customer_id = $1 AND status = 'pending'",
     )
     .bind(customer.id.as_str())
     .fetch_one(&mut **tx)
     .await?;
-    if pending > 0 {
-        return refused(
+    let hits = hits_standing(tx, customer.id.as_str()).await?;
+    let first_approvals = match hits {
+        HitsStanding::Uncleared => first_approvals(tx, customer).await?,
+        _ => Vec::new(),
+    };
+    Ok(ApprovalFacts {
+        failed_checks,
+        checks_running: pending > 0,
+        hits,
+        first_approvals,
+    })
+}
+
+/// Whether `operator` may approve the case now, and as what: `"approve"`, or `"first_approval"`
+/// (a case with uncleared sanctions hits needs two admins); otherwise the refusal. The one rule
+/// for the decision and for the case page, which offers only what would be accepted.
+fn approval_rule(f: &ApprovalFacts, operator: &Operator) -> Result<&'static str, StoreError> {
+    let admin = operator.role == OperatorRole::Admin;
+    if f.failed_checks && !admin {
+        return Err(StoreError::refused(
+            "checks_failed",
+            "an automated check of this case failed: run it again, or ask an admin to decide with the failure on record",
+        ));
+    }
+    if f.checks_running {
+        return Err(StoreError::refused(
             "checks_running",
             "the automated checks of this case have not finished: approve once their results are in",
-        );
+        ));
     }
     // Hits not cleared by two admins need two admins to approve; a confirmed match cannot be
     // approved at all.
-    match hits_standing(tx, customer.id.as_str()).await? {
-        HitsStanding::ConfirmedMatch => refused(
+    match f.hits {
+        HitsStanding::ConfirmedMatch => Err(StoreError::refused(
             "confirmed_match",
             "a sanctions hit of this case is confirmed as a true match: reject the case",
-        ),
+        )),
+        HitsStanding::Uncleared if !admin => Err(StoreError::refused(
+            "admins_only",
+            "this case has a sanctions hit: only admins may approve it, and two of them must",
+        )),
         HitsStanding::Uncleared => {
-            if operator.role != OperatorRole::Admin {
-                return refused(
-                    "admins_only",
-                    "this case has a sanctions hit: only admins may approve it, and two of them must",
-                );
-            }
-            let firsts = first_approvals(tx, customer).await?;
-            if firsts.contains(&operator.id) && !firsts.iter().any(|o| *o != operator.id) {
-                return refused(
+            let by_another = f.first_approvals.iter().any(|o| *o != operator.id);
+            if by_another {
+                Ok("approve")
+            } else if f.first_approvals.contains(&operator.id) {
+                Err(StoreError::refused(
                     "second_admin_needed",
                     "you already approved this case: a second admin must approve it",
-                );
-            }
-            if firsts.iter().any(|o| *o != operator.id) {
-                Ok("approve")
+                ))
             } else {
                 Ok("first_approval")
             }
         }
-        _ => Ok("approve"),
+        HitsStanding::Clear => Ok("approve"),
     }
 }
 
@@ -659,4 +680,34 @@ async fn first_approvals(tx: &mut Tx, customer: &Customer) -> Result<Vec<String>
     .bind(since.unwrap_or(customer.created_at))
     .fetch_all(&mut **tx)
     .await?)
+}
+
+/// Replaces an operator's platforms (empty: every platform), refusing a platform that does not
+/// exist.
+async fn write_scope(
+    tx: &mut Tx,
+    operator_id: &str,
+    platforms: &[PlatformId],
+) -> Result<(), StoreError> {
+    for p in platforms {
+        let known: Option<String> = sqlx::query_scalar("SELECT id FROM platforms WHERE id = $1")
+            .bind(p.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::Conflict(format!("there is no platform {p}")));
+        }
+    }
+    sqlx::query("DELETE FROM operator_platforms WHERE operator_id = $1")
+        .bind(operator_id)
+        .execute(&mut **tx)
+        .await?;
+    for p in platforms {
+        sqlx::query("INSERT INTO operator_platforms (operator_id, platform_id) VALUES ($1, $2)")
+            .bind(operator_id)
+            .bind(p.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

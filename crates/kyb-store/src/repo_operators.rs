@@ -45,8 +45,10 @@ impl Backend {
         Ok(())
     }
 
-    /// Records a reset link for an operator (by id), made by an admin; older unused links of
-    /// that operator end now.
+    /// Records a reset link for a reviewer (by id), made by an admin; older unused links of
+    /// that reviewer end now. Whoever holds a link holds the account, so there are none for
+    /// admins (`admin_reset`): one admin could otherwise take over another's account and be
+    /// both admins a sanctions case needs. An admin's password is set from the command line.
     pub async fn create_password_reset(
         &self,
         operator_id: &str,
@@ -63,6 +65,12 @@ impl Backend {
         .fetch_optional(&mut *tx)
         .await?;
         let operator: Operator = row.ok_or(StoreError::NotFound)?.try_into()?;
+        if operator.role == OperatorRole::Admin {
+            return Err(StoreError::refused(
+                "admin_reset",
+                "an admin's password is reset on the command line, not by a link",
+            ));
+        }
         sqlx::query(
             "UPDATE operator_resets SET expires_at = $1 WHERE operator_id = $2 AND used_at IS NULL \
              AND expires_at > $1",

@@ -579,25 +579,11 @@ async fn main() -> Result<()> {
             let hash =
                 kyb_server::console::password::hash(&password).map_err(anyhow::Error::msg)?;
             let store = open_store(&config).await?;
-            // Every platform named must exist before the account does: an account meant to be
-            // limited must never exist unlimited.
-            for p in &platforms {
-                if store.get_platform(p).await?.is_none() {
-                    store.close().await;
-                    bail!("there is no platform {p}: the operator was not created");
-                }
-            }
+            // The account and its platforms are written together: an unknown platform creates
+            // nothing.
             let created = store
-                .create_operator(&email, role, &hash, clock.now())
+                .create_operator(&email, role, &hash, &platforms, clock.now())
                 .await;
-            let created = match created {
-                Ok(_) if !platforms.is_empty() => {
-                    store
-                        .set_operator_platforms(&email, &platforms, clock.now())
-                        .await
-                }
-                other => other,
-            };
             store.close().await;
             let operator = created.map_err(|e| match e {
                 kyb_store::StoreError::Conflict(m) => anyhow::anyhow!(m),
@@ -680,35 +666,26 @@ async fn main() -> Result<()> {
         }
         Command::Operator(OperatorCommand::List { json }) => {
             let store = open_store(&config).await?;
-            let operators = store.list_operators().await;
-            let operators = match operators {
-                Ok(list) => {
-                    let mut with_scope = Vec::with_capacity(list.len());
-                    for (o, disabled) in list {
-                        let scope = store.operator_platforms(&o.id).await;
-                        with_scope.push(scope.map(|s| (o, disabled, s)));
-                    }
-                    with_scope.into_iter().collect::<Result<Vec<_>, _>>()
-                }
-                Err(e) => Err(e),
-            };
+            let accounts = store.operator_accounts().await;
             store.close().await;
-            let operators = operators?;
+            let accounts = accounts?;
             if *json {
-                let rows: Vec<serde_json::Value> = operators
+                let rows: Vec<serde_json::Value> = accounts
                     .iter()
-                    .map(|(o, disabled, scope)| {
+                    .map(|a| {
+                        let o = &a.operator;
                         serde_json::json!({
                             "id": o.id, "email": o.email, "role": o.role,
-                            "created_at": o.created_at, "disabled": disabled,
-                            "platforms": if scope.is_empty() { None } else { Some(scope) },
+                            "created_at": o.created_at, "disabled": a.disabled,
+                            "platforms": (!a.platforms.is_empty()).then_some(&a.platforms),
                         })
                     })
                     .collect();
                 print_json(&serde_json::Value::Array(rows));
             } else {
-                for (o, disabled, scope) in operators {
-                    let scope: Vec<&str> = scope.iter().map(|p| p.as_str()).collect();
+                for a in accounts {
+                    let (o, disabled) = (&a.operator, a.disabled);
+                    let scope: Vec<&str> = a.platforms.iter().map(|p| p.as_str()).collect();
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         o.email,

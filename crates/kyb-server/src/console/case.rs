@@ -133,16 +133,22 @@ pub(super) async fn render(
         Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
-    let (assignee, notes, operators, timeline) = match tokio::try_join!(
+    let (
+        assignee,
+        notes,
+        operators,
+        timeline,
+        facts,
+        checks,
+        failed,
+        decisions,
+        verdicts,
+        approval,
+    ) = match tokio::try_join!(
         state.store.assignee(&case.platform, &case.id),
         state.store.case_notes(&case.platform, &case.id),
         state.store.list_operators(),
         state.store.case_timeline(&case.platform, &case.id),
-    ) {
-        Ok(x) => x,
-        Err(e) => return internal(e),
-    };
-    let (facts, checks, failed, decisions, verdicts, approval) = match tokio::try_join!(
         state.store.case_facts(&case.platform, &case.id, now),
         state.store.list_checks(&case.platform, &case.id),
         state.store.failed_check_jobs(&case.platform, &case.id),
@@ -150,7 +156,7 @@ pub(super) async fn render(
         state.store.hit_verdicts(&case.platform, &case.id),
         state
             .store
-            .approval_refusal(&case.platform, &case.id, me.operator(), now),
+            .approval_standing(&case.platform, &case.id, me.operator(), now),
     ) {
         Ok(x) => x,
         Err(e) => return internal(e),
@@ -170,25 +176,6 @@ pub(super) async fn render(
     for f in BUSINESS_FIELDS {
         fields.push((f.replace('_', " "), p.get(f).to_owned()));
     }
-    let people: Vec<String> = facts
-        .people
-        .iter()
-        .map(|p| {
-            format!(
-                "{} — {}, born {}, {}, {}{} % owner",
-                p.full_name,
-                p.role,
-                p.date_of_birth,
-                p.nationality,
-                if p.is_control_person {
-                    "control person, "
-                } else {
-                    ""
-                },
-                f64::from(p.ownership_bp) / 100.0
-            )
-        })
-        .collect();
     let documents = facts
         .documents
         .iter()
@@ -219,13 +206,28 @@ pub(super) async fn render(
         .map(|c| hits::hit_views(&c.evidence, &verdicts, me.operator().role, subject_label))
         .unwrap_or_default();
     let screened = checks.iter().any(|c| c.kind == "sanctions");
-    let people: Vec<(String, String)> = people
-        .into_iter()
-        .zip(&facts.people)
-        .map(|(line, p)| {
-            let subject = format!("Person: {}", p.full_name);
-            let n = hits.iter().filter(|h| h.subject == subject).count();
-            let screening = match (screened, n) {
+    let people: Vec<(String, String)> = facts
+        .people
+        .iter()
+        .map(|p| {
+            let line = format!(
+                "{} — {}, born {}, {}, {}{} % owner",
+                p.full_name,
+                p.role,
+                p.date_of_birth,
+                p.nationality,
+                if p.is_control_person {
+                    "control person, "
+                } else {
+                    ""
+                },
+                f64::from(p.ownership_bp) / 100.0
+            );
+            let key = format!("person:{}", p.id);
+            let screening = match (
+                screened,
+                hits.iter().filter(|h| h.subject_key == key).count(),
+            ) {
                 (false, _) => "not screened yet".to_owned(),
                 (true, 0) => "sanctions: no hit".to_owned(),
                 (true, 1) => "sanctions: 1 hit, below".to_owned(),
@@ -253,18 +255,10 @@ pub(super) async fn render(
         .find(|e| e.action == "business_customer.submitted")
         .map_or(c.created_at, |e| e.at);
     let risk = checks_summary(&checks);
-    let firsts = decisions
-        .iter()
-        .rev()
-        .take_while(|d| d.created_at >= since)
-        .filter(|d| d.action == "first_approval")
-        .count();
-    let approvals = if firsts > 0 {
-        format!("{} of 2 admins approved", firsts.min(2))
-    } else if !hits.is_empty() && approval.is_some_and(|code| code != "confirmed_match") {
-        "needs 2 admins".to_owned()
-    } else {
-        String::new()
+    let approvals = match (approval.approvals, approval.two_admins) {
+        (0, true) if approval.refusal != Some("confirmed_match") => "needs 2 admins".to_owned(),
+        (0, _) => String::new(),
+        (n, _) => format!("{} of 2 admins approved", n.min(2)),
     };
     let checks = checks
         .iter()
@@ -331,7 +325,7 @@ pub(super) async fn render(
             hits,
             decisions,
             decidable: c.verification_status == kyb_domain::VerificationStatus::InReview,
-            approval_refusal: approval.map(refusal).unwrap_or_default(),
+            approval_refusal: approval.refusal.map(refusal).unwrap_or_default(),
             reasons,
             items,
             typed,

@@ -3,11 +3,11 @@
 //! text stays in the console (the audit row keeps its digest).
 
 use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kyb_store::Assign;
 
 use super::case::Typed;
-use super::{done, field, find_case, form_refusal, refused, store_refusal, OperatorSession};
+use super::{acting_on, done, field, form_refusal, refused, store_refusal, OperatorSession};
 use crate::extract::RequestContext;
 use crate::AppState;
 
@@ -31,11 +31,10 @@ pub(super) async fn assign(
         "assign" => Assign::To(field(&form, "operator").to_owned()),
         _ => return refused(&state, &me, &raw, "assign_action", Typed::default()).await,
     };
-    let case = match find_case(&state, &me, &raw).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
+    let (case, ctx) = match acting_on(&state, &me, &rc, &raw).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let ctx = me.audit(&rc, state.clock.now());
     match state
         .store
         .assign_case(&case.platform, &case.id, me.operator(), &change, &ctx)
@@ -66,11 +65,10 @@ pub(super) async fn add_note(
         };
         return refused(&state, &me, &raw, "note_required", typed).await;
     }
-    let case = match find_case(&state, &me, &raw).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
+    let (case, ctx) = match acting_on(&state, &me, &rc, &raw).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let ctx = me.audit(&rc, state.clock.now());
     match state
         .store
         .add_case_note(&case.platform, &case.id, me.operator(), body, &ctx)

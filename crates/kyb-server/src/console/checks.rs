@@ -3,10 +3,10 @@
 //! approve the case; an admin may decide it, with the failure kept in the decision's audit row.
 
 use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kyb_store::FailedJob;
 
-use super::{done, find_case, form_refusal, minutes, store_refusal, OperatorSession};
+use super::{acting_on, done, form_refusal, minutes, store_refusal, OperatorSession};
 use crate::extract::RequestContext;
 use crate::AppState;
 
@@ -44,11 +44,10 @@ pub async fn rerun(
     if let Some(r) = form_refusal(&state, &me, &raw, &form).await {
         return r;
     }
-    let case = match find_case(&state, &me, &raw).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
+    let (case, ctx) = match acting_on(&state, &me, &rc, &raw).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let ctx = me.audit(&rc, state.clock.now());
     match state
         .store
         .rerun_failed_checks(&case.platform, &case.id, me.operator(), &ctx)

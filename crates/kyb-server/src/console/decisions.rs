@@ -3,14 +3,14 @@
 //! event and audit row in one transaction (`Store::decide`).
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use kyb_domain::requirements::requestable_items;
 use kyb_store::{DecisionAction, DecisionOutcome, InfoRequest};
 
 use super::case::Typed;
 use super::{
-    done, field, find_case, form_refusal, refused, required_text, store_refusal, OperatorSession,
+    acting_on, done, field, form_refusal, refused, required_text, store_refusal, OperatorSession,
 };
 use crate::extract::RequestContext;
 use crate::AppState;
@@ -38,11 +38,10 @@ async fn decide(
     action: DecisionAction,
     typed: Typed,
 ) -> Response {
-    let case = match find_case(state, me, raw).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
+    let (case, ctx) = match acting_on(state, me, rc, raw).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let ctx = me.audit(rc, state.clock.now());
     let outcome = state
         .store
         .decide(
@@ -174,11 +173,10 @@ pub(super) async fn clear_flag(
     let Some(note) = required_text(&form, "note") else {
         return refused(&state, &me, &raw, "flag_reason_required", typed()).await;
     };
-    let case = match find_case(&state, &me, &raw).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
+    let (case, ctx) = match acting_on(&state, &me, &rc, &raw).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let ctx = me.audit(&rc, state.clock.now());
     match state
         .store
         .clear_review_flag(&case.platform, &case.id, me.operator(), note, &ctx)

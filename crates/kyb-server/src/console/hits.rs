@@ -4,13 +4,13 @@
 //! different admins, like approving a case with a hit.
 
 use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kyb_store::{HitVerdict, OperatorRole, Verdict, VerdictOutcome};
 use serde_json::Value;
 
 use super::case::Typed;
 use super::{
-    done, field, find_case, form_refusal, refused, required_text, store_refusal, OperatorSession,
+    acting_on, done, field, form_refusal, refused, required_text, store_refusal, OperatorSession,
 };
 use crate::extract::RequestContext;
 use crate::AppState;
@@ -25,6 +25,8 @@ pub struct HitView {
     pub about: String,
     /// Who or what was screened (`Business name`, `Person: Hasan Nasrallah`).
     pub subject: String,
+    /// The same as the evidence names it (`business_name`, `person:<id>`).
+    pub subject_key: String,
     pub submitted: String,
     pub matched: String,
     pub matched_kind: String,
@@ -148,6 +150,7 @@ pub fn hit_views(
                 .collect::<Vec<_>>()
                 .join("; "),
                 subject: subject_label(&s(&h["subject"])),
+                subject_key: s(&h["subject"]),
                 submitted: s(&h["name"]),
                 matched: s(&h["matched"]),
                 matched_kind: s(&h["matched_kind"]).replace('_', " "),
@@ -199,11 +202,10 @@ pub async fn verdict(
     let Some(reason) = required_text(&form, "reason") else {
         return refused(&state, &me, &raw, "verdict_reason_required", typed()).await;
     };
-    let case = match find_case(&state, &me, &raw).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
+    let (case, ctx) = match acting_on(&state, &me, &rc, &raw).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let ctx = me.audit(&rc, state.clock.now());
     match state
         .store
         .record_verdict(

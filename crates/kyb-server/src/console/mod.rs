@@ -2,8 +2,10 @@
 //! operator's session and its CSRF token; throttled by `signin`, passwords in `password`),
 //! `queue` (the cases waiting for a person), `case` (everything about one case on one page),
 //! `decisions` (approve, reject, ask for more, keep a flagged case), `hits` (verdicts on
-//! sanctions hits) and `checks` (failed check jobs, run again). This file holds what they share:
-//! the routes, finding a case from its URL, and the redirects that say what happened.
+//! sanctions hits), `checks` (failed check jobs, run again), `casework` (assignment and notes),
+//! `timeline` (the case's history from the audit log) and `operators` (passwords and reset
+//! links). This file holds what they share: the routes, finding a case from its URL (as this
+//! operator may see it), the refusals, and the redirects that say what happened.
 
 mod case;
 mod casework;
@@ -197,6 +199,20 @@ async fn find_case(state: &AppState, me: &OperatorSession, raw: &str) -> Result<
     }
 }
 
+/// The case a form acts on, and who acts: the audit context of this operator, now. Or the page
+/// saying there is no such case.
+async fn acting_on(
+    state: &AppState,
+    me: &OperatorSession,
+    rc: &crate::extract::RequestContext,
+    raw: &str,
+) -> Result<(Case, kyb_store::AuditContext), Response> {
+    let case = find_case(state, me, raw)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((case, me.audit(rc, state.clock.now())))
+}
+
 /// Back to the case page after an action that took effect.
 fn done(raw: &str, what: &str) -> Response {
     Redirect::to(&format!("/console/cases/{}?done={what}", case_segment(raw))).into_response()
@@ -364,12 +380,17 @@ fn required_text<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str
     (!text.is_empty() && text.chars().count() <= 2000).then_some(text)
 }
 
+/// A form field, trimmed (the last one of the name).
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    secret_field(form, name).trim()
+}
+
+/// A form field as typed, never trimmed: a password's spaces are part of it.
+fn secret_field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter()
         .rev()
         .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
+        .map_or("", |(_, v)| v.as_str())
 }
 
 fn minutes(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kyb_store::{secrets, OperatorRole};
 
-use super::{field, internal, minutes, problem, OperatorSession};
+use super::{internal, minutes, problem, secret_field, OperatorSession};
 use crate::web::cookies::random_token;
 use crate::web::page;
 use crate::AppState;
@@ -55,35 +55,31 @@ async fn accounts_page(
     me: &OperatorSession,
     made: Option<(String, String, String)>,
 ) -> Response {
-    let operators = match state.store.list_operators().await {
-        Ok(o) => o,
+    let accounts = match state.store.operator_accounts().await {
+        Ok(a) => a,
         Err(e) => return internal(e),
     };
-    let mut accounts = Vec::with_capacity(operators.len());
-    for (o, disabled) in operators {
-        let scope = match state.store.operator_platforms(&o.id).await {
-            Ok(s) => s,
-            Err(e) => return internal(e),
-        };
-        let platforms = if scope.is_empty() {
-            "every platform".to_owned()
-        } else {
-            scope
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let resettable = !disabled && o.role == OperatorRole::Reviewer;
-        accounts.push((
-            o.id,
-            o.email,
-            o.role.as_str(),
-            !disabled,
-            platforms,
-            resettable,
-        ));
-    }
+    let accounts = accounts
+        .into_iter()
+        .map(|a| {
+            let platforms = if a.platforms.is_empty() {
+                "every platform".to_owned()
+            } else {
+                let ids: Vec<&str> = a.platforms.iter().map(|p| p.as_str()).collect();
+                ids.join(", ")
+            };
+            let o = a.operator;
+            let resettable = !a.disabled && o.role == OperatorRole::Reviewer;
+            (
+                o.id,
+                o.email,
+                o.role.as_str(),
+                !a.disabled,
+                platforms,
+                resettable,
+            )
+        })
+        .collect();
     page(
         StatusCode::OK,
         &OperatorsPage {
@@ -132,27 +128,6 @@ pub(super) async fn make_reset(
     let token = random_token();
     let now = state.clock.now();
     let until = now + RESET_VALID_FOR;
-    let target = match state.store.list_operators().await {
-        Ok(all) => all.into_iter().find(|(o, _)| o.id == operator_id),
-        Err(e) => return internal(e),
-    };
-    match target {
-        Some((o, false)) if o.role == OperatorRole::Reviewer => {}
-        Some((o, false)) if o.role == OperatorRole::Admin => {
-            return problem(
-                StatusCode::FORBIDDEN,
-                "An admin's password is reset on the command line",
-                "Run kyb operator password --email with the admin's address on the server: one admin cannot take over another's account from the console.",
-            )
-        }
-        _ => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "No such operator",
-                "There is no active operator of that id.",
-            )
-        }
-    }
     match state
         .store
         .create_password_reset(
@@ -172,6 +147,11 @@ pub(super) async fn make_reset(
             StatusCode::NOT_FOUND,
             "No such operator",
             "There is no active operator of that id.",
+        ),
+        Err(kyb_store::StoreError::Refused { .. }) => problem(
+            StatusCode::FORBIDDEN,
+            "An admin's password is reset on the command line",
+            "Run kyb operator password --email with the admin's address on the server: one admin cannot take over another's account from the console.",
         ),
         Err(e) => internal(e),
     }
@@ -201,20 +181,15 @@ fn password_form(
 
 /// The new password of a form, twice the same and long enough; or what is wrong.
 fn new_password(form: &[(String, String)]) -> Result<String, &'static str> {
-    let new = form
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "new_password")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let again = field(form, "new_password_again");
+    let new = secret_field(form, "new_password");
+    let again = secret_field(form, "new_password_again");
     if new.chars().count() < super::password::MIN_LENGTH {
         return Err("The new password must be at least 12 characters.");
     }
     if new != again {
         return Err("The two new passwords differ: type the same one twice.");
     }
-    Ok(new)
+    Ok(new.to_owned())
 }
 
 pub(super) async fn change_page(me: OperatorSession) -> Response {
@@ -249,12 +224,7 @@ pub(super) async fn change(
             false,
         )
     };
-    let current = form
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "current_password")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let current = secret_field(&form, "current_password").to_owned();
     let stored = match state.store.operator_for_login(&email).await {
         Ok(Some(found)) => found.password_hash,
         Ok(None) => return internal(anyhow::anyhow!("the signed-in operator has no account")),

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kyb_store::{secrets, ActorKind, AuditContext, ConsoleSession, Operator};
 
-use super::{field, internal, password, problem, signin};
+use super::{field, internal, password, problem, secret_field, signin};
 use crate::extract::RequestContext;
 use crate::web::cookies::{self, cookie, random_token, same_token, CookieScope};
 use crate::web::page;
@@ -197,7 +197,7 @@ pub(super) async fn login(
             "The e-mail address holds invisible or control characters: type it again.",
         );
     }
-    let password = field(&form, "password").to_owned();
+    let password = secret_field(&form, "password").to_owned();
     let now = state.clock.now();
     let ip: Option<std::net::IpAddr> = rc.client_addr.as_deref().and_then(|a| a.parse().ok());
     let wrong = "Wrong e-mail address or password.";

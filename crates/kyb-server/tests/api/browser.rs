@@ -397,6 +397,7 @@ async fn run_console(postgres: bool) {
             "rev@kyb.example",
             kyb_store::OperatorRole::Reviewer,
             &hash,
+            &[],
             app.clock.now(),
         )
         .await

@@ -134,7 +134,7 @@ impl TestApp {
         let hash = kyb_server::console::password::hash(PASSWORD).unwrap();
         self.state
             .store
-            .create_operator(email, role, &hash, self.clock.now())
+            .create_operator(email, role, &hash, &[], self.clock.now())
             .await
             .unwrap();
         let c = Console::new(self);
@@ -170,6 +170,7 @@ db_test!(
                 "rev@kyb.example",
                 OperatorRole::Reviewer,
                 &hash,
+                &[],
                 app.clock.now(),
             )
             .await
@@ -701,6 +702,20 @@ db_test!(
         .dump(&format!("SELECT actor_type FROM audit_log WHERE target_id = '{id}' AND action = 'business_customer.flag_cleared'"))
         .await;
         assert_eq!(audit, ["operator"]);
+        // The reason stays in the console (the notes thread), never in the platform's audit log.
+        let (_, page) = reviewer.get(&format!("/console/cases/{id}")).await;
+        assert!(
+            page.contains("different company: checked the registry"),
+            "{page}"
+        );
+        let api = app
+            .get("/v2/audit_logs?limit=100")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(api.contains("business_customer.flag_cleared"), "{api}");
+        assert!(!api.contains("different company"), "{api}");
     }
 );
 
@@ -1030,6 +1045,15 @@ db_test!(a_confirmed_match_cannot_be_approved, |app| async move {
     assert!(location.ends_with("refused=confirmed_match"), "{location}");
     let (_, page) = admin.get(&format!("/console/cases/{id}")).await;
     assert!(page.contains("true match by rev@kyb.example"), "{page}");
+    // The verdict's reason is the console's: the platform's audit log has its digest only.
+    let api = app
+        .get("/v2/audit_logs?limit=100")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(api.contains("sanctions_hit.verdict"), "{api}");
+    assert!(!api.contains("Same name, same date of birth"), "{api}");
 });
 
 db_test!(
@@ -1271,6 +1295,23 @@ db_test!(
             .await
             .to_string()
             .contains("shared office"));
+
+        // Nobody works on it now: giving it back again is refused. An admin takes over a case
+        // another operator has.
+        assert_eq!(
+            rev.decide(&id, "assign", &[("action", "release")]).await,
+            "refused=not_assigned"
+        );
+        assert!(rev
+            .decide(&id, "assign", &claim)
+            .await
+            .ends_with("done=assigned"));
+        assert!(admin
+            .decide(&id, "assign", &claim)
+            .await
+            .ends_with("done=assigned"));
+        let (_, page) = rev.get(&case).await;
+        assert!(page.contains("admin@kyb.example, since"), "{page}");
     }
 );
 
@@ -1310,13 +1351,6 @@ db_test!(
                 "scoped@kyb.example",
                 OperatorRole::Reviewer,
                 &hash,
-                app.clock.now(),
-            )
-            .await
-            .unwrap();
-        store
-            .set_operator_platforms(
-                "scoped@kyb.example",
                 std::slice::from_ref(&app.platform),
                 app.clock.now(),
             )
@@ -1458,7 +1492,7 @@ db_test!(
         assert_eq!(status, 422);
         assert!(page.contains("differ"));
         let (status, _, page) =
-            change(PASSWORD, "a brand new password", "a brand new password").await;
+            change(PASSWORD, " a brand new password ", " a brand new password ").await;
         assert_eq!(status, 200, "{page}");
         assert!(page.contains("Your password is changed"));
         assert_eq!(
@@ -1467,6 +1501,20 @@ db_test!(
             "this session goes on"
         );
         assert_eq!(elsewhere.get("/console").await.0, 303, "the others end");
+        // A password is what was typed, spaces and all.
+        let spaced = Console::new(&app);
+        assert_eq!(
+            spaced
+                .login("rev@kyb.example", "a brand new password")
+                .await,
+            401
+        );
+        assert_eq!(
+            spaced
+                .login("rev@kyb.example", " a brand new password ")
+                .await,
+            303
+        );
 
         // Only admins manage operators.
         assert_eq!(reviewer.get("/console/operators").await.0, 403);
@@ -1523,8 +1571,11 @@ db_test!(
         assert_eq!(status, 404, "used once");
         let fresh = Console::new(&app);
         assert_eq!(
-            fresh.login("rev@kyb.example", "a brand new password").await,
-            401
+            fresh
+                .login("rev@kyb.example", " a brand new password ")
+                .await,
+            401,
+            "the password before the reset"
         );
         assert_eq!(
             fresh
@@ -1555,14 +1606,6 @@ db_test!(
                 "scoped-admin@kyb.example",
                 OperatorRole::Admin,
                 &hash,
-                app.clock.now(),
-            )
-            .await
-            .unwrap();
-        app.state
-            .store
-            .set_operator_platforms(
-                "scoped-admin@kyb.example",
                 std::slice::from_ref(&app.platform),
                 app.clock.now(),
             )
