@@ -6,6 +6,41 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// One audit chain: a platform's, or the installation's own (operator accounts, which belong to
+/// no platform). Both have the same rows and hash; they live in different tables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AuditChain {
+    Platform(kyb_domain::PlatformId),
+    Installation,
+}
+
+/// The chain key (`platform_id` of its rows) of the installation's chain.
+pub const INSTALLATION: &str = "installation";
+
+impl AuditChain {
+    /// What the chain's rows carry as `platform_id`.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Platform(p) => p.as_str(),
+            Self::Installation => INSTALLATION,
+        }
+    }
+
+    /// The table of its rows and the table of its head.
+    pub(crate) fn tables(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Platform(_) => ("audit_log", "audit_heads"),
+            Self::Installation => ("installation_audit_log", "installation_audit_heads"),
+        }
+    }
+}
+
+impl std::fmt::Display for AuditChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 /// The hash that comes before a platform's first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

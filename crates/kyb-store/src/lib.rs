@@ -607,7 +607,7 @@ impl Store {
         on_backend!(self, b => b.set_auto_approve(platform_id, on, ctx).await)
     }
 
-    // ----- the review console -----
+    // ----- operator accounts (each change is a row of the installation's audit chain) -----
 
     /// Creates an account, limited to `platforms` (empty: every platform) in the same
     /// transaction.
@@ -617,22 +617,23 @@ impl Store {
         role: OperatorRole,
         password_hash: &str,
         platforms: &[PlatformId],
-        at: DateTime<Utc>,
+        ctx: &AuditContext,
     ) -> Result<Operator, StoreError> {
-        on_backend!(self, b => b.create_operator(email, role, password_hash, platforms, at).await)
+        on_backend!(self, b => b.create_operator(email, role, password_hash, platforms, ctx).await)
     }
 
     pub async fn list_operators(&self) -> Result<Vec<(Operator, bool)>, StoreError> {
         on_backend!(self, b => b.list_operators().await)
     }
 
+    /// Disables an account (its sessions and reset links end) or enables it again.
     pub async fn set_operator_disabled(
         &self,
         email: &str,
         disabled: bool,
-        at: DateTime<Utc>,
+        ctx: &AuditContext,
     ) -> Result<Operator, StoreError> {
-        on_backend!(self, b => b.set_operator_disabled(email, disabled, at).await)
+        on_backend!(self, b => b.set_operator_disabled(email, disabled, ctx).await)
     }
 
     /// Every account, with whether it is disabled and the platforms it is limited to: two
@@ -667,9 +668,19 @@ impl Store {
         &self,
         email: &str,
         platforms: &[PlatformId],
-        at: DateTime<Utc>,
+        ctx: &AuditContext,
     ) -> Result<Operator, StoreError> {
-        on_backend!(self, b => b.set_operator_platforms(email, platforms, at).await)
+        on_backend!(self, b => b.set_operator_platforms(email, platforms, ctx).await)
+    }
+
+    /// Gives an operator another role; their sessions and reset links end.
+    pub async fn set_operator_role(
+        &self,
+        email: &str,
+        role: OperatorRole,
+        ctx: &AuditContext,
+    ) -> Result<Operator, StoreError> {
+        on_backend!(self, b => b.set_operator_role(email, role, ctx).await)
     }
 
     /// Sets an operator's password and ends their sessions but `keep` (by id hash).
@@ -678,21 +689,21 @@ impl Store {
         operator_id: &str,
         password_hash: &str,
         keep: Option<&str>,
-        at: DateTime<Utc>,
+        ctx: &AuditContext,
     ) -> Result<(), StoreError> {
-        on_backend!(self, b => b.set_operator_password(operator_id, password_hash, keep, at).await)
+        on_backend!(self, b => b.set_operator_password(operator_id, password_hash, keep, ctx).await)
     }
 
-    /// Records a one-time password reset link (its token's hash); older unused ones end.
+    /// Records a one-time password reset link (its token's hash) made by the context's
+    /// operator; older unused ones end.
     pub async fn create_password_reset(
         &self,
         operator_id: &str,
-        created_by: &str,
         id_hash: &str,
-        at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        ctx: &AuditContext,
     ) -> Result<Operator, StoreError> {
-        on_backend!(self, b => b.create_password_reset(operator_id, created_by, id_hash, at, expires_at).await)
+        on_backend!(self, b => b.create_password_reset(operator_id, id_hash, expires_at, ctx).await)
     }
 
     /// The operator a reset link is for, while it can be used.
@@ -709,10 +720,12 @@ impl Store {
         &self,
         id_hash: &str,
         password_hash: &str,
-        at: DateTime<Utc>,
+        ctx: &AuditContext,
     ) -> Result<Option<Operator>, StoreError> {
-        on_backend!(self, b => b.redeem_password_reset(id_hash, password_hash, at).await)
+        on_backend!(self, b => b.redeem_password_reset(id_hash, password_hash, ctx).await)
     }
+
+    // ----- the review console -----
 
     pub async fn operator_for_login(
         &self,
@@ -1052,12 +1065,24 @@ impl Store {
         on_backend!(self, b => b.get_event(scope, id).await)
     }
 
-    /// A platform's audit rows in chain order, with its chain head.
+    /// A chain's audit rows in chain order, with its chain head.
     pub async fn audit_chain(
         &self,
-        platform_id: &PlatformId,
+        chain: &audit::AuditChain,
     ) -> Result<(Vec<audit::ChainRow>, Option<(i64, String)>), StoreError> {
-        on_backend!(self, b => b.audit_chain(platform_id).await)
+        on_backend!(self, b => b.audit_chain(chain).await)
+    }
+
+    /// Every audit chain: the installation's, then each platform's.
+    pub async fn audit_chains(&self) -> Result<Vec<audit::AuditChain>, StoreError> {
+        let mut chains = vec![audit::AuditChain::Installation];
+        chains.extend(
+            self.list_platforms()
+                .await?
+                .into_iter()
+                .map(|p| audit::AuditChain::Platform(p.id)),
+        );
+        Ok(chains)
     }
 
     pub async fn list_audit_page(
@@ -1069,13 +1094,14 @@ impl Store {
         on_backend!(self, b => b.list_audit_page(scope, limit, starting_after).await)
     }
 
-    /// Verifies every platform's audit chain: per platform, the rows checked or the first break.
+    /// Verifies every audit chain (the installation's and each platform's): per chain, the rows
+    /// checked or the first break.
     pub async fn verify_audit(
         &self,
-    ) -> Result<Vec<(PlatformId, Result<usize, audit::ChainBreak>)>, StoreError> {
+    ) -> Result<Vec<(audit::AuditChain, Result<usize, audit::ChainBreak>)>, StoreError> {
         let mut report = Vec::new();
-        for platform in self.list_platforms().await? {
-            let (rows, head) = self.audit_chain(&platform.id).await?;
+        for chain in self.audit_chains().await? {
+            let (rows, head) = self.audit_chain(&chain).await?;
             let result = match rows
                 .iter()
                 .find(|r| r.platform_seq == 0 || r.hash.is_empty())
@@ -1083,7 +1109,7 @@ impl Store {
                 Some(r) => Err(audit::ChainBreak::Unsealed { id: r.id.clone() }),
                 None => audit::verify_chain(&rows, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
             };
-            report.push((platform.id, result));
+            report.push((chain, result));
         }
         Ok(report)
     }

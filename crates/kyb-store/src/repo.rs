@@ -134,8 +134,9 @@ impl From<KeyRow> for ApiKeyRecord {
     }
 }
 
-const AUDIT_SELECT: &str = "SELECT platform_id, platform_seq, id, livemode, actor_type, actor_id, action, \
-     target_type, target_id, request_id, client_addr, details, created_at, prev_hash, hash FROM audit_log";
+const AUDIT_SELECT: &str =
+    "SELECT platform_id, platform_seq, id, livemode, actor_type, actor_id, action, \
+     target_type, target_id, request_id, client_addr, details, created_at, prev_hash, hash FROM";
 
 const KEY_COLUMNS: &str =
     "k.id, k.platform_id, k.livemode, k.lookup_prefix, k.description, k.created_at, k.revoked_at";
@@ -768,9 +769,9 @@ impl Backend {
     /// A platform's audit rows in chain order, with its chain head.
     pub async fn audit_chain(
         &self,
-        platform_id: &PlatformId,
+        chain: &crate::audit::AuditChain,
     ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
-        self.audit_rows(platform_id, None).await
+        self.audit_rows(chain, None).await
     }
 
     /// One page of the audit rows a platform may see in a mode (that mode's and the
@@ -798,16 +799,17 @@ impl Backend {
             ),
         };
         let filter = Some((scope.mode, cursor, i64::from(limit) + 1));
-        let (rows, _) = self.audit_rows(&scope.platform_id, filter).await?;
+        let chain = crate::audit::AuditChain::Platform(scope.platform_id.clone());
+        let (rows, _) = self.audit_rows(&chain, filter).await?;
         let has_more = rows.len() > limit as usize;
         Ok((rows.into_iter().take(limit as usize).collect(), has_more))
     }
 
-    /// A platform's audit rows: all in chain order, or (`filter`: mode, before, limit) one page
+    /// A chain's audit rows: all in chain order, or (`filter`: mode, before, limit) one page
     /// of what a mode may see, newest first.
     async fn audit_rows(
         &self,
-        platform_id: &PlatformId,
+        chain: &crate::audit::AuditChain,
         filter: Option<(Mode, Option<i64>, i64)>,
     ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
         #[derive(sqlx::FromRow)]
@@ -828,21 +830,22 @@ impl Backend {
             prev_hash: Option<String>,
             hash: Option<String>,
         }
+        let (log, heads) = chain.tables();
         let rows: Vec<Row> = match filter {
             None => {
                 sqlx::query_as(&format!(
-                    "{AUDIT_SELECT} WHERE platform_id = $1 ORDER BY platform_seq, seq"
+                    "{AUDIT_SELECT} {log} WHERE platform_id = $1 ORDER BY platform_seq, seq"
                 ))
-                .bind(platform_id.as_str())
+                .bind(chain.key())
                 .fetch_all(&self.pool)
                 .await?
             }
             Some((mode, cursor, limit)) => {
                 sqlx::query_as(&format!(
-                    "{AUDIT_SELECT} WHERE platform_id = $1 AND (livemode IS NULL OR livemode = $2) \
+                    "{AUDIT_SELECT} {log} WHERE platform_id = $1 AND (livemode IS NULL OR livemode = $2) \
                      AND ($3 IS NULL OR platform_seq < $3) ORDER BY platform_seq DESC LIMIT $4"
                 ))
-                .bind(platform_id.as_str())
+                .bind(chain.key())
                 .bind(mode.is_live())
                 .bind(cursor)
                 .bind(limit)
@@ -850,11 +853,12 @@ impl Backend {
                 .await?
             }
         };
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE platform_id = $1")
-                .bind(platform_id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let head: Option<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT seq, hash FROM {heads} WHERE platform_id = $1"
+        ))
+        .bind(chain.key())
+        .fetch_optional(&self.pool)
+        .await?;
         let rows = rows
             .into_iter()
             .map(|r| crate::audit::ChainRow {
@@ -1330,11 +1334,39 @@ pub(super) async fn insert_audit(
     ctx: &AuditContext,
     entries: Vec<AuditEntry<'_>>,
 ) -> Result<(), StoreError> {
+    let chain = crate::audit::AuditChain::Platform(platform_id.clone());
+    append_to_chain(tx, &chain, mode, ctx, entries).await
+}
+
+/// Appends audit rows to the installation's chain (operator accounts), like `insert_audit`.
+pub(super) async fn insert_installation_audit(
+    tx: &mut Tx,
+    ctx: &AuditContext,
+    entries: Vec<AuditEntry<'_>>,
+) -> Result<(), StoreError> {
+    append_to_chain(
+        tx,
+        &crate::audit::AuditChain::Installation,
+        None,
+        ctx,
+        entries,
+    )
+    .await
+}
+
+async fn append_to_chain(
+    tx: &mut Tx,
+    chain: &crate::audit::AuditChain,
+    mode: Option<Mode>,
+    ctx: &AuditContext,
+    entries: Vec<AuditEntry<'_>>,
+) -> Result<(), StoreError> {
+    let (log, heads) = chain.tables();
     let head: Option<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT seq, hash FROM audit_heads WHERE platform_id = $1{}",
-        lock_rows("audit_heads")
+        "SELECT seq, hash FROM {heads} WHERE platform_id = $1{}",
+        lock_rows(heads)
     ))
-    .bind(platform_id.as_str())
+    .bind(chain.key())
     .fetch_optional(&mut **tx)
     .await?;
     let (mut seq, mut prev) = head
@@ -1345,7 +1377,7 @@ pub(super) async fn insert_audit(
         .map(|e| {
             seq += 1;
             let mut row = crate::audit::ChainRow {
-                platform_id: platform_id.to_string(),
+                platform_id: chain.key().to_owned(),
                 platform_seq: seq,
                 id: audit_id(),
                 livemode: mode.map(Mode::is_live),
@@ -1366,10 +1398,10 @@ pub(super) async fn insert_audit(
             row
         })
         .collect();
-    let mut insert = sqlx::QueryBuilder::<Db>::new(
-        "INSERT INTO audit_log (id, platform_id, livemode, actor_type, actor_id, action, target_type, \
+    let mut insert = sqlx::QueryBuilder::<Db>::new(format!(
+        "INSERT INTO {log} (id, platform_id, livemode, actor_type, actor_id, action, target_type, \
          target_id, request_id, client_addr, details, created_at, platform_seq, prev_hash, hash) ",
-    );
+    ));
     insert.push_values(&rows, |mut b, r| {
         b.push_bind(r.id.as_str())
             .push_bind(r.platform_id.as_str())
@@ -1389,14 +1421,14 @@ pub(super) async fn insert_audit(
     });
     insert.build().execute(&mut **tx).await?;
     let sql = if head.is_some() {
-        "UPDATE audit_heads SET seq = $1, hash = $2 WHERE platform_id = $3"
+        format!("UPDATE {heads} SET seq = $1, hash = $2 WHERE platform_id = $3")
     } else {
-        "INSERT INTO audit_heads (seq, hash, platform_id) VALUES ($1, $2, $3)"
+        format!("INSERT INTO {heads} (seq, hash, platform_id) VALUES ($1, $2, $3)")
     };
-    sqlx::query(sql)
+    sqlx::query(&sql)
         .bind(seq)
         .bind(&prev)
-        .bind(platform_id.as_str())
+        .bind(chain.key())
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -1,5 +1,4 @@
-//! The review console's data: operators (their passwords only as argon2 hashes, made by the
-//! caller), console sessions, the review queue, and decisions — each written with its status
+//! The review console's data: sign-in and console sessions, the review queue, and decisions — each written with its status
 //! change, webhook events and audit row in one transaction. Compiled once per database.
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,177 +9,12 @@ use super::repo::{insert_audit, insert_events, insert_link, AuditEntry, Backend,
 use super::repo_casework::insert_note;
 use super::repo_checks::{failed_jobs, failed_summary};
 use super::repo_hosted::customer_by_id;
+use super::repo_operators::OperatorRow;
 use super::repo_verdicts::{hits_standing, HitsStanding};
 use crate::model::*;
-use crate::{unique_violation, StoreError};
-
-#[derive(sqlx::FromRow)]
-pub(super) struct OperatorRow {
-    id: String,
-    email: String,
-    role: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<OperatorRow> for Operator {
-    type Error = StoreError;
-
-    fn try_from(r: OperatorRow) -> Result<Self, StoreError> {
-        Ok(Operator {
-            role: OperatorRole::parse(&r.role).ok_or_else(|| {
-                StoreError::Corrupt(format!("operator {} has role {:?}", r.id, r.role))
-            })?,
-            id: r.id,
-            email: r.email,
-            created_at: r.created_at,
-        })
-    }
-}
+use crate::StoreError;
 
 impl Backend {
-    /// Creates an account, limited to `platforms` (empty: every platform) in the same
-    /// transaction: an account meant to be limited never exists unlimited.
-    pub async fn create_operator(
-        &self,
-        email: &str,
-        role: OperatorRole,
-        password_hash: &str,
-        platforms: &[PlatformId],
-        at: DateTime<Utc>,
-    ) -> Result<Operator, StoreError> {
-        let operator = Operator {
-            id: format!("op_{}", &kyb_domain::AuditId::generate().as_str()[4..]),
-            email: email.to_owned(),
-            role,
-            created_at: at,
-        };
-        let (mut tx, _guard) = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO operators (id, email, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&operator.id)
-        .bind(email)
-        .bind(role.as_str())
-        .bind(password_hash)
-        .bind(at)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            if unique_violation(&e, "operators_email_key", "operators.email") {
-                return Err(StoreError::Conflict(format!(
-                    "an operator with e-mail {email} already exists"
-                )));
-            }
-            return Err(e.into());
-        }
-        write_scope(&mut tx, &operator.id, platforms).await?;
-        tx.commit().await?;
-        Ok(operator)
-    }
-
-    /// Every operator, with whether the account is disabled.
-    pub async fn list_operators(&self) -> Result<Vec<(Operator, bool)>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            op: OperatorRow,
-            disabled_at: Option<DateTime<Utc>>,
-        }
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, email, role, created_at, disabled_at FROM operators ORDER BY created_at, email",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| Ok((r.op.try_into()?, r.disabled_at.is_some())))
-            .collect()
-    }
-
-    /// Disables an account (ending its sessions at once) or enables it again.
-    pub async fn set_operator_disabled(
-        &self,
-        email: &str,
-        disabled: bool,
-        at: DateTime<Utc>,
-    ) -> Result<Operator, StoreError> {
-        let (mut tx, _guard) = self.begin_write().await?;
-        let row: Option<OperatorRow> =
-            sqlx::query_as("SELECT id, email, role, created_at FROM operators WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let operator: Operator = row.ok_or(StoreError::NotFound)?.try_into()?;
-        sqlx::query("UPDATE operators SET disabled_at = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
-            .bind(disabled.then_some(at))
-            .bind(&operator.id)
-            .execute(&mut *tx)
-            .await?;
-        if disabled {
-            sqlx::query("UPDATE console_sessions SET ended_at = $1 WHERE operator_id = $2 AND ended_at IS NULL")
-                .bind(at)
-                .bind(&operator.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(operator)
-    }
-
-    /// Every operator's platforms (operator id, platform id), for listing accounts: operators
-    /// with none see every platform.
-    pub async fn all_operator_platforms(&self) -> Result<Vec<(String, PlatformId)>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT operator_id, platform_id FROM operator_platforms ORDER BY operator_id, platform_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(o, p)| (o, PlatformId::from_trusted(p)))
-            .collect())
-    }
-
-    /// The platforms an operator may see; empty: every platform.
-    pub async fn operator_platforms(
-        &self,
-        operator_id: &str,
-    ) -> Result<Vec<PlatformId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT platform_id FROM operator_platforms WHERE operator_id = $1 ORDER BY platform_id",
-        )
-        .bind(operator_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids.into_iter().map(PlatformId::from_trusted).collect())
-    }
-
-    /// Limits an operator to these platforms (empty: every platform). Their sessions end, so
-    /// that the new limit holds from the next sign-in on, and no page shown before outlives it.
-    pub async fn set_operator_platforms(
-        &self,
-        email: &str,
-        platforms: &[PlatformId],
-        at: DateTime<Utc>,
-    ) -> Result<Operator, StoreError> {
-        let (mut tx, _guard) = self.begin_write().await?;
-        let row: Option<OperatorRow> =
-            sqlx::query_as("SELECT id, email, role, created_at FROM operators WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let operator: Operator = row.ok_or(StoreError::NotFound)?.try_into()?;
-        write_scope(&mut tx, &operator.id, platforms).await?;
-        sqlx::query(
-            "UPDATE console_sessions SET ended_at = $1 WHERE operator_id = $2 AND ended_at IS NULL",
-        )
-        .bind(at)
-        .bind(&operator.id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(operator)
-    }
-
     pub async fn operator_for_login(
         &self,
         email: &str,
@@ -680,34 +514,4 @@ async fn first_approvals(tx: &mut Tx, customer: &Customer) -> Result<Vec<String>
     .bind(since.unwrap_or(customer.created_at))
     .fetch_all(&mut **tx)
     .await?)
-}
-
-/// Replaces an operator's platforms (empty: every platform), refusing a platform that does not
-/// exist.
-async fn write_scope(
-    tx: &mut Tx,
-    operator_id: &str,
-    platforms: &[PlatformId],
-) -> Result<(), StoreError> {
-    for p in platforms {
-        let known: Option<String> = sqlx::query_scalar("SELECT id FROM platforms WHERE id = $1")
-            .bind(p.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-        if known.is_none() {
-            return Err(StoreError::Conflict(format!("there is no platform {p}")));
-        }
-    }
-    sqlx::query("DELETE FROM operator_platforms WHERE operator_id = $1")
-        .bind(operator_id)
-        .execute(&mut **tx)
-        .await?;
-    for p in platforms {
-        sqlx::query("INSERT INTO operator_platforms (operator_id, platform_id) VALUES ($1, $2)")
-            .bind(operator_id)
-            .bind(p.as_str())
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
 }

@@ -87,6 +87,14 @@ enum OperatorCommand {
         #[arg(long, conflicts_with = "platforms")]
         all: bool,
     },
+    /// Make an account an admin or a reviewer. Its sessions end, and so do reset links made
+    /// for it.
+    Role {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["reviewer", "admin"])]
+        role: String,
+    },
     /// Give an account a new password (generated and printed once, or read from standard
     /// input); every session of the account ends. The way to reset an admin's password.
     Password {
@@ -115,11 +123,13 @@ enum OperatorCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every platform's hash chain; exit 1 naming the first broken row if any.
+    /// Recompute every hash chain (the installation's, for operator accounts, and each
+    /// platform's); exit 1 naming the first broken row if any.
     Verify,
-    /// Write audit rows as JSON lines, in chain order.
+    /// Write audit rows as JSON lines, in chain order: the installation's chain, then each
+    /// platform's.
     Export {
-        /// Only this platform's rows.
+        /// Only this platform's rows (`installation`: only the installation's chain).
         #[arg(long, value_name = "PLATFORM_ID")]
         platform: Option<String>,
         /// Write to this file instead of standard output.
@@ -512,12 +522,12 @@ async fn main() -> Result<()> {
             let report = store.verify_audit().await?;
             store.close().await;
             let mut broken = 0;
-            for (platform, result) in &report {
+            for (chain, result) in &report {
                 match result {
-                    Ok(n) => println!("{platform}: ok, {n} rows"),
+                    Ok(n) => println!("{chain}: ok, {n} rows"),
                     Err(e) => {
                         broken += 1;
-                        println!("{platform}: BROKEN: {e}");
+                        println!("{chain}: BROKEN: {e}");
                     }
                 }
             }
@@ -529,17 +539,16 @@ async fn main() -> Result<()> {
         Command::Audit(AuditCommand::Export { platform, output }) => {
             use std::io::Write;
             let store = open_store(&config).await?;
-            let platforms =
-                match platform {
-                    Some(p) => vec![PlatformId::parse(p)
-                        .context("--platform must be a platform id (plat_…)")?],
-                    None => store
-                        .list_platforms()
-                        .await?
-                        .into_iter()
-                        .map(|p| p.id)
-                        .collect(),
-                };
+            let chains = match platform.as_deref() {
+                Some(kyb_store::audit::INSTALLATION) => {
+                    vec![kyb_store::audit::AuditChain::Installation]
+                }
+                Some(p) => vec![kyb_store::audit::AuditChain::Platform(
+                    PlatformId::parse(p)
+                        .context("--platform must be a platform id (plat_…) or installation")?,
+                )],
+                None => store.audit_chains().await?,
+            };
             let mut out: Box<dyn Write> = match output {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path)
@@ -547,8 +556,8 @@ async fn main() -> Result<()> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            for platform in platforms {
-                let (rows, _) = store.audit_chain(&platform).await?;
+            for chain in chains {
+                let (rows, _) = store.audit_chain(&chain).await?;
                 for row in rows {
                     serde_json::to_writer(&mut out, &row)?;
                     out.write_all(b"\n")?;
@@ -582,7 +591,7 @@ async fn main() -> Result<()> {
             // The account and its platforms are written together: an unknown platform creates
             // nothing.
             let created = store
-                .create_operator(&email, role, &hash, &platforms, clock.now())
+                .create_operator(&email, role, &hash, &platforms, &by_cli(&clock))
                 .await;
             store.close().await;
             let operator = created.map_err(|e| match e {
@@ -612,7 +621,7 @@ async fn main() -> Result<()> {
             let done = match found {
                 Ok(Some(found)) => {
                     store
-                        .set_operator_password(&found.operator.id, &hash, None, clock.now())
+                        .set_operator_password(&found.operator.id, &hash, None, &by_cli(&clock))
                         .await
                 }
                 Ok(None) => Err(kyb_store::StoreError::NotFound),
@@ -644,7 +653,7 @@ async fn main() -> Result<()> {
             };
             let store = open_store(&config).await?;
             let done = store
-                .set_operator_platforms(&email, &platforms, clock.now())
+                .set_operator_platforms(&email, &platforms, &by_cli(&clock))
                 .await;
             store.close().await;
             done.map_err(|e| match e {
@@ -663,6 +672,28 @@ async fn main() -> Result<()> {
                     names.join(", ")
                 );
             }
+        }
+        Command::Operator(OperatorCommand::Role { email, role }) => {
+            let email = email.trim().to_lowercase();
+            let role = kyb_store::OperatorRole::parse(role).expect("clap checked the role");
+            let store = open_store(&config).await?;
+            let done = store.set_operator_role(&email, role, &by_cli(&clock)).await;
+            store.close().await;
+            done.map_err(|e| match e {
+                kyb_store::StoreError::NotFound => {
+                    anyhow::anyhow!("no operator with e-mail {email}")
+                }
+                other => anyhow::Error::from(other),
+            })?;
+            println!(
+                "operator {email} is a{} {}; their sessions have ended",
+                if role == kyb_store::OperatorRole::Admin {
+                    "n"
+                } else {
+                    ""
+                },
+                role.as_str()
+            );
         }
         Command::Operator(OperatorCommand::List { json }) => {
             let store = open_store(&config).await?;
@@ -708,7 +739,7 @@ async fn main() -> Result<()> {
             let email = email.trim().to_lowercase();
             let store = open_store(&config).await?;
             let done = store
-                .set_operator_disabled(&email, disable, clock.now())
+                .set_operator_disabled(&email, disable, &by_cli(&clock))
                 .await;
             store.close().await;
             done.map_err(|e| match e {
@@ -729,6 +760,11 @@ async fn main() -> Result<()> {
         Command::Openapi => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// Who acts in a command-line change: the installation's operator, now.
+fn by_cli(clock: &Clock) -> AuditContext {
+    AuditContext::operator_cli(clock.now())
 }
 
 /// Platform ids from the command line, each checked for its form.

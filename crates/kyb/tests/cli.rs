@@ -1214,4 +1214,104 @@ both_databases!(operator_accounts, |kyb| async move {
     assert!(text.lines().any(|l| l.starts_with("password: ")));
     let missing = kyb.run(&["operator", "password", "--email", "nobody@yourco.example"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no operator with e-mail"));
+
+    // Role changes.
+    let promoted = kyb.run(&[
+        "operator",
+        "role",
+        "--email",
+        "cy@yourco.example",
+        "--role",
+        "admin",
+    ]);
+    assert!(String::from_utf8_lossy(&promoted.stdout).contains("is an admin"));
+    let cy = kyb.json(&["operator", "list", "--json"]);
+    assert!(cy
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["email"] == "cy@yourco.example" && o["role"] == "admin"));
+
+    // Every change to an account is a row of the installation's audit chain, which `kyb audit
+    // verify` checks with the platforms' chains.
+    let file = kyb.dir.path().join("installation.jsonl");
+    let export = kyb.run(&[
+        "audit",
+        "export",
+        "--platform",
+        "installation",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let rows: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["details"]["email"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("operator.created", "ana@yourco.example"),
+            ("operator.disabled", "ana@yourco.example"),
+            ("operator.enabled", "ana@yourco.example"),
+            ("operator.created", "cy@yourco.example"),
+            ("operator.platforms_changed", "cy@yourco.example"),
+            ("operator.password_changed", "cy@yourco.example"),
+            ("operator.role_changed", "cy@yourco.example"),
+        ]
+    );
+    assert!(rows.iter().all(|r| r["platform_id"] == "installation"
+        && r["actor_type"] == "operator"
+        && r["actor_id"] == "cli"));
+    assert_eq!(
+        rows[3]["details"]["platforms"],
+        serde_json::json!([platform])
+    );
+    assert_eq!(
+        rows[4]["details"]["previous"],
+        serde_json::json!([platform])
+    );
+    assert_eq!(rows[4]["details"]["platforms"], serde_json::json!([]));
+    assert_eq!(rows[6]["details"]["previous"], "reviewer");
+    assert_eq!(rows[6]["details"]["role"], "admin");
+    assert!(!std::fs::read_to_string(&file).unwrap().contains(password));
+    let out = kyb.run(&["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("installation: ok, 7 rows"), "{stdout}");
+
+    // Rewriting who was made an admin, or deleting the newest row, is caught.
+    tamper(
+        &kyb,
+        "UPDATE installation_audit_log SET target_id = 'op_eve' WHERE platform_seq = 7",
+    )
+    .await;
+    let out = kyb.run(&["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("installation: BROKEN: row 7 ("), "{stdout}");
+    tamper(
+        &kyb,
+        "DELETE FROM installation_audit_log WHERE platform_seq = 7",
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&kyb.run(&["audit", "verify"]).stdout).into_owned();
+    assert!(
+        stdout.contains("installation: BROKEN: the chain ends at row 6 but 7 rows"),
+        "{stdout}"
+    );
 });

@@ -14,9 +14,10 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kyb_store::{secrets, OperatorRole};
+use kyb_store::{secrets, ActorKind, AuditContext, OperatorRole};
 
 use super::{internal, minutes, problem, secret_field, OperatorSession};
+use crate::extract::RequestContext;
 use crate::web::cookies::random_token;
 use crate::web::page;
 use crate::AppState;
@@ -116,6 +117,7 @@ pub(super) async fn list(State(state): State<AppState>, me: OperatorSession) -> 
 pub(super) async fn make_reset(
     State(state): State<AppState>,
     me: OperatorSession,
+    rc: RequestContext,
     Path(operator_id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -132,10 +134,9 @@ pub(super) async fn make_reset(
         .store
         .create_password_reset(
             &operator_id,
-            &me.operator().id,
             &secrets::hash_secret(&token),
-            now,
             until,
+            &me.audit(&rc, now),
         )
         .await
     {
@@ -208,6 +209,7 @@ pub(super) async fn change_page(me: OperatorSession) -> Response {
 pub(super) async fn change(
     State(state): State<AppState>,
     me: OperatorSession,
+    rc: RequestContext,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     if let Some(r) = me.csrf_refusal(&form) {
@@ -250,7 +252,7 @@ pub(super) async fn change(
             &me.operator().id,
             &hash,
             Some(me.id_hash()),
-            state.clock.now(),
+            &me.audit(&rc, state.clock.now()),
         )
         .await
     {
@@ -300,6 +302,7 @@ pub(super) async fn reset_page(
 /// Uses a reset link: the new password, then the sign-in page.
 pub(super) async fn reset(
     State(state): State<AppState>,
+    rc: RequestContext,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -327,9 +330,17 @@ pub(super) async fn reset(
         Ok(h) => h,
         Err(e) => return internal(anyhow::anyhow!(e)),
     };
+    // The store names the account as the actor: whoever holds the link acts as it.
+    let link_holder = AuditContext {
+        actor: ActorKind::Operator,
+        actor_id: None,
+        request_id: rc.request_id,
+        client_addr: rc.client_addr,
+        at: now,
+    };
     match state
         .store
-        .redeem_password_reset(&id_hash, &hash, now)
+        .redeem_password_reset(&id_hash, &hash, &link_holder)
         .await
     {
         Ok(Some(_)) => Redirect::to("/console/login?reset=done").into_response(),

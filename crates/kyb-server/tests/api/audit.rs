@@ -1,12 +1,12 @@
 use crate::db_test;
 use crate::helpers::*;
-use kyb_store::audit::ChainBreak;
+use kyb_store::audit::{AuditChain, ChainBreak};
 
 async fn verify(app: &TestApp) -> Result<usize, ChainBreak> {
     let report = app.state.store.verify_audit().await.unwrap();
     report
         .into_iter()
-        .find(|(p, _)| *p == app.platform)
+        .find(|(c, _)| *c == AuditChain::Platform(app.platform.clone()))
         .unwrap()
         .1
 }
@@ -16,7 +16,12 @@ db_test!(every_write_extends_a_verifiable_chain, |app| async move {
     assert_eq!(app.issue_link_as(&app.key, &id).await.status(), 200);
     // platform.created, api_key.created, business_customer.created, kyb_link.created, kyb_link.created
     assert_eq!(verify(&app).await, Ok(5));
-    let (rows, head) = app.state.store.audit_chain(&app.platform).await.unwrap();
+    let (rows, head) = app
+        .state
+        .store
+        .audit_chain(&AuditChain::Platform(app.platform.clone()))
+        .await
+        .unwrap();
     assert_eq!(
         rows.iter().map(|r| r.platform_seq).collect::<Vec<_>>(),
         [1, 2, 3, 4, 5]

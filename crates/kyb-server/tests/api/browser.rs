@@ -398,7 +398,7 @@ async fn run_console(postgres: bool) {
             kyb_store::OperatorRole::Reviewer,
             &hash,
             &[],
-            app.clock.now(),
+            &kyb_store::AuditContext::operator_cli(app.clock.now()),
         )
         .await
         .unwrap();

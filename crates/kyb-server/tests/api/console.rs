@@ -7,7 +7,7 @@ use crate::db_test;
 use crate::helpers::*;
 use crate::hosted::submitted_case;
 use kyb_server::checks::CheckRunner;
-use kyb_store::OperatorRole;
+use kyb_store::{AuditContext, OperatorRole};
 use serde_json::Value;
 
 const PASSWORD: &str = "a long enough password";
@@ -134,7 +134,13 @@ impl TestApp {
         let hash = kyb_server::console::password::hash(PASSWORD).unwrap();
         self.state
             .store
-            .create_operator(email, role, &hash, &[], self.clock.now())
+            .create_operator(
+                email,
+                role,
+                &hash,
+                &[],
+                &AuditContext::operator_cli(self.clock.now()),
+            )
             .await
             .unwrap();
         let c = Console::new(self);
@@ -171,7 +177,7 @@ db_test!(
                 OperatorRole::Reviewer,
                 &hash,
                 &[],
-                app.clock.now(),
+                &AuditContext::operator_cli(app.clock.now()),
             )
             .await
             .unwrap();
@@ -747,14 +753,22 @@ db_test!(
         assert_eq!(reviewer.get("/console").await.0, 200);
         app.state
             .store
-            .set_operator_disabled("rev@kyb.example", true, app.clock.now())
+            .set_operator_disabled(
+                "rev@kyb.example",
+                true,
+                &AuditContext::operator_cli(app.clock.now()),
+            )
             .await
             .unwrap();
         assert_eq!(reviewer.get("/console").await.0, 303, "the session ended");
         assert_eq!(reviewer.login("rev@kyb.example", PASSWORD).await, 401);
         app.state
             .store
-            .set_operator_disabled("rev@kyb.example", false, app.clock.now())
+            .set_operator_disabled(
+                "rev@kyb.example",
+                false,
+                &AuditContext::operator_cli(app.clock.now()),
+            )
             .await
             .unwrap();
         assert_eq!(reviewer.login("rev@kyb.example", PASSWORD).await, 303);
@@ -1352,7 +1366,7 @@ db_test!(
                 OperatorRole::Reviewer,
                 &hash,
                 std::slice::from_ref(&app.platform),
-                app.clock.now(),
+                &AuditContext::operator_cli(app.clock.now()),
             )
             .await
             .unwrap();
@@ -1401,7 +1415,11 @@ db_test!(
 
         // A new limit ends the account's sessions.
         store
-            .set_operator_platforms("scoped@kyb.example", &[], app.clock.now())
+            .set_operator_platforms(
+                "scoped@kyb.example",
+                &[],
+                &AuditContext::operator_cli(app.clock.now()),
+            )
             .await
             .unwrap();
         let (status, _) = scoped.get("/console").await;
@@ -1607,7 +1625,7 @@ db_test!(
                 OperatorRole::Admin,
                 &hash,
                 std::slice::from_ref(&app.platform),
-                app.clock.now(),
+                &AuditContext::operator_cli(app.clock.now()),
             )
             .await
             .unwrap();
@@ -1643,5 +1661,61 @@ db_test!(
             ["3"],
             "only hashes are kept"
         );
+
+        // A link made for a reviewer ends when the reviewer becomes an admin.
+        assert_eq!(admin.login("admin@kyb.example", PASSWORD).await, 303);
+        let fourth = make().await;
+        app.state
+            .store
+            .set_operator_role(
+                "rev@kyb.example",
+                OperatorRole::Admin,
+                &AuditContext::operator_cli(app.clock.now()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            stranger.get(&format!("/console/reset/{fourth}")).await.0,
+            404
+        );
+
+        // Each change is a row of the installation's audit chain, naming who made it (the
+        // command line, the admin, or the account itself) and never holding a link.
+        let (rows, _) = app
+            .state
+            .store
+            .audit_chain(&kyb_store::audit::AuditChain::Installation)
+            .await
+            .unwrap();
+        let about_rev: Vec<(&str, &str)> = rows
+            .iter()
+            .filter(|r| r.target_id == rev_id)
+            .map(|r| (r.action.as_str(), r.actor_id.as_deref().unwrap()))
+            .collect();
+        let (rev, adm) = (rev_id.as_str(), other_admin.as_str());
+        assert_eq!(
+            about_rev,
+            [
+                ("operator.created", "cli"),
+                ("operator.password_changed", rev),
+                ("operator.reset_link_created", adm),
+                ("operator.reset_link_created", adm),
+                ("operator.password_reset", rev),
+                ("operator.reset_link_created", adm),
+                ("operator.reset_link_created", adm),
+                ("operator.role_changed", "cli"),
+            ]
+        );
+        assert!(rows
+            .iter()
+            .filter(|r| r.actor_id.as_deref() != Some("cli"))
+            .all(|r| r.client_addr.is_some() && r.request_id.is_some()));
+        let text = serde_json::to_string(&rows).unwrap();
+        for token in [&first, &second, &third, &fourth] {
+            assert!(!text.contains(token.as_str()));
+        }
+        let report = app.state.store.verify_audit().await.unwrap();
+        assert_eq!(report[0].0, kyb_store::audit::AuditChain::Installation);
+        assert_eq!(report[0].1, Ok(rows.len()));
     }
 );

@@ -1,0 +1,29 @@
+-- The installation's own audit chain, next to the per-platform ones: what happens to operator
+-- accounts (created, disabled, enabled, role and platform changes, passwords, reset links)
+-- belongs to no platform. Same columns and hash as audit_log, so one verifier checks both;
+-- platform_id is always 'installation' here (no platform row, no foreign key).
+-- Kept in step with ../postgres/0014_installation_audit.sql.
+CREATE TABLE installation_audit_log (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT NOT NULL UNIQUE,
+    platform_id   TEXT NOT NULL CHECK (platform_id = 'installation'),
+    livemode      BOOLEAN,
+    actor_type    TEXT NOT NULL,
+    actor_id      TEXT,
+    action        TEXT NOT NULL,
+    target_type   TEXT NOT NULL,
+    target_id     TEXT NOT NULL,
+    request_id    TEXT,
+    client_addr   TEXT,
+    details       TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    platform_seq  INTEGER NOT NULL UNIQUE,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+);
+
+CREATE TABLE installation_audit_heads (
+    platform_id  TEXT PRIMARY KEY CHECK (platform_id = 'installation'),
+    seq          INTEGER NOT NULL,
+    hash         TEXT NOT NULL
+);
