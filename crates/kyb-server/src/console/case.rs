@@ -5,10 +5,13 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kyb_domain::requirements::{document_label, requestable_items, BUSINESS_FIELDS};
+use kyb_domain::requirements::{
+    document_label, requestable_items, ACCEPTED_DOCUMENT_TYPES, BUSINESS_FIELDS,
+};
 
 use super::decisions::REJECTION_REASONS;
 use super::{checks, find_case, hits, internal, minutes, problem, refusal, OperatorSession};
+use crate::web::documents::{preview_kind, Delivery};
 use crate::web::page;
 use crate::AppState;
 
@@ -39,7 +42,7 @@ struct CasePage {
     people: Vec<(String, String)>,
     /// What the customer gave beside what the registry returned.
     registry: Option<RegistryView>,
-    documents: Vec<(String, String, String)>,
+    documents: Vec<DocumentView>,
     checks: Vec<CheckView>,
     failed: Vec<checks::FailedView>,
     admin: bool,
@@ -179,17 +182,22 @@ pub(super) async fn render(
     let documents = facts
         .documents
         .iter()
-        .map(|d| {
-            (
-                d.id.clone(),
-                document_label(&d.kind).to_owned(),
-                format!(
-                    "({}, {} bytes, SHA-256 {})",
-                    d.content_type,
-                    d.size_bytes,
-                    &d.sha256[..16]
-                ),
-            )
+        .map(|d| DocumentView {
+            id: d.id.clone(),
+            label: document_label(&d.kind).to_owned(),
+            detail: format!(
+                "{} “{}”, {} bytes, uploaded {}, SHA-256 {}…",
+                ACCEPTED_DOCUMENT_TYPES
+                    .iter()
+                    .find(|(m, _)| *m == d.content_type)
+                    .map_or("file", |(_, ext)| ext)
+                    .to_uppercase(),
+                d.original_name,
+                d.size_bytes,
+                minutes(d.uploaded_at),
+                &d.sha256[..16]
+            ),
+            preview: preview_kind(&d.content_type).unwrap_or(""),
         })
         .collect();
     let subject_label = |subject: &str| match subject.strip_prefix("person:") {
@@ -302,7 +310,7 @@ pub(super) async fn render(
             (key, label, ticked)
         })
         .collect();
-    page(
+    let mut r = page(
         status,
         &CasePage {
             operator: me.operator().email.clone(),
@@ -348,14 +356,48 @@ pub(super) async fn render(
             risk,
             approvals,
         },
-    )
+    );
+    // The page frames its PDFs (served by `preview`, from this origin only).
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(crate::web::CSP_WITH_DOCUMENT_FRAMES),
+    );
+    r
 }
 
-/// A document of a case, for a signed-in operator only; always a download.
+/// A document as the case page lists it.
+pub struct DocumentView {
+    pub id: String,
+    pub label: String,
+    /// Type, size, when, and the start of its SHA-256.
+    pub detail: String,
+    /// "image", "pdf", or empty: how it is shown in place.
+    pub preview: &'static str,
+}
+
+/// A document of a case, for a signed-in operator only, as a download.
 pub(super) async fn document(
+    state: State<AppState>,
+    me: OperatorSession,
+    path: Path<(String, String)>,
+) -> Response {
+    send_document(state, me, path, Delivery::Download).await
+}
+
+/// A document of a case shown in place in the case page (an image, or a PDF in a frame).
+pub(super) async fn preview(
+    state: State<AppState>,
+    me: OperatorSession,
+    path: Path<(String, String)>,
+) -> Response {
+    send_document(state, me, path, Delivery::Preview).await
+}
+
+async fn send_document(
     State(state): State<AppState>,
     me: OperatorSession,
     Path((raw, doc_id)): Path<(String, String)>,
+    delivery: Delivery,
 ) -> Response {
     let case = match find_case(&state, &me, &raw).await {
         Ok(c) => c,
@@ -366,7 +408,7 @@ pub(super) async fn document(
         Err(e) => return internal(e),
     };
     match documents.iter().find(|d| d.id == doc_id) {
-        Some(doc) => crate::web::documents::send(&state, doc)
+        Some(doc) => crate::web::documents::send(&state, doc, delivery)
             .await
             .unwrap_or_else(internal),
         None => problem(

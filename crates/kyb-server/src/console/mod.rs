@@ -314,6 +314,10 @@ pub fn router() -> Router<AppState> {
             get(case::document),
         )
         .route(
+            "/console/cases/{customer_id}/documents/{document_id}/preview",
+            get(case::preview),
+        )
+        .route(
             "/console/cases/{customer_id}/approve",
             post(decisions::approve),
         )

@@ -300,7 +300,7 @@ pub async fn download(
     let Some(doc) = docs.into_iter().find(|d| d.id == document_id) else {
         return no_such_document(&session.0.platform_name);
     };
-    crate::web::documents::send(&state, &doc)
+    crate::web::documents::send(&state, &doc, crate::web::documents::Delivery::Download)
         .await
         .unwrap_or_else(internal_error)
 }

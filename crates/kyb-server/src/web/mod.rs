@@ -17,18 +17,26 @@ use crate::AppState;
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                        frame-ancestors 'none'; base-uri 'none'";
 
+/// `CSP`, and frames from our own origin: a page that shows documents in place (a PDF).
+pub const CSP_WITH_DOCUMENT_FRAMES: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// The security headers of every server-rendered page (hosted flow and console).
 pub fn with_page_headers(pages: Router<AppState>) -> Router<AppState> {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     pages
-        // A handler may set a stricter policy of its own (document downloads are sandboxed).
+        // A handler may set a policy of its own (documents; a page that frames a PDF of ours).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
         ))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(SetResponseHeaderLayer::if_not_present(

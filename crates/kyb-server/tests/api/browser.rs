@@ -436,6 +436,23 @@ async fn run_console(postgres: bool) {
     on_page(&c, "Acme Corp").await;
     shoot(&c, "9-console-case").await;
     accessible(&c, "a case").await;
+    // The uploaded PDFs are shown in place, each in a frame that holds Chromium's PDF viewer
+    // (a frame the policy blocked would hold an error page, which we could not read).
+    let viewers = c
+        .execute(
+            "return [...document.querySelectorAll('iframe.preview')].map(f => {
+               const d = f.contentDocument;
+               return d ? d.contentType : 'blocked';
+             });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        viewers,
+        json!(["application/pdf", "application/pdf", "application/pdf"]),
+        "each uploaded PDF in its viewer"
+    );
     // The reviewer takes the case and writes a note.
     press(&c, "#claim").await;
     on_page(&c, "Acme Corp").await;

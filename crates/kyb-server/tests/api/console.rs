@@ -639,7 +639,82 @@ db_test!(
             .to_str()
             .unwrap()
             .starts_with("attachment"));
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
         assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+
+        // Shown in place on the case page: a PDF in a frame of this origin only (Chromium
+        // runs no PDF viewer in a sandboxed document), an image sandboxed.
+        let get = |path: String| {
+            let reviewer = &reviewer;
+            async move {
+                reviewer
+                    .client
+                    .get(format!("{}{path}", reviewer.base))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let case = get(format!("/console/cases/{id}")).await;
+        let csp = case.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("frame-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        let html = case.text().await.unwrap();
+        let preview = format!("{path}/preview");
+        assert!(
+            html.contains(&format!("<iframe class=\"preview\" src=\"{preview}\"")),
+            "{html}"
+        );
+        let r = get(preview.clone()).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers()["x-frame-options"], "SAMEORIGIN");
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.starts_with("default-src 'none';") && csp.contains("frame-ancestors 'self'"),
+            "{csp}"
+        );
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline"));
+        assert_eq!(
+            Console::new(&app).get(&preview).await.0,
+            303,
+            "signed in only"
+        );
+        app.exec(&format!(
+            "UPDATE documents SET content_type = 'image/png' WHERE id = '{doc}'"
+        ))
+        .await;
+        let html = get(format!("/console/cases/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(&format!(
+                "<img class=\"preview\" src=\"{preview}\" alt=\"The "
+            )),
+            "{html}"
+        );
+        let r = get(preview.clone()).await;
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert_eq!(
+            r.headers()["content-security-policy"],
+            "default-src 'none'; sandbox"
+        );
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        app.exec(&format!(
+            "UPDATE documents SET content_type = 'application/pdf' WHERE id = '{doc}'"
+        ))
+        .await;
 
         // Its file gone from the document storage (a restore that missed the documents): a
         // 404 that says so, not a 500.
@@ -1400,10 +1475,30 @@ db_test!(
                 .await;
             assert_eq!(status, 404, "{action}");
         }
-        let (status, _) = scoped
-            .get(&format!("/console/cases/{theirs}/documents/doc_x"))
+        // The other platform's case gets a document (moved from ours behind kyb's back).
+        app.exec(&format!(
+            "UPDATE documents SET platform_id = '{beta}', customer_id = '{theirs}' WHERE customer_id = '{ours}'"
+        ))
+        .await;
+        let their_docs = app
+            .dump(&format!(
+                "SELECT id FROM documents WHERE customer_id = '{theirs}'"
+            ))
             .await;
-        assert_eq!(status, 404);
+        assert!(!their_docs.is_empty());
+        for doc in their_docs {
+            for path in [
+                format!("/console/cases/{theirs}/documents/{doc}"),
+                format!("/console/cases/{theirs}/documents/{doc}/preview"),
+            ] {
+                assert_eq!(scoped.get(&path).await.0, 404, "{path}");
+                assert_eq!(
+                    admin.get(&path).await.0,
+                    200,
+                    "{path} for one who sees both"
+                );
+            }
+        }
         assert_eq!(
             app.dump(&format!(
                 "SELECT COUNT(*) || '' FROM audit_log WHERE target_id = '{theirs}' \
