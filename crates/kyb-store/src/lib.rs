@@ -778,11 +778,13 @@ impl Store {
         on_backend!(self, b => b.customer_platform(customer_id).await)
     }
 
+    /// A case's decisions, oldest first.
     pub async fn decisions(
         &self,
+        platform_id: &PlatformId,
         customer_id: &CustomerId,
     ) -> Result<Vec<DecisionRecord>, StoreError> {
-        on_backend!(self, b => b.decisions(customer_id).await)
+        on_backend!(self, b => b.decisions(platform_id, customer_id).await)
     }
 
     pub async fn clear_review_flag(

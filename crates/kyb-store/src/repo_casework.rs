@@ -90,16 +90,22 @@ impl Backend {
                 ))
             }
             Assign::To(operator_id) => {
+                // Only to someone who may see the case: an account limited to other
+                // platforms could not open it.
                 let found: Option<(String, String)> = sqlx::query_as(
-                    "SELECT id, email FROM operators WHERE id = $1 AND disabled_at IS NULL",
+                    "SELECT id, email FROM operators o WHERE id = $1 AND disabled_at IS NULL \
+                     AND (NOT EXISTS (SELECT 1 FROM operator_platforms s WHERE s.operator_id = o.id) \
+                          OR EXISTS (SELECT 1 FROM operator_platforms s WHERE s.operator_id = o.id \
+                                     AND s.platform_id = $2))",
                 )
                 .bind(operator_id)
+                .bind(platform_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
                 Some(found.ok_or_else(|| {
                     StoreError::refused(
                         "no_such_operator",
-                        "there is no active operator of that name",
+                        "there is no active operator of that name who may see this platform's cases",
                     )
                 })?)
             }

@@ -141,6 +141,7 @@ impl Backend {
 
     pub async fn decisions(
         &self,
+        platform_id: &PlatformId,
         customer_id: &CustomerId,
     ) -> Result<Vec<DecisionRecord>, StoreError> {
         #[derive(sqlx::FromRow)]
@@ -154,8 +155,10 @@ impl Backend {
         }
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT o.email, d.action, d.reason_code, d.note, d.message, d.created_at FROM case_decisions d \
-             JOIN operators o ON o.id = d.operator_id WHERE d.customer_id = $1 ORDER BY d.seq",
+             JOIN operators o ON o.id = d.operator_id WHERE d.platform_id = $1 AND d.customer_id = $2 \
+             ORDER BY d.seq",
         )
+        .bind(platform_id.as_str())
         .bind(customer_id.as_str())
         .fetch_all(&self.pool)
         .await?;

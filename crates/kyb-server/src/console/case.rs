@@ -150,12 +150,12 @@ pub(super) async fn render(
     ) = match tokio::try_join!(
         state.store.assignee(&case.platform, &case.id),
         state.store.case_notes(&case.platform, &case.id),
-        state.store.list_operators(),
+        state.store.operator_accounts(),
         state.store.case_timeline(&case.platform, &case.id),
         state.store.case_facts(&case.platform, &case.id, now),
         state.store.list_checks(&case.platform, &case.id),
         state.store.failed_check_jobs(&case.platform, &case.id),
-        state.store.decisions(&case.id),
+        state.store.decisions(&case.platform, &case.id),
         state.store.hit_verdicts(&case.platform, &case.id),
         state
             .store
@@ -341,10 +341,13 @@ pub(super) async fn render(
                 let mine = a.operator_id == me.operator().id;
                 (a.email, minutes(a.assigned_at), mine)
             }),
+            // Only those who may open the case: active, and seeing its platform.
             operators: operators
                 .into_iter()
-                .filter(|(_, disabled)| !disabled)
-                .map(|(o, _)| (o.id, o.email))
+                .filter(|a| {
+                    !a.disabled && (a.platforms.is_empty() || a.platforms.contains(&case.platform))
+                })
+                .map(|a| (a.operator.id, a.operator.email))
                 .collect(),
             notes: notes
                 .into_iter()

@@ -402,6 +402,18 @@ async fn run_console(postgres: bool) {
         )
         .await
         .unwrap();
+    let hash = kyb_server::console::password::hash("admin password 1").unwrap();
+    app.state
+        .store
+        .create_operator(
+            "admin@kyb.example",
+            kyb_store::OperatorRole::Admin,
+            &hash,
+            &[],
+            &kyb_store::AuditContext::operator_cli(app.clock.now()),
+        )
+        .await
+        .unwrap();
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path()).await;
 
@@ -551,6 +563,22 @@ async fn run_console(postgres: bool) {
         notice.contains("verdict on the hit is recorded"),
         "{notice}"
     );
+    // The confirmed match is rejected: no reason is picked until the reviewer picks one, and
+    // the decision asks for the box.
+    let picked = c
+        .find(Locator::Id("reason_code"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(picked.as_deref(), Some(""), "no reason preselected");
+    select(&c, "reason_code", "sanctions_match").await;
+    press(&c, "#reject-confirm").await;
+    press(&c, "#reject").await;
+    let notice = notice_text(&c).await;
+    assert!(notice.contains("The case is rejected"), "{notice}");
+    accessible(&c, "a rejected case").await;
     for (path, title) in [
         ("/console/password", "Change your password"),
         ("/console/cases/cust_nothere", "No such case"),
@@ -559,6 +587,57 @@ async fn run_console(postgres: bool) {
         on_page(&c, title).await;
         accessible(&c, title).await;
     }
+
+    // An admin gives a case to the reviewer, and makes the reviewer a password reset link.
+    c.goto(&app.url("/console")).await.unwrap();
+    press(&c, "form[action='/console/logout'] button").await;
+    on_page(&c, "Sign in").await;
+    fill(&c, "email", "admin@kyb.example").await;
+    fill(&c, "password", "admin password 1").await;
+    press(&c, "form button[type=submit]").await;
+    on_page(&c, "Review queue").await;
+    c.goto(&app.url(&format!("/console/cases/{ask}")))
+        .await
+        .unwrap();
+    on_page(&c, "Beta Trading Ltd").await;
+    let rev_id = app
+        .dump("SELECT id FROM operators WHERE email = 'rev@kyb.example'")
+        .await
+        .remove(0);
+    select(&c, "assign-to", &rev_id).await;
+    press(&c, "#assign").await;
+    let notice = notice_text(&c).await;
+    assert!(notice.contains("The case is assigned"), "{notice}");
+    let assignee = c
+        .find(Locator::Id("assignee"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(assignee.starts_with("rev@kyb.example"), "{assignee}");
+    accessible(&c, "a case an admin assigned").await;
+    c.goto(&app.url("/console/operators")).await.unwrap();
+    on_page(&c, "Operators").await;
+    accessible(&c, "the operators page").await;
+    press(&c, "form[action$='/reset'] button").await;
+    let link = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#reset-link code.link"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    accessible(&c, "the operators page with a reset link").await;
+    c.goto(&link).await.unwrap();
+    on_page(&c, "Set a new password").await;
+    accessible(&c, "the reset page").await;
+    fill(&c, "new_password", "a password from the link").await;
+    fill(&c, "new_password_again", "a password from the link").await;
+    press(&c, "form button[type=submit]").await;
+    on_page(&c, "Sign in").await;
     c.close().await.unwrap();
 
     for (id, status) in [(&approve, "approved"), (&ask, "more_info")] {

@@ -1499,6 +1499,24 @@ db_test!(
                 );
             }
         }
+        // A case goes only to someone who may open it.
+        let scoped_id = app
+            .dump("SELECT id FROM operators WHERE email = 'scoped@kyb.example'")
+            .await
+            .remove(0);
+        let (_, their_page) = admin.get(&format!("/console/cases/{theirs}")).await;
+        assert!(!their_page.contains(&format!("value=\"{scoped_id}\"")));
+        let (_, our_page) = admin.get(&format!("/console/cases/{ours}")).await;
+        assert!(our_page.contains(&format!("value=\"{scoped_id}\"")));
+        let to_scoped = [("action", "assign"), ("operator", scoped_id.as_str())];
+        assert_eq!(
+            admin.decide(&theirs, "assign", &to_scoped).await,
+            "refused=no_such_operator"
+        );
+        assert!(admin
+            .decide(&ours, "assign", &to_scoped)
+            .await
+            .ends_with("done=assigned"));
         assert_eq!(
             app.dump(&format!(
                 "SELECT COUNT(*) || '' FROM audit_log WHERE target_id = '{theirs}' \
