@@ -244,23 +244,31 @@ impl Backend {
             other_platform: String,
         }
         let dups: Vec<Dup> = sqlx::query_as(
-            "SELECT d.id, d.kind, d.sha256, o.customer_id AS other_customer, o.platform_id AS other_platform \
+            "SELECT DISTINCT d.id, d.kind, d.sha256, o.customer_id AS other_customer, o.platform_id AS other_platform \
              FROM documents d JOIN documents o ON o.sha256 = d.sha256 AND o.customer_id <> d.customer_id \
-             AND o.deleted_at IS NULL WHERE d.customer_id = $1 AND d.deleted_at IS NULL ORDER BY d.id, o.id",
+             AND o.deleted_at IS NULL WHERE d.customer_id = $1 AND d.deleted_at IS NULL \
+             ORDER BY d.id, o.customer_id",
         )
         .bind(customer_id.as_str())
         .fetch_all(&self.pool)
         .await?;
-        let duplicates = dups
-            .into_iter()
-            .map(|d| DuplicateDocument {
-                document_id: d.id,
-                kind: d.kind,
-                sha256: d.sha256,
-                other_customer: (d.other_platform == platform_id.as_str())
-                    .then(|| CustomerId::from_trusted(d.other_customer)),
-            })
-            .collect();
+        // One entry per document and other customer of this platform, and one per document for
+        // all the customers of other platforms (never named, so never told apart): the same
+        // file uploaded several times on either side counts once.
+        let mut duplicates: Vec<DuplicateDocument> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for d in dups {
+            let other_customer = (d.other_platform == platform_id.as_str())
+                .then(|| CustomerId::from_trusted(d.other_customer));
+            if seen.insert((d.id.clone(), other_customer.clone())) {
+                duplicates.push(DuplicateDocument {
+                    document_id: d.id,
+                    kind: d.kind,
+                    sha256: d.sha256,
+                    other_customer,
+                });
+            }
+        }
         Ok(CaseFacts {
             customer,
             people,

@@ -21,6 +21,8 @@ struct CheckView {
     reasons: String,
     at: String,
     evidence: String,
+    /// What the evidence says, in sentences; each with the cases it names (customer ids).
+    summary: Vec<super::evidence::Line>,
 }
 
 #[derive(Template)]
@@ -41,7 +43,7 @@ struct CasePage {
     /// Each person, and what the sanctions screening said of them.
     people: Vec<(String, String)>,
     /// What the customer gave beside what the registry returned.
-    registry: Option<RegistryView>,
+    registry: Option<super::evidence::RegistryView>,
     documents: Vec<DocumentView>,
     checks: Vec<CheckView>,
     failed: Vec<checks::FailedView>,
@@ -248,7 +250,7 @@ pub(super) async fn render(
         .iter()
         .rev()
         .find(|c| c.kind == "registry")
-        .map(|c| registry_view(&c.evidence));
+        .map(|c| super::evidence::registry_view(&c.evidence));
     if let Some((list, entry, reason)) = &typed.verdict {
         for h in hits
             .iter_mut()
@@ -276,6 +278,7 @@ pub(super) async fn render(
             reasons: c.reasons.join(", "),
             at: minutes(c.created_at),
             evidence: serde_json::to_string_pretty(&c.evidence).unwrap_or_default(),
+            summary: super::evidence::summary(&c.kind, &c.evidence),
         })
         .collect();
     let decisions = decisions
@@ -440,65 +443,5 @@ fn checks_summary(checks: &[kyb_store::CheckResult]) -> &'static str {
         "warn"
     } else {
         "pass"
-    }
-}
-
-/// The registry check as the case page shows it: each fact given beside the registry's.
-pub struct RegistryView {
-    /// What happened: found, not found, or no registry for the country.
-    pub summary: String,
-    /// (fact, given, registry's, differs)
-    pub rows: Vec<(&'static str, String, String, bool)>,
-}
-
-fn registry_view(evidence: &serde_json::Value) -> RegistryView {
-    let text = |k: &str| {
-        evidence.get(k).map_or_else(String::new, |v| match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        })
-    };
-    let registry = text("registry");
-    if registry.is_empty() {
-        return RegistryView {
-            summary: text("message"),
-            rows: Vec::new(),
-        };
-    }
-    let found = evidence.get("registry_id").is_some();
-    let norm = |s: &str| {
-        s.chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect::<String>()
-    };
-    let mut rows = Vec::new();
-    let (name, registered) = (text("name"), text("registered_name"));
-    let (number, registry_id) = (text("registration_number"), text("registry_id"));
-    if found {
-        rows.push((
-            "Name",
-            name.clone(),
-            registered.clone(),
-            norm(&name) != norm(&registered),
-        ));
-        rows.push((
-            "Registration number",
-            number.clone(),
-            registry_id.clone(),
-            norm(&number).trim_start_matches('0') != norm(&registry_id).trim_start_matches('0'),
-        ));
-    } else {
-        rows.push(("Name", name, String::new(), true));
-        rows.push(("Registration number", number, String::new(), true));
-    }
-    RegistryView {
-        summary: if found {
-            format!("Found in {registry} (name score {})", text("score"))
-        } else {
-            format!("Not found in {registry}")
-        },
-        rows,
     }
 }

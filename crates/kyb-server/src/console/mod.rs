@@ -11,6 +11,7 @@ mod case;
 mod casework;
 mod checks;
 mod decisions;
+mod evidence;
 mod hits;
 mod operators;
 pub mod password;

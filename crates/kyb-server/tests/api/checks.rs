@@ -18,7 +18,7 @@ fn with_registry(mut c: kyb_server::Config) -> kyb_server::Config {
 }
 
 impl TestApp {
-    async fn run_checks(&self) -> usize {
+    pub(crate) async fn run_checks(&self) -> usize {
         CheckRunner::new(self.state.clone())
             .run_once()
             .await

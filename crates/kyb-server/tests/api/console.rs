@@ -1080,7 +1080,7 @@ db_test!(
         assert_eq!(flag, [""], "a cleared hit is not raised again");
         let evidence = app
             .dump(&format!(
-                "SELECT evidence FROM check_results WHERE customer_id = '{id}' AND kind = 'sanctions' ORDER BY seq DESC LIMIT 1"
+                "SELECT CAST(evidence AS TEXT) FROM check_results WHERE customer_id = '{id}' AND kind = 'sanctions' ORDER BY seq DESC LIMIT 1"
             ))
             .await;
         assert!(evidence[0].contains("\"cleared\""), "{}", evidence[0]);
@@ -1832,3 +1832,51 @@ db_test!(
         assert_eq!(report[0].1, Ok(rows.len()));
     }
 );
+
+db_test!(check_evidence_reads_as_sentences, |app| async move {
+    // The same files on two cases: the second's documents check names each document once,
+    // with the other case linked, however many of its files match.
+    let first = submitted_case(&app, "Acme Corp", "5551234", "Ada Obi", "same").await;
+    let second = submitted_case(&app, "Beta Corp", "5551235", "Ben Cole", "same").await;
+    assert_eq!(app.run_checks().await, 2);
+    let documents = app
+        .dump(&format!(
+            "SELECT COUNT(*) || '' FROM documents WHERE customer_id = '{second}'"
+        ))
+        .await
+        .remove(0);
+    let duplicates = app
+        .dump(&format!(
+            "SELECT CAST(evidence AS TEXT) FROM check_results WHERE customer_id = '{second}' AND kind = 'documents'"
+        ))
+        .await
+        .remove(0);
+    let duplicates: Value = serde_json::from_str(&duplicates).unwrap();
+    assert_eq!(
+        duplicates["duplicates"]
+            .as_array()
+            .unwrap()
+            .len()
+            .to_string(),
+        documents,
+        "one entry per document and other case: {duplicates}"
+    );
+    let rev = app
+        .operator("rev@kyb.example", OperatorRole::Reviewer)
+        .await;
+    let (_, page) = rev.get(&format!("/console/cases/{second}")).await;
+    let line = "Certificate of incorporation: the same file is in 1 other case of this platform.";
+    assert_eq!(page.matches(line).count(), 1, "{page}");
+    assert!(page.contains(&format!("<a href=\"/console/cases/{first}\">{first}</a>")));
+    assert!(page.contains("no sanctions list is imported"), "{page}");
+    // The raw evidence only behind a disclosure.
+    let open = page
+        .find("<details><summary>Details<span class=\"visually-hidden\"> of the documents check")
+        .expect("the raw evidence");
+    let close = open + page[open..].find("</details>").unwrap();
+    assert!(page[open..close].contains("other_customer_id"));
+    assert_eq!(
+        page.matches("other_customer_id").count(),
+        documents.parse::<usize>().unwrap()
+    );
+});
