@@ -21,6 +21,22 @@ pub const BUSINESS_FIELDS: [&str; 9] = [
     "operating_address",
 ];
 
+/// The label of a business detail field, for the review console and messages.
+pub fn business_field_label(field: &str) -> &str {
+    match field {
+        "legal_name" => "Legal name",
+        "trading_name" => "Trading name",
+        "entity_type" => "Entity type",
+        "registration_number" => "Registration number",
+        "date_of_incorporation" => "Date of incorporation",
+        "tax_id" => "Tax identification number",
+        "website" => "Website",
+        "business_description" => "What the business does",
+        "operating_address" => "Operating address",
+        other => other,
+    }
+}
+
 /// Document kinds a requirement may name.
 pub const DOCUMENT_KINDS: [(&str, &str); 5] = [
     (
@@ -60,7 +76,7 @@ pub fn requestable_items() -> Vec<(String, String)> {
         .map(|f| {
             (
                 format!("business_details.{f}"),
-                format!("Business details: {}", f.replace('_', " ")),
+                format!("Business details: {}", business_field_label(f)),
             )
         })
         .collect();

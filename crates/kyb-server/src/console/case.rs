@@ -6,7 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kyb_domain::requirements::{
-    document_label, requestable_items, ACCEPTED_DOCUMENT_TYPES, BUSINESS_FIELDS,
+    business_field_label, document_label, requestable_items, ACCEPTED_DOCUMENT_TYPES,
+    BUSINESS_FIELDS,
 };
 
 use super::decisions::REJECTION_REASONS;
@@ -58,6 +59,8 @@ struct CasePage {
     /// Requestable items, with those ticked before marked.
     items: Vec<(String, String, bool)>,
     typed: Typed,
+    /// Whether the request for more information shows open (it was refused, or holds input).
+    info_open: bool,
     /// Who works on the case (e-mail), since when, and whether it is this operator.
     assignee: Option<(String, String, bool)>,
     /// Active operators (id, e-mail) an admin may give the case to.
@@ -179,7 +182,7 @@ pub(super) async fn render(
         ("Country".to_owned(), c.registered_country.clone()),
     ];
     for f in BUSINESS_FIELDS {
-        fields.push((f.replace('_', " "), p.get(f).to_owned()));
+        fields.push((business_field_label(f).to_owned(), p.get(f).to_owned()));
     }
     let documents = facts
         .documents
@@ -339,6 +342,9 @@ pub(super) async fn render(
             approval_refusal: approval.refusal.map(refusal).unwrap_or_default(),
             reasons,
             items,
+            info_open: refusal_code == "info_incomplete"
+                || !typed.items.is_empty()
+                || !typed.message.is_empty(),
             typed,
             assignee: assignee.map(|a| {
                 let mine = a.operator_id == me.operator().id;

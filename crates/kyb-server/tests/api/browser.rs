@@ -505,7 +505,8 @@ async fn run_console(postgres: bool) {
         .await
         .unwrap();
     on_page(&c, "Beta Trading Ltd").await;
-    // Sent with nothing picked: refused, on the case page, saying why.
+    // Sent with nothing picked: refused, on the case page, saying why (and still open).
+    press(&c, "details.request-info summary").await;
     press(&c, "#request-info").await;
     on_page(&c, "Beta Trading Ltd").await;
     let why = c
