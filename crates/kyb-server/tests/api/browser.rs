@@ -203,6 +203,29 @@ async fn press(c: &Client, css: &str) {
         .unwrap();
 }
 
+/// Presses what sends a form or follows a link, and waits (bounded) until the next page has
+/// replaced this one: a check right after a click could otherwise still read the old page.
+async fn submit(c: &Client, css: &str) {
+    c.execute("window.__kybBefore = true; return true;", vec![])
+        .await
+        .unwrap();
+    press(c, css).await;
+    for _ in 0..200 {
+        let old = c
+            .execute("return window.__kybBefore === true;", vec![])
+            .await;
+        if matches!(old, Ok(Value::Bool(false))) {
+            // The new document exists; wait for it to be complete.
+            let ready = c.execute("return document.readyState;", vec![]).await;
+            if matches!(ready, Ok(Value::String(ref r)) if r == "complete") {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("pressing {css} led to no new page");
+}
+
 /// The page's `h1`, waiting (bounded) for the page after a click to load.
 async fn heading(c: &Client) -> String {
     let h1 = c
@@ -359,16 +382,26 @@ async fn run(postgres: bool) {
     assert_eq!(v["requirements"]["currently_due"], json!([]));
 }
 
-/// The text of the page's notice, waiting (bounded) for the page after a click to load.
-async fn notice_text(c: &Client) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(".notice"))
-        .await
-        .expect("a page with a notice")
-        .text()
-        .await
-        .unwrap()
+/// Waits (bounded) for the page after a click to show a notice saying `expected`, and returns
+/// its text. The page before the click may have a notice too, or be replaced while it is read:
+/// those are looked at again, not taken as the answer.
+async fn notice_saying(c: &Client, expected: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(notices) = c.find_all(Locator::Css(".notice")).await {
+            for n in notices {
+                if let Ok(text) = n.text().await {
+                    if text.contains(expected) {
+                        return text;
+                    }
+                    seen.push(text);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no notice saying {expected:?}; saw {seen:?}");
 }
 
 /// A reviewer signs in, approves one case from the queue and asks for more on another.
@@ -423,14 +456,14 @@ async fn run_console(postgres: bool) {
     fill(&c, "email", "rev@kyb.example").await;
     fill(&c, "password", "reviewer password 1").await;
     shoot(&c, "7-console-sign-in").await;
-    press(&c, "form button[type=submit]").await;
+    submit(&c, "form button[type=submit]").await;
     on_page(&c, "Review queue").await;
     shoot(&c, "8-console-queue").await;
     accessible(&c, "the queue").await;
     // Search and filters, with the keyboard's form: a person's name finds the hit.
     fill(&c, "q", "nasrallah").await;
     select(&c, "flag", "sanctions_hit").await;
-    press(&c, "#apply-filters").await;
+    submit(&c, "#apply-filters").await;
     on_page(&c, "Review queue").await;
     let count = c
         .find(Locator::Id("queue-count"))
@@ -444,7 +477,7 @@ async fn run_console(postgres: bool) {
     c.goto(&app.url("/console")).await.unwrap();
     on_page(&c, "Review queue").await;
 
-    press(&c, &format!("a[href='/console/cases/{approve}']")).await;
+    submit(&c, &format!("a[href='/console/cases/{approve}']")).await;
     on_page(&c, "Acme Corp").await;
     shoot(&c, "9-console-case").await;
     accessible(&c, "a case").await;
@@ -466,7 +499,7 @@ async fn run_console(postgres: bool) {
         "each uploaded PDF in its viewer"
     );
     // The reviewer takes the case and writes a note.
-    press(&c, "#claim").await;
+    submit(&c, "#claim").await;
     on_page(&c, "Acme Corp").await;
     fill(
         &c,
@@ -474,7 +507,7 @@ async fn run_console(postgres: bool) {
         "Checked the certificate against the registry extract.",
     )
     .await;
-    press(&c, "#add-note").await;
+    submit(&c, "#add-note").await;
     on_page(&c, "Acme Corp").await;
     let notes = c
         .find(Locator::Css("ol.notes"))
@@ -497,9 +530,8 @@ async fn run_console(postgres: bool) {
         .unwrap();
     assert_eq!(status, "in_review", "not approved without the box");
     press(&c, "#approve-confirm").await;
-    press(&c, "#approve").await;
-    let notice = notice_text(&c).await;
-    assert!(notice.contains("approved"), "{notice}");
+    submit(&c, "#approve").await;
+    notice_saying(&c, "The case is approved").await;
 
     c.goto(&app.url(&format!("/console/cases/{ask}")))
         .await
@@ -507,7 +539,7 @@ async fn run_console(postgres: bool) {
     on_page(&c, "Beta Trading Ltd").await;
     // Sent with nothing picked: refused, on the case page, saying why (and still open).
     press(&c, "details.request-info summary").await;
-    press(&c, "#request-info").await;
+    submit(&c, "#request-info").await;
     on_page(&c, "Beta Trading Ltd").await;
     let why = c
         .find(Locator::Css(".error-summary[data-refusal]"))
@@ -525,12 +557,8 @@ async fn run_console(postgres: bool) {
         "Please upload a proof of address from the last three months.",
     )
     .await;
-    press(&c, "#request-info").await;
-    let notice = notice_text(&c).await;
-    assert!(
-        notice.contains("More information was requested"),
-        "{notice}"
-    );
+    submit(&c, "#request-info").await;
+    notice_saying(&c, "More information was requested").await;
     shoot(&c, "10-console-info-requested").await;
 
     // A sanctions hit, side by side with what the customer gave, and the reviewer's verdict.
@@ -558,12 +586,8 @@ async fn run_console(postgres: bool) {
         "Same name and date of birth as the listed person.",
     )
     .await;
-    press(&c, "form.verdict button[type=submit]").await;
-    let notice = notice_text(&c).await;
-    assert!(
-        notice.contains("verdict on the hit is recorded"),
-        "{notice}"
-    );
+    submit(&c, "form.verdict button[type=submit]").await;
+    notice_saying(&c, "verdict on the hit is recorded").await;
     // The confirmed match is rejected: no reason is picked until the reviewer picks one, and
     // the decision asks for the box.
     let picked = c
@@ -576,9 +600,8 @@ async fn run_console(postgres: bool) {
     assert_eq!(picked.as_deref(), Some(""), "no reason preselected");
     select(&c, "reason_code", "sanctions_match").await;
     press(&c, "#reject-confirm").await;
-    press(&c, "#reject").await;
-    let notice = notice_text(&c).await;
-    assert!(notice.contains("The case is rejected"), "{notice}");
+    submit(&c, "#reject").await;
+    notice_saying(&c, "The case is rejected").await;
     accessible(&c, "a rejected case").await;
     for (path, title) in [
         ("/console/password", "Change your password"),
@@ -591,11 +614,11 @@ async fn run_console(postgres: bool) {
 
     // An admin gives a case to the reviewer, and makes the reviewer a password reset link.
     c.goto(&app.url("/console")).await.unwrap();
-    press(&c, "form[action='/console/logout'] button").await;
+    submit(&c, "form[action='/console/logout'] button").await;
     on_page(&c, "Sign in").await;
     fill(&c, "email", "admin@kyb.example").await;
     fill(&c, "password", "admin password 1").await;
-    press(&c, "form button[type=submit]").await;
+    submit(&c, "form button[type=submit]").await;
     on_page(&c, "Review queue").await;
     c.goto(&app.url(&format!("/console/cases/{ask}")))
         .await
@@ -606,9 +629,8 @@ async fn run_console(postgres: bool) {
         .await
         .remove(0);
     select(&c, "assign-to", &rev_id).await;
-    press(&c, "#assign").await;
-    let notice = notice_text(&c).await;
-    assert!(notice.contains("The case is assigned"), "{notice}");
+    submit(&c, "#assign").await;
+    notice_saying(&c, "The case is assigned").await;
     let assignee = c
         .find(Locator::Id("assignee"))
         .await
@@ -621,7 +643,7 @@ async fn run_console(postgres: bool) {
     c.goto(&app.url("/console/operators")).await.unwrap();
     on_page(&c, "Operators").await;
     accessible(&c, "the operators page").await;
-    press(&c, "form[action$='/reset'] button").await;
+    submit(&c, "form[action$='/reset'] button").await;
     let link = c
         .wait()
         .at_most(Duration::from_secs(20))
@@ -637,7 +659,7 @@ async fn run_console(postgres: bool) {
     accessible(&c, "the reset page").await;
     fill(&c, "new_password", "a password from the link").await;
     fill(&c, "new_password_again", "a password from the link").await;
-    press(&c, "form button[type=submit]").await;
+    submit(&c, "form button[type=submit]").await;
     on_page(&c, "Sign in").await;
     c.close().await.unwrap();
 
