@@ -168,6 +168,67 @@ async fn accessible(c: &Client, what: &str) {
     );
 }
 
+/// With the keyboard alone, Tab from the top of the page reaches every control a pointer could
+/// use (links, buttons, fields, disclosures; not what a closed disclosure hides), in order, and
+/// never gets stuck (a frame that kept the focus would stop the walk).
+async fn keyboard_reaches_everything(c: &Client, what: &str) {
+    let controls = c
+        .execute(
+            "let n = 0;
+             for (const e of document.querySelectorAll(
+                 'a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+               if (e.disabled || e.getClientRects().length === 0) continue;
+               const closed = e.closest('details:not([open])');
+               if (closed && e.tagName !== 'SUMMARY') continue;
+               e.setAttribute('data-kb', String(n++));
+             }
+             document.activeElement && document.activeElement.blur();
+             window.scrollTo(0, 0);
+             return n;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    let mut reached = std::collections::BTreeSet::new();
+    // Each control once, plus frames and the browser's own stops along the way.
+    for _ in 0..(controls * 2 + 10) {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+        let at = c
+            .execute(
+                "const e = document.activeElement;
+                 return e && e.getAttribute('data-kb');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(n) = at.as_str() {
+            reached.insert(n.parse::<u64>().unwrap());
+        }
+        if reached.len() as u64 == controls {
+            return;
+        }
+    }
+    let missed: Vec<u64> = (0..controls).filter(|n| !reached.contains(n)).collect();
+    let names = c
+        .execute(
+            "return arguments[0].map(n => {
+               const e = document.querySelector(`[data-kb='${n}']`);
+               return e.tagName + ' ' + (e.id || e.getAttribute('name') || e.textContent.trim().slice(0, 30));
+             });",
+            vec![json!(missed)],
+        )
+        .await
+        .unwrap();
+    panic!("{what}: the Tab key never reaches {names}");
+}
+
 async fn fill(c: &Client, id: &str, value: &str) {
     let e = c.find(Locator::Id(id)).await.unwrap();
     e.clear().await.unwrap();
@@ -453,13 +514,52 @@ async fn run_console(postgres: bool) {
     c.goto(&app.url("/console")).await.unwrap();
     on_page(&c, "Sign in").await;
     accessible(&c, "the sign-in page").await;
-    fill(&c, "email", "rev@kyb.example").await;
-    fill(&c, "password", "reviewer password 1").await;
+    keyboard_reaches_everything(&c, "the sign-in page").await;
+    // Signing in with the keyboard alone: the address field has the focus first, Tab goes to
+    // the password, Enter sends.
+    c.execute(
+        "document.activeElement && document.activeElement.blur(); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let tab = fantoccini::key::Key::Tab.to_string();
+    let enter = fantoccini::key::Key::Enter.to_string();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&tab)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        if c.execute("return document.activeElement.id;", vec![])
+            .await
+            .unwrap()
+            == "email"
+        {
+            break;
+        }
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&tab)
+            .await
+            .unwrap();
+    }
+    let typing = c.active_element().await.unwrap();
+    typing.send_keys("rev@kyb.example").await.unwrap();
+    typing.send_keys(&tab).await.unwrap();
+    let typing = c.active_element().await.unwrap();
+    typing.send_keys("reviewer password 1").await.unwrap();
     shoot(&c, "7-console-sign-in").await;
-    submit(&c, "form button[type=submit]").await;
+    c.execute("window.__kybBefore = true; return true;", vec![])
+        .await
+        .unwrap();
+    typing.send_keys(&enter).await.unwrap();
     on_page(&c, "Review queue").await;
     shoot(&c, "8-console-queue").await;
     accessible(&c, "the queue").await;
+    keyboard_reaches_everything(&c, "the queue").await;
     // Search and filters, with the keyboard's form: a person's name finds the hit.
     fill(&c, "q", "nasrallah").await;
     select(&c, "flag", "sanctions_hit").await;
@@ -481,6 +581,7 @@ async fn run_console(postgres: bool) {
     on_page(&c, "Acme Corp").await;
     shoot(&c, "9-console-case").await;
     accessible(&c, "a case").await;
+    keyboard_reaches_everything(&c, "a case").await;
     // The uploaded PDFs are shown in place, each in a frame that holds Chromium's PDF viewer
     // (a frame the policy blocked would hold an error page, which we could not read).
     let viewers = c
@@ -579,6 +680,7 @@ async fn run_console(postgres: bool) {
     );
     shoot(&c, "11-console-sanctions-hit").await;
     accessible(&c, "a case with a sanctions hit").await;
+    keyboard_reaches_everything(&c, "a case with a sanctions hit").await;
     press(&c, "section.hit input[value='true_match']").await;
     fill(
         &c,
@@ -643,6 +745,7 @@ async fn run_console(postgres: bool) {
     c.goto(&app.url("/console/operators")).await.unwrap();
     on_page(&c, "Operators").await;
     accessible(&c, "the operators page").await;
+    keyboard_reaches_everything(&c, "the operators page").await;
     submit(&c, "form[action$='/reset'] button").await;
     let link = c
         .wait()
