@@ -714,6 +714,25 @@ async fn run_console(postgres: bool) {
         accessible(&c, title).await;
     }
 
+    // A new list entry flags the approved case; the reviewer looks and keeps it as it is.
+    app.exec(&format!(
+        "UPDATE business_customers SET review_flag = 'sanctions_new_hit' WHERE id = '{approve}'"
+    ))
+    .await;
+    c.goto(&app.url(&format!("/console/cases/{approve}")))
+        .await
+        .unwrap();
+    on_page(&c, "Acme Corp").await;
+    accessible(&c, "a flagged case").await;
+    fill(
+        &c,
+        "flag_note",
+        "The new entry is a different person: other date of birth.",
+    )
+    .await;
+    submit(&c, "#clear-flag").await;
+    notice_saying(&c, "The flag is cleared").await;
+
     // An admin gives a case to the reviewer, and makes the reviewer a password reset link.
     c.goto(&app.url("/console")).await.unwrap();
     submit(&c, "form[action='/console/logout'] button").await;

@@ -218,15 +218,28 @@ async fn a_full_sqlite_disk_is_a_503_and_writes_recover_when_space_returns() {
         Some("5")
     );
     assert_error(r, 503, "service_unavailable").await;
-    // Every later write is refused the same way, and reads go on.
-    for _ in 0..5 {
+    // Later writes are refused the same way while the disk stays full, and store nothing;
+    // reads go on. (A write whose rows still fit in the free space of pages it already has may
+    // succeed: where a random e-mail lands in an index decides that, so this is not "every".)
+    let mut refused = 0;
+    for _ in 0..10 {
         let r = app.create(&body_with_email(&unique_email())).await;
-        assert_error(r, 503, "service_unavailable").await;
+        match r.status().as_u16() {
+            200 => created += 1,
+            _ => {
+                assert_error(r, 503, "service_unavailable").await;
+                refused += 1;
+            }
+        }
         let r = app.get("/v2/business_customer?limit=100").await;
         assert_eq!(r.status(), 200);
         let page: Value = r.json().await.unwrap();
         assert_eq!(page["data"].as_array().unwrap().len(), created);
     }
+    assert!(
+        refused >= 5,
+        "the disk stayed full: {refused} of 10 refused"
+    );
 
     // Space comes back: every write succeeds at once, on every pooled connection.
     limit.set(0);

@@ -27,3 +27,8 @@ CREATE TABLE installation_audit_heads (
     seq          INTEGER NOT NULL,
     hash         TEXT NOT NULL
 );
+
+-- The head exists from the start (no rows, the genesis hash), so that the first writers lock it
+-- like any later ones instead of racing to create it.
+INSERT INTO installation_audit_heads (platform_id, seq, hash)
+VALUES ('installation', 0, '0000000000000000000000000000000000000000000000000000000000000000');
