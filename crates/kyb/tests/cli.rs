@@ -93,6 +93,7 @@ impl Kyb {
                 }
                 lines.0.lock().unwrap().push(line);
             }
+            lines.1.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         match rx.recv_timeout(std::time::Duration::from_secs(60)) {
             Ok(addr) => (child, format!("http://{addr}"), log),
@@ -104,11 +105,27 @@ impl Kyb {
     }
 }
 
-/// The lines a running `kyb serve` has logged.
+/// The lines a running `kyb serve` has logged, and whether its log has ended (the process
+/// closed it).
 #[derive(Clone, Default)]
-struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct Log(
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+);
 
 impl Log {
+    /// Waits (bounded) until every line the stopped process wrote has been read: the process
+    /// may exit before its last lines leave the pipe.
+    fn read_to_end(&self) {
+        for _ in 0..600 {
+            if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the log of kyb serve did not end within 30 s of its exit");
+    }
+
     fn contains(&self, needle: &str) -> bool {
         self.0.lock().unwrap().iter().any(|l| l.contains(needle))
     }
@@ -263,6 +280,7 @@ both_databases!(
             status.success(),
             "kyb serve exits 0 after SIGTERM: {status:?}"
         );
+        log.read_to_end();
         for id in [&request_id, &refused_id] {
             assert!(log.contains(id), "request {id} is in the log");
         }
@@ -465,6 +483,7 @@ both_databases!(no_link_token_at_rest_or_in_the_log, |kyb| async move {
         .await
         .unwrap();
     assert!(status.success());
+    log.read_to_end();
 
     // Nothing at rest and nothing logged holds a token or the session id.
     let dump = dump_database(&kyb).await;
