@@ -1142,6 +1142,16 @@ impl Store {
         done
     }
 
+    /// A session by the hash of its cookie, whatever its state.
+    pub async fn session_trace(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<SessionTrace>, StoreError> {
+        on_backend!(self, b => b.session_trace(id_hash, now, idle).await)
+    }
+
     pub async fn find_session(
         &self,
         id_hash: &str,

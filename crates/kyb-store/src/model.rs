@@ -346,6 +346,18 @@ pub struct LinkView {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a browser's session cookie says of its session, whatever the session's state: for the
+/// pages that tell the customer how to go on when it can no longer be used.
+#[derive(Debug, Clone)]
+pub struct SessionTrace {
+    pub link_id: LinkId,
+    pub platform_name: String,
+    /// Still usable: not ended, not past its end, not idle too long.
+    pub live: bool,
+    /// Ended because the verification was submitted (and it has not come back for more).
+    pub submitted: bool,
+}
+
 /// A session to start: only the hash of the cookie's value is stored.
 #[derive(Debug, Clone)]
 pub struct NewSession {

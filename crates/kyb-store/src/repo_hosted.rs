@@ -194,6 +194,50 @@ impl Backend {
 
     /// The live session with this cookie hash (not ended, not past its absolute expiry, seen
     /// within `idle`), marked as seen now.
+    /// A session by the hash of its cookie, whatever its state.
+    pub async fn session_trace(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> Result<Option<SessionTrace>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            link_id: String,
+            platform_name: String,
+            ended_at: Option<DateTime<Utc>>,
+            expires_at: DateTime<Utc>,
+            last_seen_at: DateTime<Utc>,
+            status: String,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.link_id, p.name AS platform_name, s.ended_at, s.expires_at, s.last_seen_at, \
+             c.verification_status AS status FROM kyb_sessions s \
+             JOIN platforms p ON p.id = s.platform_id \
+             JOIN business_customers c ON c.id = s.customer_id WHERE s.id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| {
+            let status = VerificationStatus::parse(&r.status);
+            SessionTrace {
+                link_id: LinkId::from_trusted(r.link_id),
+                platform_name: r.platform_name,
+                live: r.ended_at.is_none() && r.expires_at > now && r.last_seen_at > now - idle,
+                submitted: r.ended_at.is_some()
+                    && matches!(
+                        status,
+                        Some(
+                            VerificationStatus::InReview
+                                | VerificationStatus::Approved
+                                | VerificationStatus::Rejected
+                        )
+                    ),
+            }
+        }))
+    }
+
     pub async fn find_session(
         &self,
         id_hash: &str,

@@ -36,6 +36,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/kyb/static/app.css", get(crate::web::stylesheet))
         .route("/kyb/{token}", get(session::start_page))
         .route("/kyb/{token}/start", post(session::start))
+        .route("/kyb/flow", get(steps::resume))
         .route(
             "/kyb/flow/business",
             get(steps::business_page).post(steps::save_business),

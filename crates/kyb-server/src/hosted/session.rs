@@ -10,7 +10,9 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::SecondsFormat;
 use kyb_domain::requirements::document_label;
-use kyb_store::{secrets, ActorKind, AuditContext, LinkState, NewSession, Session, StoreError};
+use kyb_store::{
+    secrets, ActorKind, AuditContext, LinkState, NewSession, Session, SessionTrace, StoreError,
+};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -121,11 +123,64 @@ struct StartPage {
     documents: Vec<String>,
 }
 
+/// The session this browser's cookie names, whatever its state.
+async fn trace_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SessionTrace>, StoreError> {
+    let Some(id) = cookie(headers, SESSION_COOKIE).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    state
+        .store
+        .session_trace(
+            &secrets::hash_secret(&id),
+            state.clock.now(),
+            state.config.session_idle,
+        )
+        .await
+}
+
+/// A used link opened again. In the browser whose session it started, while that session
+/// lives, the flow goes on where it is (Back after Start, the e-mail opened again); after that
+/// browser submitted, the page says so. Anywhere else, the page says where to go on.
+fn used_link(trace: Option<SessionTrace>, link: &kyb_store::LinkView) -> Response {
+    let platform = link.platform_name.as_str();
+    match trace.filter(|t| t.link_id == link.link_id) {
+        Some(t) if t.live => Redirect::to("/kyb/flow").into_response(),
+        Some(t) if t.submitted => submitted_page(StatusCode::OK, platform),
+        _ => problem(
+            StatusCode::GONE,
+            Some(platform),
+            "This link was opened already",
+            "Each verification link starts one session, in one browser. This one was opened before: in another browser or on another device, or in a session that has since ended.".into(),
+            format!("Go on in the browser where you opened it first. If you cannot, or if it was not you, ask {platform} to send you a new link."),
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "hosted/submitted.html")]
+struct SubmittedPage {
+    platform_name: String,
+}
+
+/// The page after submitting; also what a page of the flow shows once it was submitted.
+pub(super) fn submitted_page(status: StatusCode, platform: &str) -> Response {
+    page(
+        status,
+        &SubmittedPage {
+            platform_name: platform.to_owned(),
+        },
+    )
+}
+
 /// `GET /kyb/{token}`: the start page. Consumes nothing.
 pub async fn start_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
     rc: RequestContext,
+    headers: HeaderMap,
 ) -> Response {
     let now = state.clock.now();
     let link = match state
@@ -137,6 +192,12 @@ pub async fn start_page(
         Ok(None) => return unknown_link(&state, client_ip(&rc)),
         Err(e) => return internal_error(e),
     };
+    if link.state == LinkState::Used {
+        return match trace_of(&state, &headers).await {
+            Ok(trace) => used_link(trace, &link),
+            Err(e) => internal_error(e),
+        };
+    }
     if link.state != LinkState::Valid {
         return link_problem(link.state, &link.platform_name);
     }
@@ -175,6 +236,19 @@ pub async fn start(
     form: FormData,
 ) -> Response {
     let now = state.clock.now();
+    let token_hash = LinkSigner::token_hash(&token);
+    // Start pressed again (Back to the start page, or twice): nothing to start, go on where
+    // this browser is. This writes nothing, so it needs no form token.
+    match state.store.find_link(&token_hash, now).await {
+        Ok(Some(link)) if link.state == LinkState::Used => {
+            return match trace_of(&state, &headers).await {
+                Ok(trace) => used_link(trace, &link),
+                Err(e) => internal_error(e),
+            };
+        }
+        Ok(_) => {}
+        Err(e) => return internal_error(e),
+    }
     let expected = cookie(&headers, START_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_token(&expected, form.get("csrf")) {
         return problem(
@@ -198,7 +272,6 @@ pub async fn start(
         client_addr: rc.client_addr.clone(),
         at: now,
     };
-    let token_hash = LinkSigner::token_hash(&token);
     let started = state
         .store
         .start_session(&token_hash, &new, &ctx, |c| {
@@ -218,13 +291,17 @@ pub async fn start(
             );
             r
         }
-        Ok(Err(link_state)) => {
-            let platform = match state.store.find_link(&token_hash, now).await {
-                Ok(Some(l)) => l.platform_name,
-                _ => "the business that sent you the link".into(),
-            };
-            link_problem(link_state, &platform)
-        }
+        Ok(Err(link_state)) => match state.store.find_link(&token_hash, now).await {
+            // Start pressed twice, or on a page from before: go on in this browser's session.
+            Ok(Some(link)) if link_state == LinkState::Used => {
+                match trace_of(&state, &headers).await {
+                    Ok(trace) => used_link(trace, &link),
+                    Err(e) => internal_error(e),
+                }
+            }
+            Ok(Some(link)) => link_problem(link_state, &link.platform_name),
+            _ => link_problem(link_state, "the business that sent you the link"),
+        },
         Err(StoreError::NotFound) => unknown_link(&state, client_ip(&rc)),
         Err(e) => internal_error(e),
     }
@@ -259,7 +336,19 @@ impl FromRequestParts<AppState> for CustomerSession {
             .await
         {
             Ok(Some(session)) => Ok(CustomerSession(session)),
-            Ok(None) => Err(ended()),
+            // Back after submitting: say it was submitted, not that something ended.
+            Ok(None) => match trace_of(state, &parts.headers).await {
+                Ok(Some(t)) if t.submitted => {
+                    let status = if parts.method == axum::http::Method::GET {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::CONFLICT
+                    };
+                    Err(submitted_page(status, &t.platform_name))
+                }
+                Ok(_) => Err(ended()),
+                Err(e) => Err(internal_error(e)),
+            },
             Err(e) => Err(internal_error(e)),
         }
     }
@@ -292,9 +381,4 @@ pub(super) fn csrf_failed(platform: &str) -> Response {
         "The form did not come from your current session, so nothing was saved.".into(),
         "Go back, reload the page and send the form again.".into(),
     )
-}
-
-/// The session cookie, cleared (after submitting).
-pub(super) fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    set_cookie(state, SESSION_COOKIE, "", "Lax", Some(0))
 }

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use kyb_domain::kyb::{currently_due, BusinessProfile};
@@ -13,7 +13,7 @@ use super::documents::document_rows;
 use super::forms::{date_rule, text_rule, FieldError, FormData};
 use super::pages::internal_error;
 use super::people::person_rows;
-use super::session::{clear_session_cookie, CustomerSession};
+use super::session::CustomerSession;
 use crate::extract::RequestContext;
 use crate::web::page;
 use crate::AppState;
@@ -361,14 +361,31 @@ async fn review_with(
     )
 }
 
-pub async fn review_page(State(state): State<AppState>, session: CustomerSession) -> Response {
-    review_with(&state, &session, false, String::new(), Vec::new()).await
+/// `GET /kyb/flow`: where the customer goes on: the first step with something still due, or
+/// the review when nothing is.
+pub async fn resume(State(state): State<AppState>, session: CustomerSession) -> Response {
+    let c = &session.0.customer;
+    let due = currently_due(
+        state.catalog.for_country(&c.registered_country),
+        &c.facts.profile,
+        &c.facts.people,
+        c.facts.document_kinds.iter().map(String::as_str),
+    );
+    let has = |prefix: &str| due.iter().any(|d| d.starts_with(prefix));
+    let step = if has("business_details.") {
+        "business"
+    } else if has("people") {
+        "people"
+    } else if has("documents.") {
+        "documents"
+    } else {
+        "review"
+    };
+    Redirect::to(&format!("/kyb/flow/{step}")).into_response()
 }
 
-#[derive(Template)]
-#[template(path = "hosted/submitted.html")]
-struct SubmittedPage {
-    platform_name: String,
+pub async fn review_page(State(state): State<AppState>, session: CustomerSession) -> Response {
+    review_with(&state, &session, false, String::new(), Vec::new()).await
 }
 
 pub async fn submit(
@@ -440,17 +457,8 @@ pub async fn submit(
         )
         .await;
     match submitted {
-        Ok(_) => {
-            let mut r = page(
-                StatusCode::OK,
-                &SubmittedPage {
-                    platform_name: session.0.platform_name.clone(),
-                },
-            );
-            r.headers_mut()
-                .append(header::SET_COOKIE, clear_session_cookie(&state));
-            r
-        }
+        // The session has ended; its cookie stays, so that Back says this was submitted.
+        Ok(_) => super::session::submitted_page(StatusCode::OK, &session.0.platform_name),
         Err(kyb_store::StoreError::Incomplete(_)) => {
             // Something was removed in another tab since this page was loaded.
             let error = FieldError::new(

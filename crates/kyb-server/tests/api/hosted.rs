@@ -70,6 +70,21 @@ impl Browser {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
+    /// A GET's status and where it redirects to, if anywhere.
+    async fn goes_to(&self, path: &str) -> (u16, Option<String>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), location)
+    }
+
     /// Opens a link and presses Start; returns the CSRF token of the session.
     async fn start(&self, link: &str) -> String {
         let path = link
@@ -231,11 +246,13 @@ db_test!(
             .unwrap();
         assert_eq!(opened.actor_type, "customer_session");
 
-        // The same link again: used.
+        // The same link in another browser: it says where to go on.
         let (status, html) = Browser::new(&app).get(&path).await;
         assert_eq!(status, 410);
         assert!(
-            html.contains("already been used") && html.contains("Ask Acme Platform"),
+            html.contains("This link was opened already")
+                && html.contains("Go on in the browser where you opened it first")
+                && html.contains("ask Acme Platform to send you a new link"),
             "{html}"
         );
     }
@@ -729,11 +746,11 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
     assert!(events
         .iter()
         .any(|e| e.event_type == "business_customer.submitted"));
-    assert_eq!(
-        b.get("/kyb/flow/review").await.0,
-        401,
-        "the session ends with the submission"
-    );
+    // The session ends with the submission: its pages now only say that it was submitted.
+    let (status, html) = b.get("/kyb/flow/review").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("your business verification is submitted"));
+    assert!(!html.contains("csrf"), "no form of the flow");
     assert_error(app.issue_link_as(&app.key, &id).await, 409, "invalid_state").await;
 });
 
@@ -873,6 +890,19 @@ pub async fn submitted_case(
     person: &str,
     tag: &str,
 ) -> String {
+    submitted_in_browser(app, name, registration_number, person, tag)
+        .await
+        .0
+}
+
+/// `submitted_case`, also giving the browser that submitted and the link it opened.
+async fn submitted_in_browser(
+    app: &TestApp,
+    name: &str,
+    registration_number: &str,
+    person: &str,
+    tag: &str,
+) -> (String, Browser, String) {
     let mut body = body_with_email(&unique_email());
     body["business_name"] = Value::String(name.to_owned());
     let r = app.create(&body).await;
@@ -922,7 +952,7 @@ pub async fn submitted_case(
         )
         .await;
     assert_eq!(status, 200, "{html}");
-    id
+    (id, b, link)
 }
 
 /// Opens a fresh link of a case sent back for more information, and submits again without
@@ -941,3 +971,68 @@ pub async fn resubmit(app: &TestApp, link: &str, person: &str) -> String {
     assert_eq!(status, 200, "{html}");
     first
 }
+
+db_test!(
+    the_link_again_or_back_goes_on_in_the_browser_that_opened_it,
+    |app| async move {
+        let (_, link) = new_link(&app).await;
+        let path = link.strip_prefix("https://kyb.test").unwrap().to_owned();
+        let b = Browser::new(&app);
+        let csrf = b.start(&link).await;
+        // The e-mail's link opened again, or Back to the start page: the flow goes on where
+        // it is (nothing saved yet: the business details).
+        assert_eq!(b.goes_to(&path).await, (303, Some("/kyb/flow".to_owned())));
+        assert_eq!(
+            b.goes_to("/kyb/flow").await,
+            (303, Some("/kyb/flow/business".to_owned()))
+        );
+        let (status, _, _) = b
+            .post("/kyb/flow/business", &with_csrf(&csrf, &BUSINESS))
+            .await;
+        assert_eq!(status, 303);
+        assert_eq!(
+            b.goes_to("/kyb/flow").await,
+            (303, Some("/kyb/flow/people".to_owned()))
+        );
+        // Start pressed again on the page from before (its form token is gone): the same.
+        let (status, _, location) = b.post(&format!("{path}/start"), &[("csrf", "x")]).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/kyb/flow")));
+        assert_eq!(
+            Browser::new(&app)
+                .post(&format!("{path}/start"), &[("csrf", "x")])
+                .await
+                .0,
+            410,
+            "another browser does not go on"
+        );
+
+        // After submitting, Back and the link say it was submitted, in that browser.
+        let (id, b, link) =
+            submitted_in_browser(&app, "Acme Corp", "5551234", "Ada Obi", "back").await;
+        for page in ["/kyb/flow/review", "/kyb/flow/documents"] {
+            let (status, html) = b.get(page).await;
+            assert_eq!(status, 200, "{page}");
+            assert!(
+                html.contains("your business verification is submitted"),
+                "{html}"
+            );
+        }
+        let path = link.strip_prefix("https://kyb.test").unwrap();
+        let (status, html) = b.get(path).await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("your business verification is submitted"),
+            "{html}"
+        );
+        let (status, _, _) = b.post("/kyb/flow/submit", &[("csrf", "x")]).await;
+        assert_eq!(status, 409, "nothing more is taken");
+        assert_eq!(
+            customer(&app, &id).await["verification_status"],
+            "in_review"
+        );
+        // Another browser learns nothing of it.
+        let (status, html) = Browser::new(&app).get(path).await;
+        assert_eq!(status, 410);
+        assert!(!html.contains("submitted"), "{html}");
+    }
+);
