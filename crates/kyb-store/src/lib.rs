@@ -1161,6 +1161,17 @@ impl Store {
         on_backend!(self, b => b.find_session(id_hash, now, idle).await)
     }
 
+    /// The customer confirms an item asked for again as still correct; `false` when it is not
+    /// asked for.
+    pub async fn confirm_requested_item(
+        &self,
+        session: &Session,
+        item: &str,
+        ctx: &AuditContext,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, b => b.confirm_requested_item(session, item, ctx).await)
+    }
+
     pub async fn save_profile(
         &self,
         session: &Session,

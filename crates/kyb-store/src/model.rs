@@ -113,6 +113,32 @@ pub struct KybFacts {
     pub people: Vec<PersonFacts>,
     /// Kinds of the documents uploaded and not deleted.
     pub document_kinds: Vec<String>,
+    /// The documents uploaded and not deleted: (kind, id), oldest first.
+    pub documents: Vec<(String, String)>,
+    /// Changes whenever a person is added, changed or removed (ids and update times).
+    pub people_version: String,
+}
+
+impl KybFacts {
+    /// What a requirement item (`business_details.<field>`, `people`, `documents.<kind>`) holds
+    /// now, as a string that changes when the customer changes it: to tell whether an item a
+    /// reviewer asked for again was changed since.
+    pub fn fingerprint(&self, item: &str) -> String {
+        if let Some(field) = item.strip_prefix("business_details.") {
+            self.profile.get(field).to_owned()
+        } else if item == "people" || item.starts_with("people.") {
+            self.people_version.clone()
+        } else if let Some(kind) = item.strip_prefix("documents.") {
+            self.documents
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(_, id)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            String::new()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -808,6 +834,58 @@ pub struct ReviewState {
 pub struct InfoRequest {
     pub items: Vec<String>,
     pub message: String,
+    /// Each item's fingerprint when it was asked for (`KybFacts::fingerprint`): an item whose
+    /// fingerprint differs now was changed. Written by the store with the request.
+    #[serde(default)]
+    pub baseline: std::collections::BTreeMap<String, String>,
+    /// Items the customer confirmed as still correct, unchanged.
+    #[serde(default)]
+    pub confirmed: Vec<String>,
+}
+
+/// Where an item asked for again stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskedState {
+    /// Neither changed nor confirmed yet.
+    Open,
+    Changed,
+    Confirmed,
+}
+
+impl InfoRequest {
+    /// A request for these items with this message (the store records the baseline).
+    pub fn new(items: Vec<String>, message: String) -> Self {
+        Self {
+            items,
+            message,
+            baseline: Default::default(),
+            confirmed: Vec::new(),
+        }
+    }
+
+    /// Where an item stands against the customer's facts now.
+    pub fn state(&self, item: &str, facts: &KybFacts) -> AskedState {
+        let changed = self
+            .baseline
+            .get(item)
+            .is_some_and(|before| *before != facts.fingerprint(item));
+        if changed {
+            AskedState::Changed
+        } else if self.confirmed.iter().any(|c| c == item) {
+            AskedState::Confirmed
+        } else {
+            AskedState::Open
+        }
+    }
+
+    /// The items neither changed nor confirmed: submission waits for them.
+    pub fn open_items<'a>(&'a self, facts: &KybFacts) -> Vec<&'a str> {
+        self.items
+            .iter()
+            .filter(|i| self.state(i, facts) == AskedState::Open)
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

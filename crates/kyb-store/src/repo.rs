@@ -1025,19 +1025,20 @@ pub(super) async fn load_facts(
     .build_query_as()
     .fetch_all(&mut *conn)
     .await?;
-    let people: Vec<(String, bool, i32)> = ids_in(
-        "SELECT customer_id, is_control_person, ownership_bp FROM people WHERE customer_id IN",
-        customers,
-    )
-    .build_query_as()
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut documents = ids_in(
-        "SELECT customer_id, kind FROM documents WHERE customer_id IN",
+    let mut people = ids_in(
+        "SELECT customer_id, is_control_person, ownership_bp, id, updated_at FROM people WHERE customer_id IN",
         customers,
     );
-    documents.push(" AND deleted_at IS NULL ORDER BY uploaded_at");
-    let documents: Vec<(String, String)> = documents.build_query_as().fetch_all(&mut *conn).await?;
+    people.push(" ORDER BY id");
+    let people: Vec<(String, bool, i32, String, DateTime<Utc>)> =
+        people.build_query_as().fetch_all(&mut *conn).await?;
+    let mut documents = ids_in(
+        "SELECT customer_id, kind, id FROM documents WHERE customer_id IN",
+        customers,
+    );
+    documents.push(" AND deleted_at IS NULL ORDER BY uploaded_at, id");
+    let documents: Vec<(String, String, String)> =
+        documents.build_query_as().fetch_all(&mut *conn).await?;
     for c in customers.iter_mut() {
         let id = c.id.as_str();
         if let Some(p) = profiles.iter().find(|p| p.customer_id == id) {
@@ -1053,19 +1054,25 @@ pub(super) async fn load_facts(
                 operating_address: p.operating_address.clone(),
             };
         }
-        c.facts.people = people
+        let theirs: Vec<_> = people.iter().filter(|p| p.0 == id).collect();
+        c.facts.people = theirs
             .iter()
-            .filter(|(cid, _, _)| cid == id)
-            .map(|(_, control, bp)| PersonFacts {
+            .map(|(_, control, bp, _, _)| PersonFacts {
                 is_control_person: *control,
                 ownership_bp: u16::try_from(*bp).unwrap_or(u16::MAX),
             })
             .collect();
-        c.facts.document_kinds = documents
+        c.facts.people_version = theirs
             .iter()
-            .filter(|(cid, _)| cid == id)
-            .map(|(_, kind)| kind.clone())
+            .map(|(_, _, _, pid, at)| format!("{pid}@{}", at.timestamp_micros()))
+            .collect::<Vec<_>>()
+            .join(",");
+        c.facts.documents = documents
+            .iter()
+            .filter(|(cid, _, _)| cid == id)
+            .map(|(_, kind, doc)| (kind.clone(), doc.clone()))
             .collect();
+        c.facts.document_kinds = c.facts.documents.iter().map(|(k, _)| k.clone()).collect();
     }
     Ok(())
 }

@@ -363,7 +363,18 @@ impl Backend {
                 .execute(&mut *tx)
                 .await?;
                 insert_link(&mut tx, &scope, customer_id, link, ctx.at).await?;
-                (None, Some(serde_json::to_string(info).expect("serialises")))
+                // What each item holds now, so that a change since can be told.
+                let mut info = info.clone();
+                info.baseline = info
+                    .items
+                    .iter()
+                    .map(|i| (i.clone(), before.facts.fingerprint(i)))
+                    .collect();
+                info.confirmed.clear();
+                (
+                    None,
+                    Some(serde_json::to_string(&info).expect("serialises")),
+                )
             }
             DecisionAction::Approve => (None, None),
         };

@@ -288,6 +288,46 @@ impl Backend {
         }))
     }
 
+    /// The customer confirms that an item a reviewer asked for again is still correct as it
+    /// is. `false` when nothing is asked for, or not this item.
+    pub async fn confirm_requested_item(
+        &self,
+        session: &Session,
+        item: &str,
+        ctx: &AuditContext,
+    ) -> Result<bool, StoreError> {
+        let c = &session.customer;
+        let (mut tx, _guard) = self.begin_write().await?;
+        let now =
+            customer_by_id(&mut tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, true).await?;
+        let Some(mut info) = now.review.info_request.clone() else {
+            return Ok(false);
+        };
+        if !info.items.iter().any(|i| i == item) {
+            return Ok(false);
+        }
+        if info.confirmed.iter().any(|i| i == item) {
+            return Ok(true);
+        }
+        info.confirmed.push(item.to_owned());
+        sqlx::query(
+            "UPDATE business_customers SET info_request = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(serde_json::to_string(&info).expect("serialises"))
+        .bind(ctx.at)
+        .bind(c.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let entries = AuditEntry::single(
+            "info_request.item_confirmed",
+            Target::new("business_customer", c.id.as_str()),
+            json!({ "item": item }),
+        );
+        insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn save_profile(
         &self,
         session: &Session,

@@ -248,10 +248,12 @@ impl AppState {
                         &c.facts.people,
                         c.facts.document_kinds.iter().map(String::as_str),
                     );
+                    // What a reviewer asked for again stays due until the customer changed
+                    // it or confirmed it is still correct.
                     if let Some(info) = &c.review.info_request {
-                        for item in &info.items {
-                            if !due.contains(item) {
-                                due.push(item.clone());
+                        for item in info.open_items(&c.facts) {
+                            if !due.iter().any(|d| d == item) {
+                                due.push(item.to_owned());
                             }
                         }
                     }

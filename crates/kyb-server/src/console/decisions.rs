@@ -146,10 +146,7 @@ pub(super) async fn request_info(
         return refused(&state, &me, &raw, "info_incomplete", typed).await;
     }
     let action = DecisionAction::RequestInfo {
-        info: InfoRequest {
-            items,
-            message: message.to_owned(),
-        },
+        info: InfoRequest::new(items, message.to_owned()),
         link: state.new_link(state.clock.now()),
     };
     decide(&state, &me, &rc, &raw, action, typed).await

@@ -51,6 +51,7 @@ pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
 #[template(path = "hosted/documents.html")]
 struct DocumentsPage {
     platform_name: String,
+    asked: Option<super::asked::Asked>,
     csrf: String,
     errors: Vec<FieldError>,
     needed: Vec<(String, bool)>,
@@ -90,6 +91,7 @@ async fn page_with(
         status,
         &DocumentsPage {
             platform_name: s.platform_name.clone(),
+            asked: super::asked::asked(&s.customer, "documents"),
             csrf: s.csrf_token.clone(),
             kind_error: errors
                 .iter()

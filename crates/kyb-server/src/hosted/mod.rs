@@ -2,6 +2,7 @@
 //! four steps and the submission. Server-rendered (askama templates compiled into the binary),
 //! no JavaScript, strict security headers.
 
+mod asked;
 mod documents;
 mod forms;
 pub(crate) mod pages;
@@ -64,6 +65,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
             "/kyb/flow/documents/{document_id}/delete",
             post(documents::remove),
         )
+        .route("/kyb/flow/confirm", post(asked::confirm))
         .route("/kyb/flow/review", get(steps::review_page))
         .route("/kyb/flow/submit", post(steps::submit));
     crate::web::with_page_headers(pages)

@@ -200,6 +200,7 @@ fn countries() -> Vec<(&'static str, &'static str)> {
 #[template(path = "hosted/people.html")]
 struct PeoplePage {
     platform_name: String,
+    asked: Option<super::asked::Asked>,
     csrf: String,
     errors: Vec<FieldError>,
     people: Vec<PersonRow>,
@@ -247,6 +248,7 @@ async fn people_page_with(
         status,
         &PeoplePage {
             platform_name: s.platform_name.clone(),
+            asked: super::asked::asked(&s.customer, "people"),
             csrf: s.csrf_token.clone(),
             errors,
             people: person_rows(&people),

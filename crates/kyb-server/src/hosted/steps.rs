@@ -9,6 +9,7 @@ use kyb_domain::kyb::{currently_due, BusinessProfile};
 use kyb_domain::requirements::{document_label, Requirements, BUSINESS_FIELDS};
 use serde_json::json;
 
+use super::asked::{asked, field_is_open, Asked};
 use super::documents::document_rows;
 use super::forms::{date_rule, text_rule, FieldError, FormData};
 use super::pages::internal_error;
@@ -63,6 +64,8 @@ pub struct FieldView {
     pub value: String,
     pub error: Option<String>,
     pub options: Vec<(&'static str, &'static str)>,
+    /// Asked for again by a reviewer, and not changed or confirmed yet.
+    pub asked: bool,
 }
 
 #[derive(Template)]
@@ -73,30 +76,6 @@ struct BusinessPage {
     errors: Vec<FieldError>,
     fields: Vec<FieldView>,
     asked: Option<Asked>,
-}
-
-/// What a reviewer asked the customer for again, shown until the customer submits.
-pub(super) struct Asked {
-    pub message: String,
-    pub items: Vec<String>,
-}
-
-pub(super) fn asked(customer: &kyb_store::Customer) -> Option<Asked> {
-    let info = customer.review.info_request.as_ref()?;
-    let labels = kyb_domain::requirements::requestable_items();
-    Some(Asked {
-        message: info.message.clone(),
-        items: info
-            .items
-            .iter()
-            .map(|i| {
-                labels
-                    .iter()
-                    .find(|(k, _)| k == i)
-                    .map_or_else(|| i.clone(), |(_, l)| l.clone())
-            })
-            .collect(),
-    })
 }
 
 fn business_page_with(
@@ -140,6 +119,7 @@ fn business_page_with(
                 } else {
                     Vec::new()
                 },
+                asked: field_is_open(&s.customer, name),
             }
         })
         .collect();
@@ -155,7 +135,7 @@ fn business_page_with(
             csrf: s.csrf_token.clone(),
             errors,
             fields,
-            asked: asked(&s.customer),
+            asked: asked(&s.customer, "business"),
         },
     )
 }
@@ -354,7 +334,7 @@ async fn review_with(
             people: person_rows(&people),
             documents: document_rows(&documents),
             missing: missing_items(requirements, &due),
-            asked: asked(&s.customer),
+            asked: asked(&s.customer, "review"),
             attest,
             attested_by,
         },
@@ -413,6 +393,14 @@ pub async fn submit(
             "missing",
             "Some required information is still missing: see the list below",
         ));
+    }
+    if let Some(info) = &c.review.info_request {
+        if !info.open_items(&c.facts).is_empty() {
+            errors.push(FieldError::new(
+                "asked",
+                "Change each item asked for again, or confirm that it is still correct: see the list above",
+            ));
+        }
     }
     if !attest {
         errors.push(FieldError::new(

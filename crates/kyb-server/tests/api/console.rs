@@ -1880,3 +1880,133 @@ db_test!(check_evidence_reads_as_sentences, |app| async move {
         documents.parse::<usize>().unwrap()
     );
 });
+
+db_test!(
+    items_asked_for_again_are_shown_where_they_are_changed_and_must_be_changed_or_confirmed,
+    |app| async move {
+        use crate::hosted::{with_csrf, Browser, BUSINESS, PDF};
+        let id = app.case_in_review("Acme Corp", "Ada Obi", "asked").await;
+        let reviewer = app
+            .operator("rev@kyb.example", OperatorRole::Reviewer)
+            .await;
+        reviewer
+            .decide(
+                &id,
+                "request-info",
+                &[
+                    ("items", "business_details.legal_name"),
+                    ("items", "people"),
+                    ("items", "documents.proof_of_address"),
+                    (
+                        "message",
+                        "Please check the name and send a newer proof of address.",
+                    ),
+                ],
+            )
+            .await;
+        let link = app.customer_json(&id).await["kyb_link"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let b = Browser::new(&app);
+        let csrf = b.start(&link).await;
+
+        // Each step shows what concerns it, marked; the review shows all.
+        let (_, business) = b.get("/kyb/flow/business").await;
+        assert!(business.contains("Business details: Legal name: <strong>not changed yet"));
+        assert!(
+            business.contains("Asked for again</strong>"),
+            "the field is marked"
+        );
+        assert!(
+            !business.contains("Document: Proof of business address"),
+            "{business}"
+        );
+        let (_, people) = b.get("/kyb/flow/people").await;
+        assert!(people
+            .contains("People: directors, control persons and owners: <strong>not changed yet"));
+        let (_, documents) = b.get("/kyb/flow/documents").await;
+        assert!(documents.contains("Document: Proof of business address: <strong>not changed yet"));
+        let (_, review) = b.get("/kyb/flow/review").await;
+        assert_eq!(review.matches("not changed yet").count(), 3, "{review}");
+
+        // Submitting with nothing changed or confirmed is refused.
+        let submit = [
+            ("csrf", csrf.as_str()),
+            ("attest", "yes"),
+            ("attested_by", "Ada Obi"),
+        ];
+        let (status, html, _) = b.post("/kyb/flow/submit", &submit).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("Change each item asked for again"), "{html}");
+
+        // The name is changed, the people confirmed as they are.
+        let mut changed = BUSINESS.to_vec();
+        changed[0] = ("legal_name", "Acme Corporation");
+        assert_eq!(
+            b.post("/kyb/flow/business", &with_csrf(&csrf, &changed))
+                .await
+                .0,
+            303
+        );
+        let (_, business) = b.get("/kyb/flow/business").await;
+        assert!(
+            business.contains("Legal name: <strong>changed</strong>"),
+            "{business}"
+        );
+        assert!(!business.contains("Asked for again</strong>"));
+        let confirm = [
+            ("csrf", csrf.as_str()),
+            ("item", "people"),
+            ("step", "people"),
+        ];
+        let (status, _, location) = b.post("/kyb/flow/confirm", &confirm).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/kyb/flow/people#asked"))
+        );
+        let (_, people) = b.get("/kyb/flow/people").await;
+        assert!(people.contains("<strong>confirmed as still correct</strong>"));
+        let forged = [
+            ("csrf", "nope"),
+            ("item", "documents.proof_of_address"),
+            ("step", "documents"),
+        ];
+        assert_eq!(b.post("/kyb/flow/confirm", &forged).await.0, 403);
+
+        // The platform sees only what is still open as due.
+        let due = app.customer_json(&id).await["requirements"]["currently_due"].clone();
+        assert_eq!(
+            due,
+            serde_json::json!(["documents.proof_of_address"]),
+            "{due}"
+        );
+        let (status, _, _) = b.post("/kyb/flow/submit", &submit).await;
+        assert_eq!(status, 422, "the proof of address is still open");
+
+        // A newer proof of address: everything asked is answered, and it goes in.
+        let mut newer = PDF.to_vec();
+        newer.extend_from_slice(b"% newer proof\n");
+        assert_eq!(
+            b.upload(&csrf, "proof_of_address", "newer.pdf", newer)
+                .await
+                .0,
+            303
+        );
+        let (_, documents) = b.get("/kyb/flow/documents").await;
+        assert!(documents.contains("Proof of business address: <strong>changed</strong>"));
+        let (status, html, _) = b.post("/kyb/flow/submit", &submit).await;
+        assert_eq!(status, 200, "{html}");
+        assert_eq!(
+            app.customer_json(&id).await["verification_status"],
+            "in_review"
+        );
+        assert_eq!(
+            app.dump(&format!(
+                "SELECT action FROM audit_log WHERE target_id = '{id}' AND action = 'info_request.item_confirmed'"
+            ))
+            .await,
+            ["info_request.item_confirmed"]
+        );
+    }
+);

@@ -10,13 +10,13 @@ use serde_json::Value;
 pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
 
 /// A browser: its own cookie jar, no automatic redirects.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self {
             client: reqwest::Client::builder()
                 .cookie_store(true)
@@ -27,7 +27,7 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let r = self
             .client
             .get(format!("{}{path}", self.base))
@@ -37,7 +37,11 @@ impl Browser {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String, Option<String>) {
         let r = self
             .client
             .post(format!("{}{path}", self.base))
@@ -52,7 +56,13 @@ impl Browser {
         (r.status().as_u16(), r.text().await.unwrap(), location)
     }
 
-    async fn upload(&self, csrf: &str, kind: &str, name: &str, bytes: Vec<u8>) -> (u16, String) {
+    pub(crate) async fn upload(
+        &self,
+        csrf: &str,
+        kind: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, String) {
         let form = reqwest::multipart::Form::new()
             .text("csrf", csrf.to_owned())
             .text("kind", kind.to_owned())
@@ -86,7 +96,7 @@ impl Browser {
     }
 
     /// Opens a link and presses Start; returns the CSRF token of the session.
-    async fn start(&self, link: &str) -> String {
+    pub(crate) async fn start(&self, link: &str) -> String {
         let path = link
             .strip_prefix("https://kyb.test")
             .or_else(|| link.strip_prefix(&self.base))
@@ -129,7 +139,7 @@ async fn customer(app: &TestApp, id: &str) -> Value {
         .unwrap()
 }
 
-const BUSINESS: [(&str, &str); 8] = [
+pub(crate) const BUSINESS: [(&str, &str); 8] = [
     ("legal_name", "Acme Corp Solutions Ltd"),
     ("entity_type", "llc"),
     ("registration_number", "5551234"),
@@ -143,7 +153,10 @@ const BUSINESS: [(&str, &str); 8] = [
     ),
 ];
 
-fn with_csrf<'a>(csrf: &'a str, fields: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn with_csrf<'a>(
+    csrf: &'a str,
+    fields: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
     let mut all = vec![("csrf", csrf)];
     all.extend_from_slice(fields);
     all
@@ -955,13 +968,18 @@ async fn submitted_in_browser(
     (id, b, link)
 }
 
-/// Opens a fresh link of a case sent back for more information, and submits again without
-/// changes. Returns the first page the customer sees.
+/// Opens a fresh link of a case sent back for more information, confirms each item asked for
+/// again as still correct, and submits again without changes. Returns the first page the
+/// customer sees.
 pub async fn resubmit(app: &TestApp, link: &str, person: &str) -> String {
     let b = Browser::new(app);
     let csrf = b.start(link).await;
     let (status, first) = b.get("/kyb/flow/business").await;
     assert_eq!(status, 200);
+    for item in asked_items(&b.get("/kyb/flow/review").await.1) {
+        let form = [("csrf", csrf.as_str()), ("item", &item), ("step", "review")];
+        assert_eq!(b.post("/kyb/flow/confirm", &form).await.0, 303);
+    }
     let (status, html, _) = b
         .post(
             "/kyb/flow/submit",
@@ -1036,3 +1054,11 @@ db_test!(
         assert!(!html.contains("submitted"), "{html}");
     }
 );
+
+/// The items a page offers to confirm as still correct.
+fn asked_items(html: &str) -> Vec<String> {
+    html.split("name=\"item\" value=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
+}
