@@ -26,7 +26,7 @@ pub fn business_field_label(field: &str) -> &str {
     match field {
         "legal_name" => "Legal name",
         "trading_name" => "Trading name",
-        "entity_type" => "Entity type",
+        "entity_type" => "Type of entity",
         "registration_number" => "Registration number",
         "date_of_incorporation" => "Date of incorporation",
         "tax_id" => "Tax identification number",
@@ -108,6 +108,9 @@ struct FileSpec {
     fields: BTreeMap<String, FieldSpec>,
     #[serde(default)]
     documents: Vec<DocumentSpec>,
+    /// The legal forms of the jurisdiction, as `[code, label]`, in the order offered; a
+    /// country without its own offers the default file's.
+    entity_types: Option<Vec<[String; 2]>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,9 +118,33 @@ struct FileSpec {
 struct FieldSpec {
     required: bool,
     label: Option<String>,
+    /// The message when a required field is empty ("Enter the …"); by default from the label.
+    missing: Option<String>,
     pattern: Option<String>,
     hint: Option<String>,
     example: Option<String>,
+    #[serde(default)]
+    tidy: Vec<Tidy>,
+}
+
+/// What is tidied in a value before it is checked, in the order listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tidy {
+    /// Letters in upper case.
+    Uppercase,
+    /// Spaces and dots removed.
+    NoSpaces,
+    /// When the value is all digits and a dash after this many makes it match the pattern:
+    /// the dash put back (`dash_after = 2` makes 123456789 into 12-3456789).
+    #[serde(untagged)]
+    DashAfter(DashAfter),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashAfter {
+    pub dash_after: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,9 +159,11 @@ pub struct DocumentSpec {
 pub struct FieldRule {
     pub required: bool,
     pub label: Option<String>,
+    pub missing: Option<String>,
     pub pattern: Option<Regex>,
     pub hint: Option<String>,
     pub example: Option<String>,
+    pub tidy: Vec<Tidy>,
 }
 
 /// Everything one jurisdiction asks for.
@@ -144,9 +173,50 @@ pub struct Requirements {
     pub country: String,
     pub fields: BTreeMap<String, FieldRule>,
     pub documents: Vec<DocumentSpec>,
+    /// (code, label) of each legal form, in the order offered.
+    pub entity_types: Vec<(String, String)>,
 }
 
 impl Requirements {
+    /// The label of a legal form of this jurisdiction, if it is one.
+    pub fn entity_type_label(&self, code: &str) -> Option<&str> {
+        self.entity_types
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, l)| l.as_str())
+    }
+
+    /// A value as the customer typed it, tidied by the field's rules (spaces, case, a missing
+    /// dash), already trimmed: what is checked and saved.
+    pub fn tidy(&self, field: &str, value: &str) -> String {
+        let mut v = value.trim().to_owned();
+        let Some(rule) = self.fields.get(field) else {
+            return v;
+        };
+        for t in &rule.tidy {
+            v = match t {
+                Tidy::Uppercase => v.to_uppercase(),
+                Tidy::NoSpaces => v
+                    .chars()
+                    .filter(|c| !c.is_whitespace() && *c != '.')
+                    .collect(),
+                // Only when the dash makes the value whole: otherwise the check names what
+                // was typed.
+                Tidy::DashAfter(DashAfter { dash_after }) => {
+                    let at = *dash_after;
+                    let digits = v.len() > at && v.chars().all(|c| c.is_ascii_digit());
+                    let dashed = format!("{}-{}", &v[..at.min(v.len())], &v[at.min(v.len())..]);
+                    if digits && rule.pattern.as_ref().is_none_or(|p| p.is_match(&dashed)) {
+                        dashed
+                    } else {
+                        v
+                    }
+                }
+            };
+        }
+        v
+    }
+
     pub fn field(&self, name: &str) -> Option<&FieldRule> {
         self.fields.get(name)
     }
@@ -163,10 +233,10 @@ impl Requirements {
         };
         if value.is_empty() {
             return if rule.required {
-                Err(format!(
-                    "Enter the {}",
-                    rule.label.as_deref().unwrap_or(label).to_lowercase()
-                ))
+                Err(rule
+                    .missing
+                    .clone()
+                    .unwrap_or_else(|| missing_message(field, label)))
             } else {
                 Ok(())
             };
@@ -246,10 +316,15 @@ impl Catalog {
                 return Err(err("a second file for the same country".into()));
             }
         }
-        let default = default.ok_or_else(|| CatalogError {
+        let default: Requirements = default.ok_or_else(|| CatalogError {
             file: "default.toml".into(),
             message: "missing: every other country needs these requirements".into(),
         })?;
+        for r in by_country.values_mut() {
+            if r.entity_types.is_empty() {
+                r.entity_types.clone_from(&default.entity_types);
+            }
+        }
         Ok(Self {
             default,
             by_country,
@@ -264,6 +339,26 @@ impl Catalog {
     pub fn countries(&self) -> impl Iterator<Item = &str> {
         self.by_country.keys().map(String::as_str)
     }
+}
+
+/// What an empty required field says, for the built-in labels.
+fn missing_message(field: &str, label: &str) -> String {
+    match field {
+        "entity_type" => "Choose the type of entity".to_owned(),
+        "business_description" => "Say what the business does".to_owned(),
+        // A label the jurisdiction gave without a message: its own words, unchanged.
+        _ if label != business_field_label(field) => format!("Enter the {label}"),
+        _ => format!("Enter the {}", lower_first(label)),
+    }
+}
+
+/// "Legal name" into "legal name" (the built-in labels are plain words).
+fn lower_first(label: &str) -> String {
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn parse_spec(spec: FileSpec) -> Result<Requirements, String> {
@@ -302,11 +397,30 @@ fn parse_spec(spec: FileSpec) -> Result<Requirements, String> {
             FieldRule {
                 required: f.required,
                 label: f.label,
+                missing: f.missing,
                 pattern,
                 hint: f.hint,
                 example: f.example,
+                tidy: f.tidy,
             },
         );
+    }
+    let listed = spec.entity_types.unwrap_or_default();
+    if listed.is_empty() && spec.country == "default" {
+        return Err("entity_types: the default file lists at least one legal form".into());
+    }
+    let mut entity_types: Vec<(String, String)> = Vec::new();
+    for [code, label] in listed {
+        let good = !code.is_empty()
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !good || entity_types.iter().any(|(c, _)| *c == code) {
+            return Err(format!(
+                "entity type code `{code}` must be unique, in lower case letters, digits and _"
+            ));
+        }
+        entity_types.push((code, label));
     }
     for d in &spec.documents {
         if !DOCUMENT_KINDS.iter().any(|(k, _)| *k == d.kind) {
@@ -317,6 +431,7 @@ fn parse_spec(spec: FileSpec) -> Result<Requirements, String> {
         country: spec.country,
         fields,
         documents: spec.documents,
+        entity_types,
     })
 }
 
@@ -400,6 +515,103 @@ mod tests {
             .for_country("USA")
             .required_documents()
             .any(|k| k == "tax_registration"));
+    }
+
+    #[test]
+    fn values_are_tidied_by_the_jurisdictions_rules() {
+        let c = catalog();
+        let usa = c.for_country("USA");
+        assert_eq!(usa.tidy("tax_id", " 123456789 "), "12-3456789");
+        assert_eq!(usa.tidy("tax_id", "12 3456789"), "12-3456789");
+        assert_eq!(usa.tidy("tax_id", "12-3456789"), "12-3456789");
+        assert_eq!(
+            usa.tidy("tax_id", "1234"),
+            "1234",
+            "too short is left to the check"
+        );
+        assert_eq!(usa.tidy("legal_name", "  Acme  "), "Acme");
+        let gbr = c.for_country("GBR");
+        assert_eq!(gbr.tidy("registration_number", "sc 123 456"), "SC123456");
+        assert!(gbr
+            .check(
+                "registration_number",
+                "x",
+                &gbr.tidy("registration_number", "sc 123 456")
+            )
+            .is_ok());
+        let nga = c.for_country("NGA");
+        assert_eq!(nga.tidy("registration_number", "rc 1234567"), "RC1234567");
+        assert_eq!(nga.tidy("tax_id", "123456780001"), "12345678-0001");
+        assert!(nga.check("tax_id", "x", "12345678-0001").is_ok());
+    }
+
+    #[test]
+    fn each_jurisdiction_offers_its_legal_forms() {
+        let c = catalog();
+        let codes = |country: &str| -> Vec<String> {
+            c.for_country(country)
+                .entity_types
+                .iter()
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        assert_eq!(
+            codes("USA"),
+            [
+                "llc",
+                "c_corporation",
+                "s_corporation",
+                "partnership",
+                "sole_proprietorship",
+                "non_profit"
+            ]
+        );
+        assert_eq!(
+            codes("GBR"),
+            [
+                "private_limited_company",
+                "public_limited_company",
+                "llp",
+                "partnership",
+                "sole_trader"
+            ]
+        );
+        assert_eq!(
+            codes("NGA"),
+            [
+                "private_limited_company",
+                "public_limited_company",
+                "business_name",
+                "incorporated_trustees"
+            ]
+        );
+        assert!(
+            codes("FRA").contains(&"other".to_owned()),
+            "the default list"
+        );
+        assert_eq!(
+            c.for_country("GBR").entity_type_label("llc"),
+            None,
+            "no LLC in the UK"
+        );
+    }
+
+    #[test]
+    fn an_empty_required_field_says_what_to_enter() {
+        let c = catalog();
+        let usa = c.for_country("USA");
+        let message =
+            |r: &Requirements, f: &str| r.check(f, business_field_label(f), "").unwrap_err();
+        assert_eq!(message(usa, "legal_name"), "Enter the legal name");
+        assert_eq!(
+            message(usa, "business_description"),
+            "Say what the business does"
+        );
+        assert_eq!(
+            message(usa, "tax_id"),
+            "Enter the EIN (Employer Identification Number)"
+        );
+        assert_eq!(message(usa, "entity_type"), "Choose the type of entity");
     }
 
     #[test]

@@ -181,8 +181,14 @@ pub(super) async fn render(
         ),
         ("Country".to_owned(), c.registered_country.clone()),
     ];
+    let requirements = state.catalog.for_country(&c.registered_country);
     for f in BUSINESS_FIELDS {
-        fields.push((business_field_label(f).to_owned(), p.get(f).to_owned()));
+        let value = p.get(f);
+        let shown = match f {
+            "entity_type" => requirements.entity_type_label(value).unwrap_or(value),
+            _ => value,
+        };
+        fields.push((business_field_label(f).to_owned(), shown.to_owned()));
     }
     let documents = facts
         .documents

@@ -23,8 +23,19 @@ pub struct DocumentRow {
     pub id: String,
     pub label: String,
     pub name: String,
-    pub content_type: String,
+    /// The file type as people say it: PDF, PNG, JPEG.
+    pub file_type: &'static str,
     pub size: String,
+}
+
+/// A file type as people say it, from its media type.
+fn type_name(content_type: &str) -> &'static str {
+    match content_type {
+        "application/pdf" => "PDF",
+        "image/png" => "PNG",
+        "image/jpeg" => "JPEG",
+        _ => "file",
+    }
 }
 
 fn human_size(bytes: i64) -> String {
@@ -41,7 +52,7 @@ pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
             id: d.id.clone(),
             label: document_label(&d.kind).to_owned(),
             name: d.original_name.clone(),
-            content_type: d.content_type.clone(),
+            file_type: type_name(&d.content_type),
             size: human_size(d.size_bytes),
         })
         .collect()
@@ -201,7 +212,8 @@ pub async fn upload(
         errors.push(FieldError::new("kind", "Choose which document this is"));
     }
     let (file_name, data) = file.unwrap_or((None, bytes::Bytes::new()));
-    let detected = infer::get(&data).map(|t| t.mime_type());
+    let sniffed = infer::get(&data);
+    let detected = sniffed.map(|t| t.mime_type());
     let accepted = ACCEPTED_DOCUMENT_TYPES
         .iter()
         .find(|(mime, _)| Some(*mime) == detected);
@@ -210,12 +222,13 @@ pub async fn upload(
     } else if data.len() > limit {
         errors.push(too_large());
     } else if accepted.is_none() {
-        let what = detected.map_or("a file of unknown type".to_owned(), |m| {
-            format!("a {m} file")
+        // Named by its usual extension (ZIP, DOCX, GIF), never by its media type.
+        let what = sniffed.map_or("of a type we cannot read".to_owned(), |t| {
+            format!("a {} file", t.extension().to_uppercase())
         });
         errors.push(FieldError::new(
             "file",
-            format!("The file must be a PDF, PNG or JPEG; this one is {what} (judged by its content, not its name)"),
+            format!("The file must be a PDF, PNG or JPEG. This one is {what}, judged by what is inside it, whatever its name says"),
         ));
     }
     let caps = state.config.customer_caps();

@@ -52,7 +52,10 @@ pub fn person_rows(people: &[Person]) -> Vec<PersonRow> {
             id: p.id.clone(),
             full_name: p.full_name.clone(),
             date_of_birth: p.date_of_birth.clone(),
-            nationality: p.nationality.clone(),
+            nationality: celes::Country::from_alpha3(&p.nationality).map_or_else(
+                |_| p.nationality.clone(),
+                |c| country_name(c.alpha3, c.long_name),
+            ),
             role: ROLES
                 .iter()
                 .find(|(v, _)| *v == p.role)
@@ -187,13 +190,59 @@ fn parse_percent(raw: &str) -> Option<u16> {
     (bp <= 10_000).then_some(bp)
 }
 
-fn countries() -> Vec<(&'static str, &'static str)> {
+/// Every country (alpha-3, name), by name. The names are the short ones people type in a list
+/// ("United States", not "The United States Of America", which put "United Republic of
+/// Tanzania" first when typing "United").
+fn countries() -> Vec<(&'static str, String)> {
     let mut all: Vec<_> = celes::Country::get_countries()
         .iter()
-        .map(|c| (c.alpha3, c.long_name))
+        .map(|c| (c.alpha3, country_name(c.alpha3, c.long_name)))
         .collect();
-    all.sort_by_key(|(_, name)| name.trim_start_matches("The ").to_owned());
+    all.sort_by(|a, b| a.1.cmp(&b.1));
     all
+}
+
+/// The short English name of a country: a common name where the official one is long, else the
+/// official one without a leading "The" and with "of", "and", "the" in lower case.
+fn country_name(alpha3: &str, long_name: &str) -> String {
+    const SHORT: [(&str, &str); 24] = [
+        ("USA", "United States"),
+        ("GBR", "United Kingdom"),
+        ("TZA", "Tanzania"),
+        ("KOR", "South Korea"),
+        ("PRK", "North Korea"),
+        ("RUS", "Russia"),
+        ("IRN", "Iran"),
+        ("SYR", "Syria"),
+        ("VEN", "Venezuela"),
+        ("BOL", "Bolivia"),
+        ("VNM", "Vietnam"),
+        ("LAO", "Laos"),
+        ("MDA", "Moldova"),
+        ("COD", "Democratic Republic of the Congo"),
+        ("COG", "Republic of the Congo"),
+        ("CZE", "Czechia"),
+        ("TWN", "Taiwan"),
+        ("FSM", "Micronesia"),
+        ("BRN", "Brunei"),
+        ("CIV", "Côte d'Ivoire"),
+        ("PSE", "Palestine"),
+        ("VAT", "Vatican City"),
+        ("MKD", "North Macedonia"),
+        ("ARE", "United Arab Emirates"),
+    ];
+    if let Some((_, short)) = SHORT.iter().find(|(code, _)| *code == alpha3) {
+        return (*short).to_owned();
+    }
+    let name = long_name.strip_prefix("The ").unwrap_or(long_name);
+    name.split(' ')
+        .enumerate()
+        .map(|(i, w)| match w {
+            "Of" | "And" | "The" | "Da" | "De" if i > 0 => w.to_lowercase(),
+            _ => w.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Template)]
@@ -208,7 +257,7 @@ struct PeoplePage {
     form: PersonForm,
     form_action: String,
     editing: bool,
-    countries: Vec<(&'static str, &'static str)>,
+    countries: Vec<(&'static str, String)>,
     roles: Vec<(&'static str, &'static str)>,
 }
 
@@ -221,7 +270,7 @@ struct EditPage {
     form: PersonForm,
     form_action: String,
     editing: bool,
-    countries: Vec<(&'static str, &'static str)>,
+    countries: Vec<(&'static str, String)>,
     roles: Vec<(&'static str, &'static str)>,
 }
 

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use kyb_domain::kyb::{currently_due, BusinessProfile};
-use kyb_domain::requirements::{document_label, Requirements, BUSINESS_FIELDS};
+use kyb_domain::requirements::{
+    business_field_label, document_label, Requirements, BUSINESS_FIELDS,
+};
 use serde_json::json;
 
 use super::asked::{asked, field_is_open, Asked};
@@ -19,31 +21,19 @@ use crate::extract::RequestContext;
 use crate::web::page;
 use crate::AppState;
 
-pub const ENTITY_TYPES: [(&str, &str); 9] = [
-    ("sole_proprietorship", "Sole proprietorship"),
-    ("partnership", "Partnership"),
-    ("llc", "Limited liability company (LLC)"),
-    ("corporation", "Corporation"),
-    ("private_limited_company", "Private limited company (Ltd)"),
-    ("public_limited_company", "Public limited company (PLC)"),
-    ("cooperative", "Cooperative"),
-    ("non_profit", "Non-profit organisation"),
-    ("other", "Other"),
-];
-
-/// How each business field is shown: default label, input kind, longest value.
-fn field_spec(name: &str) -> (&'static str, &'static str, usize) {
+/// How each business field is shown: input kind, longest value.
+fn field_spec(name: &str) -> (&'static str, usize) {
     match name {
-        "legal_name" => ("Legal name", "text", 200),
-        "trading_name" => ("Trading name", "text", 200),
-        "entity_type" => ("Type of entity", "select", 64),
-        "registration_number" => ("Registration number", "text", 64),
-        "date_of_incorporation" => ("Date of incorporation", "date", 10),
-        "tax_id" => ("Tax identification number", "text", 64),
-        "website" => ("Website", "url", 200),
-        "business_description" => ("What the business does", "textarea", 1000),
-        "operating_address" => ("Operating address", "textarea", 500),
-        _ => ("", "text", 0),
+        "legal_name" => ("text", 200),
+        "trading_name" => ("text", 200),
+        "entity_type" => ("select", 64),
+        "registration_number" => ("text", 64),
+        "date_of_incorporation" => ("date", 10),
+        "tax_id" => ("text", 64),
+        "website" => ("url", 200),
+        "business_description" => ("textarea", 1000),
+        "operating_address" => ("textarea", 500),
+        _ => ("text", 0),
     }
 }
 
@@ -52,7 +42,7 @@ fn label_of(requirements: &Requirements, name: &str) -> String {
     requirements
         .field(name)
         .and_then(|r| r.label.clone())
-        .unwrap_or_else(|| field_spec(name).0.to_owned())
+        .unwrap_or_else(|| business_field_label(name).to_owned())
 }
 
 pub struct FieldView {
@@ -63,7 +53,7 @@ pub struct FieldView {
     pub hint: Option<String>,
     pub value: String,
     pub error: Option<String>,
-    pub options: Vec<(&'static str, &'static str)>,
+    pub options: Vec<(String, String)>,
     /// Asked for again by a reviewer, and not changed or confirmed yet.
     pub asked: bool,
 }
@@ -89,10 +79,10 @@ fn business_page_with(
     let fields = BUSINESS_FIELDS
         .iter()
         .map(|&name| {
-            let (_, kind, _) = field_spec(name);
+            let (kind, _) = field_spec(name);
             let rule = requirements.field(name);
             let hint = match (name, rule) {
-                ("website", _) => Some("Starting with https://".to_owned()),
+                ("website", _) => Some("For example https://example.com".to_owned()),
                 ("date_of_incorporation", _) => {
                     Some("YYYY-MM-DD, for example 2019-03-01".to_owned())
                 }
@@ -115,7 +105,7 @@ fn business_page_with(
                     .find(|e| e.field == name)
                     .map(|e| e.message.clone()),
                 options: if name == "entity_type" {
-                    ENTITY_TYPES.to_vec()
+                    requirements.entity_types.clone()
                 } else {
                     Vec::new()
                 },
@@ -154,7 +144,7 @@ fn check_business(
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for name in BUSINESS_FIELDS {
-        let (_, _, max) = field_spec(name);
+        let (_, max) = field_spec(name);
         let label = label_of(requirements, name);
         let value = p.get(name);
         if let Some(e) = text_rule(name, &label, value, max) {
@@ -169,7 +159,7 @@ fn check_business(
             continue;
         }
         let e = match name {
-            "entity_type" if !ENTITY_TYPES.iter().any(|(v, _)| *v == value) => Some(
+            "entity_type" if requirements.entity_type_label(value).is_none() => Some(
                 FieldError::new(name, "Choose the type of entity from the list"),
             ),
             "date_of_incorporation" => date_rule(
@@ -202,20 +192,27 @@ pub async fn save_business(
     if let Some(r) = session.csrf_rejection(&form.0) {
         return r;
     }
-    let profile = BusinessProfile {
-        legal_name: form.get("legal_name").to_owned(),
-        trading_name: form.get("trading_name").to_owned(),
-        entity_type: form.get("entity_type").to_owned(),
-        registration_number: form.get("registration_number").to_owned(),
-        date_of_incorporation: form.get("date_of_incorporation").to_owned(),
-        tax_id: form.get("tax_id").to_owned(),
-        website: form.get("website").to_owned(),
-        business_description: form.get("business_description").to_owned(),
-        operating_address: form.get("operating_address").to_owned(),
-    };
     let requirements = state
         .catalog
         .for_country(&session.0.customer.registered_country);
+    // What could be tidied is, before it is checked: spaces, case, a missing dash (the
+    // jurisdiction's rules), and a website typed without https://.
+    let tidy = |name: &str| requirements.tidy(name, form.get(name));
+    let mut website = tidy("website");
+    if !website.is_empty() && !website.contains("://") {
+        website = format!("https://{website}");
+    }
+    let profile = BusinessProfile {
+        legal_name: tidy("legal_name"),
+        trading_name: tidy("trading_name"),
+        entity_type: tidy("entity_type"),
+        registration_number: tidy("registration_number"),
+        date_of_incorporation: tidy("date_of_incorporation"),
+        tax_id: tidy("tax_id"),
+        website,
+        business_description: tidy("business_description"),
+        operating_address: tidy("operating_address"),
+    };
     let errors = check_business(requirements, &profile, state.clock.now().date_naive());
     if !errors.is_empty() {
         return business_page_with(&state, &session, &profile, errors);
@@ -301,10 +298,7 @@ async fn review_with(
         .map(|&f| {
             let value = c.facts.profile.get(f);
             let shown = if f == "entity_type" {
-                ENTITY_TYPES
-                    .iter()
-                    .find(|(v, _)| *v == value)
-                    .map_or(value, |(_, t)| *t)
+                requirements.entity_type_label(value).unwrap_or(value)
             } else {
                 value
             };

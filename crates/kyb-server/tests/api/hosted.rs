@@ -454,7 +454,7 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
 
     // Step 1: a bad EIN is named with its rule; what was typed stays; nothing is saved.
     let mut bad = BUSINESS.to_vec();
-    bad[4] = ("tax_id", "123456789");
+    bad[4] = ("tax_id", "1234567");
     let (status, html, _) = b.post("/kyb/flow/business", &with_csrf(&csrf, &bad)).await;
     assert_eq!(status, 422);
     assert!(
@@ -466,7 +466,7 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         "{html}"
     );
     assert!(
-        html.contains("value=\"123456789\"") && html.contains("value=\"5551234\""),
+        html.contains("value=\"1234567\"") && html.contains("value=\"5551234\""),
         "typed values kept"
     );
     let due = customer(&app, &id).await["requirements"]["currently_due"].clone();
@@ -617,8 +617,25 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         .await;
     assert_eq!(status, 422);
     assert!(
-        html.contains("must be a PDF, PNG or JPEG") && html.contains("judged by its content"),
+        html.contains("must be a PDF, PNG or JPEG")
+            && html.contains("of a type we cannot read, judged by what is inside it"),
         "{html}"
+    );
+    // A ZIP archive named .pdf is called a ZIP file, not by its media type.
+    let zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00rest of an archive".to_vec();
+    let (status, html) = b
+        .upload(
+            &csrf,
+            "certificate_of_incorporation",
+            "certificate.pdf",
+            zip,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("This one is a ZIP file"), "{html}");
+    assert!(
+        !html.contains("application/zip"),
+        "no media types shown: {html}"
     );
     for kind in [
         "certificate_of_incorporation",
@@ -1062,3 +1079,69 @@ fn asked_items(html: &str) -> Vec<String> {
         .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
         .collect()
 }
+
+db_test!(
+    what_could_be_tidied_is_tidied_before_it_is_checked,
+    |app| async move {
+        let (id, link) = new_link(&app).await;
+        let b = Browser::new(&app);
+        let csrf = b.start(&link).await;
+        // An EIN without its dash, a file number with spaces and lower case, a website without
+        // https://: accepted, and saved tidied.
+        let mut typed = BUSINESS.to_vec();
+        for (field, value) in [
+            ("tax_id", "123456789"),
+            ("registration_number", " 555 12ab "),
+            ("website", "acme.example"),
+        ] {
+            let at = typed.iter().position(|(f, _)| *f == field).unwrap();
+            typed[at] = (field, value);
+        }
+        let (status, html, _) = b
+            .post("/kyb/flow/business", &with_csrf(&csrf, &typed))
+            .await;
+        assert_eq!(status, 303, "{html}");
+        let (_, page) = b.get("/kyb/flow/business").await;
+        for saved in [
+            "value=\"12-3456789\"",
+            "value=\"55512AB\"",
+            "value=\"https://acme.example\"",
+        ] {
+            assert!(page.contains(saved), "{saved}: {page}");
+        }
+        assert_eq!(
+            customer(&app, &id).await["requirements"]["currently_due"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d.as_str().unwrap().starts_with("business_details."))
+                .count(),
+            0
+        );
+        // The legal forms are the jurisdiction's (a US business): no UK "sole trader".
+        assert!(
+            page.contains("value=\"s_corporation\"") && !page.contains("value=\"sole_trader\"")
+        );
+        let mut wrong = BUSINESS.to_vec();
+        wrong[1] = ("entity_type", "sole_trader");
+        let (status, html, _) = b
+            .post("/kyb/flow/business", &with_csrf(&csrf, &wrong))
+            .await;
+        assert_eq!(status, 422);
+        assert!(html.contains("Choose the type of entity from the list"));
+
+        // Nationalities by the names people type: "United States" before the islands, and no
+        // "The United States Of America" behind "United Republic of Tanzania".
+        let (_, people) = b.get("/kyb/flow/people").await;
+        let at = |name: &str| {
+            people
+                .find(&format!(">{name}</option>"))
+                .unwrap_or_else(|| panic!("{name}"))
+        };
+        assert!(at("United Kingdom") < at("United States"));
+        assert!(at("United States") < at("United States Minor Outlying Islands"));
+        assert!(at("Tanzania") < at("United Kingdom"));
+        assert!(!people.contains(">The "), "no name starts with The");
+        assert!(!people.contains("United Republic"));
+    }
+);
