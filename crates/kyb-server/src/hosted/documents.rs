@@ -68,6 +68,8 @@ struct DocumentsPage {
     needed: Vec<(String, bool)>,
     documents: Vec<DocumentRow>,
     kinds: Vec<(&'static str, &'static str)>,
+    /// The kind chosen in a refused upload, chosen again.
+    chosen: String,
     kind_error: Option<String>,
     file_error: Option<String>,
     max_mb: u64,
@@ -77,6 +79,7 @@ async fn page_with(
     state: &AppState,
     session: &CustomerSession,
     errors: Vec<FieldError>,
+    chosen: &str,
 ) -> Response {
     let s = &session.0;
     let docs = match state.store.list_documents(s).await {
@@ -116,13 +119,14 @@ async fn page_with(
             needed,
             documents: document_rows(&docs),
             kinds: DOCUMENT_KINDS.to_vec(),
+            chosen: chosen.to_owned(),
             max_mb: (state.config.max_upload_bytes as u64).div_ceil(1024 * 1024),
         },
     )
 }
 
 pub async fn page_handler(State(state): State<AppState>, session: CustomerSession) -> Response {
-    page_with(&state, &session, Vec::new()).await
+    page_with(&state, &session, Vec::new(), "").await
 }
 
 /// A file name safe to show: the last path component, printable, at most 120 characters.
@@ -176,7 +180,7 @@ pub async fn upload(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return page_with(&state, &session, vec![too_large()]).await
+                return page_with(&state, &session, vec![too_large()], "").await
             }
             Err(e) => {
                 return problem(
@@ -193,7 +197,7 @@ pub async fn upload(
         let data = match field.bytes().await {
             Ok(d) => d,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return page_with(&state, &session, vec![too_large()]).await
+                return page_with(&state, &session, vec![too_large()], "").await
             }
             Err(e) => return internal_error(e),
         };
@@ -244,7 +248,7 @@ pub async fn upload(
         }
     }
     if !errors.is_empty() {
-        return page_with(&state, &session, errors).await;
+        return page_with(&state, &session, errors, &kind).await;
     }
     let (content_type, _) = accepted.copied().unwrap_or(ACCEPTED_DOCUMENT_TYPES[0]);
     let c = &session.0.customer;
@@ -284,7 +288,7 @@ pub async fn upload(
                 .into_iter()
                 .find(|c| c.as_str() == code)
                 .unwrap_or(StoreErrorCode::TooManyDocuments);
-                page_with(&state, &session, vec![cap_error(&caps, code)]).await
+                page_with(&state, &session, vec![cap_error(&caps, code)], &doc.kind).await
             }
             other => internal_error(other),
         };
@@ -329,6 +333,30 @@ pub async fn remove(
 ) -> Response {
     if let Some(r) = session.csrf_rejection(&form.0) {
         return r;
+    }
+    if form.get("confirm") != "yes" {
+        let docs = match state.store.list_documents(&session.0).await {
+            Ok(d) => d,
+            Err(e) => return internal_error(e),
+        };
+        let Some(doc) = docs.iter().find(|d| d.id == document_id) else {
+            return no_such_document(&session.0.platform_name);
+        };
+        let what = format!(
+            "The file {} ({}) will be deleted. You can upload another one afterwards.",
+            doc.original_name,
+            document_label(&doc.kind)
+        );
+        return super::pages::Confirmation {
+            platform_name: &session.0.platform_name,
+            title: "Delete this document?",
+            what: &what,
+            action: &format!("/kyb/flow/documents/{document_id}/delete"),
+            csrf: &session.0.csrf_token,
+            button: "Yes, delete it",
+            back: "/kyb/flow/documents",
+        }
+        .page();
     }
     let ctx = session.audit(&rc, &state);
     match state

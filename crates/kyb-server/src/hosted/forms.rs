@@ -113,7 +113,7 @@ pub fn date_rule(
     match chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         Err(_) => Some(FieldError::new(
             field,
-            format!("{label} must be a real date written YYYY-MM-DD, like 2019-03-01"),
+            format!("{label} must be a real date (typed in a text box: year-month-day, like 2019-03-01)"),
         )),
         Ok(d) if d < min || d > max => Some(FieldError::new(
             field,

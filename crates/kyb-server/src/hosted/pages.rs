@@ -67,3 +67,44 @@ pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
         "Try again in a moment. If it keeps happening, contact the business that sent you the link.".into(),
     )
 }
+
+#[derive(Template)]
+#[template(path = "hosted/confirm.html")]
+struct Confirm<'a> {
+    platform_name: &'a str,
+    title: &'a str,
+    what: &'a str,
+    action: &'a str,
+    csrf: &'a str,
+    button: &'a str,
+    back: &'a str,
+}
+
+/// Asks before something that cannot be undone (removing a person, deleting a document): the
+/// same form again with `confirm=yes`, or back. Works without JavaScript.
+pub struct Confirmation<'a> {
+    pub platform_name: &'a str,
+    pub title: &'a str,
+    pub what: &'a str,
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub button: &'a str,
+    pub back: &'a str,
+}
+
+impl Confirmation<'_> {
+    pub fn page(&self) -> Response {
+        page(
+            StatusCode::OK,
+            &Confirm {
+                platform_name: self.platform_name,
+                title: self.title,
+                what: self.what,
+                action: self.action,
+                csrf: self.csrf,
+                button: self.button,
+                back: self.back,
+            },
+        )
+    }
+}

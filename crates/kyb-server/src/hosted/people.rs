@@ -468,6 +468,29 @@ pub async fn remove(
     if let Some(r) = session.csrf_rejection(&form.0) {
         return r;
     }
+    if form.get("confirm") != "yes" {
+        let people = match state.store.list_people(&session.0).await {
+            Ok(p) => p,
+            Err(e) => return internal_error(e),
+        };
+        let Some(person) = people.iter().find(|p| p.id == person_id) else {
+            return no_such_person(&session.0.platform_name);
+        };
+        let what = format!(
+            "{} and everything you entered about them will be removed from this verification.",
+            person.full_name
+        );
+        return super::pages::Confirmation {
+            platform_name: &session.0.platform_name,
+            title: "Remove this person?",
+            what: &what,
+            action: &format!("/kyb/flow/people/{person_id}/delete"),
+            csrf: &session.0.csrf_token,
+            button: "Yes, remove them",
+            back: "/kyb/flow/people",
+        }
+        .page();
+    }
     let ctx = session.audit(&rc, &state);
     match state
         .store
@@ -497,7 +520,8 @@ pub async fn proceed(
         .iter()
         .any(|p| p.is_control_person)
     {
-        return Redirect::to("/kyb/flow/documents").into_response();
+        // The documents on a first pass, the review when they are all there.
+        return Redirect::to("/kyb/flow").into_response();
     }
     let error = FieldError::new(
         "full_name",

@@ -83,9 +83,12 @@ fn business_page_with(
             let rule = requirements.field(name);
             let hint = match (name, rule) {
                 ("website", _) => Some("For example https://example.com".to_owned()),
-                ("date_of_incorporation", _) => {
-                    Some("YYYY-MM-DD, for example 2019-03-01".to_owned())
-                }
+                // The browser shows the date in its own format (its picker); only a browser
+                // without one shows a plain text box, where the form's own format is needed.
+                ("date_of_incorporation", _) => Some(
+                    "The day the business was registered. If your browser shows a text box, type it as 2019-03-01"
+                        .to_owned(),
+                ),
                 (_, Some(r)) => match (&r.hint, &r.example) {
                     (Some(h), Some(e)) => Some(format!("{h}, for example {e}")),
                     (Some(h), None) => Some(h.clone()),
@@ -219,7 +222,9 @@ pub async fn save_business(
     }
     let ctx = session.audit(&rc, &state);
     match state.store.save_profile(&session.0, &profile, &ctx).await {
-        Ok(()) => Redirect::to("/kyb/flow/people").into_response(),
+        // On to what is still due: the people on a first pass, the review when everything is
+        // given (a change made from the review goes back to it).
+        Ok(()) => Redirect::to("/kyb/flow").into_response(),
         Err(e) => internal_error(e),
     }
 }

@@ -303,7 +303,7 @@ db_test_with!(
         let (status, _, _) = b
             .post(
                 &format!("/kyb/flow/documents/{doc_id}/delete"),
-                &[("csrf", &csrf)],
+                &[("csrf", &csrf), ("confirm", "yes")],
             )
             .await;
         assert_eq!(status, 303);
@@ -494,9 +494,11 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
     let (status, _, location) = b
         .post("/kyb/flow/business", &with_csrf(&csrf, &BUSINESS))
         .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/kyb/flow")));
     assert_eq!(
-        (status, location.as_deref()),
-        (303, Some("/kyb/flow/people"))
+        b.goes_to("/kyb/flow").await,
+        (303, Some("/kyb/flow/people".to_owned())),
+        "on to the people on a first pass"
     );
 
     // Step 2: people.
@@ -585,10 +587,22 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         .await,
         ["GBR"]
     );
+    // Remove asks first, on a page of its own; nothing is removed until it is confirmed.
+    let (status, html, _) = b
+        .post(
+            &format!("/kyb/flow/people/{ben_id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Remove this person?") && html.contains("name=\"confirm\" value=\"yes\""),
+        "{html}"
+    );
     assert_eq!(
         b.post(
             &format!("/kyb/flow/people/{ben_id}/delete"),
-            &[("csrf", &csrf)]
+            &[("csrf", &csrf), ("confirm", "yes")]
         )
         .await
         .0,
@@ -604,7 +618,11 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
     let (_, _, location) = b
         .post("/kyb/flow/people/continue", &[("csrf", &csrf)])
         .await;
-    assert_eq!(location.as_deref(), Some("/kyb/flow/documents"));
+    assert_eq!(location.as_deref(), Some("/kyb/flow"));
+    assert_eq!(
+        b.goes_to("/kyb/flow").await,
+        (303, Some("/kyb/flow/documents".to_owned()))
+    );
 
     // Step 3: documents, judged by content.
     let (status, html) = b
@@ -636,6 +654,10 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
     assert!(
         !html.contains("application/zip"),
         "no media types shown: {html}"
+    );
+    assert!(
+        html.contains("<option value=\"certificate_of_incorporation\" selected>"),
+        "the type chosen stays chosen after a refused upload: {html}"
     );
     for kind in [
         "certificate_of_incorporation",
@@ -705,10 +727,19 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         "stored under the data directory: {}",
         file.display()
     );
-    let (status, _, _) = b
+    let (status, html, _) = b
         .post(
             &format!("/kyb/flow/documents/{}/delete", doc_ids[0]),
             &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Delete this document?"), "{html}");
+    assert!(file.exists(), "nothing deleted before it is confirmed");
+    let (status, _, _) = b
+        .post(
+            &format!("/kyb/flow/documents/{}/delete", doc_ids[0]),
+            &[("csrf", &csrf), ("confirm", "yes")],
         )
         .await;
     assert_eq!(status, 303);
@@ -734,7 +765,15 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
         .await;
     assert_eq!(status, 303);
 
-    // Step 4: review and submit.
+    // Step 4: review and submit. A change made from the review comes back to it.
+    let (status, _, location) = b
+        .post("/kyb/flow/business", &with_csrf(&csrf, &BUSINESS))
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/kyb/flow")));
+    assert_eq!(
+        b.goes_to("/kyb/flow").await,
+        (303, Some("/kyb/flow/review".to_owned()))
+    );
     let (status, html, _) = b
         .post("/kyb/flow/submit", &[("csrf", &csrf), ("attested_by", "")])
         .await;
