@@ -62,6 +62,7 @@ pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
 #[template(path = "hosted/documents.html")]
 struct DocumentsPage {
     platform_name: String,
+    session_note: String,
     asked: Option<super::asked::Asked>,
     csrf: String,
     errors: Vec<FieldError>,
@@ -105,6 +106,7 @@ async fn page_with(
         status,
         &DocumentsPage {
             platform_name: s.platform_name.clone(),
+            session_note: session.ending_note(state),
             asked: super::asked::asked(&s.customer, "documents"),
             csrf: s.csrf_token.clone(),
             kind_error: errors

@@ -249,6 +249,7 @@ fn country_name(alpha3: &str, long_name: &str) -> String {
 #[template(path = "hosted/people.html")]
 struct PeoplePage {
     platform_name: String,
+    session_note: String,
     asked: Option<super::asked::Asked>,
     csrf: String,
     errors: Vec<FieldError>,
@@ -265,6 +266,7 @@ struct PeoplePage {
 #[template(path = "hosted/person_edit.html")]
 struct EditPage {
     platform_name: String,
+    session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
     form: PersonForm,
@@ -297,6 +299,7 @@ async fn people_page_with(
         status,
         &PeoplePage {
             platform_name: s.platform_name.clone(),
+            session_note: session.ending_note(state),
             asked: super::asked::asked(&s.customer, "people"),
             csrf: s.csrf_token.clone(),
             errors,
@@ -315,7 +318,12 @@ pub async fn page_handler(State(state): State<AppState>, session: CustomerSessio
     people_page_with(&state, &session, PersonForm::default(), Vec::new()).await
 }
 
-fn edit_page_with(session: &CustomerSession, person_id: &str, form: PersonForm) -> Response {
+fn edit_page_with(
+    state: &AppState,
+    session: &CustomerSession,
+    person_id: &str,
+    form: PersonForm,
+) -> Response {
     let s = &session.0;
     let status = if form.errors.is_empty() {
         StatusCode::OK
@@ -326,6 +334,7 @@ fn edit_page_with(session: &CustomerSession, person_id: &str, form: PersonForm) 
         status,
         &EditPage {
             platform_name: s.platform_name.clone(),
+            session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             errors: form.errors.clone(),
             form,
@@ -384,7 +393,7 @@ async fn save(
                 ),
             ));
             if editing {
-                edit_page_with(session, &person.id, form)
+                edit_page_with(state, session, &person.id, form)
             } else {
                 people_page_with(state, session, form, Vec::new()).await
             }
@@ -433,7 +442,7 @@ pub async fn edit_page(
     Path(person_id): Path<String>,
 ) -> Response {
     match find(&state, &session, &person_id).await {
-        Ok(p) => edit_page_with(&session, &person_id, PersonForm::from_person(&p)),
+        Ok(p) => edit_page_with(&state, &session, &person_id, PersonForm::from_person(&p)),
         Err(r) => r,
     }
 }
@@ -454,7 +463,7 @@ pub async fn update(
     let mut typed = PersonForm::from_form(&form);
     match typed.validate(person_id.clone(), state.clock.now().date_naive()) {
         Some(person) => save(&state, &session, &rc, person, typed, true).await,
-        None => edit_page_with(&session, &person_id, typed),
+        None => edit_page_with(&state, &session, &person_id, typed),
     }
 }
 

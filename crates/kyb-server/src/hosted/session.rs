@@ -355,6 +355,19 @@ impl FromRequestParts<AppState> for CustomerSession {
 }
 
 impl CustomerSession {
+    /// The warning every page of the flow carries: when the session ends if left idle (each
+    /// page keeps it alive) and at the latest. Times in UTC, to the minute.
+    pub(super) fn ending_note(&self, state: &AppState) -> String {
+        let at = |t: chrono::DateTime<chrono::Utc>| t.format("%H:%M UTC").to_string();
+        let idle_end = (state.clock.now() + state.config.session_idle).min(self.0.expires_at);
+        format!(
+            "For your safety this session ends at {} if you leave it idle (every page you open keeps it going), and at {} at the latest. What you saved is kept: ask {} for a new link to go on after that.",
+            at(idle_end),
+            at(self.0.expires_at),
+            self.0.platform_name
+        )
+    }
+
     /// Who acts, for audit rows: the customer through this session.
     pub(super) fn audit(&self, rc: &RequestContext, state: &AppState) -> AuditContext {
         AuditContext {

@@ -62,6 +62,7 @@ pub struct FieldView {
 #[template(path = "hosted/business.html")]
 struct BusinessPage {
     platform_name: String,
+    session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
     fields: Vec<FieldView>,
@@ -125,6 +126,7 @@ fn business_page_with(
         status,
         &BusinessPage {
             platform_name: s.platform_name.clone(),
+            session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             errors,
             fields,
@@ -233,6 +235,7 @@ pub async fn save_business(
 #[template(path = "hosted/review.html")]
 struct ReviewPage {
     platform_name: String,
+    session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
     business: Vec<(String, String)>,
@@ -319,6 +322,7 @@ async fn review_with(
         status,
         &ReviewPage {
             platform_name: s.platform_name.clone(),
+            session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             attest_error: errors
                 .iter()

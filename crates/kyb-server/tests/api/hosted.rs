@@ -853,6 +853,15 @@ db_test!(sessions_end_after_idle_time, |app| async move {
     let (_, link) = new_link(&app).await;
     let b = Browser::new(&app);
     b.start(&link).await;
+    // Every page says when the session ends, idle and at the latest, before it does.
+    let idle_end = (app.clock.now() + Duration::minutes(30)).format("%H:%M UTC");
+    for page in ["/kyb/flow/business", "/kyb/flow/people", "/kyb/flow/documents", "/kyb/flow/review"] {
+        let (_, html) = b.get(page).await;
+        assert!(
+            html.contains(&format!("this session ends at {idle_end} if you leave it idle")),
+            "{page}: {html}"
+        );
+    }
     app.clock.advance(Duration::minutes(29));
     assert_eq!(b.get("/kyb/flow/business").await.0, 200);
     app.clock.advance(Duration::minutes(31));
