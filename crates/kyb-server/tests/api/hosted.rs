@@ -855,10 +855,17 @@ db_test!(sessions_end_after_idle_time, |app| async move {
     b.start(&link).await;
     // Every page says when the session ends, idle and at the latest, before it does.
     let idle_end = (app.clock.now() + Duration::minutes(30)).format("%H:%M UTC");
-    for page in ["/kyb/flow/business", "/kyb/flow/people", "/kyb/flow/documents", "/kyb/flow/review"] {
+    for page in [
+        "/kyb/flow/business",
+        "/kyb/flow/people",
+        "/kyb/flow/documents",
+        "/kyb/flow/review",
+    ] {
         let (_, html) = b.get(page).await;
         assert!(
-            html.contains(&format!("this session ends at {idle_end} if you leave it idle")),
+            html.contains(&format!(
+                "this session ends at {idle_end} if you leave it idle"
+            )),
             "{page}: {html}"
         );
     }
