@@ -168,6 +168,17 @@ async fn accessible(c: &Client, what: &str) {
     );
 }
 
+/// The Tab key, as the keyboard sends it (not typed into an element: into a file input that
+/// would be a file name).
+async fn press_tab(c: &Client) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let tab: char = fantoccini::key::Key::Tab.into();
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: tab })
+        .then(KeyAction::Up { value: tab });
+    c.perform_actions(keys).await.unwrap();
+}
+
 /// With the keyboard alone, Tab from the top of the page reaches every control a pointer could
 /// use (links, buttons, fields, disclosures; not what a closed disclosure hides), in order, and
 /// never gets stuck (a frame that kept the focus would stop the walk).
@@ -194,12 +205,7 @@ async fn keyboard_reaches_everything(c: &Client, what: &str) {
     let mut reached = std::collections::BTreeSet::new();
     // Each control once, plus frames and the browser's own stops along the way.
     for _ in 0..(controls * 2 + 10) {
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .unwrap();
+        press_tab(c).await;
         let at = c
             .execute(
                 "const e = document.activeElement;
@@ -426,6 +432,21 @@ async fn run(postgres: bool) {
         json!([[], "table-caption"]),
         "words broken on a phone"
     );
+    // Remove asks first, on a real page; going back removes nothing.
+    press(&c, "form[action$='/delete'] button").await;
+    on_page(&c, "Remove this person?").await;
+    accessible(&c, "the confirmation before removing a person").await;
+    keyboard_reaches_everything(&c, "the confirmation before removing a person").await;
+    press(&c, "a[href='/kyb/flow/people']").await;
+    on_page(&c, "People").await;
+    assert!(c
+        .find(Locator::Css("table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Ada Obi"));
     press(&c, "form[action='/kyb/flow/people/continue'] button").await;
 
     // Step 3: a real PDF from disk, three times.
@@ -704,6 +725,43 @@ async fn run_console(postgres: bool) {
     submit(&c, "#request-info").await;
     notice_saying(&c, "More information was requested").await;
     shoot(&c, "10-console-info-requested").await;
+
+    // The customer, in a browser of their own, opens the fresh link: the documents step shows
+    // what was asked, marked, with a way to confirm it is still correct.
+    let fresh: Value = app
+        .get(&format!("/v2/business_customer/{ask}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let customer_profile = tempfile::tempdir().unwrap();
+    let customer = browser(&driver, customer_profile.path()).await;
+    customer
+        .goto(fresh["kyb_link"].as_str().unwrap())
+        .await
+        .unwrap();
+    submit(&customer, "button[type=submit]").await;
+    customer
+        .goto(&app.url("/kyb/flow/documents"))
+        .await
+        .unwrap();
+    on_page(&customer, "Documents").await;
+    let asked = customer
+        .find(Locator::Id("asked"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        asked.contains("Please upload a proof of address from the last three months.")
+            && asked.contains("Proof of business address: not changed yet"),
+        "{asked}"
+    );
+    shoot(&customer, "12-more-information-asked").await;
+    accessible(&customer, "a step with information asked for again").await;
+    keyboard_reaches_everything(&customer, "a step with information asked for again").await;
+    customer.close().await.unwrap();
 
     // A sanctions hit, side by side with what the customer gave, and the reviewer's verdict.
     c.goto(&app.url(&format!("/console/cases/{hit}")))
