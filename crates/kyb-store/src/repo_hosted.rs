@@ -192,8 +192,6 @@ impl Backend {
         }))
     }
 
-    /// The live session with this cookie hash (not ended, not past its absolute expiry, seen
-    /// within `idle`), marked as seen now.
     /// A session by the hash of its cookie, whatever its state.
     pub async fn session_trace(
         &self,
@@ -238,6 +236,8 @@ impl Backend {
         }))
     }
 
+    /// The live session with this cookie hash (not ended, not past its absolute expiry, seen
+    /// within `idle`), marked as seen now.
     pub async fn find_session(
         &self,
         id_hash: &str,
