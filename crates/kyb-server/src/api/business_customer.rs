@@ -154,7 +154,9 @@ pub struct BusinessCustomer {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequirementsSummary {
     /// Stable codes: `business_details.<field>` (missing, or not in the jurisdiction's format),
-    /// `people.control_person`, `people.ownership_total` (over 100 %), `documents.<kind>`.
+    /// `people.control_person`, `people.ownership_total` (over 100 %), `documents.<kind>`. While
+    /// `more_info`, also each item asked for again (`people` among them) that the customer has
+    /// neither changed nor confirmed as still correct.
     #[schema(example = json!(["business_details.tax_id", "people.control_person", "documents.certificate_of_incorporation"]))]
     pub currently_due: Vec<String>,
     /// When `more_info`: what the reviewer asked for again (`business_details.<field>`,
