@@ -2,6 +2,7 @@
 //! status machine and the commands the outer layers run. Nothing here performs IO.
 #![forbid(unsafe_code)]
 
+pub mod branding;
 pub mod clock;
 pub mod customer;
 pub mod id;
