@@ -607,6 +607,26 @@ impl Store {
         on_backend!(self, b => b.set_auto_approve(platform_id, on, ctx).await)
     }
 
+    // ----- a platform's brand on the hosted pages -----
+
+    pub async fn platform_branding(
+        &self,
+        platform_id: &PlatformId,
+    ) -> Result<kyb_domain::branding::Branding, StoreError> {
+        on_backend!(self, b => b.platform_branding(platform_id).await)
+    }
+
+    /// Changes the values `update` holds (an empty string clears one); refused
+    /// (`branding_invalid`) when the result breaks a rule.
+    pub async fn update_platform_branding(
+        &self,
+        platform_id: &PlatformId,
+        update: kyb_domain::branding::Branding,
+        ctx: &AuditContext,
+    ) -> Result<kyb_domain::branding::Branding, StoreError> {
+        on_backend!(self, b => b.update_platform_branding(platform_id, update, ctx).await)
+    }
+
     // ----- operator accounts (each change is a row of the installation's audit chain) -----
 
     /// Creates an account, limited to `platforms` (empty: every platform) in the same

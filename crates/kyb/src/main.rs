@@ -166,6 +166,31 @@ enum PlatformCommand {
     Deactivate { platform_id: String },
     /// Let a deactivated platform's keys work again.
     Activate { platform_id: String },
+    /// Set what a platform's customers see of its brand on the hosted pages. Only the values
+    /// given change; an empty value ("") clears one. Prints the whole brand.
+    Update {
+        platform_id: String,
+        /// The name shown to customers (else the platform's name).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// #rrggbb; white text on it must have a contrast of 4.5:1 at least.
+        #[arg(long, value_name = "#RRGGBB")]
+        accent_color: Option<String>,
+        #[arg(long)]
+        support_email: Option<String>,
+        /// https://…
+        #[arg(long)]
+        support_url: Option<String>,
+        /// https://…
+        #[arg(long)]
+        privacy_url: Option<String>,
+        /// https://…
+        #[arg(long)]
+        terms_url: Option<String>,
+        /// https://… where the customer is sent after submitting.
+        #[arg(long)]
+        return_url: Option<String>,
+    },
     /// Set a platform's decision policy.
     Policy {
         platform_id: String,
@@ -410,6 +435,41 @@ async fn main() -> Result<()> {
                 }
             );
             store.close().await;
+        }
+        Command::Platform(PlatformCommand::Update {
+            platform_id,
+            display_name,
+            accent_color,
+            support_email,
+            support_url,
+            privacy_url,
+            terms_url,
+            return_url,
+        }) => {
+            let id =
+                PlatformId::parse(platform_id).context("the platform id must look like plat_…")?;
+            let update = kyb_domain::branding::Branding {
+                display_name: display_name.clone(),
+                accent_color: accent_color.clone(),
+                support_email: support_email.clone(),
+                support_url: support_url.clone(),
+                privacy_url: privacy_url.clone(),
+                terms_url: terms_url.clone(),
+                return_url: return_url.clone(),
+            };
+            let store = open_store(&config).await?;
+            let done = store
+                .update_platform_branding(&id, update, &AuditContext::operator_cli(clock.now()))
+                .await;
+            store.close().await;
+            let brand = done.map_err(|e| match e {
+                kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {id}"),
+                kyb_store::StoreError::Refused { message, .. } => {
+                    anyhow::anyhow!("nothing changed: --{}", message.replacen('_', "-", 1))
+                }
+                other => anyhow::Error::from(other),
+            })?;
+            print_json(&serde_json::to_value(&brand)?);
         }
         Command::Platform(PlatformCommand::Policy {
             platform_id,

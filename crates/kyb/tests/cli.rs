@@ -1334,3 +1334,67 @@ both_databases!(operator_accounts, |kyb| async move {
         "{stdout}"
     );
 });
+
+both_databases!(platform_branding, |kyb| async move {
+    let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
+    let platform = created["platform_id"].as_str().unwrap().to_owned();
+    let brand = kyb.json(&[
+        "platform",
+        "update",
+        &platform,
+        "--display-name",
+        "Acme Pay",
+        "--accent-color",
+        "#1F3A5F",
+        "--support-email",
+        "help@acme.example",
+        "--privacy-url",
+        "https://acme.example/privacy",
+    ]);
+    assert_eq!(
+        brand,
+        serde_json::json!({
+            "display_name": "Acme Pay", "accent_color": "#1f3a5f",
+            "support_email": "help@acme.example", "privacy_url": "https://acme.example/privacy",
+        })
+    );
+    // A colour white text cannot be read on is refused, naming the option and the rule;
+    // nothing changes.
+    let out = kyb.run(&["platform", "update", &platform, "--accent-color", "#f0b400"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--accent-color") && stderr.contains("4.5:1"),
+        "{stderr}"
+    );
+    let out = kyb.run(&[
+        "platform",
+        "update",
+        &platform,
+        "--return-url",
+        "http://acme.example",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--return-url: must start with https://"));
+    // Only what is named changes; "" clears.
+    let brand = kyb.json(&["platform", "update", &platform, "--support-email", ""]);
+    assert_eq!(brand["accent_color"], "#1f3a5f");
+    assert_eq!(brand.get("support_email"), None);
+    // Each change is an audit row of the platform's chain.
+    let out = kyb.run(&["audit", "verify"]);
+    assert!(out.status.success());
+    let file = kyb.dir.path().join("audit.jsonl");
+    kyb.run(&[
+        "audit",
+        "export",
+        "--platform",
+        &platform,
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        text.matches("platform.branding_changed").count(),
+        2,
+        "{text}"
+    );
+});

@@ -56,6 +56,10 @@ mod repo_operators;
 #[path = "../repo_scrub.rs"]
 mod repo_scrub;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_branding.rs"]
+mod repo_branding;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.

@@ -59,6 +59,10 @@ mod repo_operators;
 #[path = "../repo_scrub.rs"]
 mod repo_scrub;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_branding.rs"]
+mod repo_branding;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub(crate) struct WriteGate(Arc<Mutex<()>>);
