@@ -366,6 +366,7 @@ pub enum LinkState {
 pub struct LinkView {
     pub link_id: LinkId,
     pub customer_id: CustomerId,
+    pub platform_id: PlatformId,
     pub platform_name: String,
     pub registered_country: String,
     pub state: LinkState,
@@ -377,6 +378,7 @@ pub struct LinkView {
 #[derive(Debug, Clone)]
 pub struct SessionTrace {
     pub link_id: LinkId,
+    pub platform_id: PlatformId,
     pub platform_name: String,
     /// Still usable: not ended, not past its end, not idle too long.
     pub live: bool,

@@ -21,6 +21,7 @@ use crate::StoreError;
 struct LinkRow {
     id: String,
     customer_id: String,
+    platform_id: String,
     platform_name: String,
     registered_country: String,
     expires_at: DateTime<Utc>,
@@ -45,7 +46,7 @@ impl LinkRow {
     }
 }
 
-const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.name AS platform_name, c.registered_country, \
+const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.id AS platform_id, p.name AS platform_name, c.registered_country, \
      l.expires_at, l.used_at, l.revoked_at, p.active AS platform_active FROM kyb_links l JOIN platforms p ON p.id = l.platform_id \
      JOIN business_customers c ON c.id = l.customer_id WHERE l.token_hash = $1";
 
@@ -88,6 +89,7 @@ impl Backend {
             state: r.state(now),
             link_id: LinkId::from_trusted(r.id),
             customer_id: CustomerId::from_trusted(r.customer_id),
+            platform_id: PlatformId::from_trusted(r.platform_id),
             platform_name: r.platform_name,
             registered_country: r.registered_country,
             expires_at: r.expires_at,
@@ -202,6 +204,7 @@ impl Backend {
         #[derive(sqlx::FromRow)]
         struct Row {
             link_id: String,
+            platform_id: String,
             platform_name: String,
             ended_at: Option<DateTime<Utc>>,
             expires_at: DateTime<Utc>,
@@ -209,7 +212,7 @@ impl Backend {
             status: String,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT s.link_id, p.name AS platform_name, s.ended_at, s.expires_at, s.last_seen_at, \
+            "SELECT s.link_id, p.id AS platform_id, p.name AS platform_name, s.ended_at, s.expires_at, s.last_seen_at, \
              c.verification_status AS status FROM kyb_sessions s \
              JOIN platforms p ON p.id = s.platform_id \
              JOIN business_customers c ON c.id = s.customer_id WHERE s.id_hash = $1",
@@ -221,6 +224,7 @@ impl Backend {
             let status = VerificationStatus::parse(&r.status);
             SessionTrace {
                 link_id: LinkId::from_trusted(r.link_id),
+                platform_id: PlatformId::from_trusted(r.platform_id),
                 platform_name: r.platform_name,
                 live: r.ended_at.is_none() && r.expires_at > now && r.last_seen_at > now - idle,
                 submitted: r.ended_at.is_some()

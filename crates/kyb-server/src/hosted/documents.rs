@@ -61,7 +61,7 @@ pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
 #[derive(Template)]
 #[template(path = "hosted/documents.html")]
 struct DocumentsPage {
-    platform_name: String,
+    brand: super::brand::Brand,
     session_note: String,
     asked: Option<super::asked::Asked>,
     csrf: String,
@@ -105,7 +105,7 @@ async fn page_with(
     page(
         status,
         &DocumentsPage {
-            platform_name: s.platform_name.clone(),
+            brand: session.1.clone(),
             session_note: session.ending_note(state),
             asked: super::asked::asked(&s.customer, "documents"),
             csrf: s.csrf_token.clone(),
@@ -350,7 +350,7 @@ pub async fn remove(
             document_label(&doc.kind)
         );
         return super::pages::Confirmation {
-            platform_name: &session.0.platform_name,
+            brand: &session.1,
             title: "Delete this document?",
             what: &what,
             action: &format!("/kyb/flow/documents/{document_id}/delete"),

@@ -3,6 +3,7 @@
 //! no JavaScript, strict security headers.
 
 mod asked;
+pub mod brand;
 mod documents;
 mod forms;
 pub(crate) mod pages;
@@ -35,6 +36,7 @@ pub fn not_found() -> axum::response::Response {
 pub fn router(max_upload_bytes: usize) -> Router<AppState> {
     let pages = Router::new()
         .route("/kyb/static/app.css", get(crate::web::stylesheet))
+        .route("/kyb/brand/{platform_id}/style.css", get(brand::stylesheet))
         .route("/kyb/{token}", get(session::start_page))
         .route("/kyb/{token}/start", post(session::start))
         .route("/kyb/flow", get(steps::resume))

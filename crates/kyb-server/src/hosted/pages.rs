@@ -10,7 +10,7 @@ use crate::web::{page, unavailable};
 #[derive(Template)]
 #[template(path = "hosted/problem.html")]
 pub struct Problem {
-    pub platform_name: String,
+    pub brand: super::brand::Brand,
     pub title: &'static str,
     pub what: String,
     pub next: String,
@@ -24,11 +24,11 @@ pub fn problem(
     what: String,
     next: String,
 ) -> Response {
-    let platform_name = platform.unwrap_or("Business verification").to_owned();
+    let brand = super::brand::Brand::named(platform.unwrap_or("Business verification"));
     page(
         status,
         &Problem {
-            platform_name,
+            brand,
             title,
             what,
             next,
@@ -71,7 +71,7 @@ pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
 #[derive(Template)]
 #[template(path = "hosted/confirm.html")]
 struct Confirm<'a> {
-    platform_name: &'a str,
+    brand: &'a super::brand::Brand,
     title: &'a str,
     what: &'a str,
     action: &'a str,
@@ -83,7 +83,7 @@ struct Confirm<'a> {
 /// Asks before something that cannot be undone (removing a person, deleting a document): the
 /// same form again with `confirm=yes`, or back. Works without JavaScript.
 pub struct Confirmation<'a> {
-    pub platform_name: &'a str,
+    pub brand: &'a super::brand::Brand,
     pub title: &'a str,
     pub what: &'a str,
     pub action: &'a str,
@@ -97,7 +97,7 @@ impl Confirmation<'_> {
         page(
             StatusCode::OK,
             &Confirm {
-                platform_name: self.platform_name,
+                brand: self.brand,
                 title: self.title,
                 what: self.what,
                 action: self.action,

@@ -248,7 +248,7 @@ fn country_name(alpha3: &str, long_name: &str) -> String {
 #[derive(Template)]
 #[template(path = "hosted/people.html")]
 struct PeoplePage {
-    platform_name: String,
+    brand: super::brand::Brand,
     session_note: String,
     asked: Option<super::asked::Asked>,
     csrf: String,
@@ -265,7 +265,7 @@ struct PeoplePage {
 #[derive(Template)]
 #[template(path = "hosted/person_edit.html")]
 struct EditPage {
-    platform_name: String,
+    brand: super::brand::Brand,
     session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
@@ -298,7 +298,7 @@ async fn people_page_with(
     page(
         status,
         &PeoplePage {
-            platform_name: s.platform_name.clone(),
+            brand: session.1.clone(),
             session_note: session.ending_note(state),
             asked: super::asked::asked(&s.customer, "people"),
             csrf: s.csrf_token.clone(),
@@ -333,7 +333,7 @@ fn edit_page_with(
     page(
         status,
         &EditPage {
-            platform_name: s.platform_name.clone(),
+            brand: session.1.clone(),
             session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             errors: form.errors.clone(),
@@ -490,7 +490,7 @@ pub async fn remove(
             person.full_name
         );
         return super::pages::Confirmation {
-            platform_name: &session.0.platform_name,
+            brand: &session.1,
             title: "Remove this person?",
             what: &what,
             action: &format!("/kyb/flow/people/{person_id}/delete"),

@@ -16,6 +16,7 @@ use kyb_store::{
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::brand::Brand;
 use super::forms::FormData;
 use super::pages::{internal_error, problem};
 use crate::extract::RequestContext;
@@ -116,7 +117,7 @@ fn unknown_link(state: &AppState, ip: Option<IpAddr>) -> Response {
 #[derive(Template)]
 #[template(path = "hosted/start.html")]
 struct StartPage {
-    platform_name: String,
+    brand: Brand,
     token: String,
     csrf: String,
     expires_at: String,
@@ -144,11 +145,18 @@ async fn trace_of(
 /// A used link opened again. In the browser whose session it started, while that session
 /// lives, the flow goes on where it is (Back after Start, the e-mail opened again); after that
 /// browser submitted, the page says so. Anywhere else, the page says where to go on.
-fn used_link(trace: Option<SessionTrace>, link: &kyb_store::LinkView) -> Response {
+async fn used_link(
+    state: &AppState,
+    trace: Option<SessionTrace>,
+    link: &kyb_store::LinkView,
+) -> Response {
     let platform = link.platform_name.as_str();
     match trace.filter(|t| t.link_id == link.link_id) {
         Some(t) if t.live => Redirect::to("/kyb/flow").into_response(),
-        Some(t) if t.submitted => submitted_page(StatusCode::OK, platform),
+        Some(t) if t.submitted => submitted_page(
+            StatusCode::OK,
+            Brand::of(state, &link.platform_id, platform).await,
+        ),
         _ => problem(
             StatusCode::GONE,
             Some(platform),
@@ -162,17 +170,12 @@ fn used_link(trace: Option<SessionTrace>, link: &kyb_store::LinkView) -> Respons
 #[derive(Template)]
 #[template(path = "hosted/submitted.html")]
 struct SubmittedPage {
-    platform_name: String,
+    brand: Brand,
 }
 
 /// The page after submitting; also what a page of the flow shows once it was submitted.
-pub(super) fn submitted_page(status: StatusCode, platform: &str) -> Response {
-    page(
-        status,
-        &SubmittedPage {
-            platform_name: platform.to_owned(),
-        },
-    )
+pub(super) fn submitted_page(status: StatusCode, brand: Brand) -> Response {
+    page(status, &SubmittedPage { brand })
 }
 
 /// `GET /kyb/{token}`: the start page. Consumes nothing.
@@ -194,7 +197,7 @@ pub async fn start_page(
     };
     if link.state == LinkState::Used {
         return match trace_of(&state, &headers).await {
-            Ok(trace) => used_link(trace, &link),
+            Ok(trace) => used_link(&state, trace, &link).await,
             Err(e) => internal_error(e),
         };
     }
@@ -206,7 +209,7 @@ pub async fn start_page(
     let mut response = page(
         StatusCode::OK,
         &StartPage {
-            platform_name: link.platform_name,
+            brand: Brand::of(&state, &link.platform_id, &link.platform_name).await,
             token,
             csrf: csrf.clone(),
             expires_at: link
@@ -242,7 +245,7 @@ pub async fn start(
     match state.store.find_link(&token_hash, now).await {
         Ok(Some(link)) if link.state == LinkState::Used => {
             return match trace_of(&state, &headers).await {
-                Ok(trace) => used_link(trace, &link),
+                Ok(trace) => used_link(&state, trace, &link).await,
                 Err(e) => internal_error(e),
             };
         }
@@ -295,7 +298,7 @@ pub async fn start(
             // Start pressed twice, or on a page from before: go on in this browser's session.
             Ok(Some(link)) if link_state == LinkState::Used => {
                 match trace_of(&state, &headers).await {
-                    Ok(trace) => used_link(trace, &link),
+                    Ok(trace) => used_link(&state, trace, &link).await,
                     Err(e) => internal_error(e),
                 }
             }
@@ -308,7 +311,7 @@ pub async fn start(
 }
 
 /// The customer's live session; any other request gets a page saying the session ended.
-pub struct CustomerSession(pub Session);
+pub struct CustomerSession(pub Session, pub Brand);
 
 impl FromRequestParts<AppState> for CustomerSession {
     type Rejection = Response;
@@ -335,7 +338,11 @@ impl FromRequestParts<AppState> for CustomerSession {
             .find_session(&secrets::hash_secret(&id), now, state.config.session_idle)
             .await
         {
-            Ok(Some(session)) => Ok(CustomerSession(session)),
+            Ok(Some(session)) => {
+                let brand =
+                    Brand::of(state, &session.customer.platform_id, &session.platform_name).await;
+                Ok(CustomerSession(session, brand))
+            }
             // Back after submitting: say it was submitted, not that something ended.
             Ok(None) => match trace_of(state, &parts.headers).await {
                 Ok(Some(t)) if t.submitted => {
@@ -344,7 +351,10 @@ impl FromRequestParts<AppState> for CustomerSession {
                     } else {
                         StatusCode::CONFLICT
                     };
-                    Err(submitted_page(status, &t.platform_name))
+                    Err(submitted_page(
+                        status,
+                        Brand::of(state, &t.platform_id, &t.platform_name).await,
+                    ))
                 }
                 Ok(_) => Err(ended()),
                 Err(e) => Err(internal_error(e)),
@@ -364,7 +374,7 @@ impl CustomerSession {
             "For your safety this session ends at {} if you leave it idle (every page you open keeps it going), and at {} at the latest. What you saved is kept: ask {} for a new link to go on after that.",
             at(idle_end),
             at(self.0.expires_at),
-            self.0.platform_name
+            self.1.name
         )
     }
 

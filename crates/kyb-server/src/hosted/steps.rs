@@ -61,7 +61,7 @@ pub struct FieldView {
 #[derive(Template)]
 #[template(path = "hosted/business.html")]
 struct BusinessPage {
-    platform_name: String,
+    brand: super::brand::Brand,
     session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
@@ -125,7 +125,7 @@ fn business_page_with(
     page(
         status,
         &BusinessPage {
-            platform_name: s.platform_name.clone(),
+            brand: session.1.clone(),
             session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             errors,
@@ -234,7 +234,7 @@ pub async fn save_business(
 #[derive(Template)]
 #[template(path = "hosted/review.html")]
 struct ReviewPage {
-    platform_name: String,
+    brand: super::brand::Brand,
     session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
@@ -321,7 +321,7 @@ async fn review_with(
     page(
         status,
         &ReviewPage {
-            platform_name: s.platform_name.clone(),
+            brand: session.1.clone(),
             session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             attest_error: errors
@@ -449,7 +449,7 @@ pub async fn submit(
         .await;
     match submitted {
         // The session has ended; its cookie stays, so that Back says this was submitted.
-        Ok(_) => super::session::submitted_page(StatusCode::OK, &session.0.platform_name),
+        Ok(_) => super::session::submitted_page(StatusCode::OK, session.1.clone()),
         Err(kyb_store::StoreError::Incomplete(_)) => {
             // Something was removed in another tab since this page was loaded.
             let error = FieldError::new(

@@ -324,6 +324,22 @@ async fn run(postgres: bool) {
     };
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path()).await;
+    // The platform's brand on every page: axe checks the accent colour and the links too.
+    app.state
+        .store
+        .update_platform_branding(
+            &app.platform,
+            kyb_domain::branding::Branding {
+                accent_color: Some("#5b2a86".into()),
+                support_email: Some("help@acme.example".into()),
+                privacy_url: Some("https://acme.example/privacy".into()),
+                terms_url: Some("https://acme.example/terms".into()),
+                ..Default::default()
+            },
+            &kyb_store::AuditContext::operator_cli(app.clock.now()),
+        )
+        .await
+        .unwrap();
 
     let r = app
         .create_as(&app.key, &new_idempotency_key(), &seed_body())

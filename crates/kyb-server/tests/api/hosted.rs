@@ -1200,3 +1200,80 @@ db_test!(
         assert!(!people.contains("United Republic"));
     }
 );
+
+db_test!(the_platforms_brand_is_on_every_page, |app| async move {
+    let brand = kyb_domain::branding::Branding {
+        display_name: Some("Acme Pay".into()),
+        accent_color: Some("#1f3a5f".into()),
+        support_email: Some("help@acme.example".into()),
+        privacy_url: Some("https://acme.example/privacy".into()),
+        terms_url: Some("https://acme.example/terms".into()),
+        return_url: Some("https://acme.example/done".into()),
+        ..Default::default()
+    };
+    app.state
+        .store
+        .update_platform_branding(
+            &app.platform,
+            brand,
+            &kyb_store::AuditContext::operator_cli(app.clock.now()),
+        )
+        .await
+        .unwrap();
+    let (id, b, link) =
+        submitted_in_browser(&app, "Acme Corp", "5551234", "Ada Obi", "brand").await;
+    let _ = id;
+    let path = link.strip_prefix("https://kyb.test").unwrap();
+    // The submitted page (the link again), with the way back to the platform.
+    let (status, html) = b.get(path).await;
+    assert_eq!(status, 200);
+    for shown in [
+        "<header class=\"platform\"><p>Acme Pay</p></header>",
+        &format!("href=\"/kyb/brand/{}/style.css\"", app.platform),
+        "href=\"mailto:help@acme.example\"",
+        "href=\"https://acme.example/privacy\"",
+        "href=\"https://acme.example/terms\"",
+        "href=\"https://acme.example/done\">Back to Acme Pay</a>",
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+    // A fresh customer's pages carry it too, from the start page on.
+    let (_, fresh) = new_link(&app).await;
+    let b = Browser::new(&app);
+    let fresh_path = fresh.strip_prefix("https://kyb.test").unwrap();
+    let (_, start) = b.get(fresh_path).await;
+    assert!(
+        start.contains("Verify your business for Acme Pay"),
+        "{start}"
+    );
+    b.start(&fresh).await;
+    for page in [
+        "/kyb/flow/business",
+        "/kyb/flow/people",
+        "/kyb/flow/documents",
+        "/kyb/flow/review",
+    ] {
+        let (_, html) = b.get(page).await;
+        assert!(
+            html.contains("<p>Acme Pay</p>") && html.contains("Privacy notice"),
+            "{page}"
+        );
+    }
+    // The colour's stylesheet, from kyb; a platform without a colour gets an empty one.
+    let css = app
+        .client
+        .get(app.url(&format!("/kyb/brand/{}/style.css", app.platform)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(css.text().await.unwrap().contains("background: #1f3a5f;"));
+    let none = app
+        .client
+        .get(app.url("/kyb/brand/plat_doesnotexist00000000000/style.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 200);
+    assert_eq!(none.text().await.unwrap(), "");
+});
