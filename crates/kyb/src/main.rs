@@ -457,6 +457,9 @@ async fn main() -> Result<()> {
                 terms_url: terms_url.clone(),
                 return_url: return_url.clone(),
             };
+            if update == kyb_domain::branding::Branding::default() {
+                bail!("nothing to change: give at least one option (kyb platform update --help)");
+            }
             let store = open_store(&config).await?;
             let done = store
                 .update_platform_branding(&id, update, &AuditContext::operator_cli(clock.now()))

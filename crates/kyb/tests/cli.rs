@@ -1375,6 +1375,8 @@ both_databases!(platform_branding, |kyb| async move {
         "http://acme.example",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--return-url: must start with https://"));
+    let out = kyb.run(&["platform", "update", &platform]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to change"));
     // Only what is named changes; "" clears.
     let brand = kyb.json(&["platform", "update", &platform, "--support-email", ""]);
     assert_eq!(brand["accent_color"], "#1f3a5f");
