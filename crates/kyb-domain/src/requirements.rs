@@ -37,6 +37,17 @@ pub fn business_field_label(field: &str) -> &str {
     }
 }
 
+/// What people call a document type kyb accepts (PDF, PNG, JPEG), never its media type; "file"
+/// for any other.
+pub fn document_type_name(content_type: &str) -> &'static str {
+    match content_type {
+        "application/pdf" => "PDF",
+        "image/png" => "PNG",
+        "image/jpeg" => "JPEG",
+        _ => "file",
+    }
+}
+
 /// Document kinds a requirement may name.
 pub const DOCUMENT_KINDS: [(&str, &str); 5] = [
     (

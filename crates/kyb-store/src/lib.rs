@@ -1181,14 +1181,14 @@ impl Store {
         on_backend!(self, b => b.find_session(id_hash, now, idle).await)
     }
 
-    /// The customer confirms an item asked for again as still correct; `false` when it is not
-    /// asked for.
+    /// The customer confirms an item asked for again as still correct (nothing is written for
+    /// an item not asked for, or confirmed already).
     pub async fn confirm_requested_item(
         &self,
         session: &Session,
         item: &str,
         ctx: &AuditContext,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         on_backend!(self, b => b.confirm_requested_item(session, item, ctx).await)
     }
 

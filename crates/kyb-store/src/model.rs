@@ -368,6 +368,7 @@ pub struct LinkView {
     pub customer_id: CustomerId,
     pub platform_id: PlatformId,
     pub platform_name: String,
+    pub branding: kyb_domain::branding::Branding,
     pub registered_country: String,
     pub state: LinkState,
     pub expires_at: DateTime<Utc>,
@@ -380,6 +381,7 @@ pub struct SessionTrace {
     pub link_id: LinkId,
     pub platform_id: PlatformId,
     pub platform_name: String,
+    pub branding: kyb_domain::branding::Branding,
     /// Still usable: not ended, not past its end, not idle too long.
     pub live: bool,
     /// Ended because the verification was submitted (and it has not come back for more).
@@ -401,6 +403,8 @@ pub struct Session {
     pub csrf_token: String,
     pub link_id: LinkId,
     pub platform_name: String,
+    /// The platform's brand on the hosted pages (read with the session).
+    pub branding: kyb_domain::branding::Branding,
     pub customer: Customer,
     pub expires_at: DateTime<Utc>,
 }

@@ -9,7 +9,8 @@ use super::repo::{insert_audit, AuditEntry, Backend, Target};
 use crate::model::*;
 use crate::StoreError;
 
-fn parse(raw: Option<String>) -> Result<Branding, StoreError> {
+/// A platform's stored brand (`platforms.branding`, JSON or NULL).
+pub(super) fn parse(raw: Option<String>) -> Result<Branding, StoreError> {
     match raw {
         None => Ok(Branding::default()),
         Some(text) => serde_json::from_str(&text)

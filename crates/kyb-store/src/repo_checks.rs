@@ -240,35 +240,39 @@ impl Backend {
             id: String,
             kind: String,
             sha256: String,
-            other_customer: String,
-            other_platform: String,
+            other_customer: Option<String>,
         }
-        let dups: Vec<Dup> = sqlx::query_as(
-            "SELECT DISTINCT d.id, d.kind, d.sha256, o.customer_id AS other_customer, o.platform_id AS other_platform \
-             FROM documents d JOIN documents o ON o.sha256 = d.sha256 AND o.customer_id <> d.customer_id \
-             AND o.deleted_at IS NULL WHERE d.customer_id = $1 AND d.deleted_at IS NULL \
-             ORDER BY d.id, o.customer_id",
-        )
-        .bind(customer_id.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        // One entry per document and other customer of this platform, and one per document for
+        // One row per document and other customer of this platform, and one per document for
         // all the customers of other platforms (never named, so never told apart): the same
         // file uploaded several times on either side counts once.
-        let mut duplicates: Vec<DuplicateDocument> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for d in dups {
-            let other_customer = (d.other_platform == platform_id.as_str())
-                .then(|| CustomerId::from_trusted(d.other_customer));
-            if seen.insert((d.id.clone(), other_customer.clone())) {
-                duplicates.push(DuplicateDocument {
-                    document_id: d.id,
-                    kind: d.kind,
-                    sha256: d.sha256,
-                    other_customer,
-                });
-            }
-        }
+        let mut dups: Vec<Dup> = sqlx::query_as(
+            "SELECT DISTINCT d.id, d.kind, d.sha256, \
+             CASE WHEN o.platform_id = $2 THEN o.customer_id END AS other_customer \
+             FROM documents d JOIN documents o ON o.sha256 = d.sha256 AND o.customer_id <> d.customer_id \
+             AND o.deleted_at IS NULL WHERE d.customer_id = $1 AND d.deleted_at IS NULL",
+        )
+        .bind(customer_id.as_str())
+        .bind(platform_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        // By document, the named cases first: the same order on both databases, whatever
+        // each does with NULL.
+        dups.sort_by(|a, b| {
+            (&a.id, a.other_customer.is_none(), &a.other_customer).cmp(&(
+                &b.id,
+                b.other_customer.is_none(),
+                &b.other_customer,
+            ))
+        });
+        let duplicates = dups
+            .into_iter()
+            .map(|d| DuplicateDocument {
+                document_id: d.id,
+                kind: d.kind,
+                sha256: d.sha256,
+                other_customer: d.other_customer.map(CustomerId::from_trusted),
+            })
+            .collect();
         Ok(CaseFacts {
             customer,
             people,

@@ -257,13 +257,10 @@ impl Backend {
             Err(StoreError::Refused { code, .. }) => Some(code),
             Err(e) => return Err(e),
         };
-        let mut approvals = facts.first_approvals;
-        approvals.sort();
-        approvals.dedup();
         Ok(ApprovalStanding {
             refusal,
             two_admins: matches!(facts.hits, HitsStanding::Uncleared),
-            approvals: approvals.len(),
+            approvals: facts.first_approvals.len(),
         })
     }
 
@@ -439,8 +436,8 @@ struct ApprovalFacts {
     failed_checks: bool,
     checks_running: bool,
     hits: HitsStanding,
-    /// The admins who gave a first approval since the last submission (read when the hits
-    /// need two admins).
+    /// The admins (each once) who gave a first approval since the last submission (read when
+    /// the hits need two admins).
     first_approvals: Vec<String>,
 }
 
@@ -521,7 +518,7 @@ async fn first_approvals(tx: &mut Tx, customer: &Customer) -> Result<Vec<String>
             .fetch_one(&mut **tx)
             .await?;
     Ok(sqlx::query_scalar(
-        "SELECT operator_id FROM case_decisions WHERE customer_id = $1 AND action = 'first_approval' \
+        "SELECT DISTINCT operator_id FROM case_decisions WHERE customer_id = $1 AND action = 'first_approval' \
          AND created_at >= $2",
     )
     .bind(customer.id.as_str())

@@ -13,6 +13,7 @@ use super::repo::{
     insert_audit, insert_events, load_facts, AuditEntry, Backend, CustomerRow, Target, Tx,
     CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
 };
+use super::repo_branding::parse as branding_of;
 use super::{lock_rows, Db};
 use crate::model::*;
 use crate::StoreError;
@@ -23,6 +24,7 @@ struct LinkRow {
     customer_id: String,
     platform_id: String,
     platform_name: String,
+    platform_branding: Option<String>,
     registered_country: String,
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
@@ -46,7 +48,8 @@ impl LinkRow {
     }
 }
 
-const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.id AS platform_id, p.name AS platform_name, c.registered_country, \
+const LINK_SELECT: &str = "SELECT l.id, l.customer_id, p.id AS platform_id, p.name AS platform_name, \
+     p.branding AS platform_branding, c.registered_country, \
      l.expires_at, l.used_at, l.revoked_at, p.active AS platform_active FROM kyb_links l JOIN platforms p ON p.id = l.platform_id \
      JOIN business_customers c ON c.id = l.customer_id WHERE l.token_hash = $1";
 
@@ -85,15 +88,19 @@ impl Backend {
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| LinkView {
-            state: r.state(now),
-            link_id: LinkId::from_trusted(r.id),
-            customer_id: CustomerId::from_trusted(r.customer_id),
-            platform_id: PlatformId::from_trusted(r.platform_id),
-            platform_name: r.platform_name,
-            registered_country: r.registered_country,
-            expires_at: r.expires_at,
-        }))
+        row.map(|r| {
+            Ok(LinkView {
+                state: r.state(now),
+                link_id: LinkId::from_trusted(r.id),
+                customer_id: CustomerId::from_trusted(r.customer_id),
+                platform_id: PlatformId::from_trusted(r.platform_id),
+                platform_name: r.platform_name,
+                branding: branding_of(r.platform_branding)?,
+                registered_country: r.registered_country,
+                expires_at: r.expires_at,
+            })
+        })
+        .transpose()
     }
 
     /// Consumes a valid link and starts a session for its customer, ending any older session of
@@ -189,6 +196,7 @@ impl Backend {
             csrf_token: new.csrf_token.clone(),
             link_id: LinkId::from_trusted(link.id),
             platform_name: link.platform_name,
+            branding: branding_of(link.platform_branding)?,
             customer,
             expires_at: new.expires_at,
         }))
@@ -206,13 +214,15 @@ impl Backend {
             link_id: String,
             platform_id: String,
             platform_name: String,
+            branding: Option<String>,
             ended_at: Option<DateTime<Utc>>,
             expires_at: DateTime<Utc>,
             last_seen_at: DateTime<Utc>,
             status: String,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT s.link_id, p.id AS platform_id, p.name AS platform_name, s.ended_at, s.expires_at, s.last_seen_at, \
+            "SELECT s.link_id, p.id AS platform_id, p.name AS platform_name, p.branding, s.ended_at, \
+             s.expires_at, s.last_seen_at, \
              c.verification_status AS status FROM kyb_sessions s \
              JOIN platforms p ON p.id = s.platform_id \
              JOIN business_customers c ON c.id = s.customer_id WHERE s.id_hash = $1",
@@ -220,12 +230,13 @@ impl Backend {
         .bind(id_hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| {
+        row.map(|r| {
             let status = VerificationStatus::parse(&r.status);
-            SessionTrace {
+            Ok(SessionTrace {
                 link_id: LinkId::from_trusted(r.link_id),
                 platform_id: PlatformId::from_trusted(r.platform_id),
                 platform_name: r.platform_name,
+                branding: branding_of(r.branding)?,
                 live: r.ended_at.is_none() && r.expires_at > now && r.last_seen_at > now - idle,
                 submitted: r.ended_at.is_some()
                     && matches!(
@@ -236,8 +247,9 @@ impl Backend {
                                 | VerificationStatus::Rejected
                         )
                     ),
-            }
-        }))
+            })
+        })
+        .transpose()
     }
 
     /// The live session with this cookie hash (not ended, not past its absolute expiry, seen
@@ -256,9 +268,11 @@ impl Backend {
             csrf_token: String,
             expires_at: DateTime<Utc>,
             platform_name: String,
+            branding: Option<String>,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT s.customer_id, s.platform_id, s.link_id, s.csrf_token, s.expires_at, p.name AS platform_name \
+            "SELECT s.customer_id, s.platform_id, s.link_id, s.csrf_token, s.expires_at, p.name AS platform_name, \
+             p.branding \
              FROM kyb_sessions s JOIN platforms p ON p.id = s.platform_id \
              WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3 \
              AND p.active",
@@ -287,31 +301,33 @@ impl Backend {
             csrf_token: row.csrf_token,
             link_id: LinkId::from_trusted(row.link_id),
             platform_name: row.platform_name,
+            branding: branding_of(row.branding)?,
             customer,
             expires_at: row.expires_at,
         }))
     }
 
     /// The customer confirms that an item a reviewer asked for again is still correct as it
-    /// is. `false` when nothing is asked for, or not this item.
+    /// is. Nothing is written when nothing is asked for, not this item, or it is confirmed
+    /// already.
     pub async fn confirm_requested_item(
         &self,
         session: &Session,
         item: &str,
         ctx: &AuditContext,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         let c = &session.customer;
         let (mut tx, _guard) = self.begin_write().await?;
         let now =
             customer_by_id(&mut tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, true).await?;
         let Some(mut info) = now.review.info_request.clone() else {
-            return Ok(false);
+            return Ok(());
         };
         if !info.items.iter().any(|i| i == item) {
-            return Ok(false);
+            return Ok(());
         }
         if info.confirmed.iter().any(|i| i == item) {
-            return Ok(true);
+            return Ok(());
         }
         info.confirmed.push(item.to_owned());
         sqlx::query(
@@ -329,7 +345,7 @@ impl Backend {
         );
         insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(())
     }
 
     pub async fn save_profile(

@@ -60,6 +60,37 @@ async fn account_by_email(tx: &mut Tx, email: &str) -> Result<Operator, StoreErr
     row.ok_or(StoreError::NotFound)?.try_into()
 }
 
+/// The platforms an operator may see (empty: every platform), on any connection.
+async fn platforms_of(
+    conn: &mut <super::Db as sqlx::Database>::Connection,
+    operator_id: &str,
+) -> Result<Vec<PlatformId>, StoreError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT platform_id FROM operator_platforms WHERE operator_id = $1 ORDER BY platform_id",
+    )
+    .bind(operator_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids.into_iter().map(PlatformId::from_trusted).collect())
+}
+
+/// A new password (an argon2 hash), which also lifts a sign-in lock.
+async fn write_password(
+    tx: &mut Tx,
+    operator_id: &str,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE operators SET password_hash = $1, failed_logins = 0, locked_until = NULL \
+         WHERE id = $2",
+    )
+    .bind(password_hash)
+    .bind(operator_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Ends every console session of an operator but `keep` (by id hash).
 async fn end_sessions(
     tx: &mut Tx,
@@ -204,13 +235,8 @@ impl Backend {
         &self,
         operator_id: &str,
     ) -> Result<Vec<PlatformId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT platform_id FROM operator_platforms WHERE operator_id = $1 ORDER BY platform_id",
-        )
-        .bind(operator_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids.into_iter().map(PlatformId::from_trusted).collect())
+        let mut conn = self.pool.acquire().await?;
+        platforms_of(&mut conn, operator_id).await
     }
 
     /// Limits an operator to these platforms (empty: every platform). Their sessions end, so
@@ -223,12 +249,7 @@ impl Backend {
     ) -> Result<Operator, StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
         let operator = account_by_email(&mut tx, email).await?;
-        let previous: Vec<String> = sqlx::query_scalar(
-            "SELECT platform_id FROM operator_platforms WHERE operator_id = $1 ORDER BY platform_id",
-        )
-        .bind(&operator.id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let previous = platforms_of(&mut tx, &operator.id).await?;
         write_scope(&mut tx, &operator.id, platforms).await?;
         end_sessions(&mut tx, &operator.id, None, ctx.at).await?;
         let details = json!({"platforms": platforms, "previous": previous});
@@ -283,14 +304,7 @@ impl Backend {
     ) -> Result<(), StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
         let operator = account_by_id(&mut tx, operator_id, false).await?;
-        sqlx::query(
-            "UPDATE operators SET password_hash = $1, failed_logins = 0, locked_until = NULL \
-             WHERE id = $2",
-        )
-        .bind(password_hash)
-        .bind(operator_id)
-        .execute(&mut *tx)
-        .await?;
+        write_password(&mut tx, operator_id, password_hash).await?;
         end_sessions(&mut tx, operator_id, keep, ctx.at).await?;
         end_reset_links(&mut tx, operator_id, ctx.at).await?;
         audit_account(
@@ -391,14 +405,7 @@ impl Backend {
             .bind(id_hash)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE operators SET password_hash = $1, failed_logins = 0, locked_until = NULL \
-             WHERE id = $2",
-        )
-        .bind(password_hash)
-        .bind(&operator.id)
-        .execute(&mut *tx)
-        .await?;
+        write_password(&mut tx, &operator.id, password_hash).await?;
         end_sessions(&mut tx, &operator.id, None, ctx.at).await?;
         let ctx = AuditContext {
             actor_id: Some(operator.id.clone()),

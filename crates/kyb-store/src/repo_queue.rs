@@ -45,7 +45,7 @@ fn matching<'a>(b: &mut QueryBuilder<'a, Db>, q: &'a QueueQuery, now: DateTime<U
          COALESCE(c.submitted_at, c.created_at) AS since, {RISK} AS risk, \
          {SANCTIONS_HIT} AS sanctions_hit, {FAILED_CHECKS} AS failed_checks, \
          o.email AS assignee_email, \
-         (SELECT COUNT(*) FROM case_decisions d WHERE d.customer_id = c.id \
+         (SELECT COUNT(DISTINCT d.operator_id) FROM case_decisions d WHERE d.customer_id = c.id \
           AND d.action = 'first_approval' AND d.created_at >= COALESCE(c.submitted_at, c.created_at)) \
           AS first_approvals \
          FROM business_customers c JOIN platforms p ON p.id = c.platform_id {CURRENT_LINK_JOIN} \

@@ -309,10 +309,7 @@ async fn new_key(
             ctx,
         )
         .await
-        .map_err(|e| match e {
-            kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {platform_id}"),
-            other => anyhow::Error::from(other),
-        })?;
+        .map_err(|e| explained(e, format!("no platform with id {platform_id}")))?;
     Ok((record.id, secret))
 }
 
@@ -421,10 +418,7 @@ async fn main() -> Result<()> {
             let platform = store
                 .set_platform_active(&id, active, &AuditContext::operator_cli(clock.now()))
                 .await
-                .map_err(|e| match e {
-                    kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {id}"),
-                    other => anyhow::Error::from(other),
-                })?;
+                .map_err(|e| explained(e, format!("no platform with id {id}")))?;
             println!(
                 "platform {} is {}",
                 platform.id,
@@ -466,11 +460,11 @@ async fn main() -> Result<()> {
                 .await;
             store.close().await;
             let brand = done.map_err(|e| match e {
-                kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {id}"),
+                // The message starts with the field: named as its option.
                 kyb_store::StoreError::Refused { message, .. } => {
                     anyhow::anyhow!("nothing changed: --{}", message.replacen('_', "-", 1))
                 }
-                other => anyhow::Error::from(other),
+                other => explained(other, format!("no platform with id {id}")),
             })?;
             print_json(&serde_json::to_value(&brand)?);
         }
@@ -485,10 +479,7 @@ async fn main() -> Result<()> {
             store
                 .set_auto_approve(&id, on, &AuditContext::operator_cli(clock.now()))
                 .await
-                .map_err(|e| match e {
-                    kyb_store::StoreError::NotFound => anyhow::anyhow!("no platform with id {id}"),
-                    other => anyhow::Error::from(other),
-                })?;
+                .map_err(|e| explained(e, format!("no platform with id {id}")))?;
             println!(
                 "platform {id}: {}",
                 if on {
@@ -563,12 +554,7 @@ async fn main() -> Result<()> {
             let record = store
                 .revoke_key(&key_id, &AuditContext::operator_cli(clock.now()))
                 .await
-                .map_err(|e| match e {
-                    kyb_store::StoreError::NotFound => {
-                        anyhow::anyhow!("no API key with id {key_id}")
-                    }
-                    other => anyhow::Error::from(other),
-                })?;
+                .map_err(|e| explained(e, format!("no API key with id {key_id}")))?;
             if *json {
                 print_json(&serde_json::to_value(&record)?);
             } else {
@@ -657,10 +643,7 @@ async fn main() -> Result<()> {
                 .create_operator(&email, role, &hash, &platforms, &by_cli(&clock))
                 .await;
             store.close().await;
-            let operator = created.map_err(|e| match e {
-                kyb_store::StoreError::Conflict(m) => anyhow::anyhow!(m),
-                other => anyhow::Error::from(other),
-            })?;
+            let operator = created.map_err(|e| explained(e, "no such account".into()))?;
             println!(
                 "operator {} ({}) created",
                 operator.email,
@@ -691,12 +674,7 @@ async fn main() -> Result<()> {
                 Err(e) => Err(e),
             };
             store.close().await;
-            done.map_err(|e| match e {
-                kyb_store::StoreError::NotFound => {
-                    anyhow::anyhow!("no operator with e-mail {email}")
-                }
-                other => anyhow::Error::from(other),
-            })?;
+            done.map_err(|e| explained(e, format!("no operator with e-mail {email}")))?;
             println!("operator {email} has a new password; their sessions have ended");
             if generated {
                 println!("password: {password}");
@@ -719,13 +697,7 @@ async fn main() -> Result<()> {
                 .set_operator_platforms(&email, &platforms, &by_cli(&clock))
                 .await;
             store.close().await;
-            done.map_err(|e| match e {
-                kyb_store::StoreError::NotFound => {
-                    anyhow::anyhow!("no operator with e-mail {email}")
-                }
-                kyb_store::StoreError::Conflict(m) => anyhow::anyhow!(m),
-                other => anyhow::Error::from(other),
-            })?;
+            done.map_err(|e| explained(e, format!("no operator with e-mail {email}")))?;
             if platforms.is_empty() {
                 println!("operator {email} sees every platform; their sessions have ended");
             } else {
@@ -742,12 +714,7 @@ async fn main() -> Result<()> {
             let store = open_store(&config).await?;
             let done = store.set_operator_role(&email, role, &by_cli(&clock)).await;
             store.close().await;
-            done.map_err(|e| match e {
-                kyb_store::StoreError::NotFound => {
-                    anyhow::anyhow!("no operator with e-mail {email}")
-                }
-                other => anyhow::Error::from(other),
-            })?;
+            done.map_err(|e| explained(e, format!("no operator with e-mail {email}")))?;
             println!(
                 "operator {email} is a{} {}; their sessions have ended",
                 if role == kyb_store::OperatorRole::Admin {
@@ -805,12 +772,7 @@ async fn main() -> Result<()> {
                 .set_operator_disabled(&email, disable, &by_cli(&clock))
                 .await;
             store.close().await;
-            done.map_err(|e| match e {
-                kyb_store::StoreError::NotFound => {
-                    anyhow::anyhow!("no operator with e-mail {email}")
-                }
-                other => anyhow::Error::from(other),
-            })?;
+            done.map_err(|e| explained(e, format!("no operator with e-mail {email}")))?;
             println!(
                 "operator {email} is {}",
                 if disable {
@@ -823,6 +785,16 @@ async fn main() -> Result<()> {
         Command::Openapi => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// A store error as the command line says it: what was not found, a conflict's own sentence,
+/// or the error itself.
+fn explained(e: kyb_store::StoreError, missing: String) -> anyhow::Error {
+    match e {
+        kyb_store::StoreError::NotFound => anyhow::anyhow!(missing),
+        kyb_store::StoreError::Conflict(m) => anyhow::anyhow!(m),
+        other => anyhow::Error::from(other),
+    }
 }
 
 /// Who acts in a command-line change: the installation's operator, now.

@@ -1244,6 +1244,26 @@ both_databases!(operator_accounts, |kyb| async move {
         "admin",
     ]);
     assert!(String::from_utf8_lossy(&promoted.stdout).contains("is an admin"));
+    let nobody = kyb.run(&[
+        "operator",
+        "role",
+        "--email",
+        "nobody@yourco.example",
+        "--role",
+        "admin",
+    ]);
+    assert!(String::from_utf8_lossy(&nobody.stderr)
+        .contains("no operator with e-mail nobody@yourco.example"));
+    // The same role again changes nothing: no second audit row (counted below).
+    let again = kyb.run(&[
+        "operator",
+        "role",
+        "--email",
+        "cy@yourco.example",
+        "--role",
+        "admin",
+    ]);
+    assert!(again.status.success());
     let cy = kyb.json(&["operator", "list", "--json"]);
     assert!(cy
         .as_array()
@@ -1377,6 +1397,14 @@ both_databases!(platform_branding, |kyb| async move {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--return-url: must start with https://"));
     let out = kyb.run(&["platform", "update", &platform]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to change"));
+    let out = kyb.run(&[
+        "platform",
+        "update",
+        "plat_doesnotexist",
+        "--display-name",
+        "X",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no platform with id plat_doesnotexist"));
     // Only what is named changes; "" clears.
     let brand = kyb.json(&["platform", "update", &platform, "--support-email", ""]);
     assert_eq!(brand["accent_color"], "#1f3a5f");

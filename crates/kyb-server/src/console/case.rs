@@ -6,8 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kyb_domain::requirements::{
-    business_field_label, document_label, requestable_items, ACCEPTED_DOCUMENT_TYPES,
-    BUSINESS_FIELDS,
+    business_field_label, document_label, document_type_name, requestable_items, BUSINESS_FIELDS,
 };
 
 use super::decisions::REJECTION_REASONS;
@@ -198,11 +197,7 @@ pub(super) async fn render(
             label: document_label(&d.kind).to_owned(),
             detail: format!(
                 "{} “{}”, {} bytes, uploaded {}, SHA-256 {}…",
-                ACCEPTED_DOCUMENT_TYPES
-                    .iter()
-                    .find(|(m, _)| *m == d.content_type)
-                    .map_or("file", |(_, ext)| ext)
-                    .to_uppercase(),
+                document_type_name(&d.content_type),
                 d.original_name,
                 d.size_bytes,
                 minutes(d.uploaded_at),

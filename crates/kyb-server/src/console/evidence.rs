@@ -199,3 +199,69 @@ pub fn registry_view(evidence: &serde_json::Value) -> RegistryView {
         rows,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn texts(lines: &[Line]) -> Vec<&str> {
+        lines.iter().map(|l| l.text.as_str()).collect()
+    }
+
+    #[test]
+    fn the_documents_check_in_sentences() {
+        // Evidence written before duplicates were counted once repeats the same pair: each
+        // document is still said once, each other case named once.
+        let dup = |doc: &str, kind: &str, other: Option<&str>| json!({"document_id": doc, "kind": kind, "other_customer_id": other});
+        let evidence = json!({
+            "documents": [{}, {}],
+            "missing": ["documents.proof_of_address"],
+            "not_allowed": ["doc_x"],
+            "duplicates": [
+                dup("doc_a", "certificate_of_incorporation", Some("cust_1")),
+                dup("doc_a", "certificate_of_incorporation", Some("cust_1")),
+                dup("doc_a", "certificate_of_incorporation", Some("cust_2")),
+                dup("doc_a", "certificate_of_incorporation", None),
+                dup("doc_b", "ownership_structure", None),
+                dup("doc_b", "ownership_structure", None),
+            ],
+        });
+        let lines = summary("documents", &evidence);
+        assert_eq!(
+            texts(&lines),
+            [
+                "Missing: Proof of business address.",
+                "Of a type kyb does not accept: doc_x.",
+                "Certificate of incorporation: the same file is in 2 other cases of this platform and cases of other platforms (not named).",
+                "Ownership structure chart or register of members: the same file is in cases of other platforms (not named).",
+            ]
+        );
+        assert_eq!(lines[2].cases, ["cust_1", "cust_2"]);
+        assert!(lines[3].cases.is_empty());
+        let clean =
+            json!({"documents": [{}, {}, {}], "missing": [], "not_allowed": [], "duplicates": []});
+        assert_eq!(
+            texts(&summary("documents", &clean)),
+            ["Every required document is here (3), each of an accepted type and found in no other case."]
+        );
+    }
+
+    #[test]
+    fn the_sanctions_check_in_a_sentence() {
+        let lists = json!([{"list": "ofac-sdn", "list_date": "2024-05-03"}, {"list": "un-consolidated", "list_date": "2024-05-01"}]);
+        assert_eq!(
+            texts(&summary("sanctions", &json!({"lists": lists, "hits": []}))),
+            ["Screened against ofac-sdn of 2024-05-03, un-consolidated of 2024-05-01: no hit."]
+        );
+        assert_eq!(
+            texts(&summary("sanctions", &json!({"lists": lists, "hits": [{}, {}]}))),
+            ["Screened against ofac-sdn of 2024-05-03, un-consolidated of 2024-05-01: 2 hits, compared below."]
+        );
+        let none = json!({"message": "no sanctions list is imported: run kyb sanctions import"});
+        assert_eq!(
+            texts(&summary("sanctions", &none)),
+            [none["message"].as_str().unwrap()]
+        );
+    }
+}

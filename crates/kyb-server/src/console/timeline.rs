@@ -90,6 +90,14 @@ fn what(e: &TimelineEntry) -> String {
         ),
         "document.deleted" => "A document was deleted".to_owned(),
         "business_details.saved" => "Business details saved".to_owned(),
+        "info_request.item_confirmed" => {
+            let item = text(d, "item");
+            let label = kyb_domain::requirements::requestable_items()
+                .into_iter()
+                .find(|(k, _)| k == item)
+                .map_or_else(|| item.to_owned(), |(_, l)| l);
+            format!("Confirmed as still correct: {label}")
+        }
         other => other.replace(['_', '.'], " "),
     }
 }

@@ -102,7 +102,7 @@ pub async fn confirm(
         .await
     {
         // Confirmed, or nothing to confirm (asked no more, or never): the page shows which.
-        Ok(_) => Redirect::to(&format!("/kyb/flow/{step}#asked")).into_response(),
+        Ok(()) => Redirect::to(&format!("/kyb/flow/{step}#asked")).into_response(),
         Err(e) => internal_error(e),
     }
 }

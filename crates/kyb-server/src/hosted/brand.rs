@@ -35,28 +35,21 @@ impl Brand {
         }
     }
 
-    /// The brand of a platform. A failure to read it is logged and the page goes on with the
-    /// platform's name: a brand is never worth an error page.
-    pub async fn of(state: &AppState, platform_id: &PlatformId, platform_name: &str) -> Self {
-        match state.store.platform_branding(platform_id).await {
-            Ok(b) => Self::from_branding(platform_id, platform_name, b),
-            Err(e) => {
-                tracing::warn!(error = %e, platform = %platform_id, "a platform's brand could not be read");
-                Self::named(platform_name)
-            }
-        }
-    }
-
-    fn from_branding(platform_id: &PlatformId, platform_name: &str, b: Branding) -> Self {
+    /// The brand of a platform as it set it (read with the link or the session).
+    pub fn new(platform_id: &PlatformId, platform_name: &str, b: &Branding) -> Self {
+        let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
         Self {
-            name: b.display_name.unwrap_or_else(|| platform_name.to_owned()),
+            name: b
+                .display_name
+                .clone()
+                .unwrap_or_else(|| platform_name.to_owned()),
             platform_id: platform_id.to_string(),
             accent: b.accent_color.is_some(),
-            support_email: b.support_email.unwrap_or_default(),
-            support_url: b.support_url.unwrap_or_default(),
-            privacy_url: b.privacy_url.unwrap_or_default(),
-            terms_url: b.terms_url.unwrap_or_default(),
-            return_url: b.return_url.unwrap_or_default(),
+            support_email: or_empty(&b.support_email),
+            support_url: or_empty(&b.support_url),
+            privacy_url: or_empty(&b.privacy_url),
+            terms_url: or_empty(&b.terms_url),
+            return_url: or_empty(&b.return_url),
         }
     }
 

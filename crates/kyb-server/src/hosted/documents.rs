@@ -7,7 +7,9 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kyb_domain::requirements::{document_label, ACCEPTED_DOCUMENT_TYPES, DOCUMENT_KINDS};
+use kyb_domain::requirements::{
+    document_label, document_type_name, ACCEPTED_DOCUMENT_TYPES, DOCUMENT_KINDS,
+};
 use kyb_store::{CustomerCaps, Document, StoreError, StoreErrorCode};
 use sha2::{Digest, Sha256};
 
@@ -28,16 +30,6 @@ pub struct DocumentRow {
     pub size: String,
 }
 
-/// A file type as people say it, from its media type.
-fn type_name(content_type: &str) -> &'static str {
-    match content_type {
-        "application/pdf" => "PDF",
-        "image/png" => "PNG",
-        "image/jpeg" => "JPEG",
-        _ => "file",
-    }
-}
-
 fn human_size(bytes: i64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
@@ -52,7 +44,7 @@ pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
             id: d.id.clone(),
             label: document_label(&d.kind).to_owned(),
             name: d.original_name.clone(),
-            file_type: type_name(&d.content_type),
+            file_type: document_type_name(&d.content_type),
             size: human_size(d.size_bytes),
         })
         .collect()

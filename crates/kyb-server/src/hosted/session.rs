@@ -145,17 +145,13 @@ async fn trace_of(
 /// A used link opened again. In the browser whose session it started, while that session
 /// lives, the flow goes on where it is (Back after Start, the e-mail opened again); after that
 /// browser submitted, the page says so. Anywhere else, the page says where to go on.
-async fn used_link(
-    state: &AppState,
-    trace: Option<SessionTrace>,
-    link: &kyb_store::LinkView,
-) -> Response {
+fn used_link(trace: Option<SessionTrace>, link: &kyb_store::LinkView) -> Response {
     let platform = link.platform_name.as_str();
     match trace.filter(|t| t.link_id == link.link_id) {
         Some(t) if t.live => Redirect::to("/kyb/flow").into_response(),
         Some(t) if t.submitted => submitted_page(
             StatusCode::OK,
-            Brand::of(state, &link.platform_id, platform).await,
+            Brand::new(&link.platform_id, platform, &link.branding),
         ),
         _ => problem(
             StatusCode::GONE,
@@ -197,7 +193,7 @@ pub async fn start_page(
     };
     if link.state == LinkState::Used {
         return match trace_of(&state, &headers).await {
-            Ok(trace) => used_link(&state, trace, &link).await,
+            Ok(trace) => used_link(trace, &link),
             Err(e) => internal_error(e),
         };
     }
@@ -209,7 +205,7 @@ pub async fn start_page(
     let mut response = page(
         StatusCode::OK,
         &StartPage {
-            brand: Brand::of(&state, &link.platform_id, &link.platform_name).await,
+            brand: Brand::new(&link.platform_id, &link.platform_name, &link.branding),
             token,
             csrf: csrf.clone(),
             expires_at: link
@@ -245,7 +241,7 @@ pub async fn start(
     match state.store.find_link(&token_hash, now).await {
         Ok(Some(link)) if link.state == LinkState::Used => {
             return match trace_of(&state, &headers).await {
-                Ok(trace) => used_link(&state, trace, &link).await,
+                Ok(trace) => used_link(trace, &link),
                 Err(e) => internal_error(e),
             };
         }
@@ -298,7 +294,7 @@ pub async fn start(
             // Start pressed twice, or on a page from before: go on in this browser's session.
             Ok(Some(link)) if link_state == LinkState::Used => {
                 match trace_of(&state, &headers).await {
-                    Ok(trace) => used_link(&state, trace, &link).await,
+                    Ok(trace) => used_link(trace, &link),
                     Err(e) => internal_error(e),
                 }
             }
@@ -339,8 +335,11 @@ impl FromRequestParts<AppState> for CustomerSession {
             .await
         {
             Ok(Some(session)) => {
-                let brand =
-                    Brand::of(state, &session.customer.platform_id, &session.platform_name).await;
+                let brand = Brand::new(
+                    &session.customer.platform_id,
+                    &session.platform_name,
+                    &session.branding,
+                );
                 Ok(CustomerSession(session, brand))
             }
             // Back after submitting: say it was submitted, not that something ended.
@@ -353,7 +352,7 @@ impl FromRequestParts<AppState> for CustomerSession {
                     };
                     Err(submitted_page(
                         status,
-                        Brand::of(state, &t.platform_id, &t.platform_name).await,
+                        Brand::new(&t.platform_id, &t.platform_name, &t.branding),
                     ))
                 }
                 Ok(_) => Err(ended()),

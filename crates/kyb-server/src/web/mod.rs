@@ -13,14 +13,22 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
 
+/// The pages' policy, with what a page adds (one place, so that the variants keep in step).
+macro_rules! page_csp {
+    ($extra:literal) => {
+        concat!(
+            "default-src 'none'; style-src 'self'; img-src 'self'; ",
+            $extra,
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
+    };
+}
+
 /// No script, no inline style, no framing, forms post only to us.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                       frame-ancestors 'none'; base-uri 'none'";
+pub const CSP: &str = page_csp!("");
 
 /// `CSP`, and frames from our own origin: a page that shows documents in place (a PDF).
-pub const CSP_WITH_DOCUMENT_FRAMES: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CSP_WITH_DOCUMENT_FRAMES: &str = page_csp!("frame-src 'self'; ");
 
 /// The security headers of every server-rendered page (hosted flow and console).
 pub fn with_page_headers(pages: Router<AppState>) -> Router<AppState> {

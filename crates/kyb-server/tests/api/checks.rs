@@ -201,6 +201,62 @@ db_test!(
         assert_eq!(docs.reasons, ["document_duplicate"]);
         let dup = &docs.evidence["duplicates"][0];
         assert_eq!(dup["other_customer_id"], first.as_str());
+
+        // The same files with two customers of another platform: one entry per document for
+        // them (never named), after the one naming this platform's case.
+        let (beta, beta_key) =
+            create_platform(&app.state.store, &app.clock, "Beta", kyb_domain::Mode::Test).await;
+        for n in 1..=2 {
+            let r = app
+                .create_as(
+                    &beta_key,
+                    &new_idempotency_key(),
+                    &body_with_email(&unique_email()).to_string(),
+                )
+                .await;
+            let theirs = r.json::<serde_json::Value>().await.unwrap()["customer_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            app.exec(&format!(
+                "INSERT INTO documents (id, customer_id, platform_id, kind, original_name, \
+                 content_type, size_bytes, sha256, storage_key, uploaded_at) \
+                 SELECT id || '_{n}', '{theirs}', '{beta}', kind, original_name, content_type, \
+                 size_bytes, sha256, storage_key || '_{n}', uploaded_at FROM documents \
+                 WHERE customer_id = '{first}'"
+            ))
+            .await;
+        }
+        let facts = app
+            .state
+            .store
+            .case_facts(
+                &app.platform,
+                &kyb_domain::CustomerId::parse(&second).unwrap(),
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+        let listed: Vec<(String, Option<String>)> = facts
+            .duplicates
+            .iter()
+            .map(|d| {
+                (
+                    d.kind.clone(),
+                    d.other_customer.as_ref().map(|c| c.to_string()),
+                )
+            })
+            .collect();
+        let kinds = [
+            "certificate_of_incorporation",
+            "ownership_structure",
+            "proof_of_address",
+        ];
+        assert_eq!(listed.len(), 2 * kinds.len(), "{listed:?}");
+        for pair in listed.chunks(2) {
+            assert_eq!(pair[0].1.as_deref(), Some(first.as_str()), "{listed:?}");
+            assert_eq!(pair[1], (pair[0].0.clone(), None), "{listed:?}");
+        }
     }
 );
 

@@ -27,14 +27,6 @@ fn refusal_code(html: &str) -> String {
     html[at..at + html[at..].find('"').unwrap()].to_owned()
 }
 
-fn csrf_of(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
-}
-
 impl Console {
     fn new(app: &TestApp) -> Self {
         Self::from_address(app, [127, 0, 0, 1])
@@ -71,10 +63,7 @@ impl Console {
             .send()
             .await
             .unwrap();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
+        let location = location_of(&r);
         (r.status().as_u16(), location, r.text().await.unwrap())
     }
 
@@ -182,21 +171,13 @@ db_test!(
             .await
             .unwrap();
         let c = Console::new(&app);
-        let (status, location, _) = {
-            let r = c
-                .client
-                .get(format!("{}/console", c.base))
-                .send()
-                .await
-                .unwrap();
-            (
-                r.status().as_u16(),
-                r.headers()
-                    .get("location")
-                    .map(|v| v.to_str().unwrap().to_owned()),
-                (),
-            )
-        };
+        let r = c
+            .client
+            .get(format!("{}/console", c.base))
+            .send()
+            .await
+            .unwrap();
+        let (status, location) = (r.status().as_u16(), location_of(&r));
         assert_eq!((status, location.as_deref()), (303, Some("/console/login")));
         c.get("/console/login").await;
         let (status, _, _) = c
@@ -1775,8 +1756,35 @@ db_test!(
             "only hashes are kept"
         );
 
-        // A link made for a reviewer ends when the reviewer becomes an admin.
         assert_eq!(admin.login("admin@kyb.example", PASSWORD).await, 303);
+        let cli = AuditContext::operator_cli(app.clock.now());
+        // Disabling the account ends its links: enabled again, a link made before stays dead.
+        let fifth = make().await;
+        for disabled in [true, false] {
+            app.state
+                .store
+                .set_operator_disabled("rev@kyb.example", disabled, &cli)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            stranger.get(&format!("/console/reset/{fifth}")).await.0,
+            404
+        );
+        // A new password set otherwise (here on the command line) ends the links too.
+        let sixth = make().await;
+        let other = kyb_server::console::password::hash("set on the command line").unwrap();
+        app.state
+            .store
+            .set_operator_password(&rev_id, &other, None, &cli)
+            .await
+            .unwrap();
+        assert_eq!(
+            stranger.get(&format!("/console/reset/{sixth}")).await.0,
+            404
+        );
+
+        // A link made for a reviewer ends when the reviewer becomes an admin.
         let fourth = make().await;
         app.state
             .store
@@ -1816,6 +1824,11 @@ db_test!(
                 ("operator.password_reset", rev),
                 ("operator.reset_link_created", adm),
                 ("operator.reset_link_created", adm),
+                ("operator.disabled", "cli"),
+                ("operator.enabled", "cli"),
+                ("operator.reset_link_created", adm),
+                ("operator.password_changed", "cli"),
+                ("operator.reset_link_created", adm),
                 ("operator.role_changed", "cli"),
             ]
         );
@@ -1824,7 +1837,7 @@ db_test!(
             .filter(|r| r.actor_id.as_deref() != Some("cli"))
             .all(|r| r.client_addr.is_some() && r.request_id.is_some()));
         let text = serde_json::to_string(&rows).unwrap();
-        for token in [&first, &second, &third, &fourth] {
+        for token in [&first, &second, &third, &fourth, &fifth, &sixth] {
             assert!(!text.contains(token.as_str()));
         }
         let report = app.state.store.verify_audit().await.unwrap();
@@ -1973,6 +1986,34 @@ db_test!(
             ("step", "documents"),
         ];
         assert_eq!(b.post("/kyb/flow/confirm", &forged).await.0, 403);
+        // Confirming again, or confirming what was not asked for, writes nothing (one audit
+        // row at the end) and changes nothing.
+        for (item, step) in [
+            ("people", "people"),
+            ("business_details.tax_id", "business"),
+        ] {
+            let again = [("csrf", csrf.as_str()), ("item", item), ("step", step)];
+            assert_eq!(b.post("/kyb/flow/confirm", &again).await.0, 303);
+        }
+        // Only a step of the flow is a way back; anything else goes to the review.
+        let elsewhere = [
+            ("csrf", csrf.as_str()),
+            ("item", "people"),
+            ("step", "//evil.example"),
+        ];
+        let (status, _, location) = b.post("/kyb/flow/confirm", &elsewhere).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/kyb/flow/review#asked"))
+        );
+
+        let (_, case) = reviewer.get(&format!("/console/cases/{id}")).await;
+        assert!(
+            case.contains(
+                "Confirmed as still correct: People: directors, control persons and owners"
+            ),
+            "the timeline says what the customer confirmed"
+        );
 
         // The platform sees only what is still open as due.
         let due = app.customer_json(&id).await["requirements"]["currently_due"].clone();

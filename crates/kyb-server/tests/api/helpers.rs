@@ -415,3 +415,19 @@ impl TestApp {
         }
     }
 }
+
+/// The CSRF token of the first form of a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+/// Where a response redirects to, if anywhere.
+pub fn location_of(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+}

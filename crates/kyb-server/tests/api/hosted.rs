@@ -49,10 +49,7 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
+        let location = location_of(&r);
         (r.status().as_u16(), r.text().await.unwrap(), location)
     }
 
@@ -88,10 +85,7 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
+        let location = location_of(&r);
         (r.status().as_u16(), location)
     }
 
@@ -112,14 +106,6 @@ impl Browser {
         assert_eq!(status, 200);
         csrf_of(&html)
     }
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
 }
 
 async fn new_link(app: &TestApp) -> (String, String) {
@@ -1220,9 +1206,7 @@ db_test!(the_platforms_brand_is_on_every_page, |app| async move {
         )
         .await
         .unwrap();
-    let (id, b, link) =
-        submitted_in_browser(&app, "Acme Corp", "5551234", "Ada Obi", "brand").await;
-    let _ = id;
+    let (_, b, link) = submitted_in_browser(&app, "Acme Corp", "5551234", "Ada Obi", "brand").await;
     let path = link.strip_prefix("https://kyb.test").unwrap();
     // The submitted page (the link again), with the way back to the platform.
     let (status, html) = b.get(path).await;
