@@ -12,6 +12,9 @@ use std::time::Duration;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long a wait for the next page may take before the test gives up. Only a guard against
+/// hanging: on a loaded 2-core machine, with the whole suite beside it, a page can take seconds.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// chromedriver on a free port, stopped when dropped.
 struct Driver {
@@ -183,7 +186,7 @@ async fn press_tab(c: &Client) {
 /// use (links, buttons, fields, disclosures; not what a closed disclosure hides), in order, and
 /// never gets stuck (a frame that kept the focus would stop the walk).
 async fn keyboard_reaches_everything(c: &Client, what: &str) {
-    let controls = c
+    let found = c
         .execute(
             "let n = 0;
              for (const e of document.querySelectorAll(
@@ -195,16 +198,18 @@ async fn keyboard_reaches_everything(c: &Client, what: &str) {
              }
              document.activeElement && document.activeElement.blur();
              window.scrollTo(0, 0);
-             return n;",
+             return [n, document.querySelectorAll('iframe').length];",
             vec![],
         )
         .await
-        .unwrap()
-        .as_u64()
         .unwrap();
+    let (controls, frames) = (found[0].as_u64().unwrap(), found[1].as_u64().unwrap());
     let mut reached = std::collections::BTreeSet::new();
-    // Each control once, plus frames and the browser's own stops along the way.
-    for _ in 0..(controls * 2 + 10) {
+    // Each control once (twice round, the walk may start anywhere), the browser's own stops,
+    // and each frame's own controls: a PDF viewer's toolbar holds a few dozen, and how many it
+    // shows yet depends on how far it has loaded, so each frame is allowed a generous number.
+    // A frame that kept the focus for good would still use all of them up and fail the walk.
+    for _ in 0..(controls * 2 + 10 + frames * 60) {
         press_tab(c).await;
         let at = c
             .execute(
@@ -277,7 +282,7 @@ async fn submit(c: &Client, css: &str) {
         .await
         .unwrap();
     press(c, css).await;
-    for _ in 0..200 {
+    for _ in 0..PATIENCE.as_millis() / 100 {
         let old = c
             .execute("return window.__kybBefore === true;", vec![])
             .await;
@@ -297,7 +302,7 @@ async fn submit(c: &Client, css: &str) {
 async fn heading(c: &Client) -> String {
     let h1 = c
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(PATIENCE)
         .for_element(Locator::Css("h1"))
         .await
         .expect("a page with a heading");
@@ -306,7 +311,7 @@ async fn heading(c: &Client) -> String {
 
 /// Waits (bounded) until the page's heading is `expected`.
 async fn on_page(c: &Client, expected: &str) {
-    for _ in 0..100 {
+    for _ in 0..PATIENCE.as_millis() / 100 {
         if let Ok(h1) = c.find(Locator::Css("h1")).await {
             if h1.text().await.map(|t| t == expected).unwrap_or(false) {
                 return;
@@ -352,7 +357,7 @@ async fn run(postgres: bool) {
     c.goto(&link).await.unwrap();
     on_page(&c, "Verify your business for Acme Platform").await;
     shoot(&c, "1-start").await;
-    press(&c, "button[type=submit]").await;
+    submit(&c, "button[type=submit]").await;
 
     // Step 1, first with a mistake to show the error summary.
     on_page(&c, "Business details").await;
@@ -367,10 +372,10 @@ async fn run(postgres: bool) {
         "Payments software for small shops",
     )
     .await;
-    press(&c, "form button[type=submit]").await;
+    submit(&c, "form button[type=submit]").await;
     let summary = c
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(PATIENCE)
         .for_element(Locator::Css(".error-summary"))
         .await
         .unwrap()
@@ -402,7 +407,7 @@ async fn run(postgres: bool) {
     );
     fill(&c, "tax_id", "12-3456789").await;
     shoot(&c, "2-business-details").await;
-    press(&c, "form button[type=submit]").await;
+    submit(&c, "form button[type=submit]").await;
 
     // Step 2.
     on_page(&c, "People").await;
@@ -412,10 +417,10 @@ async fn run(postgres: bool) {
     select(&c, "role", "director").await;
     press(&c, "#is_control_person").await;
     fill(&c, "ownership", "60").await;
-    press(&c, "#person-form + form button[type=submit]").await;
+    submit(&c, "#person-form + form button[type=submit]").await;
     let table = c
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(PATIENCE)
         .for_element(Locator::Css("table"))
         .await
         .unwrap()
@@ -449,11 +454,11 @@ async fn run(postgres: bool) {
         "words broken on a phone"
     );
     // Remove asks first, on a real page; going back removes nothing.
-    press(&c, "form[action$='/delete'] button").await;
+    submit(&c, "form[action$='/delete'] button").await;
     on_page(&c, "Remove this person?").await;
     accessible(&c, "the confirmation before removing a person").await;
     keyboard_reaches_everything(&c, "the confirmation before removing a person").await;
-    press(&c, "a[href='/kyb/flow/people']").await;
+    submit(&c, "a[href='/kyb/flow/people']").await;
     on_page(&c, "People").await;
     assert!(c
         .find(Locator::Css("table"))
@@ -463,7 +468,7 @@ async fn run(postgres: bool) {
         .await
         .unwrap()
         .contains("Ada Obi"));
-    press(&c, "form[action='/kyb/flow/people/continue'] button").await;
+    submit(&c, "form[action='/kyb/flow/people/continue'] button").await;
 
     // Step 3: a real PDF from disk, three times.
     on_page(&c, "Documents").await;
@@ -481,7 +486,7 @@ async fn run(postgres: bool) {
             .send_keys(&pdf.display().to_string())
             .await
             .unwrap();
-        press(&c, "form[enctype='multipart/form-data'] button").await;
+        submit(&c, "form[enctype='multipart/form-data'] button").await;
         on_page(&c, "Documents").await;
     }
     let uploaded = c
@@ -497,7 +502,7 @@ async fn run(postgres: bool) {
         "no media types: {uploaded}"
     );
     shoot(&c, "4-documents").await;
-    press(&c, "a.button[href='/kyb/flow/review']").await;
+    submit(&c, "a.button[href='/kyb/flow/review']").await;
 
     // Step 4.
     on_page(&c, "Review and submit").await;
@@ -508,7 +513,7 @@ async fn run(postgres: bool) {
     press(&c, "#attest").await;
     fill(&c, "attested_by", "Ada Obi").await;
     shoot(&c, "5-review").await;
-    press(&c, "form[action='/kyb/flow/submit'] button").await;
+    submit(&c, "form[action='/kyb/flow/submit'] button").await;
     on_page(&c, "Thank you: your business verification is submitted").await;
     shoot(&c, "6-submitted").await;
     c.close().await.unwrap();
@@ -527,7 +532,7 @@ async fn run(postgres: bool) {
 /// its text. The page before the click may have a notice too, or be replaced while it is read:
 /// those are looked at again, not taken as the answer.
 async fn notice_saying(c: &Client, expected: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + PATIENCE;
     let mut seen = Vec::new();
     while std::time::Instant::now() < deadline {
         if let Ok(notices) = c.find_all(Locator::Css(".notice")).await {
@@ -885,7 +890,7 @@ async fn run_console(postgres: bool) {
     submit(&c, "form[action$='/reset'] button").await;
     let link = c
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(PATIENCE)
         .for_element(Locator::Css("#reset-link code.link"))
         .await
         .unwrap()
