@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 /// WCAG 2.1 AA asks 4.5:1 for normal text; the accent colour carries white text (buttons).
 pub const MIN_CONTRAST_WITH_WHITE: f64 = 4.5;
 
+/// The languages the hosted pages speak (their codes); the server's catalogs are checked
+/// against this list.
+pub const LANGUAGES: [&str; 2] = ["en", "fr"];
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Branding {
@@ -27,6 +31,10 @@ pub struct Branding {
     /// Where the customer is sent after submitting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// The pages' language when the customer chose none and their browser asks for none kyb
+    /// speaks: one of [`LANGUAGES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// A field that was refused, and why (the message names the field and the rule).
@@ -128,7 +136,17 @@ impl Branding {
             other => other,
         };
         let url = |field, v| clean(v).map(|u: String| https_url(field, &u)).transpose();
+        let language = match clean(self.language).map(|l| l.to_lowercase()) {
+            Some(l) if !LANGUAGES.contains(&l.as_str()) => {
+                return Err(refuse(
+                    "language",
+                    format!("must be one of {}", LANGUAGES.join(", ")),
+                ))
+            }
+            other => other,
+        };
         Ok(Self {
+            language,
             display_name,
             accent_color,
             support_email,
@@ -153,6 +171,7 @@ impl Branding {
         set(&mut self.privacy_url, update.privacy_url);
         set(&mut self.terms_url, update.terms_url);
         set(&mut self.return_url, update.return_url);
+        set(&mut self.language, update.language);
         self
     }
 }
@@ -182,10 +201,12 @@ mod tests {
             privacy_url: Some(String::new()),
             terms_url: None,
             return_url: Some("https://acme.example/done".into()),
+            language: Some("FR".into()),
         }
         .checked()
         .unwrap();
         assert_eq!(ok.display_name.as_deref(), Some("Acme Pay"));
+        assert_eq!(ok.language.as_deref(), Some("fr"));
         assert_eq!(ok.accent_color.as_deref(), Some("#1f6f3f"));
         assert_eq!(ok.privacy_url, None, "empty is absent");
         let refused = |b: Branding| b.checked().unwrap_err();
@@ -236,6 +257,13 @@ mod tests {
                 "display_name",
                 Branding {
                     display_name: Some("Acme\u{202E}yaP".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "language",
+                Branding {
+                    language: Some("de".into()),
                     ..Default::default()
                 },
             ),

@@ -65,7 +65,7 @@ pub fn currently_due<'a>(
     let mut due = Vec::new();
     for field in BUSINESS_FIELDS {
         let value = profile.get(field).trim();
-        if requirements.check(field, field, value).is_err() {
+        if requirements.check(field, value).is_err() {
             due.push(format!("business_details.{field}"));
         }
     }

@@ -108,12 +108,10 @@ pub async fn request_guard(request: Request, next: Next) -> Response {
             )
             .into_response()
         } else {
-            crate::hosted::pages::problem(
+            crate::hosted::pages::anonymous_problem(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                None,
-                "The request was too large",
-                "Your browser sent more than this service accepts (often too many cookies).".into(),
-                "Clear this site's cookies, then open the link again.".into(),
+                request.headers(),
+                "headers-too-large",
             )
         };
     }
@@ -123,13 +121,8 @@ pub async fn request_guard(request: Request, next: Next) -> Response {
     if api {
         ApiError::invalid("parameter_invalid", "path", message).into_response()
     } else {
-        crate::hosted::pages::problem(
-            StatusCode::BAD_REQUEST,
-            None,
-            "This address is not valid",
-            format!("The address holds characters no link of ours has ({message})."),
-            "Open the link exactly as you received it.".into(),
-        )
+        tracing::info!(%message, "page address refused");
+        crate::hosted::pages::anonymous_problem(StatusCode::BAD_REQUEST, request.headers(), "bad-address")
     }
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hosted;
+pub mod i18n;
 pub mod input;
 pub mod links;
 pub mod metrics;
@@ -139,7 +140,7 @@ pub fn router(state: AppState) -> Router {
         .starts_with("https://")
         .then(|| HeaderValue::from_static("max-age=31536000"));
     api::router()
-        .merge(hosted::router(upload_limit))
+        .merge(hosted::router(&state, upload_limit))
         .merge(console::router())
         .merge(health::router())
         .merge(metrics::router())

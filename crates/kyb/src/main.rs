@@ -190,6 +190,10 @@ enum PlatformCommand {
         /// https://… where the customer is sent after submitting.
         #[arg(long)]
         return_url: Option<String>,
+        /// The hosted pages' language when the customer chose none and their browser asks
+        /// for none kyb speaks (en, fr).
+        #[arg(long, value_name = "CODE")]
+        language: Option<String>,
     },
     /// Set a platform's decision policy.
     Policy {
@@ -439,6 +443,7 @@ async fn main() -> Result<()> {
             privacy_url,
             terms_url,
             return_url,
+            language,
         }) => {
             let id =
                 PlatformId::parse(platform_id).context("the platform id must look like plat_…")?;
@@ -450,6 +455,7 @@ async fn main() -> Result<()> {
                 privacy_url: privacy_url.clone(),
                 terms_url: terms_url.clone(),
                 return_url: return_url.clone(),
+                language: language.clone(),
             };
             if update == kyb_domain::branding::Branding::default() {
                 bail!("nothing to change: give at least one option (kyb platform update --help)");

@@ -25,9 +25,9 @@ pub fn router() -> Router<AppState> {
         .merge(audit_logs::router())
         .merge(webhook_endpoints::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
-        .fallback(|uri: axum::http::Uri| async move {
+        .fallback(|uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
             if uri.path().starts_with("/kyb/") {
-                return crate::hosted::not_found();
+                return crate::hosted::not_found(&headers);
             }
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kyb_store::AskedState;
 
 use super::forms::FormData;
-use super::pages::internal_error;
 use super::session::CustomerSession;
+use super::texts::{document_label, field_label};
+use crate::i18n::Tr;
 use crate::extract::RequestContext;
 use crate::AppState;
 
@@ -41,20 +42,33 @@ fn step_of(item: &str) -> &'static str {
     }
 }
 
+/// An item as the customer reads it: "Business details: Legal name", "Document: …".
+fn item_label(tr: Tr, requirements: &kyb_domain::requirements::Requirements, item: &str) -> String {
+    if let Some(field) = item.strip_prefix("business_details.") {
+        tr.t1("asked-item-business", "label", field_label(tr, requirements, field))
+    } else if let Some(kind) = item.strip_prefix("documents.") {
+        tr.t1("asked-item-document", "label", document_label(tr, kind))
+    } else {
+        tr.t("asked-item-people")
+    }
+}
+
 /// What was asked for again that concerns `step` (every item on the review), if anything.
-pub(super) fn asked(customer: &kyb_store::Customer, step: &'static str) -> Option<Asked> {
+pub(super) fn asked(
+    state: &AppState,
+    session: &CustomerSession,
+    step: &'static str,
+) -> Option<Asked> {
+    let customer = &session.0.customer;
     let info = customer.review.info_request.as_ref()?;
-    let labels = kyb_domain::requirements::requestable_items();
+    let requirements = state.catalog.for_country(&customer.registered_country);
     let items: Vec<AskedItem> = info
         .items
         .iter()
         .filter(|i| step == "review" || step_of(i) == step)
         .map(|i| AskedItem {
             key: i.clone(),
-            label: labels
-                .iter()
-                .find(|(k, _)| k == i)
-                .map_or_else(|| i.clone(), |(_, l)| l.clone()),
+            label: item_label(session.1.tr, requirements, i),
             state: match info.state(i, &customer.facts) {
                 AskedState::Open => "open",
                 AskedState::Changed => "changed",
@@ -103,6 +117,6 @@ pub async fn confirm(
     {
         // Confirmed, or nothing to confirm (asked no more, or never): the page shows which.
         Ok(()) => Redirect::to(&format!("/kyb/flow/{step}#asked")).into_response(),
-        Err(e) => internal_error(e),
+        Err(e) => session.failed(e),
     }
 }

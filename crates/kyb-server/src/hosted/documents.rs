@@ -7,15 +7,16 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kyb_domain::requirements::{
-    document_label, document_type_name, ACCEPTED_DOCUMENT_TYPES, DOCUMENT_KINDS,
-};
+use kyb_domain::requirements::{document_type_name, ACCEPTED_DOCUMENT_TYPES, DOCUMENT_KINDS};
 use kyb_store::{CustomerCaps, Document, StoreError, StoreErrorCode};
 use sha2::{Digest, Sha256};
 
 use super::forms::FieldError;
-use super::pages::{internal_error, problem};
+use super::pages::problem;
 use super::session::{csrf_failed, CustomerSession};
+use super::texts::document_label;
+use super::ui::Ui;
+use crate::i18n::Tr;
 use crate::extract::RequestContext;
 use crate::web::cookies::same_token;
 use crate::web::page;
@@ -30,22 +31,23 @@ pub struct DocumentRow {
     pub size: String,
 }
 
-fn human_size(bytes: i64) -> String {
+fn human_size(tr: Tr, bytes: i64) -> String {
     if bytes >= 1024 * 1024 {
-        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+        let mb = format!("{:.1}", bytes as f64 / (1024.0 * 1024.0));
+        tr.t1("size-mb", "n", tr.decimal(&mb))
     } else {
-        format!("{} KB", (bytes + 1023) / 1024)
+        tr.t1("size-kb", "n", (bytes + 1023) / 1024)
     }
 }
 
-pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
+pub fn document_rows(tr: Tr, docs: &[Document]) -> Vec<DocumentRow> {
     docs.iter()
         .map(|d| DocumentRow {
             id: d.id.clone(),
-            label: document_label(&d.kind).to_owned(),
+            label: document_label(tr, &d.kind),
             name: d.original_name.clone(),
             file_type: document_type_name(&d.content_type),
-            size: human_size(d.size_bytes),
+            size: human_size(tr, d.size_bytes),
         })
         .collect()
 }
@@ -53,14 +55,14 @@ pub fn document_rows(docs: &[Document]) -> Vec<DocumentRow> {
 #[derive(Template)]
 #[template(path = "hosted/documents.html")]
 struct DocumentsPage {
-    brand: super::brand::Brand,
+    ui: Ui,
     session_note: String,
     asked: Option<super::asked::Asked>,
     csrf: String,
     errors: Vec<FieldError>,
     needed: Vec<(String, bool)>,
     documents: Vec<DocumentRow>,
-    kinds: Vec<(&'static str, &'static str)>,
+    kinds: Vec<(&'static str, String)>,
     /// The kind chosen in a refused upload, chosen again.
     chosen: String,
     kind_error: Option<String>,
@@ -75,19 +77,15 @@ async fn page_with(
     chosen: &str,
 ) -> Response {
     let s = &session.0;
+    let tr = session.1.tr;
     let docs = match state.store.list_documents(s).await {
         Ok(d) => d,
-        Err(e) => return internal_error(e),
+        Err(e) => return session.failed(e),
     };
     let requirements = state.catalog.for_country(&s.customer.registered_country);
     let needed = requirements
         .required_documents()
-        .map(|k| {
-            (
-                document_label(k).to_owned(),
-                docs.iter().any(|d| d.kind == k),
-            )
-        })
+        .map(|k| (document_label(tr, k), docs.iter().any(|d| d.kind == k)))
         .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -97,9 +95,9 @@ async fn page_with(
     page(
         status,
         &DocumentsPage {
-            brand: session.1.clone(),
+            ui: session.1.clone(),
             session_note: session.ending_note(state),
-            asked: super::asked::asked(&s.customer, "documents"),
+            asked: super::asked::asked(state, session, "documents"),
             csrf: s.csrf_token.clone(),
             kind_error: errors
                 .iter()
@@ -111,8 +109,11 @@ async fn page_with(
                 .map(|e| e.message.clone()),
             errors,
             needed,
-            documents: document_rows(&docs),
-            kinds: DOCUMENT_KINDS.to_vec(),
+            documents: document_rows(tr, &docs),
+            kinds: DOCUMENT_KINDS
+                .iter()
+                .map(|(k, _)| (*k, document_label(tr, k)))
+                .collect(),
             chosen: chosen.to_owned(),
             max_mb: (state.config.max_upload_bytes as u64).div_ceil(1024 * 1024),
         },
@@ -141,16 +142,14 @@ fn display_name(raw: Option<&str>) -> String {
 }
 
 /// The field error of a document cap.
-fn cap_error(caps: &CustomerCaps, code: StoreErrorCode) -> FieldError {
+fn cap_error(tr: Tr, caps: &CustomerCaps, code: StoreErrorCode) -> FieldError {
     let message = match code {
-        StoreErrorCode::DocumentsTooLarge => format!(
-            "Your documents may take {} MB in all; delete one you no longer need before uploading this one",
-            caps.max_document_bytes.div_ceil(1024 * 1024)
+        StoreErrorCode::DocumentsTooLarge => tr.t1(
+            "doc-cap-bytes",
+            "mb",
+            caps.max_document_bytes.div_ceil(1024 * 1024),
         ),
-        _ => format!(
-            "You can upload at most {} documents; delete one you no longer need before uploading another",
-            caps.max_documents
-        ),
+        _ => tr.t1("doc-cap-count", "max", caps.max_documents),
     };
     FieldError::new("file", message)
 }
@@ -161,9 +160,10 @@ pub async fn upload(
     rc: RequestContext,
     mut multipart: Multipart,
 ) -> Response {
+    let tr = session.1.tr;
     let limit = state.config.max_upload_bytes;
     let max_mb = (limit as u64).div_ceil(1024 * 1024);
-    let too_large = || FieldError::new("file", format!("The file must be {max_mb} MB or smaller"));
+    let too_large = || FieldError::new("file", tr.t1("doc-too-large", "mb", max_mb));
     let (mut csrf, mut kind, mut file) = (
         String::new(),
         String::new(),
@@ -177,13 +177,8 @@ pub async fn upload(
                 return page_with(&state, &session, vec![too_large()], "").await
             }
             Err(e) => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    Some(&session.0.platform_name),
-                    "The upload could not be read",
-                    format!("The browser sent an upload this page does not understand ({e})."),
-                    "Go back and try the upload again.".into(),
-                )
+                tracing::info!(error = %e, "hosted upload could not be read");
+                return problem(StatusCode::BAD_REQUEST, &session.1, "upload-unreadable");
             }
         };
         let name = field.name().unwrap_or("").to_owned();
@@ -193,7 +188,7 @@ pub async fn upload(
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 return page_with(&state, &session, vec![too_large()], "").await
             }
-            Err(e) => return internal_error(e),
+            Err(e) => return session.failed(e),
         };
         match name.as_str() {
             "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
@@ -203,11 +198,11 @@ pub async fn upload(
         }
     }
     if !same_token(&csrf, &session.0.csrf_token) {
-        return csrf_failed(&session.0.platform_name);
+        return csrf_failed(&session.1);
     }
     let mut errors = Vec::new();
     if !DOCUMENT_KINDS.iter().any(|(k, _)| *k == kind) {
-        errors.push(FieldError::new("kind", "Choose which document this is"));
+        errors.push(FieldError::new("kind", tr.t("doc-kind-missing")));
     }
     let (file_name, data) = file.unwrap_or((None, bytes::Bytes::new()));
     let sniffed = infer::get(&data);
@@ -216,29 +211,27 @@ pub async fn upload(
         .iter()
         .find(|(mime, _)| Some(*mime) == detected);
     if data.is_empty() {
-        errors.push(FieldError::new("file", "Choose a file to upload"));
+        errors.push(FieldError::new("file", tr.t("doc-file-missing")));
     } else if data.len() > limit {
         errors.push(too_large());
     } else if accepted.is_none() {
         // Named by its usual extension (ZIP, DOCX, GIF), never by its media type.
-        let what = sniffed.map_or("of a type we cannot read".to_owned(), |t| {
-            format!("a {} file", t.extension().to_uppercase())
-        });
-        errors.push(FieldError::new(
-            "file",
-            format!("The file must be a PDF, PNG or JPEG. This one is {what}, judged by what is inside it, whatever its name says"),
-        ));
+        let message = sniffed.map_or_else(
+            || tr.t("doc-type-unknown"),
+            |t| tr.t1("doc-type-refused", "ext", t.extension().to_uppercase()),
+        );
+        errors.push(FieldError::new("file", message));
     }
     let caps = state.config.customer_caps();
     if errors.is_empty() {
         // Checked before the bytes are stored, and again in the transaction that records them.
         let docs = match state.store.list_documents(&session.0).await {
             Ok(d) => d,
-            Err(e) => return internal_error(e),
+            Err(e) => return session.failed(e),
         };
         let total = docs.iter().map(|d| d.size_bytes.max(0) as u64).sum();
         if let Some(code) = caps.document_refusal(docs.len() as u64, total, data.len() as u64) {
-            errors.push(cap_error(&caps, code));
+            errors.push(cap_error(tr, &caps, code));
         }
     }
     if !errors.is_empty() {
@@ -263,7 +256,7 @@ pub async fn upload(
     };
     let path = object_store::path::Path::from(storage_key);
     if let Err(e) = state.documents.put(&path, data.into()).await {
-        return internal_error(e);
+        return session.failed(e);
     }
     let ctx = session.audit(&rc, &state);
     if let Err(e) = state
@@ -282,22 +275,16 @@ pub async fn upload(
                 .into_iter()
                 .find(|c| c.as_str() == code)
                 .unwrap_or(StoreErrorCode::TooManyDocuments);
-                page_with(&state, &session, vec![cap_error(&caps, code)], &doc.kind).await
+                page_with(&state, &session, vec![cap_error(tr, &caps, code)], &doc.kind).await
             }
-            other => internal_error(other),
+            other => session.failed(other),
         };
     }
     Redirect::to("/kyb/flow/documents").into_response()
 }
 
-fn no_such_document(platform: &str) -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        Some(platform),
-        "Document not found",
-        "This document is not (or no longer) among your uploads.".into(),
-        "Go back to the documents page.".into(),
-    )
+fn no_such_document(ui: &Ui) -> Response {
+    problem(StatusCode::NOT_FOUND, ui, "document-not-found")
 }
 
 /// Sends one of the customer's own uploads as a download, never rendered in the page's origin.
@@ -308,14 +295,14 @@ pub async fn download(
 ) -> Response {
     let docs = match state.store.list_documents(&session.0).await {
         Ok(d) => d,
-        Err(e) => return internal_error(e),
+        Err(e) => return session.failed(e),
     };
     let Some(doc) = docs.into_iter().find(|d| d.id == document_id) else {
-        return no_such_document(&session.0.platform_name);
+        return no_such_document(&session.1);
     };
     crate::web::documents::send(&state, &doc, crate::web::documents::Delivery::Download)
         .await
-        .unwrap_or_else(internal_error)
+        .unwrap_or_else(|e| session.failed(e))
 }
 
 pub async fn remove(
@@ -331,23 +318,22 @@ pub async fn remove(
     if form.get("confirm") != "yes" {
         let docs = match state.store.list_documents(&session.0).await {
             Ok(d) => d,
-            Err(e) => return internal_error(e),
+            Err(e) => return session.failed(e),
         };
         let Some(doc) = docs.iter().find(|d| d.id == document_id) else {
-            return no_such_document(&session.0.platform_name);
+            return no_such_document(&session.1);
         };
-        let what = format!(
-            "The file {} ({}) will be deleted. You can upload another one afterwards.",
-            doc.original_name,
-            document_label(&doc.kind)
-        );
+        let ui = &session.1;
+        let mut args = fluent_bundle::FluentArgs::new();
+        args.set("name", doc.original_name.as_str());
+        args.set("kind", document_label(ui.tr, &doc.kind));
         return super::pages::Confirmation {
-            brand: &session.1,
-            title: "Delete this document?",
-            what: &what,
+            ui,
+            title: &ui.t("delete-document-title"),
+            what: &ui.tr.args("delete-document-what", &args),
             action: &format!("/kyb/flow/documents/{document_id}/delete"),
             csrf: &session.0.csrf_token,
-            button: "Yes, delete it",
+            button: &ui.t("delete-document-button"),
             back: "/kyb/flow/documents",
         }
         .page();
@@ -368,8 +354,8 @@ pub async fn remove(
             }
             Redirect::to("/kyb/flow/documents").into_response()
         }
-        Err(StoreError::NotFound) => no_such_document(&session.0.platform_name),
-        Err(e) => internal_error(e),
+        Err(StoreError::NotFound) => no_such_document(&session.1),
+        Err(e) => session.failed(e),
     }
 }
 

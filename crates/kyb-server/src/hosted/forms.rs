@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
 
-use super::pages::problem;
+use super::pages::anonymous_problem;
+use crate::i18n::Tr;
 
 /// An `application/x-www-form-urlencoded` body as name → value (the last value of a repeated name).
 pub struct FormData(pub HashMap<String, String>);
@@ -22,6 +23,7 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let headers = req.headers().clone();
         // Every value in Unicode NFC, so that one text is stored in one form.
         let form = axum::Form::<HashMap<String, String>>::from_request(req, state)
             .await
@@ -30,31 +32,17 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
                 FormData(m.into_iter().map(|(k, v)| (k, v.nfc().collect())).collect())
             })
             .map_err(|e| {
-                problem(
-                    StatusCode::BAD_REQUEST,
-                    None,
-                    "The form could not be read",
-                    format!("The browser sent something this page does not understand ({e})."),
-                    "Go back and send the form again.".into(),
-                )
+                tracing::info!(error = %e, "hosted form could not be read");
+                anonymous_problem(StatusCode::BAD_REQUEST, &headers, "form-unreadable")
             })?;
         // Control characters (a NUL, an escape) cannot be typed into a field: refused here for
         // every field. Format and text-direction characters can be pasted; the fields' own
         // rules name them next to the field.
-        if let Some((name, _)) = form
-            .0
-            .iter()
-            .find(|(k, v)| has_control(k) || has_control(v))
-        {
-            return Err(problem(
+        if form.0.iter().any(|(k, v)| has_control(k) || has_control(v)) {
+            return Err(anonymous_problem(
                 StatusCode::BAD_REQUEST,
-                None,
-                "The form could not be read",
-                format!(
-                    "The field `{}` holds control characters that cannot be typed.",
-                    name.escape_default()
-                ),
-                "Go back, type the text again and send the form.".into(),
+                &headers,
+                "form-control",
             ));
         }
         Ok(form)
@@ -85,40 +73,41 @@ impl FieldError {
 
 /// Checks a free-text value: at most `max` characters, no invisible, control or text-direction
 /// characters but line breaks (the same rule as the API's).
-pub fn text_rule(field: &str, label: &str, value: &str, max: usize) -> Option<FieldError> {
+pub fn text_rule(tr: Tr, field: &str, label: &str, value: &str, max: usize) -> Option<FieldError> {
+    let mut args = fluent_bundle::FluentArgs::new();
+    args.set("label", label);
     let len = value.chars().count();
     if len > max {
-        return Some(FieldError::new(
-            field,
-            format!("{label} must be {max} characters or fewer (it has {len})"),
-        ));
+        args.set("max", max);
+        args.set("len", len);
+        return Some(FieldError::new(field, tr.args("error-too-long", &args)));
     }
     if let Some((at, c)) = kyb_domain::invisible_char(value, true) {
-        return Some(FieldError::new(
-            field,
-            kyb_domain::invisible_message(label, at, c),
-        ));
+        args.set("code", format!("U+{:04X}", u32::from(c)));
+        args.set("at", at);
+        return Some(FieldError::new(field, tr.args("error-invisible", &args)));
     }
     None
 }
 
 /// A calendar date `YYYY-MM-DD` within `[min, max]`.
 pub fn date_rule(
+    tr: Tr,
     field: &str,
     label: &str,
     value: &str,
     min: chrono::NaiveDate,
     max: chrono::NaiveDate,
 ) -> Option<FieldError> {
+    let mut args = fluent_bundle::FluentArgs::new();
+    args.set("label", label);
     match chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        Err(_) => Some(FieldError::new(
-            field,
-            format!("{label} must be a real date (typed in a text box: year-month-day, like 2019-03-01)"),
-        )),
-        Ok(d) if d < min || d > max => Some(FieldError::new(
-            field,
-            format!("{label} must be between {min} and {max}"),
-        )),
+        Err(_) => Some(FieldError::new(field, tr.args("error-date-real", &args))),
+        Ok(d) if d < min || d > max => {
+            args.set("min", tr.date(min));
+            args.set("max", tr.date(max));
+            Some(FieldError::new(field, tr.args("error-date-range", &args)))
+        }
         Ok(_) => None,
     }
 }

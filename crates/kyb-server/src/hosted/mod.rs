@@ -10,6 +10,8 @@ pub(crate) mod pages;
 mod people;
 pub mod session;
 mod steps;
+pub(crate) mod texts;
+pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -19,21 +21,16 @@ use crate::AppState;
 
 pub use session::CustomerSession;
 
-/// The page for an address under `/kyb` that does not exist.
+/// The page for an address under `/kyb` that does not exist, in the browser's language.
 /// (It is served by the app's fallback, outside this router's layers, so it sets their headers.)
-pub fn not_found() -> axum::response::Response {
-    let mut r = pages::problem(
-        axum::http::StatusCode::NOT_FOUND,
-        None,
-        "Page not found",
-        "There is no page at this address.".into(),
-        "Open your verification link again to continue where you left off.".into(),
-    );
+pub fn not_found(headers: &axum::http::HeaderMap) -> axum::response::Response {
+    let mut r =
+        pages::anonymous_problem(axum::http::StatusCode::NOT_FOUND, headers, "not-found");
     crate::web::set_page_headers(&mut r);
     r
 }
 
-pub fn router(max_upload_bytes: usize) -> Router<AppState> {
+pub fn router(state: &AppState, max_upload_bytes: usize) -> Router<AppState> {
     let pages = Router::new()
         .route("/kyb/static/app.css", get(crate::web::stylesheet))
         .route("/kyb/brand/{platform_id}/style.css", get(brand::stylesheet))
@@ -69,6 +66,10 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         )
         .route("/kyb/flow/confirm", post(asked::confirm))
         .route("/kyb/flow/review", get(steps::review_page))
-        .route("/kyb/flow/submit", post(steps::submit));
+        .route("/kyb/flow/submit", post(steps::submit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::i18n::switch::remember_choice,
+        ));
     crate::web::with_page_headers(pages)
 }

@@ -1,43 +1,45 @@
-//! Rendering: every page is an askama template with the platform's name; problems (bad link,
-//! ended session) get a page that says what happened and what to do.
+//! Rendering: every page is an askama template with the platform's brand and the customer's
+//! language; problems (bad link, ended session) get a page that says what happened and what to
+//! do.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::ui::Ui;
+use crate::i18n::LangPrefs;
 use crate::web::{page, unavailable};
 
 #[derive(Template)]
 #[template(path = "hosted/problem.html")]
-pub struct Problem {
-    pub brand: super::brand::Brand,
-    pub title: &'static str,
+pub struct Problem<'a> {
+    pub ui: &'a Ui,
+    pub title: String,
     pub what: String,
     pub next: String,
 }
 
-/// A problem page for a customer, naming the platform when it is known.
-pub fn problem(
-    status: StatusCode,
-    platform: Option<&str>,
-    title: &'static str,
-    what: String,
-    next: String,
-) -> Response {
-    let brand = super::brand::Brand::named(platform.unwrap_or("Business verification"));
+/// A problem page: the catalog's `{key}-title`, `{key}-what` and `{key}-next`.
+pub fn problem(status: StatusCode, ui: &Ui, key: &str) -> Response {
     page(
         status,
         &Problem {
-            brand,
-            title,
-            what,
-            next,
+            ui,
+            title: ui.t(&format!("{key}-title")),
+            what: ui.t(&format!("{key}-what")),
+            next: ui.t(&format!("{key}-next")),
         },
     )
 }
 
-/// A 500 page (503 when the database is unavailable); the error is logged with its whole cause chain and the request id.
-pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
+/// A problem page where no platform is known, in the language the browser asks for.
+pub fn anonymous_problem(status: StatusCode, headers: &HeaderMap, key: &str) -> Response {
+    problem(status, &Ui::anonymous(&LangPrefs::from_headers(headers)), key)
+}
+
+/// A 500 page (503 when the database is unavailable); the error is logged with its whole cause
+/// chain and the request id.
+pub fn internal_error(ui: &Ui, err: impl Into<anyhow::Error>) -> Response {
     let err = err.into();
     tracing::error!(
         error = format!("{err:#}"),
@@ -45,45 +47,22 @@ pub fn internal_error(err: impl Into<anyhow::Error>) -> Response {
         "hosted page failed"
     );
     if unavailable(&err) {
-        let mut r = problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            "We cannot save your answers right now",
-            "The service is briefly unable to reach its storage. Nothing you saved before is lost."
-                .into(),
-            "Wait a minute, then go back and send the page again.".into(),
-        );
+        let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, ui, "unavailable");
         r.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
             axum::http::HeaderValue::from(5),
         );
         return r;
     }
-    problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        None,
-        "Something went wrong",
-        "We could not complete this step. Nothing you saved before is lost.".into(),
-        "Try again in a moment. If it keeps happening, contact the business that sent you the link.".into(),
-    )
-}
-
-#[derive(Template)]
-#[template(path = "hosted/confirm.html")]
-struct Confirm<'a> {
-    brand: &'a super::brand::Brand,
-    title: &'a str,
-    what: &'a str,
-    action: &'a str,
-    csrf: &'a str,
-    button: &'a str,
-    back: &'a str,
+    problem(StatusCode::INTERNAL_SERVER_ERROR, ui, "failed")
 }
 
 /// Asks before something that cannot be undone (removing a person, deleting a document): the
 /// same form again with `confirm=yes`, or back. Works without JavaScript.
+#[derive(Template)]
+#[template(path = "hosted/confirm.html")]
 pub struct Confirmation<'a> {
-    pub brand: &'a super::brand::Brand,
+    pub ui: &'a Ui,
     pub title: &'a str,
     pub what: &'a str,
     pub action: &'a str,
@@ -94,17 +73,6 @@ pub struct Confirmation<'a> {
 
 impl Confirmation<'_> {
     pub fn page(&self) -> Response {
-        page(
-            StatusCode::OK,
-            &Confirm {
-                brand: self.brand,
-                title: self.title,
-                what: self.what,
-                action: self.action,
-                csrf: self.csrf,
-                button: self.button,
-                back: self.back,
-            },
-        )
+        page(StatusCode::OK, self)
     }
 }

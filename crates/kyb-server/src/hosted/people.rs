@@ -10,18 +10,14 @@ use kyb_domain::CountryCode;
 use kyb_store::{Person, StoreError};
 
 use super::forms::{date_rule, text_rule, FieldError, FormData};
-use super::pages::{internal_error, problem};
+use super::pages::problem;
 use super::session::CustomerSession;
+use super::texts::{country_name, role_label, ROLES};
+use super::ui::Ui;
+use crate::i18n::Tr;
 use crate::extract::RequestContext;
 use crate::web::page;
 use crate::AppState;
-
-pub const ROLES: [(&str, &str); 4] = [
-    ("director", "Director"),
-    ("officer", "Officer (CEO, CFO, managing partner…)"),
-    ("shareholder", "Shareholder or member"),
-    ("other", "Other"),
-];
 
 /// A person as the pages show them.
 pub struct PersonRow {
@@ -45,23 +41,17 @@ fn percent(bp: u16) -> String {
     }
 }
 
-pub fn person_rows(people: &[Person]) -> Vec<PersonRow> {
+pub fn person_rows(tr: Tr, people: &[Person]) -> Vec<PersonRow> {
     people
         .iter()
         .map(|p| PersonRow {
             id: p.id.clone(),
             full_name: p.full_name.clone(),
-            date_of_birth: p.date_of_birth.clone(),
-            nationality: celes::Country::from_alpha3(&p.nationality).map_or_else(
-                |_| p.nationality.clone(),
-                |c| country_name(c.alpha3, c.long_name),
-            ),
-            role: ROLES
-                .iter()
-                .find(|(v, _)| *v == p.role)
-                .map_or(p.role.clone(), |(_, t)| t.to_string()),
+            date_of_birth: tr.date_text(&p.date_of_birth),
+            nationality: country_name(tr, &p.nationality),
+            role: role_label(tr, &p.role),
             is_control_person: p.is_control_person,
-            ownership: percent(p.ownership_bp),
+            ownership: tr.decimal(&percent(p.ownership_bp)),
         })
         .collect()
 }
@@ -111,48 +101,49 @@ impl PersonForm {
     }
 
     /// Checks every field; on success the person to store (with `id`).
-    fn validate(&mut self, id: String, today: NaiveDate) -> Option<Person> {
+    fn validate(&mut self, tr: Tr, id: String, today: NaiveDate) -> Option<Person> {
         let mut errors = Vec::new();
         if self.full_name.is_empty() {
-            errors.push(FieldError::new("full_name", "Enter the person's full name"));
-        } else if let Some(e) = text_rule("full_name", "Full name", &self.full_name, 200) {
+            errors.push(FieldError::new("full_name", tr.t("person-name-missing")));
+        } else if let Some(e) = text_rule(
+            tr,
+            "full_name",
+            &tr.t("person-full-name"),
+            &self.full_name,
+            200,
+        ) {
             errors.push(e);
         }
         let oldest = today.with_year(today.year() - 120).unwrap_or(today);
         let youngest = today.with_year(today.year() - 16).unwrap_or(today);
         if self.date_of_birth.is_empty() {
-            errors.push(FieldError::new("date_of_birth", "Enter the date of birth"));
+            errors.push(FieldError::new("date_of_birth", tr.t("person-dob-missing")));
         } else if let Some(mut e) = date_rule(
+            tr,
             "date_of_birth",
-            "Date of birth",
+            &tr.t("person-date-of-birth"),
             &self.date_of_birth,
             oldest,
             youngest,
         ) {
             if NaiveDate::parse_from_str(&self.date_of_birth, "%Y-%m-%d").is_ok() {
-                e.message =
-                    "Date of birth must make the person between 16 and 120 years old".into();
+                e.message = tr.t("person-dob-age");
             }
             errors.push(e);
         }
         if CountryCode::parse(&self.nationality).is_err() {
             errors.push(FieldError::new(
                 "nationality",
-                "Choose the person's nationality from the list",
+                tr.t("person-nationality-missing"),
             ));
         }
-        if !ROLES.iter().any(|(v, _)| *v == self.role) {
-            errors.push(FieldError::new(
-                "role",
-                "Choose the person's role from the list",
-            ));
+        if !ROLES.contains(&self.role.as_str()) {
+            errors.push(FieldError::new("role", tr.t("person-role-missing")));
         }
-        let ownership_bp = parse_percent(&self.ownership);
+        // Typed the language's way or not: "12,5" is 12.5 too.
+        let ownership_bp = parse_percent(&self.ownership.replace(',', "."));
         if ownership_bp.is_none() {
-            errors.push(FieldError::new(
-                "ownership",
-                "Ownership must be a number from 0 to 100 with at most two decimals, like 25 or 12.5",
-            ));
+            errors.push(FieldError::new("ownership", tr.t("person-ownership-format")));
         }
         self.errors = errors;
         match (self.errors.is_empty(), ownership_bp) {
@@ -190,65 +181,35 @@ fn parse_percent(raw: &str) -> Option<u16> {
     (bp <= 10_000).then_some(bp)
 }
 
-/// Every country (alpha-3, name), by name. The names are the short ones people type in a list
-/// ("United States", not "The United States Of America", which put "United Republic of
+/// Every country (alpha-3, name) in the customer's language, by name as a reader sorts it
+/// (accents aside: "États-Unis" among the E). The names are the short ones people type in a
+/// list ("United States", not "The United States Of America", which put "United Republic of
 /// Tanzania" first when typing "United").
-fn countries() -> Vec<(&'static str, String)> {
+fn countries(tr: Tr) -> Vec<(&'static str, String)> {
+    use unicode_normalization::UnicodeNormalization;
+    let key = |name: &str| -> String {
+        name.nfd()
+            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
     let mut all: Vec<_> = celes::Country::get_countries()
         .iter()
-        .map(|c| (c.alpha3, country_name(c.alpha3, c.long_name)))
+        .map(|c| (c.alpha3, country_name(tr, c.alpha3)))
         .collect();
-    all.sort_by(|a, b| a.1.cmp(&b.1));
+    all.sort_by_cached_key(|(_, name)| key(name));
     all
 }
 
-/// The short English name of a country: a common name where the official one is long, else the
-/// official one without a leading "The" and with "of", "and", "the" in lower case.
-fn country_name(alpha3: &str, long_name: &str) -> String {
-    const SHORT: [(&str, &str); 24] = [
-        ("USA", "United States"),
-        ("GBR", "United Kingdom"),
-        ("TZA", "Tanzania"),
-        ("KOR", "South Korea"),
-        ("PRK", "North Korea"),
-        ("RUS", "Russia"),
-        ("IRN", "Iran"),
-        ("SYR", "Syria"),
-        ("VEN", "Venezuela"),
-        ("BOL", "Bolivia"),
-        ("VNM", "Vietnam"),
-        ("LAO", "Laos"),
-        ("MDA", "Moldova"),
-        ("COD", "Democratic Republic of the Congo"),
-        ("COG", "Republic of the Congo"),
-        ("CZE", "Czechia"),
-        ("TWN", "Taiwan"),
-        ("FSM", "Micronesia"),
-        ("BRN", "Brunei"),
-        ("CIV", "Côte d'Ivoire"),
-        ("PSE", "Palestine"),
-        ("VAT", "Vatican City"),
-        ("MKD", "North Macedonia"),
-        ("ARE", "United Arab Emirates"),
-    ];
-    if let Some((_, short)) = SHORT.iter().find(|(code, _)| *code == alpha3) {
-        return (*short).to_owned();
-    }
-    let name = long_name.strip_prefix("The ").unwrap_or(long_name);
-    name.split(' ')
-        .enumerate()
-        .map(|(i, w)| match w {
-            "Of" | "And" | "The" | "Da" | "De" if i > 0 => w.to_lowercase(),
-            _ => w.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The roles as (value, name).
+fn roles(tr: Tr) -> Vec<(&'static str, String)> {
+    ROLES.iter().map(|r| (*r, role_label(tr, r))).collect()
 }
 
 #[derive(Template)]
 #[template(path = "hosted/people.html")]
 struct PeoplePage {
-    brand: super::brand::Brand,
+    ui: Ui,
     session_note: String,
     asked: Option<super::asked::Asked>,
     csrf: String,
@@ -259,13 +220,13 @@ struct PeoplePage {
     form_action: String,
     editing: bool,
     countries: Vec<(&'static str, String)>,
-    roles: Vec<(&'static str, &'static str)>,
+    roles: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "hosted/person_edit.html")]
 struct EditPage {
-    brand: super::brand::Brand,
+    ui: Ui,
     session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
@@ -273,7 +234,7 @@ struct EditPage {
     form_action: String,
     editing: bool,
     countries: Vec<(&'static str, String)>,
-    roles: Vec<(&'static str, &'static str)>,
+    roles: Vec<(&'static str, String)>,
 }
 
 async fn people_page_with(
@@ -285,7 +246,7 @@ async fn people_page_with(
     let s = &session.0;
     let people = match state.store.list_people(s).await {
         Ok(p) => p,
-        Err(e) => return internal_error(e),
+        Err(e) => return session.failed(e),
     };
     let total: u32 = people.iter().map(|p| u32::from(p.ownership_bp)).sum();
     let mut errors = form.errors.clone();
@@ -298,18 +259,21 @@ async fn people_page_with(
     page(
         status,
         &PeoplePage {
-            brand: session.1.clone(),
+            ui: session.1.clone(),
             session_note: session.ending_note(state),
-            asked: super::asked::asked(&s.customer, "people"),
+            asked: super::asked::asked(state, session, "people"),
             csrf: s.csrf_token.clone(),
             errors,
-            people: person_rows(&people),
-            total_ownership: percent(u16::try_from(total).unwrap_or(u16::MAX)),
+            people: person_rows(session.1.tr, &people),
+            total_ownership: session
+                .1
+                .tr
+                .decimal(&percent(u16::try_from(total).unwrap_or(u16::MAX))),
             form,
             form_action: "/kyb/flow/people".into(),
             editing: false,
-            countries: countries(),
-            roles: ROLES.to_vec(),
+            countries: countries(session.1.tr),
+            roles: roles(session.1.tr),
         },
     )
 }
@@ -333,27 +297,21 @@ fn edit_page_with(
     page(
         status,
         &EditPage {
-            brand: session.1.clone(),
+            ui: session.1.clone(),
             session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             errors: form.errors.clone(),
             form,
             form_action: format!("/kyb/flow/people/{person_id}"),
             editing: true,
-            countries: countries(),
-            roles: ROLES.to_vec(),
+            countries: countries(session.1.tr),
+            roles: roles(session.1.tr),
         },
     )
 }
 
-fn no_such_person(platform: &str) -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        Some(platform),
-        "Person not found",
-        "This person is not (or no longer) on your list.".into(),
-        "Go back to the list of people.".into(),
-    )
+fn no_such_person(ui: &Ui) -> Response {
+    problem(StatusCode::NOT_FOUND, ui, "person-not-found")
 }
 
 /// Stores a validated person, or shows why not (ownership over 100 %).
@@ -366,6 +324,7 @@ async fn save(
     editing: bool,
 ) -> Response {
     let ctx = session.audit(rc, state);
+    let tr = session.1.tr;
     let caps = state.config.customer_caps();
     match state
         .store
@@ -376,21 +335,15 @@ async fn save(
         Err(StoreError::Refused { .. }) => {
             form.errors.push(FieldError::new(
                 "full_name",
-                format!(
-                    "You can list at most {} people; remove someone before adding another",
-                    caps.max_people
-                ),
+                tr.t1("people-cap", "max", caps.max_people),
             ));
             people_page_with(state, session, form, Vec::new()).await
         }
         Err(StoreError::OwnershipExceeded { total_bp }) => {
+            let total = percent(u16::try_from(total_bp).unwrap_or(u16::MAX));
             form.errors.push(FieldError::new(
                 "ownership",
-                format!(
-                    "Total ownership would be {}.{:02} %; everyone's ownership together can be 100 % at most",
-                    total_bp / 100,
-                    total_bp % 100
-                ),
+                tr.t1("ownership-exceeded", "total", tr.decimal(&total)),
             ));
             if editing {
                 edit_page_with(state, session, &person.id, form)
@@ -398,7 +351,7 @@ async fn save(
                 people_page_with(state, session, form, Vec::new()).await
             }
         }
-        Err(e) => internal_error(e),
+        Err(e) => session.failed(e),
     }
 }
 
@@ -416,7 +369,7 @@ pub async fn add(
         "per_{}",
         crate::web::cookies::random_token()[..24].replace(['-', '_'], "x")
     );
-    match typed.validate(id, state.clock.now().date_naive()) {
+    match typed.validate(session.1.tr, id, state.clock.now().date_naive()) {
         Some(person) => save(&state, &session, &rc, person, typed, false).await,
         None => people_page_with(&state, &session, typed, Vec::new()).await,
     }
@@ -431,8 +384,8 @@ async fn find(
         Ok(people) => people
             .into_iter()
             .find(|p| p.id == person_id)
-            .ok_or_else(|| no_such_person(&session.0.platform_name)),
-        Err(e) => Err(internal_error(e)),
+            .ok_or_else(|| no_such_person(&session.1)),
+        Err(e) => Err(session.failed(e)),
     }
 }
 
@@ -461,7 +414,7 @@ pub async fn update(
         return r;
     }
     let mut typed = PersonForm::from_form(&form);
-    match typed.validate(person_id.clone(), state.clock.now().date_naive()) {
+    match typed.validate(session.1.tr, person_id.clone(), state.clock.now().date_naive()) {
         Some(person) => save(&state, &session, &rc, person, typed, true).await,
         None => edit_page_with(&state, &session, &person_id, typed),
     }
@@ -480,22 +433,19 @@ pub async fn remove(
     if form.get("confirm") != "yes" {
         let people = match state.store.list_people(&session.0).await {
             Ok(p) => p,
-            Err(e) => return internal_error(e),
+            Err(e) => return session.failed(e),
         };
         let Some(person) = people.iter().find(|p| p.id == person_id) else {
-            return no_such_person(&session.0.platform_name);
+            return no_such_person(&session.1);
         };
-        let what = format!(
-            "{} and everything you entered about them will be removed from this verification.",
-            person.full_name
-        );
+        let ui = &session.1;
         return super::pages::Confirmation {
-            brand: &session.1,
-            title: "Remove this person?",
-            what: &what,
+            ui,
+            title: &ui.t("remove-person-title"),
+            what: &ui.t1("remove-person-what", "name", person.full_name.as_str()),
             action: &format!("/kyb/flow/people/{person_id}/delete"),
             csrf: &session.0.csrf_token,
-            button: "Yes, remove them",
+            button: &ui.t("remove-person-button"),
             back: "/kyb/flow/people",
         }
         .page();
@@ -507,8 +457,8 @@ pub async fn remove(
         .await
     {
         Ok(()) => Redirect::to("/kyb/flow/people").into_response(),
-        Err(StoreError::NotFound) => no_such_person(&session.0.platform_name),
-        Err(e) => internal_error(e),
+        Err(StoreError::NotFound) => no_such_person(&session.1),
+        Err(e) => session.failed(e),
     }
 }
 
@@ -532,10 +482,7 @@ pub async fn proceed(
         // The documents on a first pass, the review when they are all there.
         return Redirect::to("/kyb/flow").into_response();
     }
-    let error = FieldError::new(
-        "full_name",
-        "Add at least one person who controls the business (tick “This person controls the business”)",
-    );
+    let error = FieldError::new("full_name", session.1.t("people-need-control"));
     people_page_with(&state, &session, PersonForm::default(), vec![error]).await
 }
 

@@ -8,8 +8,6 @@ use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::SecondsFormat;
-use kyb_domain::requirements::document_label;
 use kyb_store::{
     secrets, ActorKind, AuditContext, LinkState, NewSession, Session, SessionTrace, StoreError,
 };
@@ -19,6 +17,8 @@ use std::net::IpAddr;
 use super::brand::Brand;
 use super::forms::FormData;
 use super::pages::{internal_error, problem};
+use super::ui::Ui;
+use crate::i18n::LangPrefs;
 use crate::extract::RequestContext;
 use crate::links::LinkSigner;
 use crate::web::cookies::{self, cookie, random_token, same_token, CookieScope};
@@ -48,43 +48,30 @@ fn client_ip(rc: &RequestContext) -> Option<IpAddr> {
 }
 
 /// The page for a link that cannot be used, with the right status.
-fn link_problem(state: LinkState, platform: &str) -> Response {
-    let next = format!("Ask {platform} to send you a new verification link.");
+fn link_problem(state: LinkState, ui: &Ui) -> Response {
     match state {
-        LinkState::Used => problem(
-            StatusCode::GONE,
-            Some(platform),
-            "This link has already been used",
-            "Each verification link works once, and this one was opened before (or the verification was already submitted).".into(),
-            next,
+        LinkState::Used => problem(StatusCode::GONE, ui, "link-used"),
+        LinkState::Expired => problem(StatusCode::GONE, ui, "link-expired"),
+        LinkState::Revoked => problem(StatusCode::GONE, ui, "link-revoked"),
+        LinkState::PlatformInactive => problem(StatusCode::FORBIDDEN, ui, "link-unavailable"),
+        LinkState::Valid => internal_error(
+            ui,
+            anyhow::anyhow!("a valid link reached the problem page"),
         ),
-        LinkState::Expired => problem(
-            StatusCode::GONE,
-            Some(platform),
-            "This link has expired",
-            "Verification links work for a limited time, and this one is past it.".into(),
-            next,
-        ),
-        LinkState::Revoked => problem(
-            StatusCode::GONE,
-            Some(platform),
-            "This link has been replaced",
-            format!("{platform} sent a newer link, which replaces this one."),
-            "Use the most recent link you received, or ask for a new one.".into(),
-        ),
-        LinkState::PlatformInactive => problem(
-            StatusCode::FORBIDDEN,
-            Some(platform),
-            "This verification is not available",
-            format!("{platform} cannot take verifications through this service at the moment."),
-            format!("Contact {platform} for how to go on."),
-        ),
-        LinkState::Valid => internal_error(anyhow::anyhow!("a valid link reached the problem page")),
     }
 }
 
+/// The page of a link's platform, in the customer's language.
+fn link_ui(prefs: &LangPrefs, link: &kyb_store::LinkView) -> Ui {
+    Ui::new(
+        prefs,
+        Brand::new(&link.platform_id, &link.platform_name, &link.branding),
+        &link.branding,
+    )
+}
+
 /// An unknown token: 404, or 429 once this address has guessed too often.
-fn unknown_link(state: &AppState, ip: Option<IpAddr>) -> Response {
+fn unknown_link(state: &AppState, ip: Option<IpAddr>, ui: &Ui) -> Response {
     let limited = ip.is_some_and(|ip| state.link_guesses.check_key(&ip).is_err());
     // Forget addresses whose quota has refilled, so that guessing from many addresses cannot
     // grow the table without bound.
@@ -92,36 +79,23 @@ fn unknown_link(state: &AppState, ip: Option<IpAddr>) -> Response {
         state.link_guesses.retain_recent();
     }
     if limited {
-        let mut r = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            None,
-            "Too many attempts",
-            "Too many links that do not exist were opened from your network.".into(),
-            "Wait a minute, then open the link exactly as you received it.".into(),
-        );
+        let mut r = problem(StatusCode::TOO_MANY_REQUESTS, ui, "too-many");
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return r;
     }
-    problem(
-        StatusCode::NOT_FOUND,
-        None,
-        "This link is not valid",
-        "The address does not match any verification link. It may be incomplete: links are long."
-            .into(),
-        "Open the link exactly as you received it, or ask the business that sent it for a new one."
-            .into(),
-    )
+    problem(StatusCode::NOT_FOUND, ui, "link-invalid")
 }
 
 #[derive(Template)]
 #[template(path = "hosted/start.html")]
 struct StartPage {
-    brand: Brand,
+    ui: Ui,
     token: String,
     csrf: String,
     expires_at: String,
-    documents: Vec<String>,
+    /// The documents asked for, in a sentence.
+    documents: String,
 }
 
 /// The session this browser's cookie names, whatever its state.
@@ -145,33 +119,23 @@ async fn trace_of(
 /// A used link opened again. In the browser whose session it started, while that session
 /// lives, the flow goes on where it is (Back after Start, the e-mail opened again); after that
 /// browser submitted, the page says so. Anywhere else, the page says where to go on.
-fn used_link(trace: Option<SessionTrace>, link: &kyb_store::LinkView) -> Response {
-    let platform = link.platform_name.as_str();
+fn used_link(trace: Option<SessionTrace>, link: &kyb_store::LinkView, ui: Ui) -> Response {
     match trace.filter(|t| t.link_id == link.link_id) {
         Some(t) if t.live => Redirect::to("/kyb/flow").into_response(),
-        Some(t) if t.submitted => submitted_page(
-            StatusCode::OK,
-            Brand::new(&link.platform_id, platform, &link.branding),
-        ),
-        _ => problem(
-            StatusCode::GONE,
-            Some(platform),
-            "This link was opened already",
-            "Each verification link starts one session, in one browser. This one was opened before: in another browser or on another device, or in a session that has since ended.".into(),
-            format!("Go on in the browser where you opened it first. If you cannot, or if it was not you, ask {platform} to send you a new link."),
-        ),
+        Some(t) if t.submitted => submitted_page(StatusCode::OK, ui),
+        _ => problem(StatusCode::GONE, &ui, "link-opened"),
     }
 }
 
 #[derive(Template)]
 #[template(path = "hosted/submitted.html")]
 struct SubmittedPage {
-    brand: Brand,
+    ui: Ui,
 }
 
 /// The page after submitting; also what a page of the flow shows once it was submitted.
-pub(super) fn submitted_page(status: StatusCode, brand: Brand) -> Response {
-    page(status, &SubmittedPage { brand })
+pub(super) fn submitted_page(status: StatusCode, ui: Ui) -> Response {
+    page(status, &SubmittedPage { ui })
 }
 
 /// `GET /kyb/{token}`: the start page. Consumes nothing.
@@ -179,6 +143,7 @@ pub async fn start_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
     rc: RequestContext,
+    prefs: LangPrefs,
     headers: HeaderMap,
 ) -> Response {
     let now = state.clock.now();
@@ -188,35 +153,33 @@ pub async fn start_page(
         .await
     {
         Ok(Some(link)) => link,
-        Ok(None) => return unknown_link(&state, client_ip(&rc)),
-        Err(e) => return internal_error(e),
+        Ok(None) => return unknown_link(&state, client_ip(&rc), &Ui::anonymous(&prefs)),
+        Err(e) => return internal_error(&Ui::anonymous(&prefs), e),
     };
+    let ui = link_ui(&prefs, &link);
     if link.state == LinkState::Used {
         return match trace_of(&state, &headers).await {
-            Ok(trace) => used_link(trace, &link),
-            Err(e) => internal_error(e),
+            Ok(trace) => used_link(trace, &link, ui),
+            Err(e) => internal_error(&ui, e),
         };
     }
     if link.state != LinkState::Valid {
-        return link_problem(link.state, &link.platform_name);
+        return link_problem(link.state, &ui);
     }
     let requirements = state.catalog.for_country(&link.registered_country);
     let csrf = random_token();
     let mut response = page(
         StatusCode::OK,
         &StartPage {
-            brand: Brand::new(&link.platform_id, &link.platform_name, &link.branding),
-            token,
-            csrf: csrf.clone(),
-            expires_at: link
-                .expires_at
-                .to_rfc3339_opts(SecondsFormat::Secs, true)
-                .replace('T', " ")
-                .replace('Z', " UTC"),
+            expires_at: ui.tr.date_time_utc(link.expires_at),
             documents: requirements
                 .required_documents()
-                .map(|k| document_label(k).to_lowercase())
-                .collect(),
+                .map(|k| ui.tr.t(&format!("doc-{k}")).to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", "),
+            ui,
+            token,
+            csrf: csrf.clone(),
         },
     );
     response.headers_mut().append(
@@ -231,32 +194,30 @@ pub async fn start(
     State(state): State<AppState>,
     Path(token): Path<String>,
     rc: RequestContext,
+    prefs: LangPrefs,
     headers: HeaderMap,
     form: FormData,
 ) -> Response {
     let now = state.clock.now();
     let token_hash = LinkSigner::token_hash(&token);
+    let anonymous = Ui::anonymous(&prefs);
     // Start pressed again (Back to the start page, or twice): nothing to start, go on where
     // this browser is. This writes nothing, so it needs no form token.
-    match state.store.find_link(&token_hash, now).await {
+    let ui = match state.store.find_link(&token_hash, now).await {
         Ok(Some(link)) if link.state == LinkState::Used => {
+            let ui = link_ui(&prefs, &link);
             return match trace_of(&state, &headers).await {
-                Ok(trace) => used_link(trace, &link),
-                Err(e) => internal_error(e),
+                Ok(trace) => used_link(trace, &link, ui),
+                Err(e) => internal_error(&ui, e),
             };
         }
-        Ok(_) => {}
-        Err(e) => return internal_error(e),
-    }
+        Ok(Some(link)) => link_ui(&prefs, &link),
+        Ok(None) => anonymous,
+        Err(e) => return internal_error(&anonymous, e),
+    };
     let expected = cookie(&headers, START_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_token(&expected, form.get("csrf")) {
-        return problem(
-            StatusCode::FORBIDDEN,
-            None,
-            "Please start again",
-            "This form has expired or did not come from this page.".into(),
-            "Open your verification link again and press Start.".into(),
-        );
+        return problem(StatusCode::FORBIDDEN, &ui, "start-again");
     }
     let id = random_token();
     let new = NewSession {
@@ -294,39 +255,29 @@ pub async fn start(
             // Start pressed twice, or on a page from before: go on in this browser's session.
             Ok(Some(link)) if link_state == LinkState::Used => {
                 match trace_of(&state, &headers).await {
-                    Ok(trace) => used_link(trace, &link),
-                    Err(e) => internal_error(e),
+                    Ok(trace) => used_link(trace, &link, ui),
+                    Err(e) => internal_error(&ui, e),
                 }
             }
-            Ok(Some(link)) => link_problem(link_state, &link.platform_name),
-            _ => link_problem(link_state, "the business that sent you the link"),
+            _ => link_problem(link_state, &ui),
         },
-        Err(StoreError::NotFound) => unknown_link(&state, client_ip(&rc)),
-        Err(e) => internal_error(e),
+        Err(StoreError::NotFound) => unknown_link(&state, client_ip(&rc), &ui),
+        Err(e) => internal_error(&ui, e),
     }
 }
 
-/// The customer's live session; any other request gets a page saying the session ended.
-pub struct CustomerSession(pub Session, pub Brand);
+/// The customer's live session, and the page it is drawn with; any other request gets a page
+/// saying the session ended.
+pub struct CustomerSession(pub Session, pub Ui);
 
 impl FromRequestParts<AppState> for CustomerSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let ended = || {
-            problem(
-                StatusCode::UNAUTHORIZED,
-                None,
-                "Your session has ended",
-                "For your safety, a verification session ends after a while without activity, \
-                 and when the verification is submitted."
-                    .into(),
-                "Your saved answers are kept. Ask the business that sent you the link for a new one to continue."
-                    .into(),
-            )
-        };
+        let prefs = LangPrefs::from_headers(&parts.headers);
+        let anonymous = Ui::anonymous(&prefs);
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|v| !v.is_empty()) else {
-            return Err(ended());
+            return Err(problem(StatusCode::UNAUTHORIZED, &anonymous, "session-ended"));
         };
         let now = state.clock.now();
         match state
@@ -340,25 +291,28 @@ impl FromRequestParts<AppState> for CustomerSession {
                     &session.platform_name,
                     &session.branding,
                 );
-                Ok(CustomerSession(session, brand))
+                let ui = Ui::new(&prefs, brand, &session.branding);
+                Ok(CustomerSession(session, ui))
             }
             // Back after submitting: say it was submitted, not that something ended.
             Ok(None) => match trace_of(state, &parts.headers).await {
-                Ok(Some(t)) if t.submitted => {
+                Ok(Some(t)) => {
+                    let brand = Brand::new(&t.platform_id, &t.platform_name, &t.branding);
+                    let ui = Ui::new(&prefs, brand, &t.branding);
+                    if !t.submitted {
+                        return Err(problem(StatusCode::UNAUTHORIZED, &ui, "session-ended"));
+                    }
                     let status = if parts.method == axum::http::Method::GET {
                         StatusCode::OK
                     } else {
                         StatusCode::CONFLICT
                     };
-                    Err(submitted_page(
-                        status,
-                        Brand::new(&t.platform_id, &t.platform_name, &t.branding),
-                    ))
+                    Err(submitted_page(status, ui))
                 }
-                Ok(_) => Err(ended()),
-                Err(e) => Err(internal_error(e)),
+                Ok(None) => Err(problem(StatusCode::UNAUTHORIZED, &anonymous, "session-ended")),
+                Err(e) => Err(internal_error(&anonymous, e)),
             },
-            Err(e) => Err(internal_error(e)),
+            Err(e) => Err(internal_error(&anonymous, e)),
         }
     }
 }
@@ -367,14 +321,18 @@ impl CustomerSession {
     /// The warning every page of the flow carries: when the session ends if left idle (each
     /// page keeps it alive) and at the latest. Times in UTC, to the minute.
     pub(super) fn ending_note(&self, state: &AppState) -> String {
-        let at = |t: chrono::DateTime<chrono::Utc>| t.format("%H:%M UTC").to_string();
+        let tr = self.1.tr;
         let idle_end = (state.clock.now() + state.config.session_idle).min(self.0.expires_at);
-        format!(
-            "For your safety this session ends at {} if you leave it idle (every page you open keeps it going), and at {} at the latest. What you saved is kept: ask {} for a new link to go on after that.",
-            at(idle_end),
-            at(self.0.expires_at),
-            self.1.name
-        )
+        let mut args = fluent_bundle::FluentArgs::new();
+        args.set("idle", tr.time_utc(idle_end));
+        args.set("latest", tr.time_utc(self.0.expires_at));
+        args.set("platform", self.1.brand.name.as_str());
+        tr.args("session-note", &args)
+    }
+
+    /// A 500 (or 503) page of this session.
+    pub(super) fn failed(&self, err: impl Into<anyhow::Error>) -> Response {
+        internal_error(&self.1, err)
     }
 
     /// Who acts, for audit rows: the customer through this session.
@@ -391,16 +349,10 @@ impl CustomerSession {
     /// The page refusing a form whose CSRF token is not this session's, if it is not.
     pub(super) fn csrf_rejection(&self, form: &HashMap<String, String>) -> Option<Response> {
         let sent = form.get("csrf").map(String::as_str).unwrap_or("");
-        (!same_token(sent, &self.0.csrf_token)).then(|| csrf_failed(&self.0.platform_name))
+        (!same_token(sent, &self.0.csrf_token)).then(|| csrf_failed(&self.1))
     }
 }
 
-pub(super) fn csrf_failed(platform: &str) -> Response {
-    problem(
-        StatusCode::FORBIDDEN,
-        Some(platform),
-        "This form has expired",
-        "The form did not come from your current session, so nothing was saved.".into(),
-        "Go back, reload the page and send the form again.".into(),
-    )
+pub(super) fn csrf_failed(ui: &Ui) -> Response {
+    problem(StatusCode::FORBIDDEN, ui, "form-expired")
 }

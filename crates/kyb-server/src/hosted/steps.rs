@@ -6,17 +6,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use kyb_domain::kyb::{currently_due, BusinessProfile};
-use kyb_domain::requirements::{
-    business_field_label, document_label, Requirements, BUSINESS_FIELDS,
-};
+use kyb_domain::requirements::{Requirements, BUSINESS_FIELDS};
 use serde_json::json;
 
 use super::asked::{asked, field_is_open, Asked};
 use super::documents::document_rows;
 use super::forms::{date_rule, text_rule, FieldError, FormData};
-use super::pages::internal_error;
 use super::people::person_rows;
 use super::session::CustomerSession;
+use super::texts::{document_label, entity_label, entity_options, field_hint, field_label, field_problem};
+use super::ui::Ui;
+use crate::i18n::Tr;
 use crate::extract::RequestContext;
 use crate::web::page;
 use crate::AppState;
@@ -37,14 +37,6 @@ fn field_spec(name: &str) -> (&'static str, usize) {
     }
 }
 
-/// The label a jurisdiction gives a field, or the default one.
-fn label_of(requirements: &Requirements, name: &str) -> String {
-    requirements
-        .field(name)
-        .and_then(|r| r.label.clone())
-        .unwrap_or_else(|| business_field_label(name).to_owned())
-}
-
 pub struct FieldView {
     pub name: &'static str,
     pub label: String,
@@ -61,7 +53,7 @@ pub struct FieldView {
 #[derive(Template)]
 #[template(path = "hosted/business.html")]
 struct BusinessPage {
-    brand: super::brand::Brand,
+    ui: Ui,
     session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
@@ -77,39 +69,24 @@ fn business_page_with(
 ) -> Response {
     let s = &session.0;
     let requirements = state.catalog.for_country(&s.customer.registered_country);
+    let tr = session.1.tr;
     let fields = BUSINESS_FIELDS
         .iter()
         .map(|&name| {
             let (kind, _) = field_spec(name);
-            let rule = requirements.field(name);
-            let hint = match (name, rule) {
-                ("website", _) => Some("For example https://example.com".to_owned()),
-                // The browser shows the date in its own format (its picker); only a browser
-                // without one shows a plain text box, where the form's own format is needed.
-                ("date_of_incorporation", _) => Some(
-                    "The day the business was registered. If your browser shows a text box, type it as 2019-03-01"
-                        .to_owned(),
-                ),
-                (_, Some(r)) => match (&r.hint, &r.example) {
-                    (Some(h), Some(e)) => Some(format!("{h}, for example {e}")),
-                    (Some(h), None) => Some(h.clone()),
-                    _ => None,
-                },
-                _ => None,
-            };
             FieldView {
                 name,
-                label: label_of(requirements, name),
+                label: field_label(tr, requirements, name),
                 kind,
                 required: requirements.is_required(name),
-                hint,
+                hint: field_hint(tr, requirements, name),
                 value: profile.get(name).to_owned(),
                 error: errors
                     .iter()
                     .find(|e| e.field == name)
                     .map(|e| e.message.clone()),
                 options: if name == "entity_type" {
-                    requirements.entity_types.clone()
+                    entity_options(tr, requirements)
                 } else {
                     Vec::new()
                 },
@@ -125,12 +102,12 @@ fn business_page_with(
     page(
         status,
         &BusinessPage {
-            brand: session.1.clone(),
+            ui: session.1.clone(),
             session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             errors,
             fields,
-            asked: asked(&s.customer, "business"),
+            asked: asked(state, session, "business"),
         },
     )
 }
@@ -143,6 +120,7 @@ pub async fn business_page(State(state): State<AppState>, session: CustomerSessi
 /// Checks every business field: the jurisdiction's required fields and number formats, and
 /// lengths, dates and the website's form.
 fn check_business(
+    tr: Tr,
     requirements: &Requirements,
     p: &BusinessProfile,
     today: NaiveDate,
@@ -150,24 +128,25 @@ fn check_business(
     let mut errors = Vec::new();
     for name in BUSINESS_FIELDS {
         let (_, max) = field_spec(name);
-        let label = label_of(requirements, name);
+        let label = field_label(tr, requirements, name);
         let value = p.get(name);
-        if let Some(e) = text_rule(name, &label, value, max) {
+        if let Some(e) = text_rule(tr, name, &label, value, max) {
             errors.push(e);
             continue;
         }
-        if let Err(message) = requirements.check(name, &label, value) {
-            errors.push(FieldError::new(name, message));
+        if let Err(problem) = requirements.check(name, value) {
+            errors.push(FieldError::new(name, field_problem(tr, requirements, name, problem)));
             continue;
         }
         if value.is_empty() {
             continue;
         }
         let e = match name {
-            "entity_type" if requirements.entity_type_label(value).is_none() => Some(
-                FieldError::new(name, "Choose the type of entity from the list"),
-            ),
+            "entity_type" if requirements.entity_type_label(value).is_none() => {
+                Some(FieldError::new(name, tr.t("error-entity-type")))
+            }
             "date_of_incorporation" => date_rule(
+                tr,
                 name,
                 &label,
                 value,
@@ -179,7 +158,7 @@ fn check_business(
                     matches!(u.scheme(), "http" | "https")
                         && u.host_str().is_some_and(|h| h.contains('.'))
                 });
-                (!ok).then(|| FieldError::new(name, "Website must be a full address starting with https://, like https://example.com"))
+                (!ok).then(|| FieldError::new(name, tr.t("error-website")))
             }
             _ => None,
         };
@@ -218,7 +197,12 @@ pub async fn save_business(
         business_description: tidy("business_description"),
         operating_address: tidy("operating_address"),
     };
-    let errors = check_business(requirements, &profile, state.clock.now().date_naive());
+    let errors = check_business(
+        session.1.tr,
+        requirements,
+        &profile,
+        state.clock.now().date_naive(),
+    );
     if !errors.is_empty() {
         return business_page_with(&state, &session, &profile, errors);
     }
@@ -227,14 +211,14 @@ pub async fn save_business(
         // On to what is still due: the people on a first pass, the review when everything is
         // given (a change made from the review goes back to it).
         Ok(()) => Redirect::to("/kyb/flow").into_response(),
-        Err(e) => internal_error(e),
+        Err(e) => session.failed(e),
     }
 }
 
 #[derive(Template)]
 #[template(path = "hosted/review.html")]
 struct ReviewPage {
-    brand: super::brand::Brand,
+    ui: Ui,
     session_note: String,
     csrf: String,
     errors: Vec<FieldError>,
@@ -250,29 +234,26 @@ struct ReviewPage {
 }
 
 /// What is still due, as sentences linking to the step that fixes each.
-fn missing_items(requirements: &Requirements, due: &[String]) -> Vec<(String, String)> {
+fn missing_items(tr: Tr, requirements: &Requirements, due: &[String]) -> Vec<(String, String)> {
     due.iter()
         .map(|code| {
             if let Some(field) = code.strip_prefix("business_details.") {
                 (
-                    format!("Business details: {}", label_of(requirements, field)),
+                    tr.t1("due-business", "label", field_label(tr, requirements, field)),
                     format!("/kyb/flow/business#{field}"),
                 )
             } else if let Some(kind) = code.strip_prefix("documents.") {
                 (
-                    format!("Documents: {}", document_label(kind)),
+                    tr.t1("due-document", "label", document_label(tr, kind)),
                     "/kyb/flow/documents#kind".to_owned(),
                 )
             } else if code == "people.control_person" {
                 (
-                    "People: at least one person who controls the business".to_owned(),
+                    tr.t("due-control-person"),
                     "/kyb/flow/people#full_name".to_owned(),
                 )
             } else {
-                (
-                    "People: total ownership over 100 %".to_owned(),
-                    "/kyb/flow/people".to_owned(),
-                )
+                (tr.t("due-ownership"), "/kyb/flow/people".to_owned())
             }
         })
         .collect()
@@ -287,13 +268,14 @@ async fn review_with(
 ) -> Response {
     let s = &session.0;
     let c = &s.customer;
+    let tr = session.1.tr;
     let requirements = state.catalog.for_country(&c.registered_country);
     let (people, documents) = match (
         state.store.list_people(s).await,
         state.store.list_documents(s).await,
     ) {
         (Ok(p), Ok(d)) => (p, d),
-        (Err(e), _) | (_, Err(e)) => return internal_error(e),
+        (Err(e), _) | (_, Err(e)) => return session.failed(e),
     };
     let due = currently_due(
         requirements,
@@ -305,12 +287,14 @@ async fn review_with(
         .iter()
         .map(|&f| {
             let value = c.facts.profile.get(f);
-            let shown = if f == "entity_type" {
-                requirements.entity_type_label(value).unwrap_or(value)
-            } else {
-                value
+            let shown = match f {
+                "entity_type" if requirements.entity_type_label(value).is_some() => {
+                    entity_label(tr, requirements, value)
+                }
+                "date_of_incorporation" => tr.date_text(value),
+                _ => value.to_owned(),
             };
-            (label_of(requirements, f), shown.to_owned())
+            (field_label(tr, requirements, f), shown)
         })
         .collect();
     let status = if errors.is_empty() {
@@ -321,7 +305,7 @@ async fn review_with(
     page(
         status,
         &ReviewPage {
-            brand: session.1.clone(),
+            ui: session.1.clone(),
             session_note: session.ending_note(state),
             csrf: s.csrf_token.clone(),
             attest_error: errors
@@ -334,10 +318,10 @@ async fn review_with(
                 .map(|e| e.message.clone()),
             errors,
             business,
-            people: person_rows(&people),
-            documents: document_rows(&documents),
-            missing: missing_items(requirements, &due),
-            asked: asked(&s.customer, "review"),
+            people: person_rows(tr, &people),
+            documents: document_rows(tr, &documents),
+            missing: missing_items(tr, requirements, &due),
+            asked: asked(state, session, "review"),
             attest,
             attested_by,
         },
@@ -381,6 +365,7 @@ pub async fn submit(
         return r;
     }
     let c = &session.0.customer;
+    let tr = session.1.tr;
     let requirements = state.catalog.for_country(&c.registered_country);
     let attest = form.get("attest") == "yes";
     let attested_by = form.get("attested_by").to_owned();
@@ -392,28 +377,25 @@ pub async fn submit(
         c.facts.document_kinds.iter().map(String::as_str),
     );
     if !due.is_empty() {
-        errors.push(FieldError::new(
-            "missing",
-            "Some required information is still missing: see the list below",
-        ));
+        errors.push(FieldError::new("missing", tr.t("submit-missing")));
     }
     if let Some(info) = &c.review.info_request {
         if !info.open_items(&c.facts).is_empty() {
-            errors.push(FieldError::new(
-                "asked",
-                "Change each item asked for again, or confirm that it is still correct: see the list above",
-            ));
+            errors.push(FieldError::new("asked", tr.t("submit-asked-open")));
         }
     }
     if !attest {
-        errors.push(FieldError::new(
-            "attest",
-            "Confirm that the information is true and complete",
-        ));
+        errors.push(FieldError::new("attest", tr.t("submit-attest")));
     }
     if attested_by.is_empty() {
-        errors.push(FieldError::new("attested_by", "Enter your full name"));
-    } else if let Some(e) = text_rule("attested_by", "Your full name", &attested_by, 200) {
+        errors.push(FieldError::new("attested_by", tr.t("submit-name")));
+    } else if let Some(e) = text_rule(
+        tr,
+        "attested_by",
+        &tr.t("review-your-name"),
+        &attested_by,
+        200,
+    ) {
         errors.push(e);
     }
     if !errors.is_empty() {
@@ -452,12 +434,9 @@ pub async fn submit(
         Ok(_) => super::session::submitted_page(StatusCode::OK, session.1.clone()),
         Err(kyb_store::StoreError::Incomplete(_)) => {
             // Something was removed in another tab since this page was loaded.
-            let error = FieldError::new(
-                "missing",
-                "Some required information is still missing: see the list below",
-            );
+            let error = FieldError::new("missing", tr.t("submit-missing"));
             review_with(&state, &session, attest, attested_by, vec![error]).await
         }
-        Err(e) => internal_error(e),
+        Err(e) => session.failed(e),
     }
 }
