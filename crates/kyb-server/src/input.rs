@@ -122,7 +122,11 @@ pub async fn request_guard(request: Request, next: Next) -> Response {
         ApiError::invalid("parameter_invalid", "path", message).into_response()
     } else {
         tracing::info!(%message, "page address refused");
-        crate::hosted::pages::anonymous_problem(StatusCode::BAD_REQUEST, request.headers(), "bad-address")
+        crate::hosted::pages::anonymous_problem(
+            StatusCode::BAD_REQUEST,
+            request.headers(),
+            "bad-address",
+        )
     }
 }
 

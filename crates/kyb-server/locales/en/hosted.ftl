@@ -17,7 +17,6 @@ step-business = Business details
 step-people = People
 step-documents = Documents
 step-review = Review and submit
-col-actions = Actions
 save-and-continue = Save and continue
 back-to-people = Back to people
 back-to-business = Back to business details

@@ -17,7 +17,6 @@ step-business = Informations sur l'entreprise
 step-people = Personnes
 step-documents = Documents
 step-review = Vérifier et envoyer
-col-actions = Actions
 save-and-continue = Enregistrer et continuer
 back-to-people = Retour aux personnes
 back-to-business = Retour aux informations sur l'entreprise

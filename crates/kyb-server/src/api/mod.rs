@@ -25,18 +25,20 @@ pub fn router() -> Router<AppState> {
         .merge(audit_logs::router())
         .merge(webhook_endpoints::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
-        .fallback(|uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
-            if uri.path().starts_with("/kyb/") {
-                return crate::hosted::not_found(&headers);
-            }
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorType::InvalidRequestError,
-                "route_not_found",
-                "no such endpoint; see /v2/openapi.json",
-            )
-            .into_response()
-        })
+        .fallback(
+            |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+                if uri.path().starts_with("/kyb/") {
+                    return crate::hosted::not_found(&headers);
+                }
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    ErrorType::InvalidRequestError,
+                    "route_not_found",
+                    "no such endpoint; see /v2/openapi.json",
+                )
+                .into_response()
+            },
+        )
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

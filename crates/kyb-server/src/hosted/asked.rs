@@ -9,8 +9,8 @@ use kyb_store::AskedState;
 use super::forms::FormData;
 use super::session::CustomerSession;
 use super::texts::{document_label, field_label};
-use crate::i18n::Tr;
 use crate::extract::RequestContext;
+use crate::i18n::Tr;
 use crate::AppState;
 
 /// The steps of the flow, as `/kyb/flow/{step}` names them.
@@ -45,7 +45,11 @@ fn step_of(item: &str) -> &'static str {
 /// An item as the customer reads it: "Business details: Legal name", "Document: …".
 fn item_label(tr: Tr, requirements: &kyb_domain::requirements::Requirements, item: &str) -> String {
     if let Some(field) = item.strip_prefix("business_details.") {
-        tr.t1("asked-item-business", "label", field_label(tr, requirements, field))
+        tr.t1(
+            "asked-item-business",
+            "label",
+            field_label(tr, requirements, field),
+        )
     } else if let Some(kind) = item.strip_prefix("documents.") {
         tr.t1("asked-item-document", "label", document_label(tr, kind))
     } else {

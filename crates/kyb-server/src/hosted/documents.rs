@@ -16,8 +16,8 @@ use super::pages::problem;
 use super::session::{csrf_failed, CustomerSession};
 use super::texts::document_label;
 use super::ui::Ui;
-use crate::i18n::Tr;
 use crate::extract::RequestContext;
+use crate::i18n::Tr;
 use crate::web::cookies::same_token;
 use crate::web::page;
 use crate::AppState;
@@ -275,7 +275,13 @@ pub async fn upload(
                 .into_iter()
                 .find(|c| c.as_str() == code)
                 .unwrap_or(StoreErrorCode::TooManyDocuments);
-                page_with(&state, &session, vec![cap_error(tr, &caps, code)], &doc.kind).await
+                page_with(
+                    &state,
+                    &session,
+                    vec![cap_error(tr, &caps, code)],
+                    &doc.kind,
+                )
+                .await
             }
             other => session.failed(other),
         };

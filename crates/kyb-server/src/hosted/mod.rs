@@ -24,8 +24,7 @@ pub use session::CustomerSession;
 /// The page for an address under `/kyb` that does not exist, in the browser's language.
 /// (It is served by the app's fallback, outside this router's layers, so it sets their headers.)
 pub fn not_found(headers: &axum::http::HeaderMap) -> axum::response::Response {
-    let mut r =
-        pages::anonymous_problem(axum::http::StatusCode::NOT_FOUND, headers, "not-found");
+    let mut r = pages::anonymous_problem(axum::http::StatusCode::NOT_FOUND, headers, "not-found");
     crate::web::set_page_headers(&mut r);
     r
 }

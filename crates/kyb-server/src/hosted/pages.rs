@@ -34,7 +34,11 @@ pub fn problem(status: StatusCode, ui: &Ui, key: &str) -> Response {
 
 /// A problem page where no platform is known, in the language the browser asks for.
 pub fn anonymous_problem(status: StatusCode, headers: &HeaderMap, key: &str) -> Response {
-    problem(status, &Ui::anonymous(&LangPrefs::from_headers(headers)), key)
+    problem(
+        status,
+        &Ui::anonymous(&LangPrefs::from_headers(headers)),
+        key,
+    )
 }
 
 /// A 500 page (503 when the database is unavailable); the error is logged with its whole cause

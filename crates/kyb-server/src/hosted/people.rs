@@ -14,8 +14,8 @@ use super::pages::problem;
 use super::session::CustomerSession;
 use super::texts::{country_name, role_label, ROLES};
 use super::ui::Ui;
-use crate::i18n::Tr;
 use crate::extract::RequestContext;
+use crate::i18n::Tr;
 use crate::web::page;
 use crate::AppState;
 
@@ -143,7 +143,10 @@ impl PersonForm {
         // Typed the language's way or not: "12,5" is 12.5 too.
         let ownership_bp = parse_percent(&self.ownership.replace(',', "."));
         if ownership_bp.is_none() {
-            errors.push(FieldError::new("ownership", tr.t("person-ownership-format")));
+            errors.push(FieldError::new(
+                "ownership",
+                tr.t("person-ownership-format"),
+            ));
         }
         self.errors = errors;
         match (self.errors.is_empty(), ownership_bp) {
@@ -414,7 +417,11 @@ pub async fn update(
         return r;
     }
     let mut typed = PersonForm::from_form(&form);
-    match typed.validate(session.1.tr, person_id.clone(), state.clock.now().date_naive()) {
+    match typed.validate(
+        session.1.tr,
+        person_id.clone(),
+        state.clock.now().date_naive(),
+    ) {
         Some(person) => save(&state, &session, &rc, person, typed, true).await,
         None => edit_page_with(&state, &session, &person_id, typed),
     }

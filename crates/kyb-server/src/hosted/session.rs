@@ -18,8 +18,8 @@ use super::brand::Brand;
 use super::forms::FormData;
 use super::pages::{internal_error, problem};
 use super::ui::Ui;
-use crate::i18n::LangPrefs;
 use crate::extract::RequestContext;
+use crate::i18n::LangPrefs;
 use crate::links::LinkSigner;
 use crate::web::cookies::{self, cookie, random_token, same_token, CookieScope};
 use crate::web::page;
@@ -54,10 +54,9 @@ fn link_problem(state: LinkState, ui: &Ui) -> Response {
         LinkState::Expired => problem(StatusCode::GONE, ui, "link-expired"),
         LinkState::Revoked => problem(StatusCode::GONE, ui, "link-revoked"),
         LinkState::PlatformInactive => problem(StatusCode::FORBIDDEN, ui, "link-unavailable"),
-        LinkState::Valid => internal_error(
-            ui,
-            anyhow::anyhow!("a valid link reached the problem page"),
-        ),
+        LinkState::Valid => {
+            internal_error(ui, anyhow::anyhow!("a valid link reached the problem page"))
+        }
     }
 }
 
@@ -277,7 +276,11 @@ impl FromRequestParts<AppState> for CustomerSession {
         let prefs = LangPrefs::from_headers(&parts.headers);
         let anonymous = Ui::anonymous(&prefs);
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|v| !v.is_empty()) else {
-            return Err(problem(StatusCode::UNAUTHORIZED, &anonymous, "session-ended"));
+            return Err(problem(
+                StatusCode::UNAUTHORIZED,
+                &anonymous,
+                "session-ended",
+            ));
         };
         let now = state.clock.now();
         match state
@@ -309,7 +312,11 @@ impl FromRequestParts<AppState> for CustomerSession {
                     };
                     Err(submitted_page(status, ui))
                 }
-                Ok(None) => Err(problem(StatusCode::UNAUTHORIZED, &anonymous, "session-ended")),
+                Ok(None) => Err(problem(
+                    StatusCode::UNAUTHORIZED,
+                    &anonymous,
+                    "session-ended",
+                )),
                 Err(e) => Err(internal_error(&anonymous, e)),
             },
             Err(e) => Err(internal_error(&anonymous, e)),

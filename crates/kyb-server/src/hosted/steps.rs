@@ -14,10 +14,12 @@ use super::documents::document_rows;
 use super::forms::{date_rule, text_rule, FieldError, FormData};
 use super::people::person_rows;
 use super::session::CustomerSession;
-use super::texts::{document_label, entity_label, entity_options, field_hint, field_label, field_problem};
+use super::texts::{
+    document_label, entity_label, entity_options, field_hint, field_label, field_problem,
+};
 use super::ui::Ui;
-use crate::i18n::Tr;
 use crate::extract::RequestContext;
+use crate::i18n::Tr;
 use crate::web::page;
 use crate::AppState;
 
@@ -135,7 +137,10 @@ fn check_business(
             continue;
         }
         if let Err(problem) = requirements.check(name, value) {
-            errors.push(FieldError::new(name, field_problem(tr, requirements, name, problem)));
+            errors.push(FieldError::new(
+                name,
+                field_problem(tr, requirements, name, problem),
+            ));
             continue;
         }
         if value.is_empty() {
@@ -239,7 +244,11 @@ fn missing_items(tr: Tr, requirements: &Requirements, due: &[String]) -> Vec<(St
         .map(|code| {
             if let Some(field) = code.strip_prefix("business_details.") {
                 (
-                    tr.t1("due-business", "label", field_label(tr, requirements, field)),
+                    tr.t1(
+                        "due-business",
+                        "label",
+                        field_label(tr, requirements, field),
+                    ),
                     format!("/kyb/flow/business#{field}"),
                 )
             } else if let Some(kind) = code.strip_prefix("documents.") {

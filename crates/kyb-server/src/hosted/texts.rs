@@ -40,14 +40,15 @@ pub fn field_hint(tr: Tr, r: &Requirements, name: &str) -> Option<String> {
 /// What the page says of a value the jurisdiction refuses.
 pub fn field_problem(tr: Tr, r: &Requirements, name: &str, problem: FieldProblem) -> String {
     match problem {
-        FieldProblem::Missing => {
-            jurisdictional(tr, r, "missing", &format!("missing-{name}"), name)
-        }
+        FieldProblem::Missing => jurisdictional(tr, r, "missing", &format!("missing-{name}"), name),
         FieldProblem::Format => {
             let mut args = FluentArgs::new();
             args.set("label", field_label(tr, r, name));
             let own_hint = format!("hint-{}-{name}", r.country);
-            match (tr.has(&own_hint), r.field(name).and_then(|f| f.example.as_deref())) {
+            match (
+                tr.has(&own_hint),
+                r.field(name).and_then(|f| f.example.as_deref()),
+            ) {
                 (true, Some(example)) => {
                     args.set("hint", tr.t(&own_hint));
                     args.set("example", example);

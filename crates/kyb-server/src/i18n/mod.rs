@@ -144,13 +144,22 @@ impl Tr {
     pub fn args(&self, id: &str, args: &FluentArgs) -> String {
         let bundle = self.bundle();
         let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
-            tracing::error!(lang = self.lang.code(), id, "message missing from the catalog");
+            tracing::error!(
+                lang = self.lang.code(),
+                id,
+                "message missing from the catalog"
+            );
             return id.to_owned();
         };
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, Some(args), &mut errors);
         if !errors.is_empty() {
-            tracing::error!(lang = self.lang.code(), id, ?errors, "message could not be formatted");
+            tracing::error!(
+                lang = self.lang.code(),
+                id,
+                ?errors,
+                "message could not be formatted"
+            );
         }
         text.into_owned()
     }
@@ -261,9 +270,16 @@ mod tests {
     #[test]
     fn the_language_is_the_choice_then_the_browsers_then_the_platforms() {
         let mut h = HeaderMap::new();
-        h.insert("accept-language", "de-DE,fr;q=0.8,en;q=0.5".parse().unwrap());
+        h.insert(
+            "accept-language",
+            "de-DE,fr;q=0.8,en;q=0.5".parse().unwrap(),
+        );
         let p = LangPrefs::from_headers(&h);
-        assert_eq!(p.accepted, Some(Lang::Fr), "German is skipped: kyb does not speak it");
+        assert_eq!(
+            p.accepted,
+            Some(Lang::Fr),
+            "German is skipped: kyb does not speak it"
+        );
         assert_eq!(p.pick(Some(Lang::En)), Lang::Fr);
         h.insert("cookie", "kyb_lang=en".parse().unwrap());
         assert_eq!(LangPrefs::from_headers(&h).pick(Some(Lang::Fr)), Lang::En);
@@ -313,7 +329,11 @@ mod catalog_tests {
             );
         }
         let codes: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
-        assert_eq!(codes, kyb_domain::branding::LANGUAGES, "the platforms' choice");
+        assert_eq!(
+            codes,
+            kyb_domain::branding::LANGUAGES,
+            "the platforms' choice"
+        );
     }
 
     /// Every literal id the templates and the hosted code pass to `t`, `t1` or `problem`.
@@ -342,9 +362,16 @@ mod catalog_tests {
                 }
             }
         }
-        assert!(named.len() > 100, "the scan found the calls: {}", named.len());
+        assert!(
+            named.len() > 100,
+            "the scan found the calls: {}",
+            named.len()
+        );
         let missing: Vec<_> = named.difference(&english).collect();
-        assert!(missing.is_empty(), "named but not in the catalog: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "named but not in the catalog: {missing:?}"
+        );
     }
 
     /// The ids made from codes: each field, legal form, document kind, role, country and month
@@ -374,14 +401,21 @@ mod catalog_tests {
             let r = catalog.for_country(country);
             for (code, english) in &r.entity_types {
                 let own = format!("entity-{country}-{code}");
-                let id = if tr.has(&own) { own } else { format!("entity-{code}") };
+                let id = if tr.has(&own) {
+                    own
+                } else {
+                    format!("entity-{code}")
+                };
                 // The console shows the requirements file's words; the pages the catalog's.
                 assert_eq!(&tr.t(&id), english, "{country} {code}");
             }
             for (name, rule) in &r.fields {
                 // A format with an example is described in the jurisdiction's own words.
                 if rule.pattern.is_some() && rule.example.is_some() && country != "default" {
-                    assert!(tr.has(&format!("hint-{country}-{name}")), "{country} {name}");
+                    assert!(
+                        tr.has(&format!("hint-{country}-{name}")),
+                        "{country} {name}"
+                    );
                 }
             }
         }

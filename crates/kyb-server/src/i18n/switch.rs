@@ -49,7 +49,13 @@ pub async fn remember_choice(State(state): State<AppState>, req: Request, next: 
     let mut r = Redirect::to(&page_of(req.uri().path())).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&state, &scope, LANG_COOKIE, lang.code(), Some(365 * 24 * 3600)),
+        set_cookie(
+            &state,
+            &scope,
+            LANG_COOKIE,
+            lang.code(),
+            Some(365 * 24 * 3600),
+        ),
     );
     r
 }
@@ -61,7 +67,10 @@ mod tests {
     #[test]
     fn a_forms_address_goes_back_to_its_page() {
         assert_eq!(page_of("/kyb/flow/people/per_1/delete"), "/kyb/flow/people");
-        assert_eq!(page_of("/kyb/flow/documents/doc_1/delete"), "/kyb/flow/documents");
+        assert_eq!(
+            page_of("/kyb/flow/documents/doc_1/delete"),
+            "/kyb/flow/documents"
+        );
         assert_eq!(page_of("/kyb/abc/start"), "/kyb/abc");
         assert_eq!(page_of("/kyb/flow/submit"), "/kyb/flow/review");
         assert_eq!(page_of("/kyb/flow/business"), "/kyb/flow/business");

@@ -120,6 +120,19 @@ async fn shoot(c: &Client, name: &str) {
 /// and AA rule must pass. Also: the page has a language, a title and a main landmark, and at a
 /// 360 px wide window nothing scrolls sideways.
 async fn accessible(c: &Client, what: &str) {
+    accessible_in(c, what, "en").await;
+}
+
+/// [`accessible`], for a page in the language `lang`; axe runs at 1280 px and at 360 px.
+async fn accessible_in(c: &Client, what: &str, lang: &str) {
+    axe(c, what).await;
+    c.set_window_size(360, 780).await.unwrap();
+    axe(c, &format!("{what} at 360 px")).await;
+    c.set_window_size(1280, 1000).await.unwrap();
+    page_basics(c, what, lang).await;
+}
+
+async fn axe(c: &Client, what: &str) {
     const AXE: &str = include_str!("../../../../testdata/axe/axe.min.js");
     c.execute(&format!("{AXE}\n;return true;"), vec![])
         .await
@@ -137,6 +150,11 @@ async fn accessible(c: &Client, what: &str) {
         .await
         .unwrap();
     assert_eq!(violations, json!([]), "axe-core on {what}");
+}
+
+/// The page has the language `lang`, a title and one main landmark, and at a 360 px wide
+/// window nothing scrolls sideways.
+async fn page_basics(c: &Client, what: &str, lang: &str) {
     let basics = c
         .execute(
             "return [document.documentElement.lang, document.title,
@@ -145,7 +163,7 @@ async fn accessible(c: &Client, what: &str) {
         )
         .await
         .unwrap();
-    assert_eq!(basics[0], "en", "{what} has a language");
+    assert_eq!(basics[0], lang, "{what} has its language");
     assert!(
         basics[1].as_str().is_some_and(|t| !t.is_empty()),
         "{what} has a title"
@@ -282,6 +300,11 @@ async fn submit(c: &Client, css: &str) {
         .await
         .unwrap();
     press(c, css).await;
+    wait_for_new_page(c, css).await;
+}
+
+/// Waits (bounded) until the page marked before `css` was pressed is replaced and loaded.
+async fn wait_for_new_page(c: &Client, css: &str) {
     for _ in 0..PATIENCE.as_millis() / 100 {
         let old = c
             .execute("return window.__kybBefore === true;", vec![])
@@ -936,4 +959,192 @@ async fn the_hosted_flow_in_chromium_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hosted_flow_in_chromium_postgres() {
     run(true).await;
+}
+
+/// Sends the Enter key to an element (a button, a link) and waits for the page it leads to:
+/// what a keyboard user does.
+async fn enter(c: &Client, css: &str) {
+    c.execute("window.__kybBefore = true; return true;", vec![])
+        .await
+        .unwrap();
+    let enter: char = fantoccini::key::Key::Enter.into();
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(&enter.to_string())
+        .await
+        .unwrap();
+    wait_for_new_page(c, css).await;
+}
+
+/// Types into a field, or into a list (which chooses the first option starting with it).
+async fn type_into(c: &Client, id: &str, text: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    if e.tag_name().await.unwrap() != "select" {
+        e.clear().await.unwrap();
+    }
+    e.send_keys(text).await.unwrap();
+}
+
+/// Space on a checkbox, as the keyboard ticks it.
+async fn tick(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(" ")
+        .await
+        .unwrap();
+}
+
+/// Every page of the walk: axe at both widths, the language, nothing sideways, and the Tab
+/// key reaching every control at a phone's width.
+async fn check_page(c: &Client, what: &str, lang: kyb_server::i18n::Lang) {
+    accessible_in(c, what, lang.code()).await;
+    c.set_window_size(360, 780).await.unwrap();
+    keyboard_reaches_everything(c, what).await;
+}
+
+/// The whole flow in every language, at a phone's width, with the keyboard alone: the switcher
+/// on the start page, typing into fields and lists, Space on checkboxes, Enter on buttons and
+/// links. Every page passes axe at 360 px and 1280 px. The pages have no script at all (their
+/// policy allows none), so this is the flow without JavaScript too.
+async fn walk_in_every_language(postgres: bool) {
+    use kyb_server::i18n::{Lang, Tr};
+    let Some(driver) = driver().await else { return };
+    let Some(app) = spawn_for_browser(postgres).await else {
+        return;
+    };
+    let pdf_dir = tempfile::tempdir().unwrap();
+    let pdf = pdf_dir.path().join("certificate.pdf");
+    std::fs::write(&pdf, crate::hosted::PDF).unwrap();
+    for lang in Lang::ALL {
+        let tr = Tr::new(lang);
+        let with_platform = |id: &str| {
+            let mut args = fluent_bundle::FluentArgs::new();
+            args.set("platform", "Acme Platform");
+            tr.args(id, &args)
+        };
+        let what = |page: &str| format!("{page} ({})", lang.code());
+        let profile = tempfile::tempdir().unwrap();
+        let c = browser(&driver, profile.path()).await;
+        c.set_window_size(360, 780).await.unwrap();
+        let r = app.create(&body_with_email(&unique_email())).await;
+        let created: Value = r.json().await.unwrap();
+        let id = created["customer_id"].as_str().unwrap().to_owned();
+        c.goto(created["kyb_link"].as_str().unwrap()).await.unwrap();
+        // Chromium asks for English; the switcher changes it, and the choice stays.
+        if lang != Lang::En {
+            enter(&c, &format!("nav.languages a[hreflang='{}']", lang.code())).await;
+        }
+        on_page(&c, &with_platform("start-heading")).await;
+        check_page(&c, &what("the start page"), lang).await;
+        enter(&c, "form button[type=submit]").await;
+
+        on_page(&c, &tr.t("step-business")).await;
+        check_page(&c, &what("business details"), lang).await;
+        type_into(&c, "entity_type", &tr.t("entity-llc")).await;
+        type_into(&c, "registration_number", "5551234").await;
+        set_date(&c, "date_of_incorporation", "2019-03-01").await;
+        type_into(&c, "tax_id", "123456789").await;
+        type_into(&c, "website", "acme.example").await;
+        type_into(&c, "business_description", "Payments software").await;
+        enter(&c, "form button[type=submit]").await;
+
+        on_page(&c, &tr.t("step-people")).await;
+        check_page(&c, &what("people"), lang).await;
+        type_into(&c, "full_name", "Ada Obi").await;
+        set_date(&c, "date_of_birth", "1980-04-23").await;
+        type_into(&c, "nationality", &tr.t("country-GHA")).await;
+        type_into(&c, "role", &tr.t("role-director")).await;
+        tick(&c, "is_control_person").await;
+        type_into(&c, "ownership", "60").await;
+        enter(&c, "#person-form + form button[type=submit]").await;
+        on_page(&c, &tr.t("step-people")).await;
+        let listed = c
+            .find(Locator::Css("table"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for chosen in [
+            tr.t("country-GHA"),
+            tr.t("role-director"),
+            tr.date_text("1980-04-23"),
+        ] {
+            assert!(listed.contains(&chosen), "{chosen}: {listed}");
+        }
+        check_page(&c, &what("people with a person"), lang).await;
+        enter(&c, "form[action='/kyb/flow/people/continue'] button").await;
+
+        on_page(&c, &tr.t("step-documents")).await;
+        check_page(&c, &what("documents"), lang).await;
+        for kind in [
+            "certificate_of_incorporation",
+            "proof_of_address",
+            "ownership_structure",
+        ] {
+            type_into(&c, "kind", &tr.t(&format!("doc-{kind}"))).await;
+            c.find(Locator::Id("file"))
+                .await
+                .unwrap()
+                .send_keys(&pdf.display().to_string())
+                .await
+                .unwrap();
+            enter(&c, "form[enctype='multipart/form-data'] button").await;
+        }
+        on_page(&c, &tr.t("step-documents")).await;
+        check_page(&c, &what("documents uploaded"), lang).await;
+        enter(&c, "a.button[href='/kyb/flow/review']").await;
+
+        on_page(&c, &tr.t("step-review")).await;
+        check_page(&c, &what("the review"), lang).await;
+        shoot(&c, &format!("{}-5-review", lang.code())).await;
+        tick(&c, "attest").await;
+        type_into(&c, "attested_by", "Ada Obi").await;
+        enter(&c, "form[action='/kyb/flow/submit'] button").await;
+        on_page(&c, &tr.t("submitted-heading")).await;
+        check_page(&c, &what("the submitted page"), lang).await;
+        c.close().await.unwrap();
+
+        // What the keyboard chose is what was stored.
+        let v: Value = app
+            .get(&format!("/v2/business_customer/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            v["verification_status"],
+            "in_review",
+            "{}: {v}",
+            lang.code()
+        );
+        let customer = app
+            .state
+            .store
+            .get_customer(
+                &app.scope(),
+                &kyb_domain::CustomerId::parse(&id).unwrap(),
+                app.clock.now(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let facts = &customer.facts;
+        assert_eq!(facts.profile.entity_type, "llc");
+        assert_eq!(facts.profile.tax_id, "12-3456789", "tidied");
+        assert_eq!(facts.profile.website, "https://acme.example", "tidied");
+        assert!(facts.people[0].is_control_person);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_language_in_chromium_sqlite() {
+    walk_in_every_language(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_language_in_chromium_postgres() {
+    walk_in_every_language(true).await;
 }

@@ -17,10 +17,20 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub(crate) fn new(app: &TestApp) -> Self {
+        Self::speaking(app, None)
+    }
+
+    /// A browser whose `Accept-Language` is `languages` (none when `None`).
+    pub(crate) fn speaking(app: &TestApp, languages: Option<&str>) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(l) = languages {
+            headers.insert("accept-language", l.parse().unwrap());
+        }
         Self {
             client: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
                 .build()
                 .unwrap(),
             base: app.address.clone(),
@@ -525,7 +535,10 @@ db_test!(the_whole_flow_without_javascript, |app| async move {
     ];
     let (status, html, _) = b.post("/kyb/flow/people", &with_csrf(&csrf, &ben)).await;
     assert_eq!(status, 422);
-    assert!(html.contains("Total ownership would be 110\u{a0}%"), "{html}");
+    assert!(
+        html.contains("Total ownership would be 110\u{a0}%"),
+        "{html}"
+    );
     assert!(html.contains("value=\"Ben Cole\""));
     let ben = [
         ("full_name", "Ben Cole"),
@@ -1260,4 +1273,114 @@ db_test!(the_platforms_brand_is_on_every_page, |app| async move {
         .unwrap();
     assert_eq!(none.status(), 200);
     assert_eq!(none.text().await.unwrap(), "");
+});
+
+db_test!(the_pages_speak_the_customers_language, |app| async move {
+    // The browser asks for French (after German, which kyb does not speak).
+    let (_, link) = new_link(&app).await;
+    let path = link.strip_prefix("https://kyb.test").unwrap().to_owned();
+    let b = Browser::speaking(&app, Some("de-DE,fr-FR;q=0.8,en;q=0.5"));
+    let (status, start) = b.get(&path).await;
+    assert_eq!(status, 200);
+    assert!(start.contains("<html lang=\"fr\">"), "{start}");
+    assert!(start.contains("Vérifiez votre entreprise pour"), "{start}");
+    let month = kyb_server::i18n::Tr::new(kyb_server::i18n::Lang::Fr).t(&format!(
+        "month-{}",
+        chrono::Datelike::month(&(app.clock.now() + Duration::days(7)))
+    ));
+    assert!(
+        start.contains(&format!("{month} ")),
+        "the expiry in French: {start}"
+    );
+    assert!(start.contains("href=\"?lang=en\""), "the switcher: {start}");
+    let csrf = b.start(&link).await;
+    // Errors, labels and the jurisdiction's own words in French.
+    let mut business = BUSINESS.to_vec();
+    business[0] = ("legal_name", "");
+    business[4] = ("tax_id", "1234567");
+    let (status, html, _) = b
+        .post("/kyb/flow/business", &with_csrf(&csrf, &business))
+        .await;
+    assert_eq!(status, 422);
+    for said in [
+        "Saisissez la dénomination sociale",
+        "EIN (numéro d'identification d'employeur) doit respecter le format officiel\u{202f}: deux chiffres, un tiret, sept chiffres, par exemple 12-3456789",
+        "Erreur\u{202f}:",
+    ] {
+        assert!(html.contains(&said.replace('\'', "&#39;")), "{said}: {html}");
+    }
+    let (status, html, _) = b
+        .post("/kyb/flow/business", &with_csrf(&csrf, &BUSINESS))
+        .await;
+    assert_eq!(status, 303, "{html}");
+    // A decimal typed the French way; dates and numbers shown the French way.
+    let ada = [
+        ("full_name", "Ada Obi"),
+        ("date_of_birth", "1980-04-23"),
+        ("nationality", "NGA"),
+        ("role", "director"),
+        ("is_control_person", "yes"),
+        ("ownership", "12,5"),
+    ];
+    let (status, html, _) = b.post("/kyb/flow/people", &with_csrf(&csrf, &ada)).await;
+    assert_eq!(status, 303, "{html}");
+    let (_, people) = b.get("/kyb/flow/people").await;
+    for said in [
+        "Né(e) le 23 avril 1980, Nigéria",
+        "12,5\u{a0}%",
+        "Administrateur ou dirigeant",
+    ] {
+        assert!(people.contains(said), "{said}: {people}");
+    }
+    // The switcher: the choice is remembered and beats the browser's languages; the page
+    // comes back without the query. A page shown for a form goes back to its own page.
+    let (status, to) = b.goes_to("/kyb/flow/people?lang=en").await;
+    assert_eq!((status, to.as_deref()), (303, Some("/kyb/flow/people")));
+    let (_, people) = b.get("/kyb/flow/people").await;
+    assert!(people.contains("<html lang=\"en\">") && people.contains("Born 23 April 1980"));
+    let (status, to) = b.goes_to("/kyb/flow/submit?lang=fr").await;
+    assert_eq!((status, to.as_deref()), (303, Some("/kyb/flow/review")));
+    let (_, review) = b.get("/kyb/flow/review").await;
+    assert!(review.contains("Vérifier et envoyer"), "{review}");
+    // A language kyb does not speak is not a choice.
+    let (status, html) = b.get("/kyb/flow/review?lang=de").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"fr\">"));
+
+    // The platform's default, for a browser that asks for no language kyb speaks; a browser
+    // that asks for one gets it.
+    app.state
+        .store
+        .update_platform_branding(
+            &app.platform,
+            kyb_domain::branding::Branding {
+                language: Some("fr".into()),
+                ..Default::default()
+            },
+            &kyb_store::AuditContext::operator_cli(app.clock.now()),
+        )
+        .await
+        .unwrap();
+    let (_, link) = new_link(&app).await;
+    let path = link.strip_prefix("https://kyb.test").unwrap().to_owned();
+    let (_, html) = Browser::speaking(&app, Some("de")).get(&path).await;
+    assert!(
+        html.contains("<html lang=\"fr\">"),
+        "the platform's default"
+    );
+    let (_, html) = Browser::speaking(&app, Some("en-GB")).get(&path).await;
+    assert!(
+        html.contains("<html lang=\"en\">"),
+        "the browser's language"
+    );
+    // Pages of no platform speak the browser's language too.
+    let (status, html) = Browser::speaking(&app, Some("fr"))
+        .get("/kyb/not-a-real-token-at-all-0000000000000000")
+        .await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Ce lien n&#39;est pas valide"), "{html}");
+    let (_, html) = Browser::speaking(&app, Some("fr"))
+        .get("/kyb/flow/review")
+        .await;
+    assert!(html.contains("Votre session a pris fin"), "{html}");
 });
