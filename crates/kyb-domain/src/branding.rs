@@ -35,6 +35,41 @@ pub struct Branding {
     /// speaks: one of [`LANGUAGES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The SHA-256 of the platform's logo, when it has one (set with the logo, never by an
+    /// update of the other values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_sha256: Option<String>,
+}
+
+/// The largest logo kyb keeps: a header image, not a photograph.
+pub const MAX_LOGO_BYTES: usize = 256 * 1024;
+
+/// The media type of a logo, judged by its content (never its name): PNG or JPEG only. SVG is
+/// refused: it can carry script.
+pub fn logo_type(bytes: &[u8]) -> Result<&'static str, BrandingError> {
+    if bytes.is_empty() {
+        return Err(refuse("logo", "is empty"));
+    }
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(refuse(
+            "logo",
+            format!(
+                "takes {} bytes; at most {MAX_LOGO_BYTES} (256 KiB) are accepted",
+                bytes.len()
+            ),
+        ));
+    }
+    match infer::get(bytes).map(|t| t.mime_type()) {
+        Some(t @ ("image/png" | "image/jpeg")) => Ok(t),
+        Some(other) => Err(refuse(
+            "logo",
+            format!("must be a PNG or JPEG image (judged by its content, this is {other})"),
+        )),
+        None => Err(refuse(
+            "logo",
+            "must be a PNG or JPEG image (judged by its content; SVG and other text formats are not accepted)",
+        )),
+    }
 }
 
 /// A field that was refused, and why (the message names the field and the rule).
@@ -146,6 +181,7 @@ impl Branding {
             other => other,
         };
         Ok(Self {
+            logo_sha256: self.logo_sha256,
             language,
             display_name,
             accent_color,
@@ -192,6 +228,23 @@ mod tests {
     }
 
     #[test]
+    fn a_logo_is_a_png_or_a_jpeg_by_its_content() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+        assert_eq!(logo_type(png), Ok("image/png"));
+        assert_eq!(logo_type(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0"), Ok("image/jpeg"));
+        let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
+        assert!(logo_type(svg).unwrap_err().message.contains("SVG"));
+        assert!(logo_type(b"GIF89a\x01\0\x01\0")
+            .unwrap_err()
+            .message
+            .contains("image/gif"));
+        assert!(logo_type(b"").is_err());
+        let mut big = png.to_vec();
+        big.resize(MAX_LOGO_BYTES + 1, 0);
+        assert!(logo_type(&big).unwrap_err().message.contains("256 KiB"));
+    }
+
+    #[test]
     fn values_are_checked_and_tidied() {
         let ok = Branding {
             display_name: Some("  Acme Pay ".into()),
@@ -202,6 +255,7 @@ mod tests {
             terms_url: None,
             return_url: Some("https://acme.example/done".into()),
             language: Some("FR".into()),
+            logo_sha256: None,
         }
         .checked()
         .unwrap();

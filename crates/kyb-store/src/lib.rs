@@ -627,6 +627,25 @@ impl Store {
         on_backend!(self, b => b.update_platform_branding(platform_id, update, ctx).await)
     }
 
+    /// The platform's logo, if it has one.
+    pub async fn platform_logo(
+        &self,
+        platform_id: &PlatformId,
+    ) -> Result<Option<Logo>, StoreError> {
+        on_backend!(self, b => b.platform_logo(platform_id).await)
+    }
+
+    /// Sets (or with `None` removes) the platform's logo; refused (`branding_invalid`) unless
+    /// it is a PNG or JPEG of at most 256 KiB by its content.
+    pub async fn set_platform_logo(
+        &self,
+        platform_id: &PlatformId,
+        logo: Option<&[u8]>,
+        ctx: &AuditContext,
+    ) -> Result<kyb_domain::branding::Branding, StoreError> {
+        on_backend!(self, b => b.set_platform_logo(platform_id, logo, ctx).await)
+    }
+
     // ----- operator accounts (each change is a row of the installation's audit chain) -----
 
     /// Creates an account, limited to `platforms` (empty: every platform) in the same

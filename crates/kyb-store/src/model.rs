@@ -1228,3 +1228,11 @@ pub struct Backlog {
     pub pool_size: u32,
     pub pool_idle: u32,
 }
+
+/// A platform's logo as kyb serves it (PNG or JPEG, checked by its content when it was set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logo {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}

@@ -194,6 +194,10 @@ enum PlatformCommand {
         /// for none kyb speaks (en, fr).
         #[arg(long, value_name = "CODE")]
         language: Option<String>,
+        /// A PNG or JPEG file (at most 256 KiB, judged by its content), shown at the top of
+        /// every page; "" removes the logo.
+        #[arg(long, value_name = "FILE")]
+        logo: Option<String>,
     },
     /// Set a platform's decision policy.
     Policy {
@@ -444,6 +448,7 @@ async fn main() -> Result<()> {
             terms_url,
             return_url,
             language,
+            logo,
         }) => {
             let id =
                 PlatformId::parse(platform_id).context("the platform id must look like plat_…")?;
@@ -456,14 +461,45 @@ async fn main() -> Result<()> {
                 terms_url: terms_url.clone(),
                 return_url: return_url.clone(),
                 language: language.clone(),
+                logo_sha256: None,
             };
-            if update == kyb_domain::branding::Branding::default() {
+            if update == kyb_domain::branding::Branding::default() && logo.is_none() {
                 bail!("nothing to change: give at least one option (kyb platform update --help)");
             }
+            // The file is read only up to one byte past the limit: the store says why it is
+            // refused, naming the limit.
+            let logo_bytes = match logo.as_deref() {
+                Some(path) if !path.is_empty() => {
+                    use std::io::Read;
+                    let mut bytes = Vec::new();
+                    std::fs::File::open(path)
+                        .and_then(|f| {
+                            f.take(kyb_domain::branding::MAX_LOGO_BYTES as u64 + 1)
+                                .read_to_end(&mut bytes)
+                        })
+                        .with_context(|| format!("nothing changed: --logo {path}"))?;
+                    Some(Some(bytes))
+                }
+                Some(_) => Some(None),
+                None => None,
+            };
+            // Both are checked before either is written: a refusal changes nothing.
+            if let Some(Some(bytes)) = &logo_bytes {
+                kyb_domain::branding::logo_type(bytes)
+                    .map_err(|e| anyhow::anyhow!("nothing changed: --{e}"))?;
+            }
+            if let Err(e) = update.clone().checked() {
+                bail!("nothing changed: --{}", e.to_string().replacen('_', "-", 1));
+            }
             let store = open_store(&config).await?;
-            let done = store
-                .update_platform_branding(&id, update, &AuditContext::operator_cli(clock.now()))
-                .await;
+            let ctx = AuditContext::operator_cli(clock.now());
+            let mut done = Ok(Default::default());
+            if let Some(bytes) = &logo_bytes {
+                done = store.set_platform_logo(&id, bytes.as_deref(), &ctx).await;
+            }
+            if done.is_ok() && update != kyb_domain::branding::Branding::default() {
+                done = store.update_platform_branding(&id, update, &ctx).await;
+            }
             store.close().await;
             let brand = done.map_err(|e| match e {
                 // The message starts with the field: named as its option.

@@ -1409,6 +1409,46 @@ both_databases!(platform_branding, |kyb| async move {
     let brand = kyb.json(&["platform", "update", &platform, "--support-email", ""]);
     assert_eq!(brand["accent_color"], "#1f3a5f");
     assert_eq!(brand.get("support_email"), None);
+    // A logo (PNG or JPEG by its content) and the pages' default language; an SVG is refused
+    // with nothing changed, and "" removes the logo.
+    let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/brand");
+    let brand = kyb.json(&[
+        "platform",
+        "update",
+        &platform,
+        "--logo",
+        &format!("{testdata}/logo.png"),
+        "--language",
+        "fr",
+    ]);
+    assert_eq!(brand["language"], "fr");
+    assert_eq!(
+        brand["logo_sha256"].as_str().map(str::len),
+        Some(64),
+        "{brand}"
+    );
+    let out = kyb.run(&[
+        "platform",
+        "update",
+        &platform,
+        "--logo",
+        &format!("{testdata}/logo.svg"),
+        "--display-name",
+        "Changed",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nothing changed: --logo: must be a PNG or JPEG"),
+        "{stderr}"
+    );
+    let out = kyb.run(&["platform", "update", &platform, "--language", "de"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--language: must be one of en, fr"));
+    let brand = kyb.json(&["platform", "update", &platform, "--logo", ""]);
+    assert_eq!(brand.get("logo_sha256"), None);
+    assert_eq!(
+        brand["display_name"], "Acme Pay",
+        "the refused update changed nothing"
+    );
     // Each change is an audit row of the platform's chain.
     let out = kyb.run(&["audit", "verify"]);
     assert!(out.status.success());
@@ -1424,7 +1464,12 @@ both_databases!(platform_branding, |kyb| async move {
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(
         text.matches("platform.branding_changed").count(),
-        2,
+        3,
         "{text}"
+    );
+    assert_eq!(
+        text.matches("platform.logo_changed").count(),
+        2,
+        "set, then removed: {text}"
     );
 });

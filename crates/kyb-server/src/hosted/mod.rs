@@ -33,6 +33,7 @@ pub fn router(state: &AppState, max_upload_bytes: usize) -> Router<AppState> {
     let pages = Router::new()
         .route("/kyb/static/app.css", get(crate::web::stylesheet))
         .route("/kyb/brand/{platform_id}/style.css", get(brand::stylesheet))
+        .route("/kyb/brand/{platform_id}/logo", get(brand::logo))
         .route("/kyb/{token}", get(session::start_page))
         .route("/kyb/{token}/start", post(session::start))
         .route("/kyb/flow", get(steps::resume))

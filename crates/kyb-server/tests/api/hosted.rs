@@ -1219,18 +1219,34 @@ db_test!(the_platforms_brand_is_on_every_page, |app| async move {
         )
         .await
         .unwrap();
+    let png = include_bytes!("../../../../testdata/brand/logo.png");
+    let branded = app
+        .state
+        .store
+        .set_platform_logo(
+            &app.platform,
+            Some(png),
+            &kyb_store::AuditContext::operator_cli(app.clock.now()),
+        )
+        .await
+        .unwrap();
+    let logo_sha = branded.logo_sha256.unwrap();
     let (_, b, link) = submitted_in_browser(&app, "Acme Corp", "5551234", "Ada Obi", "brand").await;
     let path = link.strip_prefix("https://kyb.test").unwrap();
     // The submitted page (the link again), with the way back to the platform.
     let (status, html) = b.get(path).await;
     assert_eq!(status, 200);
     for shown in [
-        "<header class=\"platform\"><p>Acme Pay</p>",
+        "alt=\"\">Acme Pay</p>",
         &format!("href=\"/kyb/brand/{}/style.css\"", app.platform),
         "href=\"mailto:help@acme.example\"",
         "href=\"https://acme.example/privacy\"",
         "href=\"https://acme.example/terms\"",
         "href=\"https://acme.example/done\">Back to Acme Pay</a>",
+        &format!(
+            "<img class=\"logo\" src=\"/kyb/brand/{}/logo?v={logo_sha}\" alt=\"\">",
+            app.platform
+        ),
     ] {
         assert!(html.contains(shown), "{shown}: {html}");
     }
@@ -1252,10 +1268,32 @@ db_test!(the_platforms_brand_is_on_every_page, |app| async move {
     ] {
         let (_, html) = b.get(page).await;
         assert!(
-            html.contains("<p>Acme Pay</p>") && html.contains("Privacy notice"),
+            html.contains("alt=\"\">Acme Pay</p>") && html.contains("Privacy notice"),
             "{page}"
         );
     }
+    // The logo, from kyb: its own type, never sniffed, allowed to do nothing but be shown.
+    let logo = app
+        .client
+        .get(app.url(&format!("/kyb/brand/{}/logo", app.platform)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logo.status(), 200);
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(
+        logo.headers()["content-security-policy"],
+        "default-src 'none'; sandbox"
+    );
+    assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(logo.bytes().await.unwrap().as_ref(), png);
+    let none = app
+        .client
+        .get(app.url("/kyb/brand/plat_doesnotexist00000000000/logo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
     // The colour's stylesheet, from kyb; a platform without a colour gets an empty one.
     let css = app
         .client
