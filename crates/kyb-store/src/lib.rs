@@ -616,17 +616,6 @@ impl Store {
         on_backend!(self, b => b.platform_branding(platform_id).await)
     }
 
-    /// Changes the values `update` holds (an empty string clears one); refused
-    /// (`branding_invalid`) when the result breaks a rule.
-    pub async fn update_platform_branding(
-        &self,
-        platform_id: &PlatformId,
-        update: kyb_domain::branding::Branding,
-        ctx: &AuditContext,
-    ) -> Result<kyb_domain::branding::Branding, StoreError> {
-        on_backend!(self, b => b.update_platform_branding(platform_id, update, ctx).await)
-    }
-
     /// The platform's logo, if it has one.
     pub async fn platform_logo(
         &self,
@@ -635,15 +624,28 @@ impl Store {
         on_backend!(self, b => b.platform_logo(platform_id).await)
     }
 
-    /// Sets (or with `None` removes) the platform's logo; refused (`branding_invalid`) unless
-    /// it is a PNG or JPEG of at most 256 KiB by its content.
-    pub async fn set_platform_logo(
+    /// Changes the brand (values or logo) from the command line; refused
+    /// (`branding_invalid`) when the result breaks a rule (a logo must be a PNG or JPEG of at
+    /// most 256 KiB by its content).
+    pub async fn change_platform_branding(
         &self,
         platform_id: &PlatformId,
-        logo: Option<&[u8]>,
+        update: BrandingUpdate<'_>,
         ctx: &AuditContext,
     ) -> Result<kyb_domain::branding::Branding, StoreError> {
-        on_backend!(self, b => b.set_platform_logo(platform_id, logo, ctx).await)
+        on_backend!(self, b => b.change_platform_branding(platform_id, update, ctx).await)
+    }
+
+    /// The same for the platform itself, through the API: idempotent.
+    pub async fn change_platform_branding_idempotent(
+        &self,
+        scope: &Scope,
+        update: BrandingUpdate<'_>,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&kyb_domain::branding::Branding) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        on_backend!(self, b => b.change_platform_branding_idempotent(scope, update, idem, ctx, finish).await)
     }
 
     // ----- operator accounts (each change is a row of the installation's audit chain) -----

@@ -1236,3 +1236,11 @@ pub struct Logo {
     pub bytes: Vec<u8>,
     pub sha256: String,
 }
+
+/// A change of a platform's brand: the values an update names (an empty string clears one),
+/// or the logo (`None` removes it).
+#[derive(Debug, Clone)]
+pub enum BrandingUpdate<'a> {
+    Values(kyb_domain::branding::Branding),
+    Logo(Option<&'a [u8]>),
+}

@@ -493,12 +493,17 @@ async fn main() -> Result<()> {
             }
             let store = open_store(&config).await?;
             let ctx = AuditContext::operator_cli(clock.now());
+            use kyb_store::BrandingUpdate;
             let mut done = Ok(Default::default());
             if let Some(bytes) = &logo_bytes {
-                done = store.set_platform_logo(&id, bytes.as_deref(), &ctx).await;
+                done = store
+                    .change_platform_branding(&id, BrandingUpdate::Logo(bytes.as_deref()), &ctx)
+                    .await;
             }
             if done.is_ok() && update != kyb_domain::branding::Branding::default() {
-                done = store.update_platform_branding(&id, update, &ctx).await;
+                done = store
+                    .change_platform_branding(&id, BrandingUpdate::Values(update), &ctx)
+                    .await;
             }
             store.close().await;
             let brand = done.map_err(|e| match e {

@@ -3,6 +3,7 @@
 pub mod audit_logs;
 pub mod business_customer;
 pub mod events;
+pub mod platform_branding;
 pub mod schema;
 pub mod webhook_endpoints;
 
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(business_customer::router())
         .merge(events::router())
         .merge(audit_logs::router())
+        .merge(platform_branding::router())
         .merge(webhook_endpoints::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
         .fallback(
@@ -99,6 +101,10 @@ impl Modify for Security {
         webhook_endpoints::retrieve_delivery,
         webhook_endpoints::list_attempts,
         webhook_endpoints::retry_delivery,
+        platform_branding::retrieve,
+        platform_branding::update,
+        platform_branding::set_logo,
+        platform_branding::remove_logo,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType)),
     modifiers(&Security, &StandardResponses),
@@ -106,7 +112,8 @@ impl Modify for Security {
         (name = "business_customer", description = "Business customers and their KYB links"),
         (name = "events", description = "Everything that happened, as webhooks deliver it"),
         (name = "audit_logs", description = "The tamper-evident record of every change and privileged action"),
-        (name = "webhook_endpoints", description = "Signed webhooks (Standard Webhooks): endpoints, their deliveries and attempts")
+        (name = "webhook_endpoints", description = "Signed webhooks (Standard Webhooks): endpoints, their deliveries and attempts"),
+        (name = "platform", description = "The platform's brand on its customers' hosted pages")
     )
 )]
 pub struct ApiDoc;

@@ -535,6 +535,45 @@ fn standard_responses(op: &mut Operation) {
     }
 }
 
+/// One line of text of at most 500 characters once trimmed, or empty (which clears the value).
+static BRAND_TEXT: LazyLock<String> = LazyLock::new(|| trimmed_text_pattern(500, false, true));
+
+fn brand_value(description: &str) -> Schema {
+    nullable_string(&format!(
+        "{description} An empty string clears it; `null` or absent keeps it. One line, none of \
+         it a control, format or text-direction character."
+    ))
+    .pattern(Some(BRAND_TEXT.as_str()))
+    .into()
+}
+
+pub(crate) fn brand_display_name() -> Schema {
+    brand_value("The name customers see (else the platform's name), at most 100 characters.")
+}
+
+pub(crate) fn brand_accent_color() -> Schema {
+    brand_value(
+        "`#rrggbb`, like `#1f3a5f`: white text on it must have a contrast of 4.5:1 at least \
+         (WCAG AA).",
+    )
+}
+
+pub(crate) fn brand_email() -> Schema {
+    brand_value("An e-mail address customers can write to for help.")
+}
+
+pub(crate) fn brand_url() -> Schema {
+    brand_value("An `https://` address with a host, no user name or password.")
+}
+
+pub(crate) fn brand_language() -> Schema {
+    brand_value(&format!(
+        "The pages' language when the customer chose none and their browser asks for none kyb \
+         speaks: one of {}.",
+        kyb_domain::branding::LANGUAGES.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -355,15 +355,15 @@ async fn run(postgres: bool) {
     // The platform's brand on every page: axe checks the accent colour and the links too.
     app.state
         .store
-        .update_platform_branding(
+        .change_platform_branding(
             &app.platform,
-            kyb_domain::branding::Branding {
+            kyb_store::BrandingUpdate::Values(kyb_domain::branding::Branding {
                 accent_color: Some("#5b2a86".into()),
                 support_email: Some("help@acme.example".into()),
                 privacy_url: Some("https://acme.example/privacy".into()),
                 terms_url: Some("https://acme.example/terms".into()),
                 ..Default::default()
-            },
+            }),
             &kyb_store::AuditContext::operator_cli(app.clock.now()),
         )
         .await

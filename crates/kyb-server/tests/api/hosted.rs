@@ -1212,9 +1212,9 @@ db_test!(the_platforms_brand_is_on_every_page, |app| async move {
     };
     app.state
         .store
-        .update_platform_branding(
+        .change_platform_branding(
             &app.platform,
-            brand,
+            kyb_store::BrandingUpdate::Values(brand),
             &kyb_store::AuditContext::operator_cli(app.clock.now()),
         )
         .await
@@ -1223,9 +1223,9 @@ db_test!(the_platforms_brand_is_on_every_page, |app| async move {
     let branded = app
         .state
         .store
-        .set_platform_logo(
+        .change_platform_branding(
             &app.platform,
-            Some(png),
+            kyb_store::BrandingUpdate::Logo(Some(png)),
             &kyb_store::AuditContext::operator_cli(app.clock.now()),
         )
         .await
@@ -1389,12 +1389,12 @@ db_test!(the_pages_speak_the_customers_language, |app| async move {
     // that asks for one gets it.
     app.state
         .store
-        .update_platform_branding(
+        .change_platform_branding(
             &app.platform,
-            kyb_domain::branding::Branding {
+            kyb_store::BrandingUpdate::Values(kyb_domain::branding::Branding {
                 language: Some("fr".into()),
                 ..Default::default()
-            },
+            }),
             &kyb_store::AuditContext::operator_cli(app.clock.now()),
         )
         .await

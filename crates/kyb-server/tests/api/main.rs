@@ -19,5 +19,6 @@ mod limits;
 mod metrics;
 mod openapi;
 mod outages;
+mod platform_branding;
 mod validation;
 mod webhooks;
