@@ -10,7 +10,7 @@ pub const MIN_CONTRAST_WITH_WHITE: f64 = 4.5;
 
 /// The languages the hosted pages speak (their codes); the server's catalogs are checked
 /// against this list.
-pub const LANGUAGES: [&str; 2] = ["en", "fr"];
+pub const LANGUAGES: [&str; 4] = ["en", "fr", "es", "pt"];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -191,7 +191,7 @@ enum PlatformCommand {
         #[arg(long)]
         return_url: Option<String>,
         /// The hosted pages' language when the customer chose none and their browser asks
-        /// for none kyb speaks (en, fr).
+        /// for none kyb speaks (en, fr, es, pt).
         #[arg(long, value_name = "CODE")]
         language: Option<String>,
         /// A PNG or JPEG file (at most 256 KiB, judged by its content), shown at the top of

@@ -1442,7 +1442,9 @@ both_databases!(platform_branding, |kyb| async move {
         "{stderr}"
     );
     let out = kyb.run(&["platform", "update", &platform, "--language", "de"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--language: must be one of en, fr"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--language: must be one of en, fr, es, pt")
+    );
     let brand = kyb.json(&["platform", "update", &platform, "--logo", ""]);
     assert_eq!(brand.get("logo_sha256"), None);
     assert_eq!(

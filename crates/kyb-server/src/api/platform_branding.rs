@@ -53,7 +53,7 @@ pub struct BrandingObject {
     /// Where the customer is sent after submitting.
     pub return_url: Option<String>,
     /// The pages' language when the customer chose none and their browser asks for none kyb
-    /// speaks: `en` or `fr`.
+    /// speaks: `en`, `fr`, `es` or `pt`.
     pub language: Option<String>,
     /// Where kyb serves the logo (its address changes with it).
     pub logo_url: Option<String>,

@@ -5,7 +5,7 @@
 //! are written the language's way.
 //!
 //! Fluent (`fluent-bundle`) does the messages, plurals and arguments; `fluent-langneg` reads
-//! `Accept-Language`. Dates and decimals are formatted here by hand: four languages need a
+//! `Accept-Language`. Dates and decimals are formatted here by hand: our languages need a
 //! month name and a decimal separator, which the catalogs hold, and ICU4X's data would cost
 //! the 2-core build far more than that.
 
@@ -28,16 +28,21 @@ pub enum Lang {
     #[default]
     En,
     Fr,
+    Es,
+    /// Brazilian Portuguese, the most spoken; readable in Angola, Mozambique and Portugal.
+    Pt,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
+    pub const ALL: [Lang; 4] = [Lang::En, Lang::Fr, Lang::Es, Lang::Pt];
 
     /// The BCP 47 code, as in `lang="…"`.
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
             Lang::Fr => "fr",
+            Lang::Es => "es",
+            Lang::Pt => "pt",
         }
     }
 
@@ -46,6 +51,8 @@ impl Lang {
         match self {
             Lang::En => "English",
             Lang::Fr => "Français",
+            Lang::Es => "Español",
+            Lang::Pt => "Português",
         }
     }
 
@@ -69,6 +76,14 @@ impl Lang {
             Lang::Fr => [
                 include_str!("../../locales/fr/hosted.ftl"),
                 include_str!("../../locales/fr/countries.ftl"),
+            ],
+            Lang::Es => [
+                include_str!("../../locales/es/hosted.ftl"),
+                include_str!("../../locales/es/countries.ftl"),
+            ],
+            Lang::Pt => [
+                include_str!("../../locales/pt/hosted.ftl"),
+                include_str!("../../locales/pt/countries.ftl"),
             ],
         }
     }
@@ -296,6 +311,8 @@ mod tests {
         assert_eq!(Tr::new(Lang::Fr).date(d), "3 décembre 2026");
         assert_eq!(Tr::new(Lang::Fr).decimal("12.5"), "12,5");
         assert_eq!(Tr::new(Lang::En).decimal("12.5"), "12.5");
+        assert_eq!(Tr::new(Lang::Es).date(d), "3 de diciembre de 2026");
+        assert_eq!(Tr::new(Lang::Pt).date(d), "3 de dezembro de 2026");
         assert_eq!(Tr::new(Lang::Fr).date_text("not a date"), "not a date");
     }
 }

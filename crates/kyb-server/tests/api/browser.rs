@@ -997,11 +997,12 @@ async fn tick(c: &Client, id: &str) {
 }
 
 /// Every page of the walk: axe at both widths, the language, nothing sideways, and the Tab
-/// key reaching every control at a phone's width.
+/// key reaching every control at both widths.
 async fn check_page(c: &Client, what: &str, lang: kyb_server::i18n::Lang) {
     accessible_in(c, what, lang.code()).await;
+    keyboard_reaches_everything(c, &format!("{what} at 1280 px")).await;
     c.set_window_size(360, 780).await.unwrap();
-    keyboard_reaches_everything(c, what).await;
+    keyboard_reaches_everything(c, &format!("{what} at 360 px")).await;
 }
 
 /// The whole flow in every language, at a phone's width, with the keyboard alone: the switcher
@@ -1038,6 +1039,7 @@ async fn walk_in_every_language(postgres: bool) {
         }
         on_page(&c, &with_platform("start-heading")).await;
         check_page(&c, &what("the start page"), lang).await;
+        shoot(&c, &format!("{}-1-start", lang.code())).await;
         enter(&c, "form button[type=submit]").await;
 
         on_page(&c, &tr.t("step-business")).await;
