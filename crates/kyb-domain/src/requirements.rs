@@ -21,7 +21,8 @@ pub const BUSINESS_FIELDS: [&str; 9] = [
     "operating_address",
 ];
 
-/// The label of a business detail field, for the review console and messages.
+/// The English label of a business detail field, for the review console (customers read the
+/// message catalogs of the hosted pages).
 pub fn business_field_label(field: &str) -> &str {
     match field {
         "legal_name" => "Legal name",

@@ -336,7 +336,7 @@ pub async fn remove(
         return super::pages::Confirmation {
             ui,
             title: &ui.t("delete-document-title"),
-            what: &ui.tr.args("delete-document-what", &args),
+            what: &ui.args("delete-document-what", args),
             action: &format!("/kyb/flow/documents/{document_id}/delete"),
             csrf: &session.0.csrf_token,
             button: &ui.t("delete-document-button"),

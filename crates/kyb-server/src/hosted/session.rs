@@ -173,7 +173,7 @@ pub async fn start_page(
             expires_at: ui.tr.date_time_utc(link.expires_at),
             documents: requirements
                 .required_documents()
-                .map(|k| ui.tr.t(&format!("doc-{k}")).to_lowercase())
+                .map(|k| super::texts::document_label(ui.tr, k).to_lowercase())
                 .collect::<Vec<_>>()
                 .join(", "),
             ui,
@@ -333,8 +333,7 @@ impl CustomerSession {
         let mut args = fluent_bundle::FluentArgs::new();
         args.set("idle", tr.time_utc(idle_end));
         args.set("latest", tr.time_utc(self.0.expires_at));
-        args.set("platform", self.1.brand.name.as_str());
-        tr.args("session-note", &args)
+        self.1.args("session-note", args)
     }
 
     /// A 500 (or 503) page of this session.

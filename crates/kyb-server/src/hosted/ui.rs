@@ -31,23 +31,21 @@ impl Ui {
         }
     }
 
-    fn with_platform<'a>(&'a self, args: &mut FluentArgs<'a>) {
+    /// A message with arguments; `{ $platform }` in it is the platform's name.
+    pub fn args<'a>(&'a self, id: &str, mut args: FluentArgs<'a>) -> String {
         args.set("platform", self.brand.name.as_str());
+        self.tr.args(id, &args)
     }
 
-    /// A message; `{ $platform }` in it is the platform's name.
     pub fn t(&self, id: &str) -> String {
-        let mut args = FluentArgs::new();
-        self.with_platform(&mut args);
-        self.tr.args(id, &args)
+        self.args(id, FluentArgs::new())
     }
 
     /// A message with one more argument.
     pub fn t1<'a>(&'a self, id: &str, name: &'a str, value: impl Into<FluentValue<'a>>) -> String {
         let mut args = FluentArgs::new();
-        self.with_platform(&mut args);
         args.set(name, value);
-        self.tr.args(id, &args)
+        self.args(id, args)
     }
 
     /// The language's code, for `<html lang>`.
