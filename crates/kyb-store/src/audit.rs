@@ -133,6 +133,32 @@ impl ChainRow {
     }
 }
 
+impl ChainRow {
+    /// The row as a leaf of its platform's transparency log: the canonical form of its content
+    /// without the chain's fields (number, previous hash), so that a leaf stays the same when
+    /// the chain is gone and the log alone orders the rows.
+    pub fn leaf_bytes(&self) -> Vec<u8> {
+        let form = serde_json::json!([
+            "kyb-audit-leaf-v1",
+            self.platform_id,
+            self.id,
+            self.livemode,
+            self.actor_type,
+            self.actor_id,
+            self.action,
+            self.target_type,
+            self.target_id,
+            self.request_id,
+            self.client_addr,
+            self.details,
+            self.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        ]);
+        let mut bytes = Vec::new();
+        canonical_json(&form, &mut bytes);
+        bytes
+    }
+}
+
 /// The first problem found in a platform's chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {

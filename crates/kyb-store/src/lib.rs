@@ -648,6 +648,39 @@ impl Store {
         on_backend!(self, b => b.change_platform_branding_idempotent(scope, update, idem, ctx, finish).await)
     }
 
+    // ----- each platform's transparency log -----
+
+    /// Appends up to `max` committed audit rows of the platform to its transparency log and
+    /// stores a checkpoint of the new size, signed by `sign`; `None` when nothing was left.
+    pub async fn seal_audit(
+        &self,
+        platform_id: &PlatformId,
+        max: i64,
+        at: DateTime<Utc>,
+        sign: impl Fn(u64, kyb_tlog::Hash) -> Result<String, String>,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        on_backend!(self, b => b.seal_audit(platform_id.as_str(), max, at, sign).await)
+    }
+
+    /// The platform's newest checkpoint, or the one of exactly `tree_size` leaves.
+    pub async fn audit_checkpoint(
+        &self,
+        platform_id: &PlatformId,
+        tree_size: Option<u64>,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        on_backend!(self, b => b.audit_checkpoint(platform_id.as_str(), tree_size).await)
+    }
+
+    /// Stored hashes of the platform's tree (what a root or a proof reads; see
+    /// `kyb_tlog::needed`).
+    pub async fn audit_tree_hashes(
+        &self,
+        platform_id: &PlatformId,
+        indexes: &[u64],
+    ) -> Result<kyb_tlog::Hashes, StoreError> {
+        on_backend!(self, b => b.audit_tree_hashes(platform_id.as_str(), indexes).await)
+    }
+
     // ----- operator accounts (each change is a row of the installation's audit chain) -----
 
     /// Creates an account, limited to `platforms` (empty: every platform) in the same

@@ -1244,3 +1244,13 @@ pub enum BrandingUpdate<'a> {
     Values(kyb_domain::branding::Branding),
     Logo(Option<&'a [u8]>),
 }
+
+/// A signed checkpoint of a platform's transparency log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCheckpoint {
+    pub tree_size: u64,
+    pub root: kyb_tlog::Hash,
+    /// The C2SP signed note, as published.
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}

@@ -134,9 +134,51 @@ impl From<KeyRow> for ApiKeyRecord {
     }
 }
 
-const AUDIT_SELECT: &str =
+pub(super) const AUDIT_SELECT: &str =
     "SELECT platform_id, platform_seq, id, livemode, actor_type, actor_id, action, \
      target_type, target_id, request_id, client_addr, details, created_at, prev_hash, hash FROM";
+
+/// An audit row as `AUDIT_SELECT` reads it.
+#[derive(sqlx::FromRow)]
+pub(super) struct ChainRecord {
+    platform_id: String,
+    platform_seq: Option<i64>,
+    id: String,
+    livemode: Option<bool>,
+    actor_type: String,
+    actor_id: Option<String>,
+    action: String,
+    target_type: String,
+    target_id: String,
+    request_id: Option<String>,
+    client_addr: Option<String>,
+    details: Json<Value>,
+    created_at: DateTime<Utc>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+impl ChainRecord {
+    pub(super) fn into_row(self) -> crate::audit::ChainRow {
+        crate::audit::ChainRow {
+            platform_id: self.platform_id,
+            platform_seq: self.platform_seq.unwrap_or(0),
+            id: self.id,
+            livemode: self.livemode,
+            actor_type: self.actor_type,
+            actor_id: self.actor_id,
+            action: self.action,
+            target_type: self.target_type,
+            target_id: self.target_id,
+            request_id: self.request_id,
+            client_addr: self.client_addr,
+            details: self.details.0,
+            created_at: self.created_at,
+            prev_hash: self.prev_hash.unwrap_or_default(),
+            hash: self.hash.unwrap_or_default(),
+        }
+    }
+}
 
 const KEY_COLUMNS: &str =
     "k.id, k.platform_id, k.livemode, k.lookup_prefix, k.description, k.created_at, k.revoked_at";
@@ -812,26 +854,8 @@ impl Backend {
         chain: &crate::audit::AuditChain,
         filter: Option<(Mode, Option<i64>, i64)>,
     ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            platform_id: String,
-            platform_seq: Option<i64>,
-            id: String,
-            livemode: Option<bool>,
-            actor_type: String,
-            actor_id: Option<String>,
-            action: String,
-            target_type: String,
-            target_id: String,
-            request_id: Option<String>,
-            client_addr: Option<String>,
-            details: Json<Value>,
-            created_at: DateTime<Utc>,
-            prev_hash: Option<String>,
-            hash: Option<String>,
-        }
         let (log, heads) = chain.tables();
-        let rows: Vec<Row> = match filter {
+        let rows: Vec<ChainRecord> = match filter {
             None => {
                 sqlx::query_as(&format!(
                     "{AUDIT_SELECT} {log} WHERE platform_id = $1 ORDER BY platform_seq, seq"
@@ -859,26 +883,7 @@ impl Backend {
         .bind(chain.key())
         .fetch_optional(&self.pool)
         .await?;
-        let rows = rows
-            .into_iter()
-            .map(|r| crate::audit::ChainRow {
-                platform_id: r.platform_id,
-                platform_seq: r.platform_seq.unwrap_or(0),
-                id: r.id,
-                livemode: r.livemode,
-                actor_type: r.actor_type,
-                actor_id: r.actor_id,
-                action: r.action,
-                target_type: r.target_type,
-                target_id: r.target_id,
-                request_id: r.request_id,
-                client_addr: r.client_addr,
-                details: r.details.0,
-                created_at: r.created_at,
-                prev_hash: r.prev_hash.unwrap_or_default(),
-                hash: r.hash.unwrap_or_default(),
-            })
-            .collect();
+        let rows = rows.into_iter().map(ChainRecord::into_row).collect();
         Ok((rows, head))
     }
 

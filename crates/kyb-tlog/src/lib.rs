@@ -19,6 +19,7 @@ use signed_note::{Note, Signer, StandardSigner, StandardVerifier, VerifierList};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+pub use tlog_tiles::tlog::Error as TreeError;
 pub use tlog_tiles::{
     check_record, check_tree, prove_record, prove_tree, record_hash, stored_hash_count,
     stored_hashes_for_record_hash, tree_hash, Checkpoint, Hash, HashReader, RecordProof, TreeProof,

@@ -159,3 +159,88 @@ db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
     .await;
     assert_eq!(err["param"], "starting_after");
 });
+
+// The transparency log's sealing (issue 14, step 2 in progress): committed rows become leaves
+// in chain order, each sealing signs a checkpoint, every row has an inclusion proof against it
+// and every checkpoint extends the one before; a second sealer finds nothing to do.
+db_test!(
+    sealed_rows_are_provably_in_signed_checkpoints,
+    |app| async move {
+        let origin = format!("kyb.test/audit/{}", app.platform);
+        let key = kyb_tlog::CheckpointKey::derive(b"the server secret", &origin).unwrap();
+        let store = &app.state.store;
+        let sign = |size, root| key.sign(size, root).map_err(|e| e.to_string());
+        app.create_customer().await;
+        let first = store
+            .seal_audit(&app.platform, 1000, app.clock.now(), sign)
+            .await
+            .unwrap()
+            .expect("rows to seal");
+        // platform.created, api_key.created, business_customer.created, kyb_link.created
+        assert_eq!(first.tree_size, 4);
+        let opened = kyb_tlog::open_checkpoint(&first.note, key.verifier_key()).unwrap();
+        assert_eq!((opened.size(), *opened.hash()), (4, first.root));
+        assert!(store
+            .seal_audit(&app.platform, 1000, app.clock.now(), sign)
+            .await
+            .unwrap()
+            .is_none());
+
+        app.create_customer().await;
+        app.create_customer().await;
+        // Sealed in steps of two: each step is a checkpoint.
+        let mut last = first.clone();
+        while let Some(c) = store
+            .seal_audit(&app.platform, 2, app.clock.now(), sign)
+            .await
+            .unwrap()
+        {
+            assert!(c.tree_size <= last.tree_size + 2);
+            last = c;
+        }
+        assert_eq!(last.tree_size, 8);
+        assert_eq!(
+            store
+                .audit_checkpoint(&app.platform, None)
+                .await
+                .unwrap()
+                .unwrap(),
+            last
+        );
+
+        // Every row is in the newest tree, by a proof made of stored hashes alone.
+        let (rows, _) = store
+            .audit_chain(&kyb_store::audit::AuditChain::Platform(
+                app.platform.clone(),
+            ))
+            .await
+            .unwrap();
+        for (n, row) in rows.iter().enumerate() {
+            let n = n as u64;
+            let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_record(8, n, r));
+            let hashes = store
+                .audit_tree_hashes(&app.platform, &indexes)
+                .await
+                .unwrap();
+            let proof = kyb_tlog::prove_record(8, n, &hashes).unwrap();
+            let leaf = kyb_tlog::record_hash(&row.leaf_bytes());
+            kyb_tlog::check_record(&proof, 8, last.root, n, leaf).unwrap();
+        }
+        // The newest tree extends the first.
+        let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_tree(8, 4, r));
+        let hashes = store
+            .audit_tree_hashes(&app.platform, &indexes)
+            .await
+            .unwrap();
+        let proof = kyb_tlog::prove_tree(8, 4, &hashes).unwrap();
+        kyb_tlog::check_tree(&proof, 8, last.root, 4, first.root).unwrap();
+        assert_eq!(
+            store
+                .audit_checkpoint(&app.platform, Some(4))
+                .await
+                .unwrap()
+                .unwrap(),
+            first
+        );
+    }
+);

@@ -62,6 +62,9 @@ mod repo_scrub;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repo_branding.rs"]
 mod repo_branding;
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_tlog.rs"]
+mod repo_tlog;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
