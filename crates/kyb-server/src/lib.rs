@@ -16,6 +16,7 @@ pub mod input;
 pub mod links;
 pub mod metrics;
 pub mod request_id;
+pub mod transparency;
 pub mod web;
 pub mod webhooks;
 pub mod workers;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub signin: Arc<console::signin::SignInGuard>,
     /// Encrypts and opens webhook endpoint secrets.
     pub webhook_secrets: webhooks::signing::SecretBox,
+    /// Each platform's transparency log: names, checkpoint keys, sealing.
+    pub audit_logs: Arc<transparency::AuditLogs>,
     /// The current sanctions list, indexed.
     pub sanctions: Arc<checks::ListCache>,
     /// Company registries by country.
@@ -246,6 +249,7 @@ impl Application {
             );
             registries.push(Arc::new(registry));
         }
+        let audit_logs = Arc::new(transparency::AuditLogs::new(secret.clone(), &public_url));
         let links = LinkSigner::new(secret, public_url.clone());
         let documents = documents_store(&config)?;
         let api_limits = Arc::new(auth::ApiLimits::new(
@@ -268,6 +272,7 @@ impl Application {
             metrics: Arc::default(),
             api_limits,
             webhook_secrets,
+            audit_logs,
             sanctions: Arc::new(checks::ListCache::default()),
             registries: Arc::new(registries),
         };
@@ -313,6 +318,10 @@ impl Application {
             workers.push(watch.watch(
                 "check_runner",
                 checks::CheckRunner::new(self.state.clone()).spawn(stop_rx.clone()),
+            ));
+            workers.push(watch.watch(
+                "audit_sealer",
+                transparency::AuditSealer::new(self.state.clone()).spawn(stop_rx.clone()),
             ));
         }
         let store = self.state.store.clone();

@@ -1,5 +1,6 @@
 //! The platform-facing JSON API under `/v2`. One module per resource; merged here.
 
+pub mod audit_checkpoints;
 pub mod audit_logs;
 pub mod business_customer;
 pub mod events;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(business_customer::router())
         .merge(events::router())
         .merge(audit_logs::router())
+        .merge(audit_checkpoints::router())
         .merge(platform_branding::router())
         .merge(webhook_endpoints::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
@@ -91,6 +93,7 @@ impl Modify for Security {
         events::list,
         events::retrieve,
         audit_logs::list,
+        audit_checkpoints::retrieve,
         webhook_endpoints::create,
         webhook_endpoints::list,
         webhook_endpoints::retrieve,

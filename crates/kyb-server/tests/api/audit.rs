@@ -244,3 +244,58 @@ db_test!(
         );
     }
 );
+
+// A platform fetches its log's signed checkpoint; it covers every row written before, verifies
+// with the key it names, and a later one extends it.
+db_test!(
+    a_platform_holds_signed_checkpoints_of_its_log,
+    |app| async move {
+        app.create_customer().await;
+        let get = || async {
+            let v: serde_json::Value = app.get("/v2/audit/checkpoint").await.json().await.unwrap();
+            v["data"].clone()
+        };
+        let first = get().await;
+        assert_eq!(first["object"], "audit_checkpoint");
+        assert_eq!(first["tree_size"], 4, "{first}");
+        let origin = first["origin"].as_str().unwrap();
+        assert!(
+            origin.ends_with(&format!("/audit/{}", app.platform)),
+            "{origin}"
+        );
+        let key = first["verifier_key"].as_str().unwrap();
+        let opened = kyb_tlog::open_checkpoint(first["note"].as_str().unwrap(), key).unwrap();
+        assert_eq!(opened.size(), 4);
+        assert_eq!(
+            opened.hash().to_string(),
+            first["root_hash"].as_str().unwrap()
+        );
+
+        app.create_customer().await;
+        let second = get().await;
+        assert_eq!(second["tree_size"], 6);
+        assert_eq!(
+            second["verifier_key"], first["verifier_key"],
+            "one key per log"
+        );
+        let newer = kyb_tlog::open_checkpoint(second["note"].as_str().unwrap(), key).unwrap();
+        let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_tree(6, 4, r));
+        let hashes = app
+            .state
+            .store
+            .audit_tree_hashes(&app.platform, &indexes)
+            .await
+            .unwrap();
+        let proof = kyb_tlog::prove_tree(6, 4, &hashes).unwrap();
+        kyb_tlog::check_tree(&proof, 6, *newer.hash(), 4, *opened.hash()).unwrap();
+        // The sealer finds nothing more to do; the same checkpoint is served again.
+        assert_eq!(
+            kyb_server::transparency::AuditSealer::new(app.state.clone())
+                .run_once()
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(get().await, second);
+    }
+);
