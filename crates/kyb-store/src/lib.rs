@@ -671,6 +671,15 @@ impl Store {
         on_backend!(self, b => b.audit_checkpoint(platform_id.as_str(), tree_size).await)
     }
 
+    /// One audit row the scope may see, by id.
+    pub async fn audit_row(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<Option<audit::ChainRow>, StoreError> {
+        on_backend!(self, b => b.audit_row(scope.platform_id.as_str(), scope.mode.is_live(), id).await)
+    }
+
     /// Stored hashes of the platform's tree (what a root or a proof reads; see
     /// `kyb_tlog::needed`).
     pub async fn audit_tree_hashes(

@@ -174,6 +174,25 @@ impl Backend {
         .transpose()
     }
 
+    /// One audit row a key of `mode` may see (that mode's or platform-wide), by id.
+    pub async fn audit_row(
+        &self,
+        platform: &str,
+        live: bool,
+        id: &str,
+    ) -> Result<Option<crate::audit::ChainRow>, StoreError> {
+        let row: Option<ChainRecord> = sqlx::query_as(&format!(
+            "{AUDIT_SELECT} audit_log WHERE platform_id = $1 AND id = $2 \
+             AND (livemode IS NULL OR livemode = $3)"
+        ))
+        .bind(platform)
+        .bind(id)
+        .bind(live)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(ChainRecord::into_row))
+    }
+
     /// The stored hashes of the platform's tree at these indexes (what a proof reads).
     pub async fn audit_tree_hashes(
         &self,

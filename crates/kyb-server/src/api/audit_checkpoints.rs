@@ -2,20 +2,78 @@
 //! (issue 14, in progress). A platform that keeps the checkpoints it receives can later show
 //! that kyb's history of its audit rows was rewritten: any later checkpoint must extend it.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use chrono::SecondsFormat;
-use serde::Serialize;
-use utoipa::ToSchema;
+use kyb_domain::PlatformId;
+use kyb_store::StoredCheckpoint;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody, Result};
+use crate::extract::ApiQuery;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v2/audit/checkpoint", get(retrieve))
+    Router::new()
+        .route("/v2/audit/checkpoint", get(retrieve))
+        .route("/v2/audit/consistency", get(consistency))
+        .route("/v2/audit_logs/{audit_log_id}/proof", get(inclusion))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A tree size named in the query: a whole number of at least 1.
+fn tree_size(name: &str, raw: Option<&str>) -> Result<Option<u64>> {
+    raw.map(|raw| {
+        raw.parse::<u64>()
+            .ok()
+            .filter(|n| (1..=i64::MAX as u64).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "parameter_invalid",
+                    name,
+                    format!("{name} must be a whole number of at least 1, got {raw:?}"),
+                )
+            })
+    })
+    .transpose()
+}
+
+/// The checkpoint of `size` leaves (the newest when `None`), after sealing what was committed.
+async fn checkpoint_of(
+    state: &AppState,
+    platform: &PlatformId,
+    param: &str,
+    size: Option<u64>,
+) -> Result<StoredCheckpoint> {
+    let newest = state
+        .audit_logs
+        .seal(state, platform)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the audit log has no rows yet"))?;
+    match size {
+        None => Ok(newest),
+        Some(n) => state
+            .store
+            .audit_checkpoint(platform, Some(n))
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "parameter_invalid",
+                    param,
+                    format!(
+                        "{param} must be the size of a checkpoint of this log; the newest is {}",
+                        newest.tree_size
+                    ),
+                )
+            }),
+    }
 }
 
 /// A signed checkpoint: the size and root of the platform's audit tree (RFC 6962), as a C2SP
@@ -79,12 +137,195 @@ pub async fn retrieve(
             object: "audit_checkpoint",
             origin: state.audit_logs.origin(platform),
             tree_size: checkpoint.tree_size,
-            root_hash: base64::engine::general_purpose::STANDARD.encode(checkpoint.root.0),
+            root_hash: b64(&checkpoint.root.0),
             note: checkpoint.note,
             verifier_key: key.verifier_key().to_owned(),
             created_at: checkpoint
                 .created_at
                 .to_rfc3339_opts(SecondsFormat::Secs, true),
+        },
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionParams {
+    /// The size of a checkpoint of this log (one the platform holds); the newest when absent.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    tree_size: Option<String>,
+}
+
+/// Proof that an audit row is a leaf of the tree of a checkpoint (RFC 6962 §2.1.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProofObject {
+    /// Always `audit_inclusion_proof`.
+    pub object: &'static str,
+    /// `aud_…`
+    pub audit_log_id: String,
+    /// The row's place in the tree, from 0.
+    pub leaf_index: u64,
+    /// The leaf's hash, base64: SHA-256 of 0x00 and the row's canonical form.
+    pub leaf_hash: String,
+    pub tree_size: u64,
+    /// The sibling hashes from the leaf up, base64.
+    pub proof: Vec<String>,
+    /// The checkpoint the proof leads to, as signed.
+    pub checkpoint: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProofResponse {
+    /// Always `success`.
+    pub status: &'static str,
+    pub data: InclusionProofObject,
+}
+
+/// Prove that an audit row is in the log.
+///
+/// The proof leads from the row's leaf to the root of a checkpoint: the newest, or the one of
+/// `tree_size` leaves (which must hold the row).
+#[utoipa::path(
+    get,
+    path = "/v2/audit_logs/{audit_log_id}/proof",
+    operation_id = "prove_audit_log_inclusion",
+    tag = "audit_logs",
+    params(("audit_log_id" = String, Path, pattern = "^aud_[A-Za-z0-9]{1,64}$", description = "`aud_…`"), InclusionParams),
+    responses(
+        (status = 200, description = "The inclusion proof", body = InclusionProofResponse),
+        (status = 400, description = "`tree_size` is not the size of a checkpoint of this log, or the row is not in that tree; an unknown parameter; a path that is not readable text", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such audit row for this key", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn inclusion(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<InclusionParams>,
+) -> Result<Json<InclusionProofResponse>> {
+    let platform = &auth.scope.platform_id;
+    let size = tree_size("tree_size", params.tree_size.as_deref())?;
+    let row = state
+        .store
+        .audit_row(&auth.scope, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no such audit row: {id}")))?;
+    let checkpoint = checkpoint_of(&state, platform, "tree_size", size).await?;
+    let (t, n) = (checkpoint.tree_size, (row.platform_seq - 1).max(0) as u64);
+    if n >= t {
+        return Err(ApiError::invalid(
+            "parameter_invalid",
+            "tree_size",
+            format!(
+                "the tree of {t} rows does not hold this row yet (it is row {})",
+                n + 1
+            ),
+        ));
+    }
+    let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_record(t, n, r));
+    let hashes = state.store.audit_tree_hashes(platform, &indexes).await?;
+    let proof = kyb_tlog::prove_record(t, n, &hashes).map_err(ApiError::internal)?;
+    Ok(Json(InclusionProofResponse {
+        status: "success",
+        data: InclusionProofObject {
+            object: "audit_inclusion_proof",
+            audit_log_id: row.id.clone(),
+            leaf_index: n,
+            leaf_hash: b64(&kyb_tlog::record_hash(&row.leaf_bytes()).0),
+            tree_size: t,
+            proof: proof.iter().map(|h| b64(&h.0)).collect(),
+            checkpoint: checkpoint.note,
+        },
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyParams {
+    /// The size of the older checkpoint.
+    #[param(value_type = u64, minimum = 1)]
+    from: Option<String>,
+    /// The size of the newer checkpoint; the newest when absent.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    to: Option<String>,
+}
+
+/// Proof that a later tree extends an earlier one (RFC 6962 §2.1.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProofObject {
+    /// Always `audit_consistency_proof`.
+    pub object: &'static str,
+    pub from: u64,
+    pub to: u64,
+    /// The hashes that link the two roots, base64.
+    pub proof: Vec<String>,
+    /// Both checkpoints, as signed.
+    pub from_checkpoint: String,
+    pub to_checkpoint: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProofResponse {
+    /// Always `success`.
+    pub status: &'static str,
+    pub data: ConsistencyProofObject,
+}
+
+/// Prove that the log only grew between two checkpoints.
+#[utoipa::path(
+    get,
+    path = "/v2/audit/consistency",
+    operation_id = "prove_audit_consistency",
+    tag = "audit_logs",
+    params(ConsistencyParams),
+    responses(
+        (status = 200, description = "The consistency proof", body = ConsistencyProofResponse),
+        (status = 400, description = "`from` missing, or `from` or `to` not the size of a checkpoint of this log, or `from` over `to`; an unknown parameter", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: the log has no rows yet", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn consistency(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<ConsistencyParams>,
+) -> Result<Json<ConsistencyProofResponse>> {
+    let platform = &auth.scope.platform_id;
+    let from = tree_size("from", params.from.as_deref())?.ok_or_else(|| {
+        ApiError::invalid(
+            "parameter_missing",
+            "from",
+            "from is required: the size of the older checkpoint",
+        )
+    })?;
+    let to = tree_size("to", params.to.as_deref())?;
+    let newer = checkpoint_of(&state, platform, "to", to).await?;
+    let older = checkpoint_of(&state, platform, "from", Some(from)).await?;
+    if older.tree_size > newer.tree_size {
+        return Err(ApiError::invalid(
+            "parameter_invalid",
+            "from",
+            format!(
+                "from ({}) must not be over to ({})",
+                older.tree_size, newer.tree_size
+            ),
+        ));
+    }
+    let (t, n) = (newer.tree_size, older.tree_size);
+    let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_tree(t, n, r));
+    let hashes = state.store.audit_tree_hashes(platform, &indexes).await?;
+    let proof = kyb_tlog::prove_tree(t, n, &hashes).map_err(ApiError::internal)?;
+    Ok(Json(ConsistencyProofResponse {
+        status: "success",
+        data: ConsistencyProofObject {
+            object: "audit_consistency_proof",
+            from: n,
+            to: t,
+            proof: proof.iter().map(|h| b64(&h.0)).collect(),
+            from_checkpoint: older.note,
+            to_checkpoint: newer.note,
         },
     }))
 }

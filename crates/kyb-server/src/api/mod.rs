@@ -94,6 +94,8 @@ impl Modify for Security {
         events::retrieve,
         audit_logs::list,
         audit_checkpoints::retrieve,
+        audit_checkpoints::inclusion,
+        audit_checkpoints::consistency,
         webhook_endpoints::create,
         webhook_endpoints::list,
         webhook_endpoints::retrieve,

@@ -299,3 +299,94 @@ db_test!(
         assert_eq!(get().await, second);
     }
 );
+
+// What a platform checks itself: each of its rows is in a signed checkpoint, and each later
+// checkpoint extends the earlier, with kyb's answers alone and the log's public key.
+db_test!(a_platform_proves_rows_and_growth_itself, |app| async move {
+    use base64::Engine;
+    let b64 = |s: &serde_json::Value| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s.as_str().unwrap())
+            .unwrap();
+        kyb_tlog::Hash(bytes.try_into().unwrap())
+    };
+    let json = |r: reqwest::Response| async move { r.json::<serde_json::Value>().await.unwrap() };
+    app.create_customer().await;
+    let first = json(app.get("/v2/audit/checkpoint").await).await["data"].clone();
+    let key = first["verifier_key"].as_str().unwrap().to_owned();
+    app.create_customer().await;
+
+    let rows = json(app.get("/v2/audit_logs?limit=100").await).await["data"].clone();
+    for row in rows.as_array().unwrap() {
+        let id = row["id"].as_str().unwrap();
+        let p = json(app.get(&format!("/v2/audit_logs/{id}/proof")).await).await["data"].clone();
+        let checkpoint =
+            kyb_tlog::open_checkpoint(p["checkpoint"].as_str().unwrap(), &key).unwrap();
+        let proof: Vec<kyb_tlog::Hash> = p["proof"].as_array().unwrap().iter().map(b64).collect();
+        kyb_tlog::check_record(
+            &proof,
+            checkpoint.size(),
+            *checkpoint.hash(),
+            p["leaf_index"].as_u64().unwrap(),
+            b64(&p["leaf_hash"]),
+        )
+        .unwrap();
+    }
+    let c = json(
+        app.get(&format!(
+            "/v2/audit/consistency?from={}",
+            first["tree_size"]
+        ))
+        .await,
+    )
+    .await["data"]
+        .clone();
+    let older = kyb_tlog::open_checkpoint(c["from_checkpoint"].as_str().unwrap(), &key).unwrap();
+    let newer = kyb_tlog::open_checkpoint(c["to_checkpoint"].as_str().unwrap(), &key).unwrap();
+    let proof: Vec<kyb_tlog::Hash> = c["proof"].as_array().unwrap().iter().map(b64).collect();
+    kyb_tlog::check_tree(
+        &proof,
+        newer.size(),
+        *newer.hash(),
+        older.size(),
+        *older.hash(),
+    )
+    .unwrap();
+    assert_eq!((older.size(), newer.size()), (4, 6));
+
+    // Sizes that are no checkpoint, a row the tree of that size does not hold, and a row of
+    // the other mode are refused with what to send instead.
+    let first_row = rows.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let newest_row = rows.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (path, param) in [
+        (
+            format!("/v2/audit_logs/{first_row}/proof?tree_size=5"),
+            "tree_size",
+        ),
+        (
+            format!("/v2/audit_logs/{newest_row}/proof?tree_size=4"),
+            "tree_size",
+        ),
+        ("/v2/audit/consistency?from=5".to_owned(), "from"),
+        ("/v2/audit/consistency?from=6&to=4".to_owned(), "from"),
+        ("/v2/audit/consistency".to_owned(), "from"),
+        ("/v2/audit/consistency?from=0".to_owned(), "from"),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status(), 400, "{path}");
+        let e = json(r).await;
+        assert_eq!(e["error"]["param"], param, "{path}: {e}");
+    }
+    assert_error(
+        app.get("/v2/audit_logs/aud_doesnotexist/proof").await,
+        404,
+        "resource_missing",
+    )
+    .await;
+});
