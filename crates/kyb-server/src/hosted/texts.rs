@@ -88,7 +88,7 @@ pub fn country_name(tr: Tr, alpha3: &str) -> String {
     }
 }
 
-/// The roles a person may have, as (value, name).
+/// The roles a person may have (their names are the catalog's `role-…`).
 pub const ROLES: [&str; 4] = ["director", "officer", "shareholder", "other"];
 
 pub fn role_label(tr: Tr, role: &str) -> String {
