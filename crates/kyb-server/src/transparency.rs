@@ -58,13 +58,19 @@ impl AuditLogs {
             .key(platform)
             .map_err(|e| StoreError::Corrupt(format!("the checkpoint key: {e}")))?;
         let sign = |size, root| key.sign(size, root).map_err(|e| e.to_string());
-        while state
+        let mut newest = None;
+        while let Some(c) = state
             .store
             .seal_audit(platform, SEAL_BATCH, state.clock.now(), &sign)
             .await?
-            .is_some()
-        {}
-        state.store.audit_checkpoint(platform, None).await
+        {
+            newest = Some(c);
+        }
+        // Nothing new: the newest is the one stored before.
+        match newest {
+            Some(c) => Ok(Some(c)),
+            None => state.store.audit_checkpoint(platform, None).await,
+        }
     }
 }
 

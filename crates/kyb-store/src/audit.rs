@@ -3,7 +3,7 @@
 //! chain and names the first row that was edited, removed or added out of turn.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// One audit chain: a platform's, or the installation's own (operator accounts, which belong to
@@ -110,52 +110,45 @@ impl ChainRow {
     /// SHA-256 (hex) of the canonical form: a JSON array of the fields in a fixed order, time in
     /// RFC 3339 with microseconds, details as canonical JSON, the previous hash last.
     pub fn compute_hash(&self) -> String {
-        let form = serde_json::json!([
-            "kyb-audit-v1",
-            self.platform_id,
-            self.platform_seq,
-            self.id,
-            self.livemode,
-            self.actor_type,
-            self.actor_id,
-            self.action,
-            self.target_type,
-            self.target_id,
-            self.request_id,
-            self.client_addr,
-            self.details,
-            self.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-            self.prev_hash,
-        ]);
+        let mut form = vec![
+            json!("kyb-audit-v1"),
+            json!(self.platform_id),
+            json!(self.platform_seq),
+        ];
+        form.extend(self.content());
+        form.push(json!(self.prev_hash));
         let mut bytes = Vec::new();
-        canonical_json(&form, &mut bytes);
+        canonical_json(&Value::Array(form), &mut bytes);
         hex::encode(Sha256::digest(&bytes))
     }
-}
 
-impl ChainRow {
     /// The row as a leaf of its platform's transparency log: the canonical form of its content
     /// without the chain's fields (number, previous hash), so that a leaf stays the same when
     /// the chain is gone and the log alone orders the rows.
     pub fn leaf_bytes(&self) -> Vec<u8> {
-        let form = serde_json::json!([
-            "kyb-audit-leaf-v1",
-            self.platform_id,
-            self.id,
-            self.livemode,
-            self.actor_type,
-            self.actor_id,
-            self.action,
-            self.target_type,
-            self.target_id,
-            self.request_id,
-            self.client_addr,
-            self.details,
-            self.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        ]);
+        let mut form = vec![json!("kyb-audit-leaf-v1"), json!(self.platform_id)];
+        form.extend(self.content());
         let mut bytes = Vec::new();
-        canonical_json(&form, &mut bytes);
+        canonical_json(&Value::Array(form), &mut bytes);
         bytes
+    }
+
+    /// What the row says, in the fixed order both forms use: id, mode, actor, action, target,
+    /// request, details, and the time in RFC 3339 with microseconds.
+    fn content(&self) -> [Value; 11] {
+        [
+            json!(self.id),
+            json!(self.livemode),
+            json!(self.actor_type),
+            json!(self.actor_id),
+            json!(self.action),
+            json!(self.target_type),
+            json!(self.target_id),
+            json!(self.request_id),
+            json!(self.client_addr),
+            self.details.clone(),
+            json!(self.created_at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        ]
     }
 }
 
@@ -254,6 +247,28 @@ mod tests {
                 row
             })
             .collect()
+    }
+
+    /// The hashed forms are a format: rows hashed before must verify after. Pinned here, field
+    /// by field, as they were written.
+    #[test]
+    fn the_hashed_forms_do_not_change() {
+        let row = &chain(1)[0];
+        let mut bytes = Vec::new();
+        let created = "2023-11-14T22:13:21.123456Z";
+        canonical_json(
+            &json!(["kyb-audit-v1", "plat_1", 1, "aud_1", false, "api_key", "key_1",
+                "business_customer.created", "business_customer", "cust_1", null, "127.0.0.1",
+                {"a": [true, null], "b": 1}, created, GENESIS]),
+            &mut bytes,
+        );
+        assert_eq!(row.hash, hex::encode(Sha256::digest(&bytes)));
+        assert_eq!(
+            String::from_utf8(row.leaf_bytes()).unwrap(),
+            format!(
+                r#"["kyb-audit-leaf-v1","plat_1","aud_1",false,"api_key","key_1","business_customer.created","business_customer","cust_1",null,"127.0.0.1",{{"a":[true,null],"b":1}},"{created}"]"#
+            )
+        );
     }
 
     #[test]

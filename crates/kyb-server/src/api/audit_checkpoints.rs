@@ -45,20 +45,26 @@ fn tree_size(name: &str, raw: Option<&str>) -> Result<Option<u64>> {
     .transpose()
 }
 
-/// The checkpoint of `size` leaves (the newest when `None`), after sealing what was committed.
-async fn checkpoint_of(
-    state: &AppState,
-    platform: &PlatformId,
-    param: &str,
-    size: Option<u64>,
-) -> Result<StoredCheckpoint> {
-    let newest = state
+/// The newest checkpoint, after sealing what was committed.
+async fn newest(state: &AppState, platform: &PlatformId) -> Result<StoredCheckpoint> {
+    state
         .audit_logs
         .seal(state, platform)
         .await?
-        .ok_or_else(|| ApiError::not_found("the audit log has no rows yet"))?;
+        .ok_or_else(|| ApiError::not_found("the audit log has no rows yet"))
+}
+
+/// The checkpoint of `size` leaves (`newest` when `None`), named by the parameter `param`.
+async fn checkpoint_of(
+    state: &AppState,
+    platform: &PlatformId,
+    newest: &StoredCheckpoint,
+    param: &str,
+    size: Option<u64>,
+) -> Result<StoredCheckpoint> {
     match size {
-        None => Ok(newest),
+        None => Ok(newest.clone()),
+        Some(n) if n == newest.tree_size => Ok(newest.clone()),
         Some(n) => state
             .store
             .audit_checkpoint(platform, Some(n))
@@ -74,6 +80,11 @@ async fn checkpoint_of(
                 )
             }),
     }
+}
+
+/// Base64 of each hash of a proof.
+fn encoded(proof: &[kyb_tlog::Hash]) -> Vec<String> {
+    proof.iter().map(|h| b64(&h.0)).collect()
 }
 
 /// A signed checkpoint: the size and root of the platform's audit tree (RFC 6962), as a C2SP
@@ -125,11 +136,7 @@ pub async fn retrieve(
     auth: Authenticated,
 ) -> Result<Json<CheckpointResponse>> {
     let platform = &auth.scope.platform_id;
-    let checkpoint = state
-        .audit_logs
-        .seal(&state, platform)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the audit log has no rows yet"))?;
+    let checkpoint = newest(&state, platform).await?;
     let key = state.audit_logs.key(platform).map_err(ApiError::internal)?;
     Ok(Json(CheckpointResponse {
         status: "success",
@@ -211,7 +218,8 @@ pub async fn inclusion(
         .audit_row(&auth.scope, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no such audit row: {id}")))?;
-    let checkpoint = checkpoint_of(&state, platform, "tree_size", size).await?;
+    let newest = newest(&state, platform).await?;
+    let checkpoint = checkpoint_of(&state, platform, &newest, "tree_size", size).await?;
     let (t, n) = (checkpoint.tree_size, (row.platform_seq - 1).max(0) as u64);
     if n >= t {
         return Err(ApiError::invalid(
@@ -234,7 +242,7 @@ pub async fn inclusion(
             leaf_index: n,
             leaf_hash: b64(&kyb_tlog::record_hash(&row.leaf_bytes()).0),
             tree_size: t,
-            proof: proof.iter().map(|h| b64(&h.0)).collect(),
+            proof: encoded(&proof),
             checkpoint: checkpoint.note,
         },
     }))
@@ -301,8 +309,9 @@ pub async fn consistency(
         )
     })?;
     let to = tree_size("to", params.to.as_deref())?;
-    let newer = checkpoint_of(&state, platform, "to", to).await?;
-    let older = checkpoint_of(&state, platform, "from", Some(from)).await?;
+    let newest = newest(&state, platform).await?;
+    let newer = checkpoint_of(&state, platform, &newest, "to", to).await?;
+    let older = checkpoint_of(&state, platform, &newest, "from", Some(from)).await?;
     if older.tree_size > newer.tree_size {
         return Err(ApiError::invalid(
             "parameter_invalid",
@@ -323,7 +332,7 @@ pub async fn consistency(
             object: "audit_consistency_proof",
             from: n,
             to: t,
-            proof: proof.iter().map(|h| b64(&h.0)).collect(),
+            proof: encoded(&proof),
             from_checkpoint: older.note,
             to_checkpoint: newer.note,
         },

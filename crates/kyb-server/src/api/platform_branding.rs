@@ -147,6 +147,32 @@ fn response<'a>(
     }
 }
 
+/// One change of the brand for the platform itself: a live key, the idempotency record of
+/// `method path` with `fingerprint`, the change in one transaction with its audit row.
+async fn change(
+    state: &AppState,
+    auth: &Authenticated,
+    ctx: &RequestContext,
+    key: kyb_domain::IdempotencyKey,
+    (method, path, fingerprint): (Method, &str, Option<&serde_json::Value>),
+    update: BrandingUpdate<'_>,
+) -> Result<Response> {
+    live_only(auth)?;
+    let idem = state.idempotency(key, &method, path, auth.mode(), fingerprint);
+    let outcome = state
+        .store
+        .change_platform_branding_idempotent(
+            &auth.scope,
+            update,
+            &idem,
+            &auth.audit_context(ctx, state.clock.now()),
+            response(state, auth),
+        )
+        .await
+        .map_err(refused)?;
+    respond(outcome)
+}
+
 /// Retrieve the platform's brand.
 #[utoipa::path(
     get,
@@ -200,9 +226,6 @@ pub async fn update(
     ctx: RequestContext,
     body: ApiJson<UpdateBrandingRequest>,
 ) -> Result<Response> {
-    live_only(&auth)?;
-    let now = state.clock.now();
-    let idem = state.idempotency(key, &Method::POST, PATH, auth.mode(), body.raw.as_ref());
     let r = body.value;
     let update = Branding {
         display_name: r.display_name,
@@ -215,18 +238,16 @@ pub async fn update(
         language: r.language,
         logo_sha256: None,
     };
-    let outcome = state
-        .store
-        .change_platform_branding_idempotent(
-            &auth.scope,
-            BrandingUpdate::Values(update),
-            &idem,
-            &auth.audit_context(&ctx, now),
-            response(&state, &auth),
-        )
-        .await
-        .map_err(refused)?;
-    respond(outcome)
+    let request = (Method::POST, PATH, body.raw.as_ref());
+    change(
+        &state,
+        &auth,
+        &ctx,
+        key,
+        request,
+        BrandingUpdate::Values(update),
+    )
+    .await
 }
 
 /// Set the platform's logo.
@@ -257,30 +278,19 @@ pub async fn set_logo(
     ctx: RequestContext,
     body: Bytes,
 ) -> Result<Response> {
-    live_only(&auth)?;
-    let now = state.clock.now();
     // The same image is the same request, whatever its content-type header said.
     let fingerprint =
         json!({ "logo_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)) });
-    let idem = state.idempotency(
+    let request = (Method::POST, LOGO_PATH, Some(&fingerprint));
+    change(
+        &state,
+        &auth,
+        &ctx,
         key,
-        &Method::POST,
-        LOGO_PATH,
-        auth.mode(),
-        Some(&fingerprint),
-    );
-    let outcome = state
-        .store
-        .change_platform_branding_idempotent(
-            &auth.scope,
-            BrandingUpdate::Logo(Some(&body)),
-            &idem,
-            &auth.audit_context(&ctx, now),
-            response(&state, &auth),
-        )
-        .await
-        .map_err(refused)?;
-    respond(outcome)
+        request,
+        BrandingUpdate::Logo(Some(&body)),
+    )
+    .await
 }
 
 /// Remove the platform's logo.
@@ -307,19 +317,14 @@ pub async fn remove_logo(
     OptionalIdempotency(key): OptionalIdempotency,
     ctx: RequestContext,
 ) -> Result<Response> {
-    live_only(&auth)?;
-    let now = state.clock.now();
-    let idem = state.idempotency(key, &Method::DELETE, LOGO_PATH, auth.mode(), None);
-    let outcome = state
-        .store
-        .change_platform_branding_idempotent(
-            &auth.scope,
-            BrandingUpdate::Logo(None),
-            &idem,
-            &auth.audit_context(&ctx, now),
-            response(&state, &auth),
-        )
-        .await
-        .map_err(refused)?;
-    respond(outcome)
+    let request = (Method::DELETE, LOGO_PATH, None);
+    change(
+        &state,
+        &auth,
+        &ctx,
+        key,
+        request,
+        BrandingUpdate::Logo(None),
+    )
+    .await
 }

@@ -188,7 +188,23 @@ fn parse_percent(raw: &str) -> Option<u16> {
 /// (accents aside: "États-Unis" among the E). The names are the short ones people type in a
 /// list ("United States", not "The United States Of America", which put "United Republic of
 /// Tanzania" first when typing "United").
-fn countries(tr: Tr) -> Vec<(&'static str, String)> {
+/// Made once per language: the nationality list is on every People page.
+fn countries(tr: Tr) -> &'static [(&'static str, String)] {
+    use std::sync::LazyLock;
+    static SORTED: LazyLock<Vec<Vec<(&'static str, String)>>> = LazyLock::new(|| {
+        crate::i18n::Lang::ALL
+            .iter()
+            .map(|&lang| sorted_countries(Tr::new(lang)))
+            .collect()
+    });
+    let at = crate::i18n::Lang::ALL
+        .iter()
+        .position(|l| *l == tr.lang)
+        .unwrap_or_default();
+    &SORTED[at]
+}
+
+fn sorted_countries(tr: Tr) -> Vec<(&'static str, String)> {
     use unicode_normalization::UnicodeNormalization;
     let key = |name: &str| -> String {
         name.nfd()
@@ -222,7 +238,7 @@ struct PeoplePage {
     form: PersonForm,
     form_action: String,
     editing: bool,
-    countries: Vec<(&'static str, String)>,
+    countries: &'static [(&'static str, String)],
     roles: Vec<(&'static str, String)>,
 }
 
@@ -236,7 +252,7 @@ struct EditPage {
     form: PersonForm,
     form_action: String,
     editing: bool,
-    countries: Vec<(&'static str, String)>,
+    countries: &'static [(&'static str, String)],
     roles: Vec<(&'static str, String)>,
 }
 

@@ -199,7 +199,6 @@ pub async fn start(
 ) -> Response {
     let now = state.clock.now();
     let token_hash = LinkSigner::token_hash(&token);
-    let anonymous = Ui::anonymous(&prefs);
     // Start pressed again (Back to the start page, or twice): nothing to start, go on where
     // this browser is. This writes nothing, so it needs no form token.
     let ui = match state.store.find_link(&token_hash, now).await {
@@ -211,8 +210,8 @@ pub async fn start(
             };
         }
         Ok(Some(link)) => link_ui(&prefs, &link),
-        Ok(None) => anonymous,
-        Err(e) => return internal_error(&anonymous, e),
+        Ok(None) => Ui::anonymous(&prefs),
+        Err(e) => return internal_error(&Ui::anonymous(&prefs), e),
     };
     let expected = cookie(&headers, START_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_token(&expected, form.get("csrf")) {
@@ -274,11 +273,12 @@ impl FromRequestParts<AppState> for CustomerSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let prefs = LangPrefs::from_headers(&parts.headers);
-        let anonymous = Ui::anonymous(&prefs);
+        // Built only for the pages of no platform: a live session's page never needs it.
+        let anonymous = || Ui::anonymous(&prefs);
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|v| !v.is_empty()) else {
             return Err(problem(
                 StatusCode::UNAUTHORIZED,
-                &anonymous,
+                &anonymous(),
                 "session-ended",
             ));
         };
@@ -314,12 +314,12 @@ impl FromRequestParts<AppState> for CustomerSession {
                 }
                 Ok(None) => Err(problem(
                     StatusCode::UNAUTHORIZED,
-                    &anonymous,
+                    &anonymous(),
                     "session-ended",
                 )),
-                Err(e) => Err(internal_error(&anonymous, e)),
+                Err(e) => Err(internal_error(&anonymous(), e)),
             },
-            Err(e) => Err(internal_error(&anonymous, e)),
+            Err(e) => Err(internal_error(&anonymous(), e)),
         }
     }
 }

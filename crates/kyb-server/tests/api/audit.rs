@@ -389,4 +389,35 @@ db_test!(a_platform_proves_rows_and_growth_itself, |app| async move {
         "resource_missing",
     )
     .await;
+    // A live row is not a test key's to prove (nor to see), though the tree holds it.
+    let live = create_key(
+        &app.state.store,
+        &app.clock,
+        &app.platform,
+        kyb_domain::Mode::Live,
+    )
+    .await;
+    let r = app
+        .create_as(
+            &live,
+            &new_idempotency_key(),
+            &body_with_email(&unique_email()).to_string(),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let live_rows = json(app.get_as(&live, "/v2/audit_logs?limit=1").await).await["data"].clone();
+    let live_row = live_rows[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(live_rows[0]["livemode"], true);
+    assert_error(
+        app.get(&format!("/v2/audit_logs/{live_row}/proof")).await,
+        404,
+        "resource_missing",
+    )
+    .await;
+    let p = json(
+        app.get_as(&live, &format!("/v2/audit_logs/{live_row}/proof"))
+            .await,
+    )
+    .await;
+    assert_eq!(p["data"]["audit_log_id"], live_row.as_str(), "{p}");
 });

@@ -258,6 +258,11 @@ async fn keyboard_reaches_everything(c: &Client, what: &str) {
     panic!("{what}: the Tab key never reaches {names}");
 }
 
+/// The text of the element the locator finds.
+async fn text_of(c: &Client, at: Locator<'_>) -> String {
+    c.find(at).await.unwrap().text().await.unwrap()
+}
+
 async fn fill(c: &Client, id: &str, value: &str) {
     let e = c.find(Locator::Id(id)).await.unwrap();
     e.clear().await.unwrap();
@@ -483,14 +488,7 @@ async fn run(postgres: bool) {
     keyboard_reaches_everything(&c, "the confirmation before removing a person").await;
     submit(&c, "a[href='/kyb/flow/people']").await;
     on_page(&c, "People").await;
-    assert!(c
-        .find(Locator::Css("table"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .contains("Ada Obi"));
+    assert!(text_of(&c, Locator::Css("table")).await.contains("Ada Obi"));
     submit(&c, "form[action='/kyb/flow/people/continue'] button").await;
 
     // Step 3: a real PDF from disk, three times.
@@ -512,13 +510,7 @@ async fn run(postgres: bool) {
         submit(&c, "form[enctype='multipart/form-data'] button").await;
         on_page(&c, "Documents").await;
     }
-    let uploaded = c
-        .find(Locator::Css("table"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let uploaded = text_of(&c, Locator::Css("table")).await;
     assert_eq!(uploaded.matches("PDF, ").count(), 3, "{uploaded}");
     assert!(
         !uploaded.contains("application/"),
@@ -673,13 +665,7 @@ async fn run_console(postgres: bool) {
     select(&c, "flag", "sanctions_hit").await;
     submit(&c, "#apply-filters").await;
     on_page(&c, "Review queue").await;
-    let count = c
-        .find(Locator::Id("queue-count"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let count = text_of(&c, Locator::Id("queue-count")).await;
     assert!(count.starts_with("1 case matches"), "{count}");
     accessible(&c, "the filtered queue").await;
     c.goto(&app.url("/console")).await.unwrap();
@@ -718,25 +704,13 @@ async fn run_console(postgres: bool) {
     .await;
     submit(&c, "#add-note").await;
     on_page(&c, "Acme Corp").await;
-    let notes = c
-        .find(Locator::Css("ol.notes"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notes = text_of(&c, Locator::Css("ol.notes")).await;
     assert!(notes.contains("registry extract"), "{notes}");
     // The decision is final: Approve asks for the box first (the browser refuses the form
     // without it, with no script).
     press(&c, "#approve").await;
     on_page(&c, "Acme Corp").await;
-    let status = c
-        .find(Locator::Id("status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = text_of(&c, Locator::Id("status")).await;
     assert_eq!(status, "in_review", "not approved without the box");
     press(&c, "#approve-confirm").await;
     submit(&c, "#approve").await;
@@ -750,13 +724,7 @@ async fn run_console(postgres: bool) {
     press(&c, "details.request-info summary").await;
     submit(&c, "#request-info").await;
     on_page(&c, "Beta Trading Ltd").await;
-    let why = c
-        .find(Locator::Css(".error-summary[data-refusal]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let why = text_of(&c, Locator::Css(".error-summary[data-refusal]")).await;
     assert!(why.contains("Pick at least one item"), "{why}");
     accessible(&c, "a refused form").await;
     press(&c, "input[value='documents.proof_of_address']").await;
@@ -790,13 +758,7 @@ async fn run_console(postgres: bool) {
         .await
         .unwrap();
     on_page(&customer, "Documents").await;
-    let asked = customer
-        .find(Locator::Id("asked"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let asked = text_of(&customer, Locator::Id("asked")).await;
     assert!(
         asked.contains("Please upload a proof of address from the last three months.")
             && asked.contains("Proof of business address: not changed yet"),
@@ -812,13 +774,7 @@ async fn run_console(postgres: bool) {
         .await
         .unwrap();
     on_page(&c, "Gamma Ltd").await;
-    let comparison = c
-        .find(Locator::Css("section.hit"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let comparison = text_of(&c, Locator::Css("section.hit")).await;
     assert!(
         comparison.contains("NASRALLAH, Hasan") && comparison.contains("31 Aug 1960"),
         "{comparison}"
@@ -897,13 +853,7 @@ async fn run_console(postgres: bool) {
     select(&c, "assign-to", &rev_id).await;
     submit(&c, "#assign").await;
     notice_saying(&c, "The case is assigned").await;
-    let assignee = c
-        .find(Locator::Id("assignee"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let assignee = text_of(&c, Locator::Id("assignee")).await;
     assert!(assignee.starts_with("rev@kyb.example"), "{assignee}");
     accessible(&c, "a case an admin assigned").await;
     c.goto(&app.url("/console/operators")).await.unwrap();
@@ -1062,13 +1012,7 @@ async fn walk_in_every_language(postgres: bool) {
         type_into(&c, "ownership", "60").await;
         enter(&c, "#person-form + form button[type=submit]").await;
         on_page(&c, &tr.t("step-people")).await;
-        let listed = c
-            .find(Locator::Css("table"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let listed = text_of(&c, Locator::Css("table")).await;
         for chosen in [
             tr.t("country-GHA"),
             tr.t("role-director"),

@@ -135,6 +135,14 @@ async fn customer(app: &TestApp, id: &str) -> Value {
         .unwrap()
 }
 
+/// The four steps' pages.
+const FLOW_PAGES: [&str; 4] = [
+    "/kyb/flow/business",
+    "/kyb/flow/people",
+    "/kyb/flow/documents",
+    "/kyb/flow/review",
+];
+
 pub(crate) const BUSINESS: [(&str, &str); 8] = [
     ("legal_name", "Acme Corp Solutions Ltd"),
     ("entity_type", "llc"),
@@ -854,12 +862,7 @@ db_test!(sessions_end_after_idle_time, |app| async move {
     b.start(&link).await;
     // Every page says when the session ends, idle and at the latest, before it does.
     let idle_end = (app.clock.now() + Duration::minutes(30)).format("%H:%M UTC");
-    for page in [
-        "/kyb/flow/business",
-        "/kyb/flow/people",
-        "/kyb/flow/documents",
-        "/kyb/flow/review",
-    ] {
+    for page in FLOW_PAGES {
         let (_, html) = b.get(page).await;
         assert!(
             html.contains(&format!(
@@ -1260,12 +1263,7 @@ db_test!(the_platforms_brand_is_on_every_page, |app| async move {
         "{start}"
     );
     b.start(&fresh).await;
-    for page in [
-        "/kyb/flow/business",
-        "/kyb/flow/people",
-        "/kyb/flow/documents",
-        "/kyb/flow/review",
-    ] {
+    for page in FLOW_PAGES {
         let (_, html) = b.get(page).await;
         assert!(
             html.contains("alt=\"\">Acme Pay</p>") && html.contains("Privacy notice"),

@@ -151,7 +151,13 @@ db_test!(a_platform_sets_its_own_brand, |app| async move {
     );
     assert!(start.contains(&format!("src=\"{path}\"")), "{start}");
 
-    // Removed: the pages show the name alone.
+    // Removed: the pages show the name alone. Not with a test key.
+    assert_error(
+        app.delete("/v2/platform/branding/logo").await,
+        403,
+        "livemode_required",
+    )
+    .await;
     let r = app
         .client
         .delete(app.url("/v2/platform/branding/logo"))
