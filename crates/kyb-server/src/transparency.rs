@@ -1,10 +1,12 @@
-//! Each platform's transparency log, as the service runs it (issue 14, in progress): the
-//! checkpoint key of each platform, derived from the server secret, and the sealer that appends
-//! committed audit rows to the platform's tree after their transactions and signs a checkpoint.
+//! The audit logs' transparency logs, as the service runs them: each log's checkpoint key,
+//! derived from the server secret, and the sealer that numbers committed audit rows and appends
+//! them to their log's tree after their transactions, signing a checkpoint each time. Every
+//! platform has a log, and so has the installation (operator accounts).
 
-use kyb_domain::PlatformId;
-use kyb_store::{StoreError, StoredCheckpoint};
+use kyb_store::audit::AuditChain;
+use kyb_store::{Sealing, Store, StoreError, StoredCheckpoint};
 use kyb_tlog::CheckpointKey;
+use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -17,11 +19,20 @@ const SEAL_BATCH: i64 = 1000;
 /// How often the sealer looks for committed rows.
 pub const SEAL_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How long a sealer holds a log once it claimed it, unless it gives it up sooner: another
+/// sealer (another process) takes over a log whose sealer died after this long.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// How long an on-demand sealing waits for another process's sealer to give up a log.
+const LEASE_WAIT: Duration = Duration::from_secs(2);
+
 /// The logs' names and keys. The secret never leaves this struct.
 pub struct AuditLogs {
     secret: SecretString,
     /// The service's host (and port), the start of every log's origin.
     host: String,
+    /// This process's name as a lease holder.
+    holder: String,
 }
 
 impl AuditLogs {
@@ -31,45 +42,96 @@ impl AuditLogs {
             .map_or(public_url, |(_, rest)| rest)
             .trim_end_matches('/')
             .replace([' ', '+'], "");
-        Self { secret, host }
+        let holder = format!("sealer-{:016x}", rand::thread_rng().gen::<u64>());
+        Self {
+            secret,
+            host,
+            holder,
+        }
     }
 
-    /// The log's origin, also its key's name: `{host}/audit/{platform}`.
-    pub fn origin(&self, platform: &PlatformId) -> String {
-        format!("{}/audit/{platform}", self.host)
+    /// The origin a log gets when it is made, also its key's name:
+    /// `{host}/audit/{platform}` (or `/installation`). A log keeps the origin it was made
+    /// with (it is stored), so its key does not change when the service's address does.
+    pub fn new_origin(&self, chain: &AuditChain) -> String {
+        format!("{}/audit/{chain}", self.host)
     }
 
-    /// The key that signs the platform's checkpoints.
-    pub fn key(&self, platform: &PlatformId) -> Result<CheckpointKey, kyb_tlog::Error> {
-        CheckpointKey::derive(
-            self.secret.expose_secret().as_bytes(),
-            &self.origin(platform),
-        )
+    /// The key that signs the checkpoints of the log of this origin.
+    pub fn key(&self, origin: &str) -> Result<CheckpointKey, kyb_tlog::Error> {
+        CheckpointKey::derive(self.secret.expose_secret().as_bytes(), origin)
     }
 
-    /// Seals the platform's committed rows into its tree (in batches), signing a checkpoint
-    /// after each; the newest checkpoint, if the log has one.
+    /// Opens a signed checkpoint of the log of `origin` with its key: the size and root it
+    /// signs, or why it is not the log's (what `kyb audit verify` checks each stored checkpoint
+    /// with).
+    pub fn open(&self, origin: &str, note: &str) -> Result<(u64, kyb_tlog::Hash), String> {
+        let key = self.key(origin).map_err(|e| e.to_string())?;
+        kyb_tlog::open_checkpoint(note, key.verifier_key())
+            .map(|c| (c.size(), *c.hash()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Seals the log's committed rows into its tree (in batches), signing a checkpoint after
+    /// each; the newest checkpoint, if the log has one. When another process's sealer holds
+    /// the log, waits a little for it, then answers with the newest checkpoint stored.
     pub async fn seal(
         &self,
-        state: &AppState,
-        platform: &PlatformId,
+        store: &Store,
+        clock: &kyb_domain::Clock,
+        chain: &AuditChain,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let key = self
-            .key(platform)
-            .map_err(|e| StoreError::Corrupt(format!("the checkpoint key: {e}")))?;
-        let sign = |size, root| key.sign(size, root).map_err(|e| e.to_string());
+        let sign = |origin: &str, size, root| {
+            let key = self
+                .key(origin)
+                .map_err(|e| format!("the checkpoint key: {e}"))?;
+            key.sign(size, root).map_err(|e| e.to_string())
+        };
+        let origin = self.new_origin(chain);
+        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
         let mut newest = None;
-        while let Some(c) = state
-            .store
-            .seal_audit(platform, SEAL_BATCH, state.clock.now(), &sign)
-            .await?
-        {
-            newest = Some(c);
+        let mut waited = Duration::ZERO;
+        loop {
+            let sealing = store
+                .seal_audit(
+                    chain,
+                    &origin,
+                    &self.holder,
+                    lease,
+                    SEAL_BATCH,
+                    clock.now(),
+                    &sign,
+                )
+                .await;
+            match sealing {
+                Ok(Sealing::Sealed(c)) => newest = Some(c),
+                Ok(Sealing::Nothing) => break,
+                Ok(Sealing::Held) if waited < LEASE_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    waited += Duration::from_millis(100);
+                }
+                Ok(Sealing::Held) => break,
+                Err(e) => {
+                    self.release(store, chain, newest.is_some()).await;
+                    return Err(e);
+                }
+            }
         }
+        self.release(store, chain, newest.is_some()).await;
         // Nothing new: the newest is the one stored before.
         match newest {
             Some(c) => Ok(Some(c)),
-            None => state.store.audit_checkpoint(platform, None).await,
+            None => store.audit_checkpoint(chain, None).await,
+        }
+    }
+
+    /// Gives the log's lease up after a sealing that held it.
+    async fn release(&self, store: &Store, chain: &AuditChain, held: bool) {
+        if !held {
+            return;
+        }
+        if let Err(e) = store.release_audit_lease(chain, &self.holder).await {
+            tracing::warn!(log = %chain, error = format!("{:#}", anyhow::Error::from(e)), "giving up an audit log's lease failed; it runs out by itself");
         }
     }
 }
@@ -84,18 +146,24 @@ impl AuditSealer {
         Self { state }
     }
 
-    /// One pass over every platform; the number of platforms whose log has a checkpoint.
+    /// One pass over every log (the installation's and each platform's); the number of logs
+    /// that have a checkpoint. A log that cannot be sealed (its old chain is broken) is named
+    /// in the log and does not stop the others.
     pub async fn run_once(&self) -> Result<u64, StoreError> {
+        let state = &self.state;
         let mut sealed = 0;
-        for platform in self.state.store.list_platforms().await? {
-            if self
-                .state
+        for chain in state.store.audit_chains().await? {
+            match state
                 .audit_logs
-                .seal(&self.state, &platform.id)
-                .await?
-                .is_some()
+                .seal(&state.store, &state.clock, &chain)
+                .await
             {
-                sealed += 1;
+                Ok(Some(_)) => sealed += 1,
+                Ok(None) => {}
+                Err(StoreError::Corrupt(why)) => {
+                    tracing::error!(log = %chain, error = why, "an audit log cannot be sealed");
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(sealed)

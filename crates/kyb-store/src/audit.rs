@@ -1,6 +1,9 @@
-//! The audit chain: every platform's audit rows form a hash chain. A row's hash is SHA-256 over a
-//! canonical form of the row, which includes the previous row's hash; `verify` recomputes every
-//! chain and names the first row that was edited, removed or added out of turn.
+//! The audit log's rows and their canonical forms. Every row is a leaf of its log's transparency
+//! tree (`repo_tlog`): a request's transaction appends rows with no place yet, and the sealer
+//! numbers them and appends them to the tree after commit. Rows written before the tree existed
+//! also form a SHA-256 hash chain (each row's hash covers the previous row's); the sealer checks
+//! that chain once before they become the tree's first leaves, and `kyb audit verify` checks it
+//! again with the tree.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -26,7 +29,7 @@ impl AuditChain {
         }
     }
 
-    /// The table of its rows and the table of its head.
+    /// The table of its rows and the table of its old chain's head.
     pub(crate) fn tables(&self) -> (&'static str, &'static str) {
         match self {
             Self::Platform(_) => ("audit_log", "audit_heads"),
@@ -41,7 +44,7 @@ impl std::fmt::Display for AuditChain {
     }
 }
 
-/// The hash that comes before a platform's first row.
+/// The hash that comes before a chain's first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What an audit row says of an operator's free text (a note, a reason): its SHA-256 and
@@ -86,11 +89,13 @@ pub fn canonical_json(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
-/// The fields of an audit row that its hash covers.
+/// An audit row: what it says, and its place in the log.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChainRow {
     pub platform_id: String,
-    pub platform_seq: i64,
+    /// Its place in the log, from 1 (leaf `platform_seq - 1` of the tree); `None` until the
+    /// sealer appends it.
+    pub platform_seq: Option<i64>,
     pub id: String,
     pub livemode: Option<bool>,
     pub actor_type: String,
@@ -102,21 +107,23 @@ pub struct ChainRow {
     pub client_addr: Option<String>,
     pub details: Value,
     pub created_at: DateTime<Utc>,
-    pub prev_hash: String,
-    pub hash: String,
+    /// The old chain's link and hash: only rows written before the tree existed have them.
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 impl ChainRow {
-    /// SHA-256 (hex) of the canonical form: a JSON array of the fields in a fixed order, time in
-    /// RFC 3339 with microseconds, details as canonical JSON, the previous hash last.
+    /// The old chain's hash of the row: SHA-256 (hex) of the canonical form, a JSON array of
+    /// the fields in a fixed order, time in RFC 3339 with microseconds, details as canonical
+    /// JSON, the previous hash last.
     pub fn compute_hash(&self) -> String {
         let mut form = vec![
             json!("kyb-audit-v1"),
             json!(self.platform_id),
-            json!(self.platform_seq),
+            json!(self.platform_seq.unwrap_or(0)),
         ];
         form.extend(self.content());
-        form.push(json!(self.prev_hash));
+        form.push(json!(self.prev_hash.as_deref().unwrap_or_default()));
         let mut bytes = Vec::new();
         canonical_json(&Value::Array(form), &mut bytes);
         hex::encode(Sha256::digest(&bytes))
@@ -131,6 +138,11 @@ impl ChainRow {
         let mut bytes = Vec::new();
         canonical_json(&Value::Array(form), &mut bytes);
         bytes
+    }
+
+    /// The row's leaf hash in the tree (RFC 6962: SHA-256 of 0x00 and `leaf_bytes`).
+    pub fn leaf_hash(&self) -> kyb_tlog::Hash {
+        kyb_tlog::record_hash(&self.leaf_bytes())
     }
 
     /// What the row says, in the fixed order both forms use: id, mode, actor, action, target,
@@ -152,7 +164,7 @@ impl ChainRow {
     }
 }
 
-/// The first problem found in a platform's chain.
+/// The first problem found in an old hash chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {
     #[error("row {seq} ({id}) was edited: its content no longer matches its hash")]
@@ -172,49 +184,129 @@ pub enum ChainBreak {
         "the chain ends at row {last} but {head} rows were written: the newest rows were deleted"
     )]
     Truncated { last: i64, head: i64 },
-    #[error("row {id} is not part of the chain (no number or hash)")]
-    Unsealed { id: String },
 }
 
-/// Checks one platform's rows (in chain order) against the chain head; returns how many rows
-/// were verified.
-pub fn verify_chain(rows: &[ChainRow], head: Option<(i64, &str)>) -> Result<usize, ChainBreak> {
-    let mut prev_seq = 0;
-    let mut prev_hash = GENESIS.to_owned();
-    for row in rows {
-        if row.platform_seq != prev_seq + 1 {
+/// Checks an old hash chain row by row, in chain order, holding only the last row's number and
+/// hash: a chain of any length is checked in the same memory.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    seq: i64,
+    hash: String,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self {
+            seq: 0,
+            hash: GENESIS.to_owned(),
+        }
+    }
+}
+
+impl ChainVerifier {
+    /// How many rows were checked.
+    pub fn rows(&self) -> i64 {
+        self.seq
+    }
+
+    /// Checks the next row: its number follows, its hash is its content's, it links to the
+    /// row before.
+    pub fn push(&mut self, row: &ChainRow) -> Result<(), ChainBreak> {
+        let seq = row.platform_seq.unwrap_or(0);
+        if seq != self.seq + 1 {
             return Err(ChainBreak::Missing {
-                expected: prev_seq + 1,
-                before: prev_seq,
-                found: row.platform_seq,
+                expected: self.seq + 1,
+                before: self.seq,
+                found: seq,
                 id: row.id.clone(),
             });
         }
-        if row.compute_hash() != row.hash {
+        if row.hash.as_deref() != Some(row.compute_hash().as_str()) {
             return Err(ChainBreak::Edited {
-                seq: row.platform_seq,
+                seq,
                 id: row.id.clone(),
             });
         }
-        if row.prev_hash != prev_hash {
+        if row.prev_hash.as_deref() != Some(self.hash.as_str()) {
             return Err(ChainBreak::Relinked {
-                seq: row.platform_seq,
-                before: prev_seq,
+                seq,
+                before: self.seq,
                 id: row.id.clone(),
             });
         }
-        prev_seq = row.platform_seq;
-        prev_hash = row.hash.clone();
+        self.seq = seq;
+        self.hash = row.hash.clone().unwrap_or_default();
+        Ok(())
     }
-    if let Some((seq, hash)) = head {
-        if seq != prev_seq || hash != prev_hash {
-            return Err(ChainBreak::Truncated {
-                last: prev_seq,
-                head: seq,
-            });
+
+    /// Checks the chain's end against its head (the last number and hash written); returns
+    /// how many rows were checked.
+    pub fn finish(self, head: Option<(i64, &str)>) -> Result<i64, ChainBreak> {
+        match head {
+            Some((seq, hash)) if seq != self.seq || hash != self.hash => {
+                Err(ChainBreak::Truncated {
+                    last: self.seq,
+                    head: seq,
+                })
+            }
+            _ => Ok(self.seq),
         }
     }
-    Ok(rows.len())
+}
+
+/// Checks a whole old chain (in chain order) against its head; how many rows were checked.
+pub fn verify_chain(rows: &[ChainRow], head: Option<(i64, &str)>) -> Result<i64, ChainBreak> {
+    let mut verifier = ChainVerifier::default();
+    for row in rows {
+        verifier.push(row)?;
+    }
+    verifier.finish(head)
+}
+
+/// The first problem found in an audit log: its rows, its tree, its checkpoints, its old chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogBreak {
+    #[error("the hash chain of the rows written before the tree: {0}")]
+    Chain(#[from] ChainBreak),
+    #[error("row {expected} of the log is missing (deleted): the next row is {found} ({id})")]
+    Missing {
+        expected: i64,
+        found: i64,
+        id: String,
+    },
+    #[error("row {seq} ({id}) does not match its leaf in the tree: it was edited, or moved from another place")]
+    Leaf { seq: i64, id: String },
+    #[error("the tree's stored hash {index} is not the hash of its rows: the tree was rewritten")]
+    StoredHash { index: u64 },
+    #[error("the tree holds {size} rows but only {rows} are left: the newest rows were deleted")]
+    Shortened { rows: i64, size: i64 },
+    #[error(
+        "row {seq} ({id}) is numbered past the tree's {size} rows, which only the sealer numbers"
+    )]
+    PastTheTree { seq: i64, id: String, size: i64 },
+    #[error("the checkpoint of {size} rows is not signed by this log's key: {reason}")]
+    Signature { size: i64, reason: String },
+    #[error("the checkpoint of {size} rows does not match its rows: the history was rewritten after it was signed")]
+    Root { size: i64 },
+    #[error("the checkpoint of {size} rows is past the {rows} rows of the log: rows were deleted")]
+    PastTheLog { size: i64, rows: i64 },
+    #[error("the tree of {from} rows is not the start of the tree of {to} rows: the history was rewritten between them")]
+    Inconsistent { from: i64, to: i64 },
+    #[error("the tree holds {size} rows but its newest signed checkpoint has {signed}")]
+    Unsigned { size: i64, signed: i64 },
+}
+
+/// What `kyb audit verify` checked of one log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LogReport {
+    /// Rows in the tree, each checked against its leaf.
+    pub rows: i64,
+    /// Of those, the rows of the old hash chain, checked link by link.
+    pub chained: i64,
+    /// Signed checkpoints checked (signature, root, consistency with the one before).
+    pub checkpoints: i64,
+    /// Rows committed but not sealed yet (the sealer appends them within seconds).
+    pub pending: i64,
 }
 
 #[cfg(test)]
@@ -227,7 +319,7 @@ mod tests {
             .map(|seq| {
                 let mut row = ChainRow {
                     platform_id: "plat_1".into(),
-                    platform_seq: seq,
+                    platform_seq: Some(seq),
                     id: format!("aud_{seq}"),
                     livemode: Some(false),
                     actor_type: "api_key".into(),
@@ -239,11 +331,11 @@ mod tests {
                     client_addr: Some("127.0.0.1".into()),
                     details: serde_json::json!({"b": 1, "a": [true, null]}),
                     created_at: DateTime::from_timestamp(1_700_000_000 + seq, 123_456_000).unwrap(),
-                    prev_hash: prev.clone(),
-                    hash: String::new(),
+                    prev_hash: Some(prev.clone()),
+                    hash: None,
                 };
-                row.hash = row.compute_hash();
-                prev = row.hash.clone();
+                row.hash = Some(row.compute_hash());
+                prev = row.compute_hash();
                 row
             })
             .collect()
@@ -262,7 +354,10 @@ mod tests {
                 {"a": [true, null], "b": 1}, created, GENESIS]),
             &mut bytes,
         );
-        assert_eq!(row.hash, hex::encode(Sha256::digest(&bytes)));
+        assert_eq!(
+            row.hash.as_deref(),
+            Some(hex::encode(Sha256::digest(&bytes)).as_str())
+        );
         assert_eq!(
             String::from_utf8(row.leaf_bytes()).unwrap(),
             format!(
@@ -274,7 +369,7 @@ mod tests {
     #[test]
     fn an_untouched_chain_verifies() {
         let rows = chain(4);
-        let head = (4, rows[3].hash.as_str());
+        let head = (4, rows[3].hash.as_deref().unwrap());
         assert_eq!(verify_chain(&rows, Some(head)), Ok(4));
     }
 
@@ -282,13 +377,13 @@ mod tests {
     fn key_order_of_details_does_not_matter() {
         let mut rows = chain(1);
         rows[0].details = serde_json::from_str(r#"{"a":[true,null],"b":1}"#).unwrap();
-        assert_eq!(rows[0].compute_hash(), rows[0].hash);
+        assert_eq!(Some(rows[0].compute_hash()), rows[0].hash);
     }
 
     #[test]
     fn edits_deletions_and_truncation_are_named() {
         let rows = chain(5);
-        let head = Some((5, rows[4].hash.as_str()));
+        let head = Some((5, rows[4].hash.as_deref().unwrap()));
         let mut edited = rows.clone();
         edited[2].details = serde_json::json!({"b": 2});
         assert_eq!(
@@ -316,7 +411,7 @@ mod tests {
         // Rewriting a row and its hash still breaks the link to the next row.
         let mut rehashed = rows.clone();
         rehashed[1].action = "something.else".into();
-        rehashed[1].hash = rehashed[1].compute_hash();
+        rehashed[1].hash = Some(rehashed[1].compute_hash());
         assert!(matches!(
             verify_chain(&rehashed, head),
             Err(ChainBreak::Relinked { seq: 3, .. })

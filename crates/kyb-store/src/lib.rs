@@ -648,27 +648,42 @@ impl Store {
         on_backend!(self, b => b.change_platform_branding_idempotent(scope, update, idem, ctx, finish).await)
     }
 
-    // ----- each platform's transparency log -----
+    // ----- each audit log's transparency log -----
 
-    /// Appends up to `max` committed audit rows of the platform to its transparency log and
-    /// stores a checkpoint of the new size, signed by `sign`; `None` when nothing was left.
+    /// Appends up to `max` committed rows of the log to its tree, holding its lease as
+    /// `holder` until `at + lease`, and stores a checkpoint of the new size signed by
+    /// `sign(origin, size, root)`. A log made now is named `new_origin`; an older one keeps
+    /// its name.
+    #[allow(clippy::too_many_arguments)]
     pub async fn seal_audit(
         &self,
-        platform_id: &PlatformId,
+        chain: &audit::AuditChain,
+        new_origin: &str,
+        holder: &str,
+        lease: chrono::Duration,
         max: i64,
         at: DateTime<Utc>,
-        sign: impl Fn(u64, kyb_tlog::Hash) -> Result<String, String>,
-    ) -> Result<Option<StoredCheckpoint>, StoreError> {
-        on_backend!(self, b => b.seal_audit(platform_id.as_str(), max, at, sign).await)
+        sign: impl Fn(&str, u64, kyb_tlog::Hash) -> Result<String, String>,
+    ) -> Result<Sealing, StoreError> {
+        on_backend!(self, b => b.seal_audit(chain, new_origin, holder, lease, max, at, sign).await)
     }
 
-    /// The platform's newest checkpoint, or the one of exactly `tree_size` leaves.
+    /// Gives up the log's lease if `holder` holds it.
+    pub async fn release_audit_lease(
+        &self,
+        chain: &audit::AuditChain,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.release_audit_lease(chain, holder).await)
+    }
+
+    /// The log's newest checkpoint, or the one of exactly `tree_size` leaves.
     pub async fn audit_checkpoint(
         &self,
-        platform_id: &PlatformId,
+        chain: &audit::AuditChain,
         tree_size: Option<u64>,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
-        on_backend!(self, b => b.audit_checkpoint(platform_id.as_str(), tree_size).await)
+        on_backend!(self, b => b.audit_checkpoint(chain.key(), tree_size).await)
     }
 
     /// One audit row the scope may see, by id.
@@ -680,14 +695,45 @@ impl Store {
         on_backend!(self, b => b.audit_row(scope.platform_id.as_str(), scope.mode.is_live(), id).await)
     }
 
-    /// Stored hashes of the platform's tree (what a root or a proof reads; see
-    /// `kyb_tlog::needed`).
+    /// Stored hashes of the log's tree (what a root or a proof reads; see `kyb_tlog::needed`).
     pub async fn audit_tree_hashes(
         &self,
-        platform_id: &PlatformId,
+        chain: &audit::AuditChain,
         indexes: &[u64],
     ) -> Result<kyb_tlog::Hashes, StoreError> {
-        on_backend!(self, b => b.audit_tree_hashes(platform_id.as_str(), indexes).await)
+        on_backend!(self, b => b.audit_tree_hashes(chain.key(), indexes).await)
+    }
+
+    /// Checks one log as of one instant, streaming it: rows, tree, checkpoints (`open(origin,
+    /// note)` checks a note's signature by the key of the log of that origin and returns the
+    /// size and root it signs), the old hash chain.
+    pub async fn verify_audit_log(
+        &self,
+        chain: &audit::AuditChain,
+        open: &dyn Fn(&str, &str) -> Result<(u64, kyb_tlog::Hash), String>,
+    ) -> Result<Result<audit::LogReport, audit::LogBreak>, StoreError> {
+        on_backend!(self, b => b.verify_audit_log(chain, open).await)
+    }
+
+    /// Up to `limit` rows of the log in its order after its row `after` (0: from the start).
+    pub async fn sealed_audit_rows(
+        &self,
+        chain: &audit::AuditChain,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<audit::ChainRow>, StoreError> {
+        on_backend!(self, b => b.sealed_audit_rows(chain, after, limit).await)
+    }
+
+    /// Up to `limit` committed rows not sealed yet, in the order they were written, after the
+    /// one of table number `after` (0: from the first); each with its table number.
+    pub async fn pending_audit_rows(
+        &self,
+        chain: &audit::AuditChain,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, audit::ChainRow)>, StoreError> {
+        on_backend!(self, b => b.pending_audit_rows(chain, after, limit).await)
     }
 
     // ----- operator accounts (each change is a row of the installation's audit chain) -----
@@ -1150,7 +1196,8 @@ impl Store {
         on_backend!(self, b => b.get_event(scope, id).await)
     }
 
-    /// A chain's audit rows in chain order, with its chain head.
+    /// Every row of a log in its order (sealed, then pending), with its old chain's head: all
+    /// in memory, for tests and small logs (export and verify read pages).
     pub async fn audit_chain(
         &self,
         chain: &audit::AuditChain,
@@ -1177,26 +1224,6 @@ impl Store {
         starting_after: Option<&str>,
     ) -> Result<(Vec<audit::ChainRow>, bool), StoreError> {
         on_backend!(self, b => b.list_audit_page(scope, limit, starting_after).await)
-    }
-
-    /// Verifies every audit chain (the installation's and each platform's): per chain, the rows
-    /// checked or the first break.
-    pub async fn verify_audit(
-        &self,
-    ) -> Result<Vec<(audit::AuditChain, Result<usize, audit::ChainBreak>)>, StoreError> {
-        let mut report = Vec::new();
-        for chain in self.audit_chains().await? {
-            let (rows, head) = self.audit_chain(&chain).await?;
-            let result = match rows
-                .iter()
-                .find(|r| r.platform_seq == 0 || r.hash.is_empty())
-            {
-                Some(r) => Err(audit::ChainBreak::Unsealed { id: r.id.clone() }),
-                None => audit::verify_chain(&rows, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
-            };
-            report.push((chain, result));
-        }
-        Ok(report)
     }
 
     pub async fn list_events(&self, scope: &Scope) -> Result<Vec<EventRow>, StoreError> {

@@ -1254,3 +1254,21 @@ pub struct StoredCheckpoint {
     pub note: String,
     pub created_at: DateTime<Utc>,
 }
+
+impl StoredCheckpoint {
+    /// The log's origin: the note's first line.
+    pub fn origin(&self) -> &str {
+        self.note.lines().next().unwrap_or_default()
+    }
+}
+
+/// What one sealing pass did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sealing {
+    /// Every committed row was in the tree already.
+    Nothing,
+    /// Another sealer holds the log's lease.
+    Held,
+    /// Rows were appended; the checkpoint of the new tree.
+    Sealed(StoredCheckpoint),
+}

@@ -135,12 +135,14 @@ impl From<KeyRow> for ApiKeyRecord {
 }
 
 pub(super) const AUDIT_SELECT: &str =
-    "SELECT platform_id, platform_seq, id, livemode, actor_type, actor_id, action, \
+    "SELECT seq, platform_id, platform_seq, id, livemode, actor_type, actor_id, action, \
      target_type, target_id, request_id, client_addr, details, created_at, prev_hash, hash FROM";
 
 /// An audit row as `AUDIT_SELECT` reads it.
 #[derive(sqlx::FromRow)]
 pub(super) struct ChainRecord {
+    /// The row's number in its table (the order rows were committed in, near enough).
+    pub(super) seq: i64,
     platform_id: String,
     platform_seq: Option<i64>,
     id: String,
@@ -162,7 +164,7 @@ impl ChainRecord {
     pub(super) fn into_row(self) -> crate::audit::ChainRow {
         crate::audit::ChainRow {
             platform_id: self.platform_id,
-            platform_seq: self.platform_seq.unwrap_or(0),
+            platform_seq: self.platform_seq,
             id: self.id,
             livemode: self.livemode,
             actor_type: self.actor_type,
@@ -174,8 +176,8 @@ impl ChainRecord {
             client_addr: self.client_addr,
             details: self.details.0,
             created_at: self.created_at,
-            prev_hash: self.prev_hash.unwrap_or_default(),
-            hash: self.hash.unwrap_or_default(),
+            prev_hash: self.prev_hash,
+            hash: self.hash,
         }
     }
 }
@@ -808,16 +810,83 @@ impl Backend {
             .collect())
     }
 
-    /// A platform's audit rows in chain order, with its chain head.
+    /// Every row of a log, in its order (sealed rows, then the ones not sealed yet), with its
+    /// old chain's head: all in memory, for tests and small logs (export and verify read pages).
     pub async fn audit_chain(
         &self,
         chain: &crate::audit::AuditChain,
     ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
-        self.audit_rows(chain, None).await
+        let mut rows = Vec::new();
+        loop {
+            let after = rows
+                .last()
+                .map_or(0, |r: &crate::audit::ChainRow| r.platform_seq.unwrap_or(0));
+            let page = self.sealed_audit_rows(chain, after, 1000).await?;
+            if page.is_empty() {
+                break;
+            }
+            rows.extend(page);
+        }
+        let mut after = 0;
+        loop {
+            let page = self.pending_audit_rows(chain, after, 1000).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            rows.extend(page.into_iter().map(|(_, r)| r));
+        }
+        let (_, heads) = chain.tables();
+        let head: Option<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT seq, hash FROM {heads} WHERE platform_id = $1"
+        ))
+        .bind(chain.key())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok((rows, head))
+    }
+
+    /// Up to `limit` rows of the log in its order, after its row `after` (0: from the start).
+    pub async fn sealed_audit_rows(
+        &self,
+        chain: &crate::audit::AuditChain,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::audit::ChainRow>, StoreError> {
+        let (log, _) = chain.tables();
+        let rows: Vec<ChainRecord> = sqlx::query_as(&format!(
+            "{AUDIT_SELECT} {log} WHERE platform_id = $1 AND platform_seq > $2 \
+             ORDER BY platform_seq LIMIT $3"
+        ))
+        .bind(chain.key())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ChainRecord::into_row).collect())
+    }
+
+    /// Up to `limit` committed rows the sealer has not numbered yet, in the order they were
+    /// written, after the one of table number `after`; each with its table number.
+    pub async fn pending_audit_rows(
+        &self,
+        chain: &crate::audit::AuditChain,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, crate::audit::ChainRow)>, StoreError> {
+        let (log, _) = chain.tables();
+        let rows: Vec<ChainRecord> = sqlx::query_as(&format!(
+            "{AUDIT_SELECT} {log} WHERE platform_id = $1 AND platform_seq IS NULL AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        ))
+        .bind(chain.key())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.seq, r.into_row())).collect())
     }
 
     /// One page of the audit rows a platform may see in a mode (that mode's and the
-    /// platform-wide ones), newest first; `starting_after` continues after that row.
+    /// platform-wide ones), newest written first; `starting_after` continues after that row.
     pub async fn list_audit_page(
         &self,
         scope: &Scope,
@@ -827,8 +896,8 @@ impl Backend {
         let cursor: Option<i64> = match starting_after {
             None => None,
             Some(id) => Some(
-                sqlx::query_scalar::<_, Option<i64>>(
-                    "SELECT platform_seq FROM audit_log WHERE platform_id = $1 AND id = $2 \
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT seq FROM audit_log WHERE platform_id = $1 AND id = $2 \
                      AND (livemode IS NULL OR livemode = $3)",
                 )
                 .bind(scope.platform_id.as_str())
@@ -836,55 +905,27 @@ impl Backend {
                 .bind(scope.mode.is_live())
                 .fetch_optional(&self.pool)
                 .await?
-                .flatten()
                 .ok_or(StoreError::CursorNotFound)?,
             ),
         };
-        let filter = Some((scope.mode, cursor, i64::from(limit) + 1));
-        let chain = crate::audit::AuditChain::Platform(scope.platform_id.clone());
-        let (rows, _) = self.audit_rows(&chain, filter).await?;
-        let has_more = rows.len() > limit as usize;
-        Ok((rows.into_iter().take(limit as usize).collect(), has_more))
-    }
-
-    /// A chain's audit rows: all in chain order, or (`filter`: mode, before, limit) one page
-    /// of what a mode may see, newest first.
-    async fn audit_rows(
-        &self,
-        chain: &crate::audit::AuditChain,
-        filter: Option<(Mode, Option<i64>, i64)>,
-    ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
-        let (log, heads) = chain.tables();
-        let rows: Vec<ChainRecord> = match filter {
-            None => {
-                sqlx::query_as(&format!(
-                    "{AUDIT_SELECT} {log} WHERE platform_id = $1 ORDER BY platform_seq, seq"
-                ))
-                .bind(chain.key())
-                .fetch_all(&self.pool)
-                .await?
-            }
-            Some((mode, cursor, limit)) => {
-                sqlx::query_as(&format!(
-                    "{AUDIT_SELECT} {log} WHERE platform_id = $1 AND (livemode IS NULL OR livemode = $2) \
-                     AND ($3 IS NULL OR platform_seq < $3) ORDER BY platform_seq DESC LIMIT $4"
-                ))
-                .bind(chain.key())
-                .bind(mode.is_live())
-                .bind(cursor)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
-        let head: Option<(i64, String)> = sqlx::query_as(&format!(
-            "SELECT seq, hash FROM {heads} WHERE platform_id = $1"
+        let rows: Vec<ChainRecord> = sqlx::query_as(&format!(
+            "{AUDIT_SELECT} audit_log WHERE platform_id = $1 AND (livemode IS NULL OR livemode = $2) \
+             AND ($3 IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4"
         ))
-        .bind(chain.key())
-        .fetch_optional(&self.pool)
+        .bind(scope.platform_id.as_str())
+        .bind(scope.mode.is_live())
+        .bind(cursor)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
         .await?;
-        let rows = rows.into_iter().map(ChainRecord::into_row).collect();
-        Ok((rows, head))
+        let has_more = rows.len() > limit as usize;
+        Ok((
+            rows.into_iter()
+                .take(limit as usize)
+                .map(ChainRecord::into_row)
+                .collect(),
+            has_more,
+        ))
     }
 
     /// One page of a platform's events, newest first; `starting_after` continues after that event.
@@ -1336,9 +1377,9 @@ impl<'a> AuditEntry<'a> {
     }
 }
 
-/// Appends audit rows to the platform's hash chain, in the order given. The chain head is
-/// locked for the rest of the transaction, so rows of one platform are chained one writer at a
-/// time.
+/// Appends audit rows to the platform's log, in the order given. Nothing shared is read or
+/// locked: the rows have no place in the log until the sealer numbers them after commit, so no
+/// write waits for another one's commit.
 pub(super) async fn insert_audit(
     tx: &mut Tx,
     platform_id: &PlatformId,
@@ -1347,16 +1388,16 @@ pub(super) async fn insert_audit(
     entries: Vec<AuditEntry<'_>>,
 ) -> Result<(), StoreError> {
     let chain = crate::audit::AuditChain::Platform(platform_id.clone());
-    append_to_chain(tx, &chain, mode, ctx, entries).await
+    append_to_log(tx, &chain, mode, ctx, entries).await
 }
 
-/// Appends audit rows to the installation's chain (operator accounts), like `insert_audit`.
+/// Appends audit rows to the installation's log (operator accounts), like `insert_audit`.
 pub(super) async fn insert_installation_audit(
     tx: &mut Tx,
     ctx: &AuditContext,
     entries: Vec<AuditEntry<'_>>,
 ) -> Result<(), StoreError> {
-    append_to_chain(
+    append_to_log(
         tx,
         &crate::audit::AuditChain::Installation,
         None,
@@ -1366,83 +1407,37 @@ pub(super) async fn insert_installation_audit(
     .await
 }
 
-async fn append_to_chain(
+async fn append_to_log(
     tx: &mut Tx,
     chain: &crate::audit::AuditChain,
     mode: Option<Mode>,
     ctx: &AuditContext,
     entries: Vec<AuditEntry<'_>>,
 ) -> Result<(), StoreError> {
-    let (log, heads) = chain.tables();
-    let head: Option<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT seq, hash FROM {heads} WHERE platform_id = $1{}",
-        lock_rows(heads)
-    ))
-    .bind(chain.key())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (mut seq, mut prev) = head
-        .clone()
-        .unwrap_or((0, crate::audit::GENESIS.to_owned()));
-    let rows: Vec<crate::audit::ChainRow> = entries
-        .into_iter()
-        .map(|e| {
-            seq += 1;
-            let mut row = crate::audit::ChainRow {
-                platform_id: chain.key().to_owned(),
-                platform_seq: seq,
-                id: audit_id(),
-                livemode: mode.map(Mode::is_live),
-                actor_type: ctx.actor.as_str().to_owned(),
-                actor_id: ctx.actor_id.clone(),
-                action: e.action.to_owned(),
-                target_type: e.target.kind.to_owned(),
-                target_id: e.target.id.to_owned(),
-                request_id: ctx.request_id.as_ref().map(|r| r.to_string()),
-                client_addr: ctx.client_addr.clone(),
-                details: e.details,
-                created_at: ctx.at,
-                prev_hash: std::mem::take(&mut prev),
-                hash: String::new(),
-            };
-            row.hash = row.compute_hash();
-            prev = row.hash.clone();
-            row
-        })
-        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (log, _) = chain.tables();
+    let request_id = ctx.request_id.as_ref().map(|r| r.to_string());
     let mut insert = sqlx::QueryBuilder::<Db>::new(format!(
         "INSERT INTO {log} (id, platform_id, livemode, actor_type, actor_id, action, target_type, \
-         target_id, request_id, client_addr, details, created_at, platform_seq, prev_hash, hash) ",
+         target_id, request_id, client_addr, details, created_at) ",
     ));
-    insert.push_values(&rows, |mut b, r| {
-        b.push_bind(r.id.as_str())
-            .push_bind(r.platform_id.as_str())
-            .push_bind(r.livemode)
-            .push_bind(r.actor_type.as_str())
-            .push_bind(r.actor_id.as_deref())
-            .push_bind(r.action.as_str())
-            .push_bind(r.target_type.as_str())
-            .push_bind(r.target_id.as_str())
-            .push_bind(r.request_id.as_deref())
-            .push_bind(r.client_addr.as_deref())
-            .push_bind(Json(&r.details))
-            .push_bind(r.created_at)
-            .push_bind(r.platform_seq)
-            .push_bind(r.prev_hash.as_str())
-            .push_bind(r.hash.as_str());
+    insert.push_values(entries, |mut b, e| {
+        b.push_bind(audit_id())
+            .push_bind(chain.key().to_owned())
+            .push_bind(mode.map(Mode::is_live))
+            .push_bind(ctx.actor.as_str())
+            .push_bind(ctx.actor_id.clone())
+            .push_bind(e.action)
+            .push_bind(e.target.kind)
+            .push_bind(e.target.id.to_owned())
+            .push_bind(request_id.clone())
+            .push_bind(ctx.client_addr.clone())
+            .push_bind(Json(e.details))
+            .push_bind(ctx.at);
     });
     insert.build().execute(&mut **tx).await?;
-    let sql = if head.is_some() {
-        format!("UPDATE {heads} SET seq = $1, hash = $2 WHERE platform_id = $3")
-    } else {
-        format!("INSERT INTO {heads} (seq, hash, platform_id) VALUES ($1, $2, $3)")
-    };
-    sqlx::query(&sql)
-        .bind(seq)
-        .bind(&prev)
-        .bind(chain.key())
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
 

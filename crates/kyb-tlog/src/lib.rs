@@ -83,6 +83,51 @@ pub fn needed<T>(
     indexes
 }
 
+/// A tree recomputed from its leaves in order, in memory that grows with the logarithm of its
+/// size (the complete subtrees along its right edge): what a verifier streams a log through.
+///
+/// Each leaf yields the stored hashes it adds, in stored-hash-index order (its own hash, then
+/// the hash of each subtree it completes), so they can be compared with the stored ones as
+/// they come; [`TreeBuilder::root`] is the root of the tree so far.
+#[derive(Debug, Default, Clone)]
+pub struct TreeBuilder {
+    size: u64,
+    /// (height, hash) of each complete subtree on the right edge, largest first.
+    edge: Vec<(u32, Hash)>,
+}
+
+impl TreeBuilder {
+    /// How many leaves were pushed.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends the leaf whose record hash is `leaf`; the stored hashes it adds, by index from
+    /// `stored_hash_count(size before)`.
+    pub fn push(&mut self, leaf: Hash) -> Vec<Hash> {
+        let mut added = vec![leaf];
+        self.edge.push((0, leaf));
+        while let [.., (hl, left), (hr, right)] = self.edge[..] {
+            if hl != hr {
+                break;
+            }
+            let parent = tlog_tiles::tlog::node_hash(left, right);
+            self.edge.truncate(self.edge.len() - 2);
+            self.edge.push((hl + 1, parent));
+            added.push(parent);
+        }
+        self.size += 1;
+        added
+    }
+
+    /// The root of the tree of the leaves pushed so far (RFC 6962 MTH); `None` while empty.
+    pub fn root(&self) -> Option<Hash> {
+        let mut subtrees = self.edge.iter().rev().map(|(_, h)| *h);
+        let last = subtrees.next()?;
+        Some(subtrees.fold(last, |right, left| tlog_tiles::tlog::node_hash(left, right)))
+    }
+}
+
 /// The key that signs a platform's checkpoints.
 pub struct CheckpointKey {
     signer: StandardSigner,
@@ -97,7 +142,10 @@ impl CheckpointKey {
         use base64::Engine;
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(server_secret)
             .expect("HMAC takes a key of any length");
-        mac.update(b"kyb audit checkpoint signing key, v1");
+        // The name is part of the input, so each log has its own key: a key that leaks from
+        // one log (or one a platform was told) signs nothing of another.
+        mac.update(b"kyb audit checkpoint signing key, v1\n");
+        mac.update(name.as_bytes());
         let seed: [u8; 32] = mac.finalize().into_bytes().into();
         let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
         let verifier_key = signed_note::new_ed25519_verifier_key(name, &signing.verifying_key());

@@ -59,6 +59,27 @@ proptest! {
     }
 }
 
+proptest! {
+    /// Streaming the leaves through a `TreeBuilder` gives the stored hashes, in index order,
+    /// and the root of every size: what `kyb audit verify` relies on.
+    #[test]
+    fn a_builder_recomputes_the_stored_tree(size in 1u64..300) {
+        let all = log_of(size);
+        let mut builder = TreeBuilder::default();
+        prop_assert_eq!(builder.root(), None);
+        let mut index = 0u64;
+        for n in 0..size {
+            for h in builder.push(record_hash(format!("audit row {n}").as_bytes())) {
+                prop_assert_eq!(Some(&h), all.0.get(&index), "stored hash {}", index);
+                index += 1;
+            }
+            prop_assert_eq!(builder.size(), n + 1);
+            prop_assert_eq!(builder.root(), Some(tree_hash(n + 1, &all).unwrap()));
+        }
+        prop_assert_eq!(index, stored_hash_count(size));
+    }
+}
+
 /// The same log with its first row changed: a rewritten history.
 fn log_of_tampered(leaves: u64) -> Hashes {
     let mut stored = Hashes::default();
@@ -113,6 +134,9 @@ fn a_checkpoint_is_signed_by_the_servers_key_alone() {
     // A checkpoint of another platform's log is not this one's, even with the same secret.
     let other = CheckpointKey::derive(b"server secret", "kyb.example/audit/plat_2").unwrap();
     assert!(open_checkpoint(&other.sign(5, root).unwrap(), key.verifier_key()).is_err());
+    // Each log has its own key, not one key under many names.
+    let key_of = |k: &CheckpointKey| k.verifier_key().rsplit('+').next().unwrap().to_owned();
+    assert_ne!(key_of(&key), key_of(&other));
 }
 
 /// Go's `golang.org/x/mod/sumdb/note` test vectors: what it signed, we verify.

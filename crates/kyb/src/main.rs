@@ -123,11 +123,17 @@ enum OperatorCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every hash chain (the installation's, for operator accounts, and each
-    /// platform's); exit 1 naming the first broken row if any.
+    /// Check every audit log (the installation's, for operator accounts, and each platform's):
+    /// each row against its leaf of the log's Merkle tree, the tree's stored hashes, every
+    /// signed checkpoint's signature and root, consistency between consecutive checkpoints,
+    /// and the hash chain of rows written before the tree. Exit 1 naming the first problem.
     Verify,
-    /// Write audit rows as JSON lines, in chain order: the installation's chain, then each
-    /// platform's.
+    /// Seal every audit log now (the running service does this every few seconds): number
+    /// the rows committed since the last sealing, append them to the log's Merkle tree and
+    /// sign a checkpoint; print each log's newest checkpoint.
+    Seal,
+    /// Write audit rows as JSON lines, in log order (sealed rows by sequence, then rows not
+    /// sealed yet): the installation's log, then each platform's.
     Export {
         /// Only this platform's rows (`installation`: only the installation's chain).
         #[arg(long, value_name = "PLATFORM_ID")]
@@ -615,22 +621,58 @@ async fn main() -> Result<()> {
         }
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&config).await?;
-            let report = store.verify_audit().await?;
-            store.close().await;
+            // The keys are derived from the server secret; a log's name (its origin) is
+            // stored with it, so the public address does not matter here.
+            let logs = kyb_server::transparency::AuditLogs::new(config.resolve_secret_key()?, "");
+            let open = |origin: &str, note: &str| logs.open(origin, note);
+            let chains = store.audit_chains().await?;
             let mut broken = 0;
-            for (chain, result) in &report {
-                match result {
-                    Ok(n) => println!("{chain}: ok, {n} rows"),
+            for chain in &chains {
+                match store.verify_audit_log(chain, &open).await? {
+                    Ok(r) => {
+                        let pending = if r.pending > 0 {
+                            format!(", {} not sealed yet", r.pending)
+                        } else {
+                            String::new()
+                        };
+                        println!(
+                            "{chain}: ok, {} rows in the tree ({} of them from the old chain), {} signed checkpoints{pending}",
+                            r.rows, r.chained, r.checkpoints
+                        );
+                    }
                     Err(e) => {
                         broken += 1;
                         println!("{chain}: BROKEN: {e}");
                     }
                 }
             }
+            store.close().await;
             if broken > 0 {
-                bail!("{broken} of {} audit chains are broken", report.len());
+                bail!("{broken} of {} audit logs are broken", chains.len());
             }
-            println!("all {} audit chains verified", report.len());
+            println!("all {} audit logs verified", chains.len());
+        }
+        Command::Audit(AuditCommand::Seal) => {
+            let store = open_store(&config).await?;
+            // New logs are named after the address the service answers on, as it names them.
+            let public_url = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.listen));
+            let logs =
+                kyb_server::transparency::AuditLogs::new(config.resolve_secret_key()?, &public_url);
+            let result = async {
+                for chain in store.audit_chains().await? {
+                    match logs.seal(&store, &clock, &chain).await? {
+                        Some(c) => println!("{chain}: {} rows, root {}", c.tree_size, c.root),
+                        None => println!("{chain}: no rows"),
+                    }
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            store.close().await;
+            result?;
         }
         Command::Audit(AuditCommand::Export { platform, output }) => {
             use std::io::Write;
@@ -652,11 +694,33 @@ async fn main() -> Result<()> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
+            // Page by page, so memory stays flat however long the log: the sealed rows in the
+            // tree's order, then the rows committed since (no sequence yet) in write order.
+            const PAGE: i64 = 1000;
             for chain in chains {
-                let (rows, _) = store.audit_chain(&chain).await?;
-                for row in rows {
-                    serde_json::to_writer(&mut out, &row)?;
-                    out.write_all(b"\n")?;
+                let mut after = 0;
+                loop {
+                    let rows = store.sealed_audit_rows(&chain, after, PAGE).await?;
+                    for row in &rows {
+                        serde_json::to_writer(&mut out, row)?;
+                        out.write_all(b"\n")?;
+                    }
+                    match rows.last().and_then(|r| r.platform_seq) {
+                        Some(seq) if rows.len() as i64 == PAGE => after = seq,
+                        _ => break,
+                    }
+                }
+                let mut after = 0;
+                loop {
+                    let rows = store.pending_audit_rows(&chain, after, PAGE).await?;
+                    for (_, row) in &rows {
+                        serde_json::to_writer(&mut out, row)?;
+                        out.write_all(b"\n")?;
+                    }
+                    match rows.last() {
+                        Some((seq, _)) if rows.len() as i64 == PAGE => after = *seq,
+                        _ => break,
+                    }
                 }
             }
             out.flush()?;

@@ -337,13 +337,22 @@ both_databases!(audit_verify_and_export, |kyb| async move {
     let created = kyb.json(&["platform", "create", "--name", "Acme", "--json"]);
     let platform = created["platform_id"].as_str().unwrap().to_owned();
     kyb.json(&["key", "create", "--platform", &platform, "--json"]);
+    // Written, not sealed yet (the service seals every few seconds; it is not running).
     let out = kyb.run(&["audit", "verify"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{platform}: ok, 3 rows")));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains(&format!("{platform}: ok, 0 rows in the tree (0 of them from the old chain), 0 signed checkpoints, 3 not sealed yet")));
+    let out = kyb.run(&["audit", "seal"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{platform}: 3 rows, root ")));
+    let out = kyb.run(&["audit", "verify"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!(
+        "{platform}: ok, 3 rows in the tree (0 of them from the old chain), 1 signed checkpoints\n"
+    )));
 
     let file = kyb.dir.path().join("audit.jsonl");
     assert!(kyb
@@ -363,9 +372,13 @@ both_databases!(audit_verify_and_export, |kyb| async move {
         actions,
         ["platform.created", "api_key.created", "api_key.created"]
     );
-    assert!(lines
-        .iter()
-        .all(|l| l["hash"].as_str().unwrap().len() == 64));
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["platform_seq"].clone())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
 
     // Edit a row behind kyb's back: verify fails and names it.
     let sql = format!("UPDATE audit_log SET action = 'api_key.revoked' WHERE platform_id = '{platform}' AND platform_seq = 2");
@@ -374,7 +387,8 @@ both_databases!(audit_verify_and_export, |kyb| async move {
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(&format!("{platform}: BROKEN: row 2 (")) && stdout.contains("was edited"),
+        stdout.contains(&format!("{platform}: BROKEN: row 2 ("))
+            && stdout.contains("does not match its leaf in the tree: it was edited"),
         "{stdout}"
     );
 });
@@ -1328,6 +1342,7 @@ both_databases!(operator_accounts, |kyb| async move {
     assert_eq!(rows[6]["details"]["previous"], "reviewer");
     assert_eq!(rows[6]["details"]["role"], "admin");
     assert!(!std::fs::read_to_string(&file).unwrap().contains(password));
+    assert!(kyb.run(&["audit", "seal"]).status.success());
     let out = kyb.run(&["audit", "verify"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
@@ -1350,7 +1365,7 @@ both_databases!(operator_accounts, |kyb| async move {
     .await;
     let stdout = String::from_utf8_lossy(&kyb.run(&["audit", "verify"]).stdout).into_owned();
     assert!(
-        stdout.contains("installation: BROKEN: the chain ends at row 6 but 7 rows"),
+        stdout.contains("installation: BROKEN: the tree holds 7 rows but only 6 are left"),
         "{stdout}"
     );
 });

@@ -1,13 +1,14 @@
-//! `/v2/audit/checkpoint`: the newest signed checkpoint of the platform's transparency log
-//! (issue 14, in progress). A platform that keeps the checkpoints it receives can later show
-//! that kyb's history of its audit rows was rewritten: any later checkpoint must extend it.
+//! The platform's audit log as a transparency log: its newest signed checkpoint, inclusion
+//! proofs of its rows and consistency proofs between checkpoints. A platform that keeps the
+//! checkpoints it receives (here, and in every webhook event) can later show that kyb's history
+//! of its audit rows was rewritten: any later checkpoint must extend it.
 
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use chrono::SecondsFormat;
-use kyb_domain::PlatformId;
+use kyb_store::audit::AuditChain;
 use kyb_store::StoredCheckpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -46,10 +47,10 @@ fn tree_size(name: &str, raw: Option<&str>) -> Result<Option<u64>> {
 }
 
 /// The newest checkpoint, after sealing what was committed.
-async fn newest(state: &AppState, platform: &PlatformId) -> Result<StoredCheckpoint> {
+async fn newest(state: &AppState, log: &AuditChain) -> Result<StoredCheckpoint> {
     state
         .audit_logs
-        .seal(state, platform)
+        .seal(&state.store, &state.clock, log)
         .await?
         .ok_or_else(|| ApiError::not_found("the audit log has no rows yet"))
 }
@@ -57,7 +58,7 @@ async fn newest(state: &AppState, platform: &PlatformId) -> Result<StoredCheckpo
 /// The checkpoint of `size` leaves (`newest` when `None`), named by the parameter `param`.
 async fn checkpoint_of(
     state: &AppState,
-    platform: &PlatformId,
+    log: &AuditChain,
     newest: &StoredCheckpoint,
     param: &str,
     size: Option<u64>,
@@ -67,7 +68,7 @@ async fn checkpoint_of(
         Some(n) if n == newest.tree_size => Ok(newest.clone()),
         Some(n) => state
             .store
-            .audit_checkpoint(platform, Some(n))
+            .audit_checkpoint(log, Some(n))
             .await?
             .ok_or_else(|| {
                 ApiError::invalid(
@@ -135,14 +136,15 @@ pub async fn retrieve(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<Json<CheckpointResponse>> {
-    let platform = &auth.scope.platform_id;
-    let checkpoint = newest(&state, platform).await?;
-    let key = state.audit_logs.key(platform).map_err(ApiError::internal)?;
+    let log = AuditChain::Platform(auth.scope.platform_id.clone());
+    let checkpoint = newest(&state, &log).await?;
+    let origin = checkpoint.origin().to_owned();
+    let key = state.audit_logs.key(&origin).map_err(ApiError::internal)?;
     Ok(Json(CheckpointResponse {
         status: "success",
         data: CheckpointObject {
             object: "audit_checkpoint",
-            origin: state.audit_logs.origin(platform),
+            origin,
             tree_size: checkpoint.tree_size,
             root_hash: b64(&checkpoint.root.0),
             note: checkpoint.note,
@@ -211,28 +213,43 @@ pub async fn inclusion(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<InclusionParams>,
 ) -> Result<Json<InclusionProofResponse>> {
-    let platform = &auth.scope.platform_id;
+    let log = AuditChain::Platform(auth.scope.platform_id.clone());
     let size = tree_size("tree_size", params.tree_size.as_deref())?;
+    let unknown = || ApiError::not_found(format!("no such audit row: {id}"));
+    state
+        .store
+        .audit_row(&auth.scope, &id)
+        .await?
+        .ok_or_else(unknown)?;
+    // Sealed first, then read again: the row has its place in the log now.
+    let newest = newest(&state, &log).await?;
     let row = state
         .store
         .audit_row(&auth.scope, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no such audit row: {id}")))?;
-    let newest = newest(&state, platform).await?;
-    let checkpoint = checkpoint_of(&state, platform, &newest, "tree_size", size).await?;
-    let (t, n) = (checkpoint.tree_size, (row.platform_seq - 1).max(0) as u64);
-    if n >= t {
-        return Err(ApiError::invalid(
-            "parameter_invalid",
-            "tree_size",
-            format!(
-                "the tree of {t} rows does not hold this row yet (it is row {})",
-                n + 1
-            ),
-        ));
-    }
+        .ok_or_else(unknown)?;
+    let checkpoint = checkpoint_of(&state, &log, &newest, "tree_size", size).await?;
+    let t = checkpoint.tree_size;
+    let n = match row.platform_seq {
+        Some(seq) if (seq as u64) <= t => seq as u64 - 1,
+        Some(seq) => {
+            return Err(ApiError::invalid(
+                "parameter_invalid",
+                "tree_size",
+                format!("the tree of {t} rows does not hold this row yet (it is row {seq})"),
+            ))
+        }
+        // Another process's sealer holds the log: the row is sealed within seconds.
+        None => {
+            return Err(ApiError::invalid(
+                "parameter_invalid",
+                "tree_size",
+                format!("the tree of {t} rows does not hold this row yet (it is being sealed)"),
+            ))
+        }
+    };
     let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_record(t, n, r));
-    let hashes = state.store.audit_tree_hashes(platform, &indexes).await?;
+    let hashes = state.store.audit_tree_hashes(&log, &indexes).await?;
     let proof = kyb_tlog::prove_record(t, n, &hashes).map_err(ApiError::internal)?;
     Ok(Json(InclusionProofResponse {
         status: "success",
@@ -240,7 +257,7 @@ pub async fn inclusion(
             object: "audit_inclusion_proof",
             audit_log_id: row.id.clone(),
             leaf_index: n,
-            leaf_hash: b64(&kyb_tlog::record_hash(&row.leaf_bytes()).0),
+            leaf_hash: b64(&row.leaf_hash().0),
             tree_size: t,
             proof: encoded(&proof),
             checkpoint: checkpoint.note,
@@ -300,7 +317,7 @@ pub async fn consistency(
     auth: Authenticated,
     ApiQuery(params): ApiQuery<ConsistencyParams>,
 ) -> Result<Json<ConsistencyProofResponse>> {
-    let platform = &auth.scope.platform_id;
+    let log = AuditChain::Platform(auth.scope.platform_id.clone());
     let from = tree_size("from", params.from.as_deref())?.ok_or_else(|| {
         ApiError::invalid(
             "parameter_missing",
@@ -309,9 +326,9 @@ pub async fn consistency(
         )
     })?;
     let to = tree_size("to", params.to.as_deref())?;
-    let newest = newest(&state, platform).await?;
-    let newer = checkpoint_of(&state, platform, &newest, "to", to).await?;
-    let older = checkpoint_of(&state, platform, &newest, "from", Some(from)).await?;
+    let newest = newest(&state, &log).await?;
+    let newer = checkpoint_of(&state, &log, &newest, "to", to).await?;
+    let older = checkpoint_of(&state, &log, &newest, "from", Some(from)).await?;
     if older.tree_size > newer.tree_size {
         return Err(ApiError::invalid(
             "parameter_invalid",
@@ -324,7 +341,7 @@ pub async fn consistency(
     }
     let (t, n) = (newer.tree_size, older.tree_size);
     let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_tree(t, n, r));
-    let hashes = state.store.audit_tree_hashes(platform, &indexes).await?;
+    let hashes = state.store.audit_tree_hashes(&log, &indexes).await?;
     let proof = kyb_tlog::prove_tree(t, n, &hashes).map_err(ApiError::internal)?;
     Ok(Json(ConsistencyProofResponse {
         status: "success",

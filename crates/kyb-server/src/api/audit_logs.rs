@@ -1,5 +1,6 @@
 //! `/v2/audit_logs`: the platform's own audit rows, newest first. Every row carries its place in
-//! the platform's hash chain (`sequence`, `prev_hash`, `hash`).
+//! the platform's transparency log (`sequence`, once sealed) and its leaf hash; rows written
+//! before the log existed also carry their old hash chain (`prev_hash`, `hash`).
 
 use axum::extract::State;
 use axum::routing::get;
@@ -43,8 +44,9 @@ pub struct Target {
 pub struct AuditLogEntry {
     /// `aud_…`
     pub id: String,
-    /// The row's number in the platform's chain, from 1.
-    pub sequence: i64,
+    /// The row's place in the platform's audit log, from 1 (leaf `sequence - 1` of its tree);
+    /// `null` for a row committed but not sealed yet (within seconds).
+    pub sequence: Option<i64>,
     /// RFC 3339, UTC, microseconds.
     pub created_at: String,
     /// `null` for platform-wide actions (keys, the platform itself).
@@ -58,15 +60,23 @@ pub struct AuditLogEntry {
     /// The facts of the action (fields written, before and after).
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
-    /// The hash of the previous row of the chain (64 zeros for the first).
-    pub prev_hash: String,
-    /// SHA-256 (hex) over the row's canonical form, including `prev_hash`.
-    pub hash: String,
+    /// The row's leaf hash in the log's tree, base64: SHA-256 of 0x00 and its canonical form
+    /// (see docs/api.md). A verifier computes it from the fields above.
+    pub leaf_hash: String,
+    /// Rows written before the transparency log existed only: the hash of the previous row of
+    /// the old hash chain (64 zeros for the first); `null` for later rows.
+    pub prev_hash: Option<String>,
+    /// Rows written before the transparency log existed only: SHA-256 (hex) over the row's
+    /// canonical form, including `prev_hash`; `null` for later rows.
+    pub hash: Option<String>,
 }
 
 impl From<ChainRow> for AuditLogEntry {
     fn from(r: ChainRow) -> Self {
+        use base64::Engine;
+        let leaf_hash = base64::engine::general_purpose::STANDARD.encode(r.leaf_hash().0);
         Self {
+            leaf_hash,
             id: r.id,
             sequence: r.platform_seq,
             created_at: r.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -115,8 +125,8 @@ pub struct ListParams {
 /// List audit rows, newest first.
 ///
 /// The audit rows of this platform that this key's mode may see (that mode's rows and the
-/// platform-wide ones), with their place in the platform's hash chain. Cursor pagination with
-/// `limit` and `starting_after`.
+/// platform-wide ones), newest written first, with their place in the platform's audit log and
+/// their leaf hash. Cursor pagination with `limit` and `starting_after`.
 #[utoipa::path(
     get,
     path = "/v2/audit_logs",

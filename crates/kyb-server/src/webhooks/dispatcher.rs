@@ -215,6 +215,34 @@ impl Dispatcher {
         }
     }
 
+    /// The platform's newest audit checkpoint, as every event carries it: its size, root and
+    /// signed note (sealed now if the log has none yet). A platform that keeps them can later
+    /// prove that the log was rewritten (docs/api.md).
+    async fn checkpoint(
+        &self,
+        platform: &kyb_domain::PlatformId,
+    ) -> Result<serde_json::Value, String> {
+        use base64::Engine;
+        let state = &self.inner.state;
+        let log = kyb_store::audit::AuditChain::Platform(platform.clone());
+        let stored = match state.store.audit_checkpoint(&log, None).await {
+            Ok(Some(c)) => Some(c),
+            Ok(None) => state
+                .audit_logs
+                .seal(&state.store, &state.clock, &log)
+                .await
+                .map_err(|e| e.to_string())?,
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(stored.map_or(serde_json::Value::Null, |c| {
+            serde_json::json!({
+                "tree_size": c.tree_size,
+                "root_hash": base64::engine::general_purpose::STANDARD.encode(c.root.0),
+                "note": c.note,
+            })
+        }))
+    }
+
     async fn send(&self, d: &ClaimedDelivery, at: DateTime<Utc>) -> Result<Answer, String> {
         let state = &self.inner.state;
         let policy = self.settings().policy();
@@ -240,6 +268,10 @@ impl Dispatcher {
         }
         let mut payload = d.payload.clone();
         state.links.reveal_json(&mut payload);
+        if let Some(event) = payload.as_object_mut() {
+            let checkpoint = self.checkpoint(&d.endpoint.platform_id).await?;
+            event.insert("audit_checkpoint".into(), checkpoint);
+        }
         let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
         let msg_id = d.event_id.as_str();
         let timestamp = at.timestamp();

@@ -1,51 +1,122 @@
 use crate::db_test;
 use crate::helpers::*;
-use kyb_store::audit::{AuditChain, ChainBreak};
+use kyb_store::audit::{AuditChain, ChainBreak, LogBreak, LogReport};
+use kyb_store::{Sealing, StoredCheckpoint};
 
-async fn verify(app: &TestApp) -> Result<usize, ChainBreak> {
-    let report = app.state.store.verify_audit().await.unwrap();
-    report
-        .into_iter()
-        .find(|(c, _)| *c == AuditChain::Platform(app.platform.clone()))
-        .unwrap()
-        .1
+fn chain_of(app: &TestApp) -> AuditChain {
+    AuditChain::Platform(app.platform.clone())
 }
 
-db_test!(every_write_extends_a_verifiable_chain, |app| async move {
+/// What `kyb audit verify` says of the platform's log.
+async fn verify(app: &TestApp) -> Result<LogReport, LogBreak> {
+    let logs = &app.state.audit_logs;
+    app.state
+        .store
+        .verify_audit_log(&chain_of(app), &|origin, note| logs.open(origin, note))
+        .await
+        .unwrap()
+}
+
+/// Seals the platform's committed rows as the service's sealer does; the newest checkpoint.
+async fn seal(app: &TestApp) -> Option<StoredCheckpoint> {
+    app.state
+        .audit_logs
+        .seal(&app.state.store, &app.clock, &chain_of(app))
+        .await
+        .unwrap()
+}
+
+/// One sealing pass as another process's sealer `holder` would run it (and, not giving the
+/// lease up, as one that died after it).
+async fn seal_as(app: &TestApp, holder: &str, max: i64) -> Sealing {
+    let origin = app.state.audit_logs.new_origin(&chain_of(app));
+    let logs = &app.state.audit_logs;
+    let sign = |origin: &str, size, root| {
+        logs.key(origin)
+            .unwrap()
+            .sign(size, root)
+            .map_err(|e| e.to_string())
+    };
+    app.state
+        .store
+        .seal_audit(
+            &chain_of(app),
+            &origin,
+            holder,
+            chrono::Duration::seconds(30),
+            max,
+            app.clock.now(),
+            sign,
+        )
+        .await
+        .unwrap()
+}
+
+fn ok(rows: i64, checkpoints: i64, pending: i64) -> Result<LogReport, LogBreak> {
+    Ok(LogReport {
+        rows,
+        chained: 0,
+        checkpoints,
+        pending,
+    })
+}
+
+db_test!(every_write_becomes_a_leaf_after_commit, |app| async move {
     let id = app.create_customer().await;
     assert_eq!(app.issue_link_as(&app.key, &id).await.status(), 200);
-    // platform.created, api_key.created, business_customer.created, kyb_link.created, kyb_link.created
-    assert_eq!(verify(&app).await, Ok(5));
-    let (rows, head) = app
-        .state
-        .store
-        .audit_chain(&AuditChain::Platform(app.platform.clone()))
-        .await
-        .unwrap();
+    // platform.created, api_key.created, business_customer.created, kyb_link.created,
+    // kyb_link.created: committed without a place in the log, which the sealer gives them.
+    assert_eq!(verify(&app).await, ok(0, 0, 5));
+    let (rows, _) = app.state.store.audit_chain(&chain_of(&app)).await.unwrap();
+    assert!(rows.iter().all(|r| r.platform_seq.is_none()));
+
+    let checkpoint = seal(&app).await.expect("a checkpoint");
+    assert_eq!(checkpoint.tree_size, 5);
+    assert_eq!(verify(&app).await, ok(5, 1, 0));
+    let (rows, head) = app.state.store.audit_chain(&chain_of(&app)).await.unwrap();
     assert_eq!(
         rows.iter().map(|r| r.platform_seq).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5]
+        [1, 2, 3, 4, 5].map(Some)
     );
-    assert_eq!(head.unwrap().1, rows[4].hash);
-    assert!(rows.windows(2).all(|w| w[1].prev_hash == w[0].hash));
+    assert_eq!(
+        rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        [
+            "platform.created",
+            "api_key.created",
+            "business_customer.created",
+            "kyb_link.created",
+            "kyb_link.created"
+        ],
+        "in the order they were written"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.prev_hash.is_none() && r.hash.is_none()));
+    assert_eq!(head, None, "no hash chain for new rows");
+    // Sealing again finds nothing: the same checkpoint, no new one.
+    assert_eq!(seal(&app).await, Some(checkpoint));
+    assert_eq!(verify(&app).await, ok(5, 1, 0));
 });
 
 db_test!(an_edited_row_is_named, |app| async move {
     app.create_customer().await;
+    seal(&app).await;
     app.exec(&format!(
         "UPDATE audit_log SET actor_id = 'key_someoneelse' WHERE platform_id = '{}' AND platform_seq = 3",
         app.platform
     ))
     .await;
-    assert!(matches!(
-        verify(&app).await,
-        Err(ChainBreak::Edited { seq: 3, .. })
-    ));
+    assert!(
+        matches!(verify(&app).await, Err(LogBreak::Leaf { seq: 3, .. })),
+        "{:?}",
+        verify(&app).await
+    );
 });
 
 db_test!(a_deleted_row_is_named, |app| async move {
     app.create_customer().await;
     app.create_customer().await;
+    seal(&app).await;
     app.exec(&format!(
         "DELETE FROM audit_log WHERE platform_id = '{}' AND platform_seq = 4",
         app.platform
@@ -53,7 +124,7 @@ db_test!(a_deleted_row_is_named, |app| async move {
     .await;
     assert!(matches!(
         verify(&app).await,
-        Err(ChainBreak::Missing {
+        Err(LogBreak::Missing {
             expected: 4,
             found: 5,
             ..
@@ -62,9 +133,10 @@ db_test!(a_deleted_row_is_named, |app| async move {
 });
 
 db_test!(
-    deleting_the_newest_rows_is_caught_by_the_head,
+    deleting_the_newest_rows_is_caught_by_the_tree,
     |app| async move {
         app.create_customer().await;
+        seal(&app).await;
         app.exec(&format!(
             "DELETE FROM audit_log WHERE platform_id = '{}' AND platform_seq >= 3",
             app.platform
@@ -72,10 +144,225 @@ db_test!(
         .await;
         assert_eq!(
             verify(&app).await,
-            Err(ChainBreak::Truncated { last: 2, head: 4 })
+            Err(LogBreak::Shortened { rows: 2, size: 4 })
         );
     }
 );
+
+db_test!(reordered_rows_are_named, |app| async move {
+    app.create_customer().await;
+    seal(&app).await;
+    let p = &app.platform;
+    for sql in [
+        format!(
+            "UPDATE audit_log SET platform_seq = -2 WHERE platform_id = '{p}' AND platform_seq = 2"
+        ),
+        format!(
+            "UPDATE audit_log SET platform_seq = 2 WHERE platform_id = '{p}' AND platform_seq = 3"
+        ),
+        format!(
+            "UPDATE audit_log SET platform_seq = 3 WHERE platform_id = '{p}' AND platform_seq = -2"
+        ),
+    ] {
+        app.exec(&sql).await;
+    }
+    assert!(matches!(
+        verify(&app).await,
+        Err(LogBreak::Leaf { seq: 2, .. })
+    ));
+});
+
+// Someone with the database but not the server secret rewrites a row, throws the tree and its
+// checkpoints away and builds them again, signing with a key of their own: every hash matches,
+// the signatures do not, and the checkpoint a platform kept from before is not extended by the
+// new one.
+db_test!(
+    a_history_rewritten_and_resigned_is_caught,
+    |app| async move {
+        app.create_customer().await;
+        let kept: serde_json::Value = app.get("/v2/audit/checkpoint").await.json().await.unwrap();
+        let kept = kept["data"].clone();
+        let p = &app.platform;
+        for sql in [
+        format!("UPDATE audit_log SET actor_id = 'key_someoneelse' WHERE platform_id = '{p}' AND platform_seq = 3"),
+        format!("UPDATE audit_log SET platform_seq = NULL WHERE platform_id = '{p}'"),
+        format!("DELETE FROM audit_tree_hashes WHERE platform_id = '{p}'"),
+        format!("DELETE FROM audit_checkpoints WHERE platform_id = '{p}'"),
+        format!("UPDATE audit_trees SET size = 0, lease_holder = NULL WHERE platform_id = '{p}'"),
+    ] {
+        app.exec(&sql).await;
+    }
+        let origin = app.state.audit_logs.new_origin(&chain_of(&app));
+        let forger = kyb_tlog::CheckpointKey::derive(b"not the server secret", &origin).unwrap();
+        let sign = |_: &str, size, root| forger.sign(size, root).map_err(|e| e.to_string());
+        let forged = app
+            .state
+            .store
+            .seal_audit(
+                &chain_of(&app),
+                &origin,
+                "forger",
+                chrono::Duration::seconds(30),
+                1000,
+                app.clock.now(),
+                sign,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(forged, Sealing::Sealed(ref c) if c.tree_size == 4));
+        assert!(
+            matches!(verify(&app).await, Err(LogBreak::Signature { size: 4, .. })),
+            "{:?}",
+            verify(&app).await
+        );
+        // The platform's own evidence: the checkpoint kyb serves now does not open with the key
+        // the platform kept, and its root for the same size differs from the one it kept.
+        let now: serde_json::Value = app.get("/v2/audit/checkpoint").await.json().await.unwrap();
+        let now = now["data"].clone();
+        assert_eq!(now["tree_size"], kept["tree_size"]);
+        assert_ne!(now["root_hash"], kept["root_hash"]);
+        assert!(kyb_tlog::open_checkpoint(
+            now["note"].as_str().unwrap(),
+            kept["verifier_key"].as_str().unwrap()
+        )
+        .is_err());
+    }
+);
+
+// A database from before the tree: rows numbered and hash-chained by the request, a head. The
+// sealer checks that chain once, then its rows become the first leaves in chain order, and the
+// rows written since follow; a broken old chain is never sealed.
+db_test!(
+    the_old_hash_chain_becomes_the_first_leaves,
+    |app| async move {
+        app.create_customer().await;
+        make_old_chain(&app).await;
+        app.create_customer().await;
+        let checkpoint = seal(&app).await.expect("sealed");
+        assert_eq!(checkpoint.tree_size, 6);
+        assert_eq!(
+            verify(&app).await,
+            Ok(LogReport {
+                rows: 6,
+                chained: 4,
+                checkpoints: 1,
+                pending: 0
+            })
+        );
+        let (rows, _) = app.state.store.audit_chain(&chain_of(&app)).await.unwrap();
+        assert_eq!(rows[3].action, "kyb_link.created");
+        assert!(rows[3].hash.is_some() && rows[4].hash.is_none());
+        // Editing an old row now breaks both its chain link and its leaf; the chain is named.
+        app.exec(&format!(
+        "UPDATE audit_log SET action = 'nothing.happened' WHERE platform_id = '{}' AND platform_seq = 2",
+        app.platform
+    ))
+    .await;
+        assert!(matches!(
+            verify(&app).await,
+            Err(LogBreak::Chain(ChainBreak::Edited { seq: 2, .. }))
+        ));
+    }
+);
+
+db_test!(a_broken_old_chain_is_not_sealed, |app| async move {
+    app.create_customer().await;
+    make_old_chain(&app).await;
+    app.exec(&format!(
+        "UPDATE audit_log SET action = 'nothing.happened' WHERE platform_id = '{}' AND platform_seq = 2",
+        app.platform
+    ))
+    .await;
+    let refused = app
+        .state
+        .audit_logs
+        .seal(&app.state.store, &app.clock, &chain_of(&app))
+        .await;
+    assert!(
+        matches!(refused, Err(kyb_store::StoreError::Corrupt(ref why)) if why.contains("old hash chain")),
+        "{refused:?}"
+    );
+    assert!(app
+        .state
+        .store
+        .audit_checkpoint(&chain_of(&app), None)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        verify(&app).await,
+        Err(LogBreak::Chain(ChainBreak::Edited { seq: 2, .. }))
+    ));
+});
+
+/// Turns the platform's committed rows into an old hash chain, as requests wrote them before
+/// the tree: numbered in order, each row linking the one before, the head at the last.
+async fn make_old_chain(app: &TestApp) {
+    let (rows, _) = app.state.store.audit_chain(&chain_of(app)).await.unwrap();
+    let mut prev = kyb_store::audit::GENESIS.to_owned();
+    for (i, row) in rows.into_iter().enumerate() {
+        let mut row = row;
+        row.platform_seq = Some(i as i64 + 1);
+        row.prev_hash = Some(prev.clone());
+        let hash = row.compute_hash();
+        app.exec(&format!(
+            "UPDATE audit_log SET platform_seq = {}, prev_hash = '{prev}', hash = '{hash}' WHERE id = '{}'",
+            i + 1,
+            row.id
+        ))
+        .await;
+        prev = hash;
+    }
+    let count: i64 = app
+        .dump(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE platform_id = '{}'",
+            app.platform
+        ))
+        .await[0]
+        .parse()
+        .unwrap();
+    app.exec(&format!(
+        "INSERT INTO audit_heads (platform_id, seq, hash) VALUES ('{}', {count}, '{prev}')",
+        app.platform
+    ))
+    .await;
+}
+
+// Requests write their rows side by side while sealing runs: no row is lost or numbered twice,
+// and every write is in the log once sealed.
+db_test!(
+    concurrent_writes_and_sealing_lose_nothing,
+    |app| async move {
+        let writes = (0..16).map(|_| app.create_customer());
+        let sealing = async {
+            for _ in 0..8 {
+                seal(&app).await;
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::join!(futures::future::join_all(writes), sealing);
+        seal(&app).await;
+        // platform.created and api_key.created, then two rows per create.
+        assert_eq!(verify(&app).await.map(|r| (r.rows, r.pending)), Ok((34, 0)));
+    }
+);
+
+// A sealer that died holding a log's lease holds it until the lease ends; writes never wait for
+// it, and then another sealer takes over from the rows it left.
+db_test!(a_dead_sealers_log_is_taken_over, |app| async move {
+    app.create_customer().await;
+    assert!(
+        matches!(seal_as(&app, "crashed", 3).await, Sealing::Sealed(ref c) if c.tree_size == 3)
+    );
+    app.create_customer().await;
+    assert_eq!(seal_as(&app, "another", 1000).await, Sealing::Held);
+    // The service's sealing waits briefly, then answers with what is signed.
+    assert_eq!(seal(&app).await.map(|c| c.tree_size), Some(3));
+    assert_eq!(verify(&app).await, ok(3, 1, 3));
+    app.clock.advance(chrono::Duration::seconds(31));
+    assert_eq!(seal(&app).await.map(|c| c.tree_size), Some(6));
+    assert_eq!(verify(&app).await, ok(6, 2, 0));
+});
 
 db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
     let id = app.create_customer().await;
@@ -89,8 +376,19 @@ db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
     assert_eq!(rows[1]["action"], "business_customer.created");
     assert_eq!(rows[1]["target"]["id"], id.as_str());
     assert_eq!(rows[1]["actor"]["type"], "api_key");
-    assert_eq!(rows[0]["prev_hash"], rows[1]["hash"]);
-    assert_eq!(rows[1]["sequence"], 3);
+    // Not sealed yet: no place in the log, but the leaf hash it will have.
+    assert_eq!(rows[1]["sequence"], serde_json::Value::Null);
+    assert!(rows[1]["leaf_hash"].as_str().is_some_and(|h| h.len() == 44));
+    assert_eq!(rows[1]["prev_hash"], serde_json::Value::Null);
+    app.get("/v2/audit/checkpoint").await;
+    let sealed: serde_json::Value = app
+        .get("/v2/audit_logs?limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sealed["data"][1]["sequence"], 3);
+    assert_eq!(sealed["data"][1]["leaf_hash"], rows[1]["leaf_hash"]);
     let next: serde_json::Value = app
         .get(&format!(
             "/v2/audit_logs?starting_after={}",
@@ -166,42 +464,31 @@ db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
 db_test!(
     sealed_rows_are_provably_in_signed_checkpoints,
     |app| async move {
-        let origin = format!("kyb.test/audit/{}", app.platform);
-        let key = kyb_tlog::CheckpointKey::derive(b"the server secret", &origin).unwrap();
+        let origin = app.state.audit_logs.new_origin(&chain_of(&app));
+        let key = app.state.audit_logs.key(&origin).unwrap();
         let store = &app.state.store;
-        let sign = |size, root| key.sign(size, root).map_err(|e| e.to_string());
         app.create_customer().await;
-        let first = store
-            .seal_audit(&app.platform, 1000, app.clock.now(), sign)
-            .await
-            .unwrap()
-            .expect("rows to seal");
+        let Sealing::Sealed(first) = seal_as(&app, "sealer", 1000).await else {
+            panic!("rows to seal")
+        };
         // platform.created, api_key.created, business_customer.created, kyb_link.created
         assert_eq!(first.tree_size, 4);
         let opened = kyb_tlog::open_checkpoint(&first.note, key.verifier_key()).unwrap();
         assert_eq!((opened.size(), *opened.hash()), (4, first.root));
-        assert!(store
-            .seal_audit(&app.platform, 1000, app.clock.now(), sign)
-            .await
-            .unwrap()
-            .is_none());
+        assert_eq!(seal_as(&app, "sealer", 1000).await, Sealing::Nothing);
 
         app.create_customer().await;
         app.create_customer().await;
         // Sealed in steps of two: each step is a checkpoint.
         let mut last = first.clone();
-        while let Some(c) = store
-            .seal_audit(&app.platform, 2, app.clock.now(), sign)
-            .await
-            .unwrap()
-        {
+        while let Sealing::Sealed(c) = seal_as(&app, "sealer", 2).await {
             assert!(c.tree_size <= last.tree_size + 2);
             last = c;
         }
         assert_eq!(last.tree_size, 8);
         assert_eq!(
             store
-                .audit_checkpoint(&app.platform, None)
+                .audit_checkpoint(&chain_of(&app), None)
                 .await
                 .unwrap()
                 .unwrap(),
@@ -209,17 +496,12 @@ db_test!(
         );
 
         // Every row is in the newest tree, by a proof made of stored hashes alone.
-        let (rows, _) = store
-            .audit_chain(&kyb_store::audit::AuditChain::Platform(
-                app.platform.clone(),
-            ))
-            .await
-            .unwrap();
+        let (rows, _) = store.audit_chain(&chain_of(&app)).await.unwrap();
         for (n, row) in rows.iter().enumerate() {
             let n = n as u64;
             let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_record(8, n, r));
             let hashes = store
-                .audit_tree_hashes(&app.platform, &indexes)
+                .audit_tree_hashes(&chain_of(&app), &indexes)
                 .await
                 .unwrap();
             let proof = kyb_tlog::prove_record(8, n, &hashes).unwrap();
@@ -229,14 +511,14 @@ db_test!(
         // The newest tree extends the first.
         let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_tree(8, 4, r));
         let hashes = store
-            .audit_tree_hashes(&app.platform, &indexes)
+            .audit_tree_hashes(&chain_of(&app), &indexes)
             .await
             .unwrap();
         let proof = kyb_tlog::prove_tree(8, 4, &hashes).unwrap();
         kyb_tlog::check_tree(&proof, 8, last.root, 4, first.root).unwrap();
         assert_eq!(
             store
-                .audit_checkpoint(&app.platform, Some(4))
+                .audit_checkpoint(&chain_of(&app), Some(4))
                 .await
                 .unwrap()
                 .unwrap(),
@@ -283,7 +565,7 @@ db_test!(
         let hashes = app
             .state
             .store
-            .audit_tree_hashes(&app.platform, &indexes)
+            .audit_tree_hashes(&chain_of(&app), &indexes)
             .await
             .unwrap();
         let proof = kyb_tlog::prove_tree(6, 4, &hashes).unwrap();

@@ -1337,7 +1337,7 @@ db_test!(
             .dump(&format!(
                 "SELECT action FROM audit_log WHERE target_id = '{id}' \
                  AND action IN ('business_customer.assigned', 'business_customer.note_added') \
-                 ORDER BY platform_seq"
+                 ORDER BY seq"
             ))
             .await;
         assert_eq!(
@@ -1840,9 +1840,23 @@ db_test!(
         for token in [&first, &second, &third, &fourth, &fifth, &sixth] {
             assert!(!text.contains(token.as_str()));
         }
-        let report = app.state.store.verify_audit().await.unwrap();
-        assert_eq!(report[0].0, kyb_store::audit::AuditChain::Installation);
-        assert_eq!(report[0].1, Ok(rows.len()));
+        // The installation's log is sealed like a platform's, and verifies.
+        let installation = kyb_store::audit::AuditChain::Installation;
+        let logs = &app.state.audit_logs;
+        let checkpoint = logs
+            .seal(&app.state.store, &app.clock, &installation)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(checkpoint.tree_size, rows.len() as u64);
+        let report = app
+            .state
+            .store
+            .verify_audit_log(&installation, &|o, n| logs.open(o, n))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((report.rows, report.pending), (rows.len() as i64, 0));
     }
 );
 

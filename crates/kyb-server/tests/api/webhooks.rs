@@ -182,7 +182,7 @@ db_test!(endpoints_are_managed_scoped_and_audited, |app| async move {
 
     let actions = app
         .dump(&format!(
-            "SELECT action FROM audit_log WHERE target_id = '{we}' ORDER BY platform_seq"
+            "SELECT action FROM audit_log WHERE target_id = '{we}' ORDER BY seq"
         ))
         .await;
     assert_eq!(

@@ -82,6 +82,9 @@ impl WriteGate {
 }
 
 pub(crate) const BEGIN_WRITE: &str = "BEGIN";
+/// A read-only transaction that sees the database as of one instant: one snapshot for every
+/// statement of the transaction.
+pub(crate) const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, StoreError> {
     let statement_ms = store.statement_timeout.as_millis().to_string();

@@ -83,6 +83,9 @@ impl WriteGate {
 }
 
 pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+/// A read-only transaction that sees the database as of one instant: a deferred transaction
+/// reads one snapshot (WAL) from its first read.
+pub(crate) const BEGIN_SNAPSHOT: &str = "BEGIN";
 
 pub async fn connect(url: &str, store: &crate::StoreOptions) -> Result<Backend, StoreError> {
     // FULL syncs the WAL at every commit: what was acknowledged survives an OS crash.
