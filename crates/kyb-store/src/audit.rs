@@ -263,6 +263,10 @@ pub fn verify_chain(rows: &[ChainRow], head: Option<(i64, &str)>) -> Result<i64,
     verifier.finish(head)
 }
 
+/// What opening a signed checkpoint gives: the tree size and root it signs, or why it is not
+/// the log's.
+pub type Opened = Result<(u64, kyb_tlog::Hash), String>;
+
 /// The first problem found in an audit log: its rows, its tree, its checkpoints, its old chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogBreak {

@@ -710,7 +710,7 @@ impl Store {
     pub async fn verify_audit_log(
         &self,
         chain: &audit::AuditChain,
-        open: &dyn Fn(&str, &str) -> Result<(u64, kyb_tlog::Hash), String>,
+        open: &dyn Fn(&str, &str) -> audit::Opened,
     ) -> Result<Result<audit::LogReport, audit::LogBreak>, StoreError> {
         on_backend!(self, b => b.verify_audit_log(chain, open).await)
     }

@@ -8,7 +8,7 @@ use kyb_tlog::{Hash, Hashes, TreeBuilder};
 
 use super::repo::{Backend, ChainRecord, Tx, AUDIT_SELECT};
 use super::{Db, BEGIN_SNAPSHOT};
-use crate::audit::{AuditChain, ChainRow, ChainVerifier, LogBreak, LogReport};
+use crate::audit::{AuditChain, ChainRow, ChainVerifier, LogBreak, LogReport, Opened};
 use crate::model::*;
 use crate::StoreError;
 
@@ -188,7 +188,7 @@ impl Backend {
         let n = append_leaves(&mut tx, key, size as u64, &rows).await?;
         let indexes = kyb_tlog::needed(|r| kyb_tlog::tree_hash(n, r));
         let mut known = Hashes::default();
-        fetch(&mut *tx, key, &indexes, &mut known).await?;
+        fetch(&mut tx, key, &indexes, &mut known).await?;
         let root = kyb_tlog::tree_hash(n, &known).map_err(tree_error)?;
         let note = sign(&origin, n, root).map_err(StoreError::Corrupt)?;
         sqlx::query(
@@ -289,7 +289,7 @@ impl Backend {
     ) -> Result<Hashes, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let mut known = Hashes::default();
-        fetch(&mut *conn, log, indexes, &mut known).await?;
+        fetch(&mut conn, log, indexes, &mut known).await?;
         Ok(known)
     }
 
@@ -301,7 +301,7 @@ impl Backend {
     pub async fn verify_audit_log(
         &self,
         chain: &AuditChain,
-        open: &dyn Fn(&str, &str) -> Result<(u64, Hash), String>,
+        open: &dyn Fn(&str, &str) -> Opened,
     ) -> Result<Result<LogReport, LogBreak>, StoreError> {
         let mut tx = self.pool.begin_with(BEGIN_SNAPSHOT).await?;
         let report = verify_in(&mut tx, chain, open).await;
@@ -356,7 +356,7 @@ async fn append_leaves(
     for row in rows {
         let leaf = row.leaf_hash();
         let indexes = kyb_tlog::needed(|r| kyb_tlog::stored_hashes_for_record_hash(n, leaf, r));
-        fetch(&mut **tx, key, &indexes, &mut known).await?;
+        fetch(tx, key, &indexes, &mut known).await?;
         let new = kyb_tlog::stored_hashes_for_record_hash(n, leaf, &known).map_err(tree_error)?;
         let first = kyb_tlog::stored_hash_count(n);
         for (i, h) in new.into_iter().enumerate() {
@@ -471,7 +471,7 @@ impl Checkpoints {
 fn check_checkpoint(
     (size, stored_root, note): &(i64, Vec<u8>, String),
     computed: Option<Hash>,
-    open: &dyn Fn(&str) -> Result<(u64, Hash), String>,
+    open: &dyn Fn(&str) -> Opened,
 ) -> Result<Hash, LogBreak> {
     let (signed_size, signed_root) = open(note).map_err(|reason| LogBreak::Signature {
         size: *size,
@@ -489,7 +489,7 @@ fn check_checkpoint(
 async fn verify_in(
     tx: &mut Tx,
     chain: &AuditChain,
-    open: &dyn Fn(&str, &str) -> Result<(u64, Hash), String>,
+    open: &dyn Fn(&str, &str) -> Opened,
 ) -> Result<Result<LogReport, LogBreak>, StoreError> {
     let (log, heads) = chain.tables();
     let key = chain.key();
@@ -501,7 +501,7 @@ async fn verify_in(
             .unwrap_or((0, None));
     let origin = origin.unwrap_or_default();
     let open = |note: &str| open(&origin, note);
-    let open: &dyn Fn(&str) -> Result<(u64, Hash), String> = &open;
+    let open: &dyn Fn(&str) -> Opened = &open;
     let mut report = LogReport::default();
     let mut old_chain = ChainVerifier::default();
     let mut tree = TreeBuilder::default();
@@ -651,7 +651,7 @@ async fn consistent(
     let (t, n) = (to as u64, from as u64);
     let indexes = kyb_tlog::needed(|r| kyb_tlog::prove_tree(t, n, r));
     let mut known = Hashes::default();
-    fetch(&mut **tx, key, &indexes, &mut known).await?;
+    fetch(tx, key, &indexes, &mut known).await?;
     let Ok(proof) = kyb_tlog::prove_tree(t, n, &known) else {
         return Ok(false);
     };

@@ -596,6 +596,19 @@ impl Backend {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        // Looked at without the write lock first (the partial index of pending deliveries):
+        // most wake-ups find nothing due, and on SQLite a write transaction would hold the one
+        // writer that requests wait for.
+        let due: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' \
+             AND next_attempt_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1))",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
         let (mut tx, _guard) = self.begin_write().await?;
         let sql = format!(
             "SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \

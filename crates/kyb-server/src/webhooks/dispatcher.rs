@@ -18,6 +18,10 @@ use super::guard::GuardedResolver;
 use super::signing::{secret_key, signature_header};
 use crate::AppState;
 
+/// How long a woken dispatcher waits before it claims, so that a burst of writes (one wake-up
+/// each) costs one claim.
+const WAKE_COALESCE: Duration = Duration::from_millis(20);
+
 /// The most of a receiver's answer kept with an attempt.
 const EXCERPT_BYTES: usize = 1024;
 /// The longest `Retry-After` honoured.
@@ -110,7 +114,14 @@ impl Dispatcher {
                 };
                 if idle {
                     tokio::select! {
-                        _ = store.outbox_wait() => {}
+                        _ = store.outbox_wait() => {
+                            // Wake-ups are coalesced: the writes of the next few milliseconds
+                            // are claimed together, not one claim per request.
+                            tokio::select! {
+                                _ = tokio::time::sleep(WAKE_COALESCE) => {}
+                                _ = stop.changed() => {}
+                            }
+                        }
                         _ = tokio::time::sleep(self.settings().poll_interval) => {}
                         _ = stop.changed() => {}
                     }
@@ -217,30 +228,33 @@ impl Dispatcher {
 
     /// The platform's newest audit checkpoint, as every event carries it: its size, root and
     /// signed note (sealed now if the log has none yet). A platform that keeps them can later
-    /// prove that the log was rewritten (docs/api.md).
-    async fn checkpoint(
-        &self,
-        platform: &kyb_domain::PlatformId,
-    ) -> Result<serde_json::Value, String> {
+    /// prove that the log was rewritten (docs/api.md). A log that cannot be read or sealed
+    /// gives `null` (and an error in the service's log) rather than hold the events back.
+    async fn checkpoint(&self, platform: &kyb_domain::PlatformId) -> serde_json::Value {
         use base64::Engine;
         let state = &self.inner.state;
         let log = kyb_store::audit::AuditChain::Platform(platform.clone());
         let stored = match state.store.audit_checkpoint(&log, None).await {
-            Ok(Some(c)) => Some(c),
-            Ok(None) => state
-                .audit_logs
-                .seal(&state.store, &state.clock, &log)
-                .await
-                .map_err(|e| e.to_string())?,
-            Err(e) => return Err(e.to_string()),
+            Ok(Some(c)) => Ok(Some(c)),
+            Ok(None) => {
+                state
+                    .audit_logs
+                    .seal(&state.store, &state.clock, &log)
+                    .await
+            }
+            Err(e) => Err(e),
         };
-        Ok(stored.map_or(serde_json::Value::Null, |c| {
+        let stored = stored.unwrap_or_else(|e| {
+            tracing::error!(log = %log, error = format!("{:#}", anyhow::Error::from(e)), "an event goes out without its audit checkpoint");
+            None
+        });
+        stored.map_or(serde_json::Value::Null, |c| {
             serde_json::json!({
                 "tree_size": c.tree_size,
                 "root_hash": base64::engine::general_purpose::STANDARD.encode(c.root.0),
                 "note": c.note,
             })
-        }))
+        })
     }
 
     async fn send(&self, d: &ClaimedDelivery, at: DateTime<Utc>) -> Result<Answer, String> {
@@ -269,7 +283,7 @@ impl Dispatcher {
         let mut payload = d.payload.clone();
         state.links.reveal_json(&mut payload);
         if let Some(event) = payload.as_object_mut() {
-            let checkpoint = self.checkpoint(&d.endpoint.platform_id).await?;
+            let checkpoint = self.checkpoint(&d.endpoint.platform_id).await;
             event.insert("audit_checkpoint".into(), checkpoint);
         }
         let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;

@@ -182,33 +182,7 @@ db_test!(
         app.create_customer().await;
         let kept: serde_json::Value = app.get("/v2/audit/checkpoint").await.json().await.unwrap();
         let kept = kept["data"].clone();
-        let p = &app.platform;
-        for sql in [
-        format!("UPDATE audit_log SET actor_id = 'key_someoneelse' WHERE platform_id = '{p}' AND platform_seq = 3"),
-        format!("UPDATE audit_log SET platform_seq = NULL WHERE platform_id = '{p}'"),
-        format!("DELETE FROM audit_tree_hashes WHERE platform_id = '{p}'"),
-        format!("DELETE FROM audit_checkpoints WHERE platform_id = '{p}'"),
-        format!("UPDATE audit_trees SET size = 0, lease_holder = NULL WHERE platform_id = '{p}'"),
-    ] {
-        app.exec(&sql).await;
-    }
-        let origin = app.state.audit_logs.new_origin(&chain_of(&app));
-        let forger = kyb_tlog::CheckpointKey::derive(b"not the server secret", &origin).unwrap();
-        let sign = |_: &str, size, root| forger.sign(size, root).map_err(|e| e.to_string());
-        let forged = app
-            .state
-            .store
-            .seal_audit(
-                &chain_of(&app),
-                &origin,
-                "forger",
-                chrono::Duration::seconds(30),
-                1000,
-                app.clock.now(),
-                sign,
-            )
-            .await
-            .unwrap();
+        let forged = rewrite_and_resign(&app).await;
         assert!(matches!(forged, Sealing::Sealed(ref c) if c.tree_size == 4));
         assert!(
             matches!(verify(&app).await, Err(LogBreak::Signature { size: 4, .. })),
@@ -228,6 +202,37 @@ db_test!(
         .is_err());
     }
 );
+
+/// What someone with the database but not the server secret can do: edit row 3, then number
+/// the rows again, rebuild the tree and sign its checkpoint with a key of their own.
+async fn rewrite_and_resign(app: &TestApp) -> Sealing {
+    let p = &app.platform;
+    for sql in [
+        format!("UPDATE audit_log SET actor_id = 'key_someoneelse' WHERE platform_id = '{p}' AND platform_seq = 3"),
+        format!("UPDATE audit_log SET platform_seq = NULL WHERE platform_id = '{p}'"),
+        format!("DELETE FROM audit_tree_hashes WHERE platform_id = '{p}'"),
+        format!("DELETE FROM audit_checkpoints WHERE platform_id = '{p}'"),
+        format!("UPDATE audit_trees SET size = 0, lease_holder = NULL WHERE platform_id = '{p}'"),
+    ] {
+        app.exec(&sql).await;
+    }
+    let origin = app.state.audit_logs.new_origin(&chain_of(app));
+    let forger = kyb_tlog::CheckpointKey::derive(b"not the server secret", &origin).unwrap();
+    let sign = |_: &str, size, root| forger.sign(size, root).map_err(|e| e.to_string());
+    app.state
+        .store
+        .seal_audit(
+            &chain_of(app),
+            &origin,
+            "forger",
+            chrono::Duration::seconds(30),
+            1000,
+            app.clock.now(),
+            sign,
+        )
+        .await
+        .unwrap()
+}
 
 // A database from before the tree: rows numbered and hash-chained by the request, a head. The
 // sealer checks that chain once, then its rows become the first leaves in chain order, and the
@@ -702,4 +707,92 @@ db_test!(a_platform_proves_rows_and_growth_itself, |app| async move {
     )
     .await;
     assert_eq!(p["data"]["audit_log_id"], live_row.as_str(), "{p}");
+});
+
+/// Runs `tools/verify_audit.py` (the independent verifier, written from the RFCs) against the
+/// app with its key: exit code and output. `None` when Python 3 with `cryptography` is not
+/// here, which CI does not accept.
+async fn python_verifier(app: &TestApp, args: &[&str]) -> Option<(i32, String)> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_audit.py");
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg(script)
+        .args(["--url", &app.address, "--key", &app.key])
+        .args(args);
+    let ready = std::process::Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true needs python3 with the cryptography package for the independent verifier"
+        );
+        eprintln!("skipped: python3 with cryptography is not installed");
+        return None;
+    }
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.code().unwrap_or(-1), text))
+}
+
+// A platform checks kyb's log with a verifier we did not build into kyb: every row it can see
+// is in the signed tree, the tree extends the checkpoint it kept (from a webhook or its last
+// run), and a rewrite, even re-signed, fails.
+db_test!(an_independent_verifier_checks_the_log, |app| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    app.create_customer().await;
+    let Some((code, out)) = python_verifier(&app, &["--state", state]).await else {
+        return;
+    };
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("rows verified: 4 "), "{out}");
+    // A checkpoint kept from a webhook event, then more rows.
+    let kept: serde_json::Value = app.get("/v2/audit/checkpoint").await.json().await.unwrap();
+    let kept_file = dir.path().join("event.json");
+    std::fs::write(
+        &kept_file,
+        serde_json::json!({"type": "business_customer.created", "audit_checkpoint": {"note": kept["data"]["note"]}}).to_string(),
+    )
+    .unwrap();
+    app.create_customer().await;
+    let (code, out) = python_verifier(
+        &app,
+        &[
+            "--state",
+            state,
+            "--checkpoint",
+            kept_file.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("rows verified: 6 ") && out.contains("extends 4"),
+        "{out}"
+    );
+
+    // One row edited behind kyb's back.
+    app.exec(&format!(
+        "UPDATE audit_log SET actor_id = 'key_someoneelse' WHERE platform_id = '{}' AND platform_seq = 3",
+        app.platform
+    ))
+    .await;
+    let (code, out) = python_verifier(&app, &["--state", state]).await.unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("sequence 3"), "{out}");
+    // The whole history rewritten and signed again, by a key that is not kyb's.
+    rewrite_and_resign(&app).await;
+    let (code, out) = python_verifier(&app, &["--state", state]).await.unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("signature"), "{out}");
 });

@@ -313,6 +313,8 @@ db_test!(
         // Verified by the standardwebhooks crate, which we did not write.
         let verifier = standardwebhooks::Webhook::new(&secret(&endpoint)).unwrap();
         let events = app.customer_events(&customer).await;
+        let current: Value = app.get("/v2/audit/checkpoint").await.json().await.unwrap();
+        let log_key = current["data"]["verifier_key"].as_str().unwrap().to_owned();
         for (hit, event_id) in hits.iter().zip(&events) {
             verifier
                 .verify(&hit.body, &hit.headers)
@@ -320,14 +322,25 @@ db_test!(
             assert_eq!(hit.header("webhook-id"), event_id);
             assert_eq!(hit.header("content-type"), "application/json");
             assert!(hit.header("webhook-signature").starts_with("v1,"));
-            // The body is the event exactly as /v2/events shows it.
+            // The body is the event exactly as /v2/events shows it, with the platform's
+            // newest audit checkpoint, signed by its log's key.
             let listed: Value = app
                 .get(&format!("/v2/events/{event_id}"))
                 .await
                 .json()
                 .await
                 .unwrap();
-            assert_eq!(hit.json(), listed["data"]);
+            let mut body = hit.json();
+            let checkpoint = body
+                .as_object_mut()
+                .unwrap()
+                .remove("audit_checkpoint")
+                .unwrap();
+            assert_eq!(body, listed["data"]);
+            let opened =
+                kyb_tlog::open_checkpoint(checkpoint["note"].as_str().unwrap(), &log_key).unwrap();
+            assert_eq!(checkpoint["tree_size"], opened.size());
+            assert!(opened.size() >= 2, "{checkpoint}");
             assert_eq!(
                 hit.json()["data"]["object"]["customer_id"],
                 customer.as_str()
