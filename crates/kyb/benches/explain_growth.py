@@ -1,0 +1,159 @@
+"""Do create, list and the events page stay flat from a thousand to a million customers?
+
+Usage: explain_growth.py KYB_BINARY [--postgres-url URL] [--sizes 1000,1000000]
+
+On a fresh PostgreSQL database migrated by kyb: a platform (CLI), then one real customer made
+through the API by the service. Its rows (customer, link, events, audit rows) are copied with
+SQL, with new ids, up to each size in turn. At each size, every query below runs as kyb runs
+it, a prepared statement with a generic plan (what PostgreSQL settles on after five runs of a
+prepared statement; `plan_cache_mode = force_generic_plan`), under EXPLAIN (ANALYZE, BUFFERS):
+the plan's shape, the buffers it touched and its time. The statements are copied from
+kyb-store/src/repo.rs; keep them in step.
+"""
+import argparse, json, os, re, socket, subprocess, sys, tempfile, time, urllib.request
+
+ap = argparse.ArgumentParser()
+ap.add_argument("kyb")
+ap.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+ap.add_argument("--sizes", default="1000,1000000")
+args = ap.parse_args()
+
+db = "kyb_explain_growth"
+admin = args.postgres_url
+url = admin.rsplit("/", 1)[0] + "/" + db
+
+
+def psql(sql, database=url, capture=False):
+    r = subprocess.run(["psql", database, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"psql failed: {r.stderr}\n{sql[:2000]}")
+    return r.stdout
+
+
+psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", admin)
+psql(f"CREATE DATABASE {db}", admin)
+d = tempfile.mkdtemp()
+env = {k: v for k, v in os.environ.items() if not k.startswith("KYB_")}
+env.update(KYB_WORKERS="false", KYB_DATABASE_URL=url, KYB_API_RATE_LIMIT="0")
+base = [args.kyb, "--data-dir", d]
+created = json.loads(subprocess.run(base + ["platform", "create", "--name", "Growth", "--json"],
+                                    env=env, capture_output=True, check=True).stdout)
+platform, key = created["platform_id"], created["api_key"]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+srv = subprocess.Popen(base + ["serve", "--listen", f"127.0.0.1:{port}"], env=env,
+                       stderr=subprocess.DEVNULL)
+body = json.dumps({
+    "business_name": "Growth Ltd", "business_email": "first@growth.example",
+    "phone_number": "+14155550100", "registered_address": "1 Main St, Springfield",
+    "registered_country": "US"}).encode()
+for _ in range(100):
+    try:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v2/business_customer", data=body,
+                                     headers={"ngnc-sec-key": key, "idempotency-key": "growth-1",
+                                              "content-type": "application/json"})
+        customer = json.load(urllib.request.urlopen(req))["customer_id"]
+        break
+    except OSError:
+        time.sleep(0.1)
+srv.terminate(); srv.wait()
+
+
+def columns(table):
+    return psql(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' "
+                f"AND is_identity = 'NO' ORDER BY ordinal_position").split()
+
+
+# What changes in each copy n: ids, the customer they point at, the e-mail key and link token.
+fresh = {
+    "business_customers": {"id", "email_key", "business_email"},
+    "kyb_links": {"id", "customer_id", "token_hash"},
+    "events": {"id", "customer_id"},
+    "audit_log": {"id", "target_id"},
+}
+originals = {
+    "business_customers": f"id = '{customer}'",
+    "kyb_links": f"customer_id = '{customer}'",
+    "events": f"customer_id = '{customer}'",
+    "audit_log": f"target_id = '{customer}' OR target_type = 'kyb_link'",
+}
+
+
+def grow(start, end):
+    for table, changed in fresh.items():
+        cols = columns(table)
+        exprs = [f"{c} || '_' || n" if c in changed else
+                 ("NULL" if c in ("platform_seq", "prev_hash", "hash") else c) for c in cols]
+        psql(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
+             f"FROM {table}, generate_series({start}, {end}) AS n WHERE {originals[table]}")
+    psql("VACUUM ANALYZE")
+
+
+# (name, statement with $n, its parameters)
+CUSTOMER_COLUMNS = None
+queries = [
+    ("create: is the e-mail a customer already",
+     "SELECT id FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND email_key = $3",
+     [platform, False, "nobody@growth.example"]),
+    ("list: the cursor's place",
+     "SELECT seq FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND id = $3",
+     [platform, False, customer + "_500"]),
+    ("list customers: first page of 10",
+     "SELECT c.id, c.verification_status FROM business_customers c LEFT JOIN kyb_links l ON l.id = ("
+     "SELECT cl.id FROM kyb_links cl WHERE cl.customer_id = c.id AND cl.used_at IS NULL "
+     "AND cl.revoked_at IS NULL AND cl.expires_at > $1 ORDER BY cl.created_at DESC LIMIT 1) "
+     "WHERE c.platform_id = $2 AND c.livemode = $3 AND ($4::text IS NULL OR c.verification_status = $4) "
+     "AND ($5::bigint IS NULL OR c.seq < $5) ORDER BY c.seq DESC LIMIT $6",
+     ["2020-01-01T00:00:00Z", platform, False, None, None, 11]),
+    ("list customers: a page deep in the list",
+     None, ["2020-01-01T00:00:00Z", platform, False, None, "MIDDLE", 11]),
+    ("list customers: status approved (none are)",
+     None, ["2020-01-01T00:00:00Z", platform, False, "approved", None, 11]),
+    ("events page: first page of 10",
+     "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 "
+     "AND ($3::text IS NULL OR type = $3) AND ($4::bigint IS NULL OR seq < $4) ORDER BY seq DESC LIMIT $5",
+     [platform, False, None, None, 11]),
+    ("events page: type business_customer.created",
+     None, [platform, False, "business_customer.created", None, 11]),
+    ("audit log page: first page of 10",
+     "SELECT id FROM audit_log WHERE platform_id = $1 AND (livemode IS NULL OR livemode = $2) "
+     "AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",
+     [platform, False, None, 11]),
+]
+
+
+def literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+sizes = [int(x) for x in args.sizes.split(",")]
+have = 1
+print(f"PostgreSQL {psql('SHOW server_version').strip()}; generic plans; times are EXPLAIN ANALYZE's")
+for size in sizes:
+    t = time.time()
+    grow(have, size - 1)
+    have = size
+    middle = psql(f"SELECT seq FROM business_customers ORDER BY seq OFFSET {size // 2} LIMIT 1").strip()
+    print(f"\n## {size:,} customers (grown in {time.time() - t:.0f} s)")
+    last = None
+    for name, sql, params in queries:
+        sql = sql or last
+        last = sql
+        params = [middle if p == "MIDDLE" else p for p in params]
+        n = len(params)
+        types = {1: None}
+        plan = psql("SET plan_cache_mode = force_generic_plan; "
+                    f"PREPARE q AS {sql}; "
+                    f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY ON) EXECUTE q({', '.join(literal(p) for p in params)});")
+        lines = plan.strip().splitlines()
+        shape = [l.strip() for l in lines if re.search(r"Scan|Sort|Limit|Join|Loop", l)]
+        buffers = next((l.strip() for l in lines if "Buffers" in l), "")
+        ms = next((l.split(":")[1].strip() for l in lines if l.startswith("Execution Time")), "?")
+        print(f"- {name}: {ms}; {buffers}\n    " + "\n    ".join(shape))
+psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", admin)
