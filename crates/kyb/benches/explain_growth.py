@@ -10,7 +10,7 @@ prepared statement; `plan_cache_mode = force_generic_plan`), under EXPLAIN (ANAL
 the plan's shape, the buffers it touched and its time. The statements are copied from
 kyb-store/src/repo.rs; keep them in step.
 """
-import argparse, json, os, re, socket, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 ap = argparse.ArgumentParser()
 ap.add_argument("kyb")
@@ -45,8 +45,9 @@ srv = subprocess.Popen(base + ["serve", "--listen", f"127.0.0.1:{port}"], env=en
                        stderr=subprocess.DEVNULL)
 body = json.dumps({
     "business_name": "Growth Ltd", "business_email": "first@growth.example",
-    "phone_number": "+14155550100", "registered_address": "1 Main St, Springfield",
-    "registered_country": "US"}).encode()
+    "phone_number": "+1-555-0123", "registered_address": "1 Main St, Springfield, IL 62701",
+    "registered_country": "USA"}).encode()
+customer = None
 for _ in range(100):
     try:
         req = urllib.request.Request(f"http://127.0.0.1:{port}/v2/business_customer", data=body,
@@ -54,9 +55,13 @@ for _ in range(100):
                                               "content-type": "application/json"})
         customer = json.load(urllib.request.urlopen(req))["customer_id"]
         break
+    except urllib.error.HTTPError as e:
+        sys.exit(f"creating the first customer: HTTP {e.code}: {e.read()[:500]}")
     except OSError:
         time.sleep(0.1)
 srv.terminate(); srv.wait()
+if customer is None:
+    sys.exit("the service did not start")
 
 
 def columns(table):
@@ -75,7 +80,8 @@ originals = {
     "business_customers": f"id = '{customer}'",
     "kyb_links": f"customer_id = '{customer}'",
     "events": f"customer_id = '{customer}'",
-    "audit_log": f"target_id = '{customer}' OR target_type = 'kyb_link'",
+    "audit_log": f"target_id = '{customer}' OR target_id IN "
+                 f"(SELECT id FROM kyb_links WHERE customer_id = '{customer}')",
 }
 
 
@@ -84,13 +90,20 @@ def grow(start, end):
         cols = columns(table)
         exprs = [f"{c} || '_' || n" if c in changed else
                  ("NULL" if c in ("platform_seq", "prev_hash", "hash") else c) for c in cols]
-        psql(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
-             f"FROM {table}, generate_series({start}, {end}) AS n WHERE {originals[table]}")
+        # The originals first (materialised), so the copy is one pass, not a scan per copy.
+        psql(f"WITH o AS MATERIALIZED (SELECT * FROM {table} WHERE {originals[table]}) "
+             f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
+             f"FROM o, generate_series({start}, {end}) AS n ORDER BY n")
     psql("VACUUM ANALYZE")
 
 
-# (name, statement with $n, its parameters)
-CUSTOMER_COLUMNS = None
+# (name, statement with $n or None for the one before, its parameters). No cursor is bound as
+# the largest seq, as kyb does.
+MAX = 2**63 - 1
+LIST = ("SELECT c.id, c.verification_status FROM business_customers c LEFT JOIN kyb_links l ON l.id = ("
+        "SELECT cl.id FROM kyb_links cl WHERE cl.customer_id = c.id AND cl.used_at IS NULL "
+        "AND cl.revoked_at IS NULL AND cl.expires_at > $1 ORDER BY cl.created_at DESC LIMIT 1) "
+        "WHERE c.platform_id = $2 AND c.livemode = $3 AND c.seq < $4 ")
 queries = [
     ("create: is the e-mail a customer already",
      "SELECT id FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND email_key = $3",
@@ -99,26 +112,31 @@ queries = [
      "SELECT seq FROM business_customers WHERE platform_id = $1 AND livemode = $2 AND id = $3",
      [platform, False, customer + "_500"]),
     ("list customers: first page of 10",
-     "SELECT c.id, c.verification_status FROM business_customers c LEFT JOIN kyb_links l ON l.id = ("
-     "SELECT cl.id FROM kyb_links cl WHERE cl.customer_id = c.id AND cl.used_at IS NULL "
-     "AND cl.revoked_at IS NULL AND cl.expires_at > $1 ORDER BY cl.created_at DESC LIMIT 1) "
-     "WHERE c.platform_id = $2 AND c.livemode = $3 AND ($4::text IS NULL OR c.verification_status = $4) "
-     "AND ($5::bigint IS NULL OR c.seq < $5) ORDER BY c.seq DESC LIMIT $6",
-     ["2020-01-01T00:00:00Z", platform, False, None, None, 11]),
+     LIST + "ORDER BY c.seq DESC LIMIT $5",
+     ["2020-01-01T00:00:00Z", platform, False, MAX, 11]),
     ("list customers: a page deep in the list",
-     None, ["2020-01-01T00:00:00Z", platform, False, None, "MIDDLE", 11]),
+     None, ["2020-01-01T00:00:00Z", platform, False, "MIDDLE", 11]),
     ("list customers: status approved (none are)",
-     None, ["2020-01-01T00:00:00Z", platform, False, "approved", None, 11]),
+     LIST + "AND c.verification_status = 'approved' ORDER BY c.seq DESC LIMIT $5",
+     ["2020-01-01T00:00:00Z", platform, False, MAX, 11]),
     ("events page: first page of 10",
-     "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 "
-     "AND ($3::text IS NULL OR type = $3) AND ($4::bigint IS NULL OR seq < $4) ORDER BY seq DESC LIMIT $5",
-     [platform, False, None, None, 11]),
+     "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 AND seq < $3 "
+     "ORDER BY seq DESC LIMIT $4",
+     [platform, False, MAX, 11]),
+    ("events page: a page deep in the list",
+     None, [platform, False, "MIDDLE_EVENT", 11]),
     ("events page: type business_customer.created",
-     None, [platform, False, "business_customer.created", None, 11]),
+     "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 AND seq < $3 "
+     "AND type = 'business_customer.created' ORDER BY seq DESC LIMIT $4",
+     [platform, False, MAX, 11]),
+    ("events page: business_customer.submitted (none are)",
+     "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 AND seq < $3 "
+     "AND type = 'business_customer.submitted' ORDER BY seq DESC LIMIT $4",
+     [platform, False, MAX, 11]),
     ("audit log page: first page of 10",
      "SELECT id FROM audit_log WHERE platform_id = $1 AND (livemode IS NULL OR livemode = $2) "
-     "AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",
-     [platform, False, None, 11]),
+     "AND seq < $3 ORDER BY seq DESC LIMIT $4",
+     [platform, False, MAX, 11]),
 ]
 
 
@@ -140,14 +158,14 @@ for size in sizes:
     grow(have, size - 1)
     have = size
     middle = psql(f"SELECT seq FROM business_customers ORDER BY seq OFFSET {size // 2} LIMIT 1").strip()
-    print(f"\n## {size:,} customers (grown in {time.time() - t:.0f} s)")
+    middle_event = psql(f"SELECT seq FROM events ORDER BY seq OFFSET {size} LIMIT 1").strip()
+    print(f"\n## {size:,} customers (grown in {time.time() - t:.0f} s)", flush=True)
     last = None
     for name, sql, params in queries:
         sql = sql or last
         last = sql
-        params = [middle if p == "MIDDLE" else p for p in params]
-        n = len(params)
-        types = {1: None}
+        params = [{"MIDDLE": middle, "MIDDLE_EVENT": middle_event}.get(p, p) if isinstance(p, str) else p
+                  for p in params]
         plan = psql("SET plan_cache_mode = force_generic_plan; "
                     f"PREPARE q AS {sql}; "
                     f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY ON) EXECUTE q({', '.join(literal(p) for p in params)});")
@@ -155,5 +173,5 @@ for size in sizes:
         shape = [l.strip() for l in lines if re.search(r"Scan|Sort|Limit|Join|Loop", l)]
         buffers = next((l.strip() for l in lines if "Buffers" in l), "")
         ms = next((l.split(":")[1].strip() for l in lines if l.startswith("Execution Time")), "?")
-        print(f"- {name}: {ms}; {buffers}\n    " + "\n    ".join(shape))
+        print(f"- {name}: {ms}; {buffers}\n    " + "\n    ".join(shape), flush=True)
 psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", admin)
