@@ -952,7 +952,10 @@ impl Backend {
         // the API; anything else here is bound, not written) in the statement, so that a rare
         // type's page is planned on the index events_type.
         let (event_type, bound) = match query.event_type.as_deref() {
-            Some(t) if t.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_') => {
+            Some(t)
+                if t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_') =>
+            {
                 (format!("AND type = '{t}'"), None)
             }
             Some(t) => ("AND type = $5".to_owned(), Some(t)),

@@ -327,9 +327,9 @@ async fn number_rows(
     // The range as well as the list: it lets the planner walk the unsealed index over just
     // these rows whatever its statistics say (a backlog of a million rows, not analysed yet,
     // was otherwise scanned whole for each chunk).
-    let (low, high) = chunk
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(l, h), (seq, _)| (l.min(*seq), h.max(*seq)));
+    let (low, high) = chunk.iter().fold((i64::MAX, i64::MIN), |(l, h), (seq, _)| {
+        (l.min(*seq), h.max(*seq))
+    });
     q.push(" END WHERE platform_id = ")
         .push_bind(key)
         .push(" AND platform_seq IS NULL AND seq BETWEEN ")
