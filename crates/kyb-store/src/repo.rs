@@ -623,7 +623,7 @@ impl Backend {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                insert_link(&mut tx, scope, customer_id, &link, ctx.at).await?;
+                replace_link(&mut tx, scope, customer_id, &link, ctx.at).await?;
                 sqlx::query("UPDATE business_customers SET updated_at = $1 WHERE id = $2")
                     .bind(ctx.at)
                     .bind(customer_id.as_str())
@@ -1339,9 +1339,10 @@ async fn create_customer_in(
     finish_idempotent(tx, scope, idem, result.response, ctx, entries).await
 }
 
-/// Issues a link. A new link replaces what came before: every session of the customer, started
-/// from an older link, ends with it (whoever holds an old session must open the new link).
-pub(super) async fn insert_link(
+/// Issues a new link to an existing customer. It replaces what came before: every session of
+/// the customer, started from an older link, ends with it (whoever holds an old session must
+/// open the new link).
+pub(super) async fn replace_link(
     tx: &mut Tx,
     scope: &Scope,
     customer_id: &CustomerId,
@@ -1355,6 +1356,19 @@ pub(super) async fn insert_link(
     .bind(customer_id.as_str())
     .execute(&mut **tx)
     .await?;
+    insert_link(tx, scope, customer_id, link, now).await
+}
+
+/// Stores a link. A customer created in this transaction has no sessions to end, so create
+/// calls this alone (one statement fewer per create); every other caller goes through
+/// [`replace_link`].
+async fn insert_link(
+    tx: &mut Tx,
+    scope: &Scope,
+    customer_id: &CustomerId,
+    link: &NewLink,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO kyb_links (id, customer_id, platform_id, token_hash, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",

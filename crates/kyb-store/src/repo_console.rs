@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use kyb_domain::{transition, Action, CustomerId, PlatformId, VerificationStatus};
 use serde_json::json;
 
-use super::repo::{insert_audit, insert_events, insert_link, AuditEntry, Backend, Target, Tx};
+use super::repo::{insert_audit, insert_events, replace_link, AuditEntry, Backend, Target, Tx};
 use super::repo_casework::insert_note;
 use super::repo_checks::{failed_jobs, failed_summary};
 use super::repo_hosted::customer_by_id;
@@ -359,7 +359,7 @@ impl Backend {
                 .bind(customer_id.as_str())
                 .execute(&mut *tx)
                 .await?;
-                insert_link(&mut tx, &scope, customer_id, link, ctx.at).await?;
+                replace_link(&mut tx, &scope, customer_id, link, ctx.at).await?;
                 // What each item holds now, so that a change since can be told.
                 let mut info = info.clone();
                 info.baseline = info
