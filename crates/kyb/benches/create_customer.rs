@@ -10,6 +10,10 @@
 //!
 //! cargo bench -p kyb --bench create_customer -- --db both --clients 32 --requests 2500 --rounds 8
 //!
+//! With `--pgbench`, each PostgreSQL round also runs kyb's own statements for a create through
+//! pgbench (`benches/pgbench_create.sql`, recorded by `pgbench_create.py` from PostgreSQL's
+//! statement log) on a third fresh database: the direct rate, with no Rust in the way.
+//!
 //! With `--sqlite-synchronous`, what SQLite's durability costs instead: the raw work on two
 //! fresh SQLite databases, one with `synchronous=FULL` (the default) and one with `NORMAL`, in
 //! alternating rounds.
@@ -43,6 +47,10 @@ struct Args {
     /// Alternating rounds of each; medians are reported.
     #[arg(long, default_value_t = 8)]
     rounds: usize,
+    /// On PostgreSQL, also run kyb's own statements through pgbench in every round
+    /// (`benches/pgbench_create.sql`, made by `pgbench_create.py`): the direct rate.
+    #[arg(long)]
+    pgbench: bool,
     /// Compare SQLite's synchronous=FULL with NORMAL (raw work only) instead.
     #[arg(long)]
     sqlite_synchronous: bool,
@@ -348,6 +356,108 @@ impl Raw {
     }
 }
 
+/// kyb's statements for one create, straight into PostgreSQL through pgbench, on a fresh
+/// database of kyb's schema with a platform and key of its own.
+struct Pgbench {
+    url: String,
+    script: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    _pg: Option<kyb_testkit::PgDatabase>,
+}
+
+impl Pgbench {
+    async fn start(dir: &std::path::Path) -> Self {
+        let (url, pg) = database("postgres", dir, "pgbench").await;
+        let out = Command::new(env!("CARGO_BIN_EXE_kyb"))
+            .arg("--data-dir")
+            .arg(dir.join("pgbench-data"))
+            .arg("--database-url")
+            .arg(&url)
+            .args(["platform", "create", "--name", "Bench", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let platform = created["platform_id"].as_str().unwrap();
+        let key = created["api_key"].as_str().unwrap();
+        // The committed script names the platform and key prefix it was recorded with.
+        let recorded = include_str!("pgbench_create.sql");
+        let word = |prefix: &str| {
+            let at = recorded
+                .find(prefix)
+                .expect("the script names a platform and a key");
+            let end = recorded[at..]
+                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .map_or(recorded.len(), |e| at + e);
+            recorded[at..end].to_owned()
+        };
+        let (old_platform, old_prefix) = (word("plat_"), word("sk_test_"));
+        let script = recorded
+            .replace(&old_platform, platform)
+            .replace(&old_prefix, &key[..old_prefix.len()]);
+        let path = dir.join("pgbench_create.sql");
+        std::fs::write(&path, script).unwrap();
+        Self {
+            url: url.replace("postgres://", "postgresql://"),
+            script: path,
+            dir: dir.to_path_buf(),
+            _pg: pg,
+        }
+    }
+
+    fn round(&self, clients: usize, tag: &str, total: usize) -> Figures {
+        let logs = self.dir.join(format!("pgbench-{tag}"));
+        std::fs::create_dir_all(&logs).unwrap();
+        let started = Instant::now();
+        let out = Command::new("pgbench")
+            .args(["-n", "-M", "prepared", "-l"])
+            .arg("--log-prefix")
+            .arg(logs.join("tx"))
+            .args(["-c", &clients.to_string()])
+            .args(["-j", &clients.min(2).to_string()])
+            .args(["-t", &total.div_ceil(clients).to_string()])
+            .arg("-f")
+            .arg(&self.script)
+            .arg(&self.url)
+            .output()
+            .expect("pgbench (Debian's postgresql-contrib or postgresql-client) is installed");
+        let elapsed = started.elapsed();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut latencies = Vec::new();
+        for file in std::fs::read_dir(&logs).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            latencies.extend(text.lines().filter_map(|l| {
+                l.split_whitespace()
+                    .nth(2)
+                    .and_then(|us| us.parse().ok())
+                    .map(Duration::from_micros)
+            }));
+        }
+        std::fs::remove_dir_all(&logs).unwrap();
+        // pgbench's own rate leaves its connections' start out, as the service's clients keep
+        // theirs open.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let rate = stdout
+            .split("tps = ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(latencies.len() as f64 / elapsed.as_secs_f64());
+        Figures {
+            rate,
+            ..figures(latencies, elapsed)
+        }
+    }
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -382,14 +492,23 @@ async fn main() {
     if args.sqlite_synchronous {
         return compare_synchronous(&args).await;
     }
-    let mut table = Vec::new();
+    let (mut table, mut direct_table) = (Vec::new(), Vec::new());
     for kind in kinds {
         let dir = tempfile::tempdir().unwrap();
         let service = Service::start(kind, args.clients, dir.path()).await;
         let raw = Raw::start(kind, dir.path()).await;
+        let direct = if args.pgbench && kind == "postgres" {
+            Some(Pgbench::start(dir.path()).await)
+        } else {
+            None
+        };
         service.round(args.clients, "warm", 500).await;
         raw.round(args.clients, "warm", 500).await;
+        if let Some(p) = &direct {
+            p.round(args.clients, "warm", 500);
+        }
         let (mut svc_rounds, mut raw_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut direct_rounds, mut direct_ratios) = (Vec::new(), Vec::new());
         for r in 0..args.rounds {
             settle(kind).await;
             let s = service
@@ -403,6 +522,13 @@ async fn main() {
                 "{kind} round {r}: service {:.0} req/s, raw {:.0} tx/s",
                 s.rate, d.rate
             );
+            if let Some(p) = &direct {
+                settle(kind).await;
+                let g = p.round(args.clients, &format!("pgbench{r}"), args.requests);
+                println!("{kind} round {r}: pgbench {:.0} tx/s", g.rate);
+                direct_rounds.push(g);
+                direct_ratios.push(s.rate / g.rate);
+            }
             svc_rounds.push(s);
             raw_rounds.push(d);
             ratios.push(s.rate / d.rate);
@@ -412,6 +538,20 @@ async fn main() {
         let (s, d) = (median(svc_rounds), median(raw_rounds));
         ratios.sort_by(f64::total_cmp);
         let ratio = ratios[ratios.len() / 2];
+        if !direct_rounds.is_empty() {
+            let g = median(direct_rounds);
+            direct_ratios.sort_by(f64::total_cmp);
+            direct_table.push(format!(
+                "| {kind} | {:.0} | {:.2} ms | {:.2} ms | {:.0} | {:.2} ms | {:.2} ms | {:.0} % |",
+                s.rate,
+                ms(s.p50),
+                ms(s.p99),
+                g.rate,
+                ms(g.p50),
+                ms(g.p99),
+                direct_ratios[direct_ratios.len() / 2] * 100.0
+            ));
+        }
         table.push(format!(
             "| {kind} | {:.0} | {:.2} ms | {:.2} ms | {:.1} MiB | {:.0} | {:.2} ms | {:.2} ms | {:.0} % |",
             s.rate,
@@ -429,6 +569,14 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     for row in table {
         println!("{row}");
+    }
+    if !direct_table.is_empty() {
+        println!();
+        println!("| database | service req/s | p50 | p99 | pgbench tx/s | pgbench p50 | pgbench p99 | service/pgbench |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for row in direct_table {
+            println!("{row}");
+        }
     }
 }
 
