@@ -1,4 +1,4 @@
-//! kyb's transparency log primitives (issue 14, in progress): each platform's audit rows become
+//! kyb's transparency log primitives: each platform's audit rows become
 //! the leaves of an append-only RFC 6962 Merkle tree, published as signed checkpoints that
 //! tools kyb did not write can check.
 //!

@@ -463,7 +463,7 @@ db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
     assert_eq!(err["param"], "starting_after");
 });
 
-// The transparency log's sealing (issue 14, step 2 in progress): committed rows become leaves
+// The transparency log's sealing: committed rows become leaves
 // in chain order, each sealing signs a checkpoint, every row has an inclusion proof against it
 // and every checkpoint extends the one before; a second sealer finds nothing to do.
 db_test!(
