@@ -463,8 +463,8 @@ db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
     assert_eq!(err["param"], "starting_after");
 });
 
-// The transparency log's sealing: committed rows become leaves
-// in chain order, each sealing signs a checkpoint, every row has an inclusion proof against it
+// The transparency log's sealing: committed rows become leaves in the order they were
+// written, each sealing signs a checkpoint, every row has an inclusion proof against it
 // and every checkpoint extends the one before; a second sealer finds nothing to do.
 db_test!(
     sealed_rows_are_provably_in_signed_checkpoints,
