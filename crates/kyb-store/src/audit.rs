@@ -263,6 +263,22 @@ pub fn verify_chain(rows: &[ChainRow], head: Option<(i64, &str)>) -> Result<i64,
     verifier.finish(head)
 }
 
+/// Where a page of a log's rows, in log order, continues: its sealed rows by place, then the
+/// rows not sealed yet by the order they were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditCursor {
+    /// After the sealed row of this place (0: from the first).
+    Sealed(i64),
+    /// After the unsealed row of this table number (0: from the first).
+    Pending(i64),
+}
+
+impl Default for AuditCursor {
+    fn default() -> Self {
+        Self::Sealed(0)
+    }
+}
+
 /// What opening a signed checkpoint gives: the tree size and root it signs, or why it is not
 /// the log's.
 pub type Opened = Result<(u64, kyb_tlog::Hash), String>;

@@ -715,25 +715,15 @@ impl Store {
         on_backend!(self, b => b.verify_audit_log(chain, open).await)
     }
 
-    /// Up to `limit` rows of the log in its order after its row `after` (0: from the start).
-    pub async fn sealed_audit_rows(
+    /// Up to `limit` rows of the log in its order from `cursor` (sealed rows by place, then
+    /// rows not sealed yet as written), and where the next page starts (`None`: the end).
+    pub async fn audit_rows_page(
         &self,
         chain: &audit::AuditChain,
-        after: i64,
+        cursor: audit::AuditCursor,
         limit: i64,
-    ) -> Result<Vec<audit::ChainRow>, StoreError> {
-        on_backend!(self, b => b.sealed_audit_rows(chain, after, limit).await)
-    }
-
-    /// Up to `limit` committed rows not sealed yet, in the order they were written, after the
-    /// one of table number `after` (0: from the first); each with its table number.
-    pub async fn pending_audit_rows(
-        &self,
-        chain: &audit::AuditChain,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<(i64, audit::ChainRow)>, StoreError> {
-        on_backend!(self, b => b.pending_audit_rows(chain, after, limit).await)
+    ) -> Result<(Vec<audit::ChainRow>, Option<audit::AuditCursor>), StoreError> {
+        on_backend!(self, b => b.audit_rows_page(chain, cursor, limit).await)
     }
 
     // ----- operator accounts (each change is a row of the installation's audit chain) -----

@@ -273,7 +273,9 @@ pub struct ListCustomers {
 pub struct ListEvents {
     pub limit: u32,
     pub starting_after: Option<EventId>,
-    pub event_type: Option<String>,
+    /// One of the API's event types (a `'static` name from its list, so the store may write it
+    /// into a statement).
+    pub event_type: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]

@@ -722,13 +722,14 @@ impl Backend {
              WHERE c.platform_id = $2 AND c.livemode = $3 AND c.seq < $4 {status} \
              ORDER BY c.seq DESC LIMIT $5"
         );
-        let select = sqlx::query_as(&sql)
+        let rows: Vec<CustomerRow> = sqlx::query_as(&sql)
             .bind(now)
             .bind(scope.platform_id.as_str())
             .bind(scope.mode.is_live())
             .bind(cursor.unwrap_or(i64::MAX))
-            .bind(i64::from(query.limit) + 1);
-        let rows: Vec<CustomerRow> = select.fetch_all(&self.pool).await?;
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
         let has_more = rows.len() > query.limit as usize;
         let mut customers: Vec<Customer> = rows
             .into_iter()
@@ -824,22 +825,11 @@ impl Backend {
         chain: &crate::audit::AuditChain,
     ) -> Result<(Vec<crate::audit::ChainRow>, Option<(i64, String)>), StoreError> {
         let mut rows = Vec::new();
-        loop {
-            let after = rows
-                .last()
-                .map_or(0, |r: &crate::audit::ChainRow| r.platform_seq.unwrap_or(0));
-            let page = self.sealed_audit_rows(chain, after, 1000).await?;
-            if page.is_empty() {
-                break;
-            }
+        let mut cursor = Some(crate::audit::AuditCursor::default());
+        while let Some(at) = cursor {
+            let (page, next) = self.audit_rows_page(chain, at, 1000).await?;
             rows.extend(page);
-        }
-        let mut after = 0;
-        loop {
-            let page = self.pending_audit_rows(chain, after, 1000).await?;
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            rows.extend(page.into_iter().map(|(_, r)| r));
+            cursor = next;
         }
         let (_, heads) = chain.tables();
         let head: Option<(i64, String)> = sqlx::query_as(&format!(
@@ -851,45 +841,45 @@ impl Backend {
         Ok((rows, head))
     }
 
-    /// Up to `limit` rows of the log in its order, after its row `after` (0: from the start).
-    pub async fn sealed_audit_rows(
+    /// Up to `limit` rows of the log in its order from `cursor`, and where the next page
+    /// starts (`None`: that was the last).
+    pub async fn audit_rows_page(
         &self,
         chain: &crate::audit::AuditChain,
-        after: i64,
+        cursor: crate::audit::AuditCursor,
         limit: i64,
-    ) -> Result<Vec<crate::audit::ChainRow>, StoreError> {
+    ) -> Result<
+        (
+            Vec<crate::audit::ChainRow>,
+            Option<crate::audit::AuditCursor>,
+        ),
+        StoreError,
+    > {
+        use crate::audit::AuditCursor::{Pending, Sealed};
         let (log, _) = chain.tables();
-        let rows: Vec<ChainRecord> = sqlx::query_as(&format!(
-            "{AUDIT_SELECT} {log} WHERE platform_id = $1 AND platform_seq > $2 \
-             ORDER BY platform_seq LIMIT $3"
+        let (condition, after) = match cursor {
+            Sealed(after) => ("platform_seq > $2 ORDER BY platform_seq", after),
+            Pending(after) => ("platform_seq IS NULL AND seq > $2 ORDER BY seq", after),
+        };
+        let records: Vec<ChainRecord> = sqlx::query_as(&format!(
+            "{AUDIT_SELECT} {log} WHERE platform_id = $1 AND {condition} LIMIT $3"
         ))
         .bind(chain.key())
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(ChainRecord::into_row).collect())
-    }
-
-    /// Up to `limit` committed rows the sealer has not numbered yet, in the order they were
-    /// written, after the one of table number `after`; each with its table number.
-    pub async fn pending_audit_rows(
-        &self,
-        chain: &crate::audit::AuditChain,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<(i64, crate::audit::ChainRow)>, StoreError> {
-        let (log, _) = chain.tables();
-        let rows: Vec<ChainRecord> = sqlx::query_as(&format!(
-            "{AUDIT_SELECT} {log} WHERE platform_id = $1 AND platform_seq IS NULL AND seq > $2 \
-             ORDER BY seq LIMIT $3"
+        let full = records.len() as i64 == limit;
+        let next = match (cursor, records.last()) {
+            (Sealed(_), Some(last)) if full => Some(Sealed(last.platform_seq.unwrap_or(0))),
+            (Sealed(_), _) => Some(Pending(0)),
+            (Pending(_), Some(last)) if full => Some(Pending(last.seq)),
+            (Pending(_), _) => None,
+        };
+        Ok((
+            records.into_iter().map(ChainRecord::into_row).collect(),
+            next,
         ))
-        .bind(chain.key())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.seq, r.into_row())).collect())
     }
 
     /// One page of the audit rows a platform may see in a mode (that mode's and the
@@ -948,32 +938,23 @@ impl Backend {
                 query.starting_after.as_ref().map(|e| e.as_str()),
             )
             .await?;
-        // As for customers: a bound cursor, and the type (checked against the known types by
-        // the API; anything else here is bound, not written) in the statement, so that a rare
-        // type's page is planned on the index events_type.
-        let (event_type, bound) = match query.event_type.as_deref() {
-            Some(t)
-                if t.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_') =>
-            {
-                (format!("AND type = '{t}'"), None)
-            }
-            Some(t) => ("AND type = $5".to_owned(), Some(t)),
-            None => (String::new(), None),
-        };
+        // As for customers: a bound cursor, and the type (one of the API's own names) written
+        // into the statement, so that a rare type's page is planned on the index events_type.
+        let event_type = query
+            .event_type
+            .map(|t| format!("AND type = '{t}'"))
+            .unwrap_or_default();
         let sql = format!(
             "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 AND seq < $3 \
              {event_type} ORDER BY seq DESC LIMIT $4"
         );
-        let mut select = sqlx::query_as(&sql)
+        let rows: Vec<(Json<Value>,)> = sqlx::query_as(&sql)
             .bind(scope.platform_id.as_str())
             .bind(scope.mode.is_live())
             .bind(cursor.unwrap_or(i64::MAX))
-            .bind(i64::from(query.limit) + 1);
-        if let Some(t) = bound {
-            select = select.bind(t);
-        }
-        let rows: Vec<(Json<Value>,)> = select.fetch_all(&self.pool).await?;
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
         let has_more = rows.len() > query.limit as usize;
         Ok((
             rows.into_iter()

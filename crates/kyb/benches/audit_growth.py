@@ -9,7 +9,10 @@ them: no place in the log yet). Then, each under /usr/bin/time -v: `kyb audit se
 them and builds the tree, a checkpoint per 1,000 rows), `kyb audit verify`, `kyb audit export`.
 Peak memory is the process's maximum resident set; the PostgreSQL server's is not counted.
 """
-import argparse, json, os, re, sqlite3, subprocess, sys, tempfile, time
+import argparse, os, re, sqlite3, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kyb_bench import Kyb, fresh_database, psql  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("kyb")
@@ -18,19 +21,9 @@ ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
 ap.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
 args = ap.parse_args()
 
-d = tempfile.mkdtemp()
-env = {k: v for k, v in os.environ.items() if not k.startswith("KYB_")}
-env["KYB_WORKERS"] = "false"
-if args.db == "postgres":
-    db = "kyb_audit_growth"
-    admin = args.postgres_url
-    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=True)
-    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {db}"], check=True)
-    env["KYB_DATABASE_URL"] = admin.rsplit("/", 1)[0] + "/" + db
-base = [args.kyb, "--data-dir", d]
-out = subprocess.run(base + ["platform", "create", "--name", "Growth", "--json"], env=env,
-                     capture_output=True, check=True)
-platform = json.loads(out.stdout)["platform_id"]
+url = fresh_database(args.postgres_url, "kyb_audit_growth") if args.db == "postgres" else None
+kyb = Kyb(args.kyb, url, "Growth")
+d, env, base, platform = kyb.dir, kyb.env, kyb.base, kyb.platform
 
 t0 = time.time()
 copy = """INSERT INTO audit_log (id, platform_id, livemode, actor_type, actor_id, action, target_type,
@@ -46,8 +39,7 @@ if args.db == "sqlite":
     con.close()
 else:
     series = f"generate_series(1, {args.rows}) AS n"
-    subprocess.run(["psql", env["KYB_DATABASE_URL"], "-qc",
-                    copy.format(id="'aud_growth' || n", series=series, p=platform)], check=True)
+    psql(copy.format(id="'aud_growth' || n", series=series, p=platform), url)
 print(f"{args.db}: {args.rows:,} rows inserted in {time.time() - t0:.0f} s", flush=True)
 
 
@@ -71,5 +63,5 @@ measured(["audit", "export", "--platform", platform, "--output", export])
 with open(export) as f:
     lines = sum(1 for _ in f)
 print(f"{args.db}: exported {lines:,} rows ({os.path.getsize(export) / 2**20:.0f} MiB)")
-if args.db == "postgres":
-    subprocess.run(["psql", args.postgres_url, "-qc", "DROP DATABASE IF EXISTS kyb_audit_growth WITH (FORCE)"])
+if url:
+    psql("DROP DATABASE IF EXISTS kyb_audit_growth WITH (FORCE)", args.postgres_url)

@@ -160,6 +160,21 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// `kyb platform create --json` with the given command (binary, data directory, database):
+/// the platform and its first key, as printed.
+fn create_platform(mut kyb: Command) -> serde_json::Value {
+    let out = kyb
+        .args(["platform", "create", "--name", "Bench", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The release binary serving on a free port, and a client for it.
 struct Service {
     child: Child,
@@ -184,16 +199,7 @@ impl Service {
                 .env("KYB_API_RATE_LIMIT", "0");
             cmd
         };
-        let out = command()
-            .args(["platform", "create", "--name", "Bench", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let created = create_platform(command());
         let key: Arc<str> = created["api_key"].as_str().unwrap().into();
 
         let mut child = command()
@@ -368,20 +374,12 @@ struct Pgbench {
 impl Pgbench {
     async fn start(dir: &std::path::Path) -> Self {
         let (url, pg) = database("postgres", dir, "pgbench").await;
-        let out = Command::new(env!("CARGO_BIN_EXE_kyb"))
-            .arg("--data-dir")
+        let mut kyb = Command::new(env!("CARGO_BIN_EXE_kyb"));
+        kyb.arg("--data-dir")
             .arg(dir.join("pgbench-data"))
             .arg("--database-url")
-            .arg(&url)
-            .args(["platform", "create", "--name", "Bench", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            .arg(&url);
+        let created = create_platform(kyb);
         let platform = created["platform_id"].as_str().unwrap();
         let key = created["api_key"].as_str().unwrap();
         // The committed script names the platform and key prefix it was recorded with.

@@ -10,7 +10,11 @@ prepared statement; `plan_cache_mode = force_generic_plan`), under EXPLAIN (ANAL
 the plan's shape, the buffers it touched and its time. The statements are copied from
 kyb-store/src/repo.rs; keep them in step.
 """
-import argparse, json, os, re, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import argparse, os, re, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kyb_bench  # noqa: E402
+from kyb_bench import Kyb, fresh_database  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("kyb")
@@ -20,48 +24,18 @@ args = ap.parse_args()
 
 db = "kyb_explain_growth"
 admin = args.postgres_url
-url = admin.rsplit("/", 1)[0] + "/" + db
+url = fresh_database(admin, db)
 
 
-def psql(sql, database=url, capture=False):
-    r = subprocess.run(["psql", database, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"psql failed: {r.stderr}\n{sql[:2000]}")
-    return r.stdout
+def psql(sql, database=url):
+    return kyb_bench.psql(sql, database)
 
 
-psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", admin)
-psql(f"CREATE DATABASE {db}", admin)
-d = tempfile.mkdtemp()
-env = {k: v for k, v in os.environ.items() if not k.startswith("KYB_")}
-env.update(KYB_WORKERS="false", KYB_DATABASE_URL=url, KYB_API_RATE_LIMIT="0")
-base = [args.kyb, "--data-dir", d]
-created = json.loads(subprocess.run(base + ["platform", "create", "--name", "Growth", "--json"],
-                                    env=env, capture_output=True, check=True).stdout)
-platform, key = created["platform_id"], created["api_key"]
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-srv = subprocess.Popen(base + ["serve", "--listen", f"127.0.0.1:{port}"], env=env,
-                       stderr=subprocess.DEVNULL)
-body = json.dumps({
-    "business_name": "Growth Ltd", "business_email": "first@growth.example",
-    "phone_number": "+1-555-0123", "registered_address": "1 Main St, Springfield, IL 62701",
-    "registered_country": "USA"}).encode()
-customer = None
-for _ in range(100):
-    try:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/v2/business_customer", data=body,
-                                     headers={"ngnc-sec-key": key, "idempotency-key": "growth-1",
-                                              "content-type": "application/json"})
-        customer = json.load(urllib.request.urlopen(req))["customer_id"]
-        break
-    except urllib.error.HTTPError as e:
-        sys.exit(f"creating the first customer: HTTP {e.code}: {e.read()[:500]}")
-    except OSError:
-        time.sleep(0.1)
+kyb = Kyb(args.kyb, url, "Growth")
+platform = kyb.platform
+srv, service = kyb.serve()
+customer = kyb.create_customer(service, 1)
 srv.terminate(); srv.wait()
-if customer is None:
-    sys.exit("the service did not start")
 
 
 def columns(table):

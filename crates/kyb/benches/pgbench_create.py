@@ -15,8 +15,11 @@ Usage: pgbench_create.py KYB_BINARY [--postgres-url URL] [--pg-log FILE] [--clie
    each for --seconds, on the same database, and reports tps and latency percentiles from the
    per-transaction log.
 """
-import argparse, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time
-import urllib.request
+import argparse, os, re, shutil, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kyb_bench  # noqa: E402
+from kyb_bench import Kyb, fresh_database  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("kyb")
@@ -29,44 +32,19 @@ args = ap.parse_args()
 
 db = "kyb_pgbench_create"
 admin = args.postgres_url
-url = admin.rsplit("/", 1)[0] + "/" + db
+url = fresh_database(admin, db)
 
 
 def psql(sql, database=url):
-    subprocess.run(["psql", database, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True)
+    return kyb_bench.psql(sql, database)
 
 
-psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", admin)
-psql(f"CREATE DATABASE {db}", admin)
-d = tempfile.mkdtemp()
-env = {k: v for k, v in os.environ.items() if not k.startswith("KYB_")}
-env.update(KYB_WORKERS="false", KYB_DATABASE_URL=url, KYB_API_RATE_LIMIT="0")
-base = [args.kyb, "--data-dir", d]
-created = json.loads(subprocess.run(base + ["platform", "create", "--name", "Bench", "--json"],
-                                    env=env, capture_output=True, check=True).stdout)
-key = created["api_key"]
+kyb = Kyb(args.kyb, url)
 psql(f"ALTER DATABASE {db} SET log_statement = 'all'")
 start = os.path.getsize(args.pg_log)
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-srv = subprocess.Popen(base + ["serve", "--listen", f"127.0.0.1:{port}"], env=env,
-                       stderr=subprocess.DEVNULL)
+srv, service = kyb.serve()
 for i in (1, 2):
-    body = json.dumps({
-        "business_name": f"Bench {i} Ltd", "business_email": f"ops{i}@bench.example",
-        "phone_number": "+1-555-0123", "registered_address": "1 Main St, Springfield, IL 62701",
-        "registered_country": "USA"}).encode()
-    for _ in range(100):
-        try:
-            req = urllib.request.Request(
-                f"http://127.0.0.1:{port}/v2/business_customer", data=body,
-                headers={"ngnc-sec-key": key, "idempotency-key": f"bench-{i}-{time.time()}",
-                         "content-type": "application/json"})
-            urllib.request.urlopen(req).read()
-            break
-        except urllib.error.HTTPError:
-            raise
-        except OSError:
-            time.sleep(0.1)
+    kyb.create_customer(service, i)
 srv.terminate(); srv.wait()
 psql(f"ALTER DATABASE {db} RESET log_statement")
 time.sleep(0.5)

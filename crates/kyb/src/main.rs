@@ -696,31 +696,15 @@ async fn main() -> Result<()> {
             };
             // Page by page, so memory stays flat however long the log: the sealed rows in the
             // tree's order, then the rows committed since (no sequence yet) in write order.
-            const PAGE: i64 = 1000;
             for chain in chains {
-                let mut after = 0;
-                loop {
-                    let rows = store.sealed_audit_rows(&chain, after, PAGE).await?;
+                let mut cursor = Some(kyb_store::audit::AuditCursor::default());
+                while let Some(at) = cursor {
+                    let (rows, next) = store.audit_rows_page(&chain, at, 1000).await?;
                     for row in &rows {
                         serde_json::to_writer(&mut out, row)?;
                         out.write_all(b"\n")?;
                     }
-                    match rows.last().and_then(|r| r.platform_seq) {
-                        Some(seq) if rows.len() as i64 == PAGE => after = seq,
-                        _ => break,
-                    }
-                }
-                let mut after = 0;
-                loop {
-                    let rows = store.pending_audit_rows(&chain, after, PAGE).await?;
-                    for (_, row) in &rows {
-                        serde_json::to_writer(&mut out, row)?;
-                        out.write_all(b"\n")?;
-                    }
-                    match rows.last() {
-                        Some((seq, _)) if rows.len() as i64 == PAGE => after = *seq,
-                        _ => break,
-                    }
+                    cursor = next;
                 }
             }
             out.flush()?;

@@ -107,19 +107,26 @@ impl ListParams {
             EventId::parse,
             "an event id (evt_…)",
         )?;
-        if let Some(t) = &self.event_type {
-            if !EVENT_TYPES.contains(&t.as_str()) {
-                return Err(ApiError::invalid(
-                    "parameter_invalid",
-                    "type",
-                    format!("type must be one of {}; got {t:?}", EVENT_TYPES.join(", ")),
-                ));
-            }
-        }
+        let event_type = match &self.event_type {
+            None => None,
+            Some(t) => Some(
+                EVENT_TYPES
+                    .iter()
+                    .copied()
+                    .find(|k| k == t)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "parameter_invalid",
+                            "type",
+                            format!("type must be one of {}; got {t:?}", EVENT_TYPES.join(", ")),
+                        )
+                    })?,
+            ),
+        };
         Ok(ListEvents {
             limit,
             starting_after,
-            event_type: self.event_type,
+            event_type,
         })
     }
 }

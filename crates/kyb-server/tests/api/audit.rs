@@ -172,6 +172,75 @@ db_test!(reordered_rows_are_named, |app| async move {
     ));
 });
 
+// The tree and the checkpoints are checked too, not only the rows: a stored hash of the tree
+// changed, the newest checkpoint deleted, a checkpoint added past the log, a row numbered by
+// hand past the tree.
+db_test!(a_changed_tree_or_checkpoint_is_named, |app| async move {
+    let p = app.platform.to_string();
+    app.create_customer().await;
+    seal(&app).await;
+    app.create_customer().await;
+    seal(&app).await;
+    assert_eq!(verify(&app).await, ok(6, 2, 0));
+
+    // Hash 2 is the node over leaves 0 and 1 (hash 0 is leaf 0's).
+    let set_hash = |from: u64, to: u64| {
+        format!(
+            "UPDATE audit_tree_hashes SET hash = (SELECT hash FROM audit_tree_hashes \
+             WHERE platform_id = '{p}' AND idx = {from}) WHERE platform_id = '{p}' AND idx = {to}"
+        )
+    };
+    app.exec("CREATE TABLE kept_hash AS SELECT * FROM audit_tree_hashes WHERE idx = 2")
+        .await;
+    app.exec(&set_hash(0, 2)).await;
+    assert_eq!(verify(&app).await, Err(LogBreak::StoredHash { index: 2 }));
+    app.exec(&format!(
+        "UPDATE audit_tree_hashes SET hash = (SELECT hash FROM kept_hash) \
+         WHERE platform_id = '{p}' AND idx = 2"
+    ))
+    .await;
+    assert_eq!(verify(&app).await, ok(6, 2, 0));
+
+    app.exec(&format!(
+        "INSERT INTO audit_checkpoints (platform_id, tree_size, root, note, created_at) \
+         SELECT platform_id, 10, root, note, created_at FROM audit_checkpoints \
+         WHERE platform_id = '{p}' AND tree_size = 6"
+    ))
+    .await;
+    assert_eq!(
+        verify(&app).await,
+        Err(LogBreak::PastTheLog { size: 10, rows: 6 })
+    );
+    app.exec(&format!(
+        "DELETE FROM audit_checkpoints WHERE platform_id = '{p}' AND tree_size >= 6"
+    ))
+    .await;
+    assert_eq!(
+        verify(&app).await,
+        Err(LogBreak::Unsigned { size: 6, signed: 4 })
+    );
+});
+
+db_test!(a_row_numbered_past_the_tree_is_named, |app| async move {
+    app.create_customer().await;
+    seal(&app).await;
+    app.create_customer().await;
+    app.exec(&format!(
+        "UPDATE audit_log SET platform_seq = 5 WHERE platform_id = '{}' AND action = 'kyb_link.created' \
+         AND platform_seq IS NULL",
+        app.platform
+    ))
+    .await;
+    assert!(matches!(
+        verify(&app).await,
+        Err(LogBreak::PastTheTree {
+            seq: 5,
+            size: 4,
+            ..
+        })
+    ));
+});
+
 // Someone with the database but not the server secret rewrites a row, throws the tree and its
 // checkpoints away and builds them again, signing with a key of their own: every hash matches,
 // the signatures do not, and the checkpoint a platform kept from before is not extended by the
