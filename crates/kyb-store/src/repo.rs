@@ -11,9 +11,12 @@ use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 use sqlx::{Pool, Transaction};
 
-use super::{lock_rows, try_lock_key, Db, WriteGate, WriteGuard, BACKEND, BEGIN_WRITE, MIGRATOR};
+use super::{
+    lock_rows, try_lock_key, Db, WriteGate, WriteGuard, BACKEND, BEGIN_WRITE, MIGRATOR,
+    WRITABLE_CTE,
+};
 use crate::model::*;
-use crate::{unique_violation, StoreError};
+use crate::StoreError;
 
 pub(super) type Tx = Transaction<'static, Db>;
 
@@ -561,29 +564,13 @@ impl Backend {
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
         let email_key = new.fields.business_email.key();
         let key = email_key.as_str();
-        let outcome = self
-            .idempotent(scope, idem, ctx.at, |mut tx| async move {
-                let outcome =
-                    async { create_customer_in(&mut tx, scope, new, key, idem, ctx, finish).await }
-                        .await;
-                (tx, outcome)
-            })
-            .await;
-        match outcome {
-            // Another request created this e-mail's customer between our check and insert
-            // (PostgreSQL only: SQLite writers are serialised). Our transaction is rolled back.
-            Err(StoreError::Database(e))
-                if unique_violation(
-                    &e,
-                    "business_customers_email_key",
-                    "business_customers.email_key",
-                ) =>
-            {
-                let existing = customer_with_email(&self.pool, scope, &email_key).await?;
-                Err(existing.map_or(StoreError::Database(e), StoreError::CustomerExists))
-            }
-            other => other,
-        }
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome =
+                async { create_customer_in(&mut tx, scope, new, key, idem, ctx, finish).await }
+                    .await;
+            (tx, outcome)
+        })
+        .await
     }
 
     /// Issues a fresh link for a customer and revokes every older one.
@@ -1207,27 +1194,27 @@ async fn idempotency_begin(
     }
 }
 
-async fn idempotency_finish(
-    tx: &mut Tx,
+/// The statement that stores a write's response under its key.
+fn push_idempotency_insert(
+    q: &mut sqlx::QueryBuilder<'_, Db>,
     scope: &Scope,
     idem: &IdempotencyRequest,
     response: &StoredResponse,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) {
+    q.push(
         "INSERT INTO idempotency_keys (platform_id, idempotency_key, request_hash, response_status, \
-         response_body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(scope.platform_id.as_str())
-    .bind(idem.key.as_str())
-    .bind(&idem.request_hash)
-    .bind(i32::from(response.status))
-    .bind(&response.body)
-    .bind(now)
-    .bind(now + idem.retention)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+         response_body, created_at, expires_at) ",
+    );
+    q.push_values(std::iter::once(()), |mut b, ()| {
+        b.push_bind(scope.platform_id.as_str().to_owned())
+            .push_bind(idem.key.as_str().to_owned())
+            .push_bind(idem.request_hash.clone())
+            .push_bind(i32::from(response.status))
+            .push_bind(response.body.clone())
+            .push_bind(now)
+            .push_bind(now + idem.retention);
+    });
 }
 
 /// The body of `create_customer`, inside the idempotent write's transaction.
@@ -1240,14 +1227,16 @@ async fn create_customer_in(
     ctx: &AuditContext,
     finish: impl FnOnce(&Customer) -> WriteResult,
 ) -> Result<StoredResponse, StoreError> {
-    if let Some(existing) = customer_with_email(&mut **tx, scope, email_key).await? {
-        return Err(StoreError::CustomerExists(existing));
-    }
     let f = &new.fields;
-    sqlx::query(
+    // The e-mail check is the insert itself: a customer of this platform and mode with the same
+    // e-mail key makes it insert nothing (on PostgreSQL, after waiting for a concurrent insert
+    // of that key to commit or roll back), and the one that has it is looked up then. One
+    // statement per create instead of a look-up and an insert.
+    let inserted = sqlx::query(
         "INSERT INTO business_customers (id, platform_id, livemode, business_name, business_email, email_key, \
          phone_number, registered_address, registered_country, verification_status, progress, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+         ON CONFLICT (platform_id, livemode, email_key) DO NOTHING",
     )
     .bind(new.id.as_str())
     .bind(scope.platform_id.as_str())
@@ -1262,7 +1251,16 @@ async fn create_customer_in(
     .bind(Progress::NotStarted.as_str())
     .bind(ctx.at)
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        let existing = customer_with_email(&mut **tx, scope, email_key)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt("an e-mail key conflicted with no customer of it".into())
+            })?;
+        return Err(StoreError::CustomerExists(existing));
+    }
     insert_link(tx, scope, &new.id, &new.link, ctx.at).await?;
 
     let customer = Customer {
@@ -1434,13 +1432,27 @@ async fn append_to_log(
     if entries.is_empty() {
         return Ok(());
     }
+    let mut insert = sqlx::QueryBuilder::<Db>::new("");
+    push_audit_insert(&mut insert, chain, mode, ctx, entries);
+    insert.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The statement that appends `entries` (not empty) to a log.
+fn push_audit_insert(
+    q: &mut sqlx::QueryBuilder<'_, Db>,
+    chain: &crate::audit::AuditChain,
+    mode: Option<Mode>,
+    ctx: &AuditContext,
+    entries: Vec<AuditEntry<'_>>,
+) {
     let (log, _) = chain.tables();
     let request_id = ctx.request_id.as_ref().map(|r| r.to_string());
-    let mut insert = sqlx::QueryBuilder::<Db>::new(format!(
+    q.push(format!(
         "INSERT INTO {log} (id, platform_id, livemode, actor_type, actor_id, action, target_type, \
          target_id, request_id, client_addr, details, created_at) ",
     ));
-    insert.push_values(entries, |mut b, e| {
+    q.push_values(entries, |mut b, e| {
         b.push_bind(audit_id())
             .push_bind(chain.key().to_owned())
             .push_bind(mode.map(Mode::is_live))
@@ -1454,11 +1466,11 @@ async fn append_to_log(
             .push_bind(Json(e.details))
             .push_bind(ctx.at);
     });
-    insert.build().execute(&mut **tx).await?;
-    Ok(())
 }
 
-/// Writes outbox events in one statement, in the order given.
+/// Writes outbox events in one statement, in the order given, and queues their deliveries to
+/// the platform's endpoints. Where the database can (PostgreSQL: a data-modifying `WITH`), the
+/// insert and the read of the endpoints are one statement, one round trip.
 pub(super) async fn insert_events(
     tx: &mut Tx,
     scope: &Scope,
@@ -1468,7 +1480,12 @@ pub(super) async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
-    let mut insert = sqlx::QueryBuilder::<Db>::new(
+    let mut insert = sqlx::QueryBuilder::<Db>::new(if WRITABLE_CTE {
+        "WITH inserted AS ("
+    } else {
+        ""
+    });
+    insert.push(
         "INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) ",
     );
     insert.push_values(events, |mut row, e| {
@@ -1480,8 +1497,17 @@ pub(super) async fn insert_events(
             .push_bind(Json(&e.payload))
             .push_bind(now);
     });
-    insert.build().execute(&mut **tx).await?;
-    super::repo_webhooks::fan_out(tx, scope, events, now).await
+    let endpoints = if WRITABLE_CTE {
+        insert.push(") ");
+        super::repo_webhooks::push_live_endpoints(&mut insert, scope);
+        insert.build_query_as().fetch_all(&mut **tx).await?
+    } else {
+        insert.build().execute(&mut **tx).await?;
+        let mut select = sqlx::QueryBuilder::<Db>::new("");
+        super::repo_webhooks::push_live_endpoints(&mut select, scope);
+        select.build_query_as().fetch_all(&mut **tx).await?
+    };
+    super::repo_webhooks::fan_out(tx, scope, events, endpoints, now).await
 }
 
 /// The start of an idempotent write: `Err` ends the request here (a replay, a mismatch, or a
@@ -1561,8 +1587,8 @@ impl Backend {
     }
 }
 
-/// The end of an idempotent write's body: the stored response, then the audit rows (last, so
-/// the chain head is locked only until the commit that [`Backend::idempotent`] makes).
+/// The end of an idempotent write's body: the stored response and the audit rows. Where the
+/// database can (PostgreSQL: a data-modifying `WITH`), both are one statement.
 pub(super) async fn finish_idempotent(
     tx: &mut Tx,
     scope: &Scope,
@@ -1571,7 +1597,18 @@ pub(super) async fn finish_idempotent(
     ctx: &AuditContext,
     entries: Vec<AuditEntry<'_>>,
 ) -> Result<StoredResponse, StoreError> {
-    idempotency_finish(tx, scope, idem, &response, ctx.at).await?;
-    insert_audit(tx, &scope.platform_id, Some(scope.mode), ctx, entries).await?;
+    let chain = crate::audit::AuditChain::Platform(scope.platform_id.clone());
+    let mut q = sqlx::QueryBuilder::<Db>::new("");
+    if WRITABLE_CTE && !entries.is_empty() {
+        q.push("WITH audit AS (");
+        push_audit_insert(&mut q, &chain, Some(scope.mode), ctx, entries);
+        q.push(") ");
+        push_idempotency_insert(&mut q, scope, idem, &response, ctx.at);
+        q.build().execute(&mut **tx).await?;
+    } else {
+        push_idempotency_insert(&mut q, scope, idem, &response, ctx.at);
+        q.build().execute(&mut **tx).await?;
+        append_to_log(tx, &chain, Some(scope.mode), ctx, entries).await?;
+    }
     Ok(response)
 }

@@ -154,20 +154,25 @@ fn endpoint_details(e: &WebhookEndpoint) -> Value {
 /// Queues a delivery of each event to every endpoint of the scope that takes its type, in the
 /// transaction that writes the events. A disabled endpoint's deliveries queue too, and wait until
 /// it is enabled again: disabling pauses an endpoint, it does not drop its events.
+/// The statement that reads the scope's endpoints (id and enabled events, oldest first), for
+/// [`fan_out`]: on its own or after the insert of the events it fans out.
+pub(super) fn push_live_endpoints(q: &mut sqlx::QueryBuilder<'_, Db>, scope: &Scope) {
+    q.push("SELECT id, enabled_events FROM webhook_endpoints WHERE platform_id = ")
+        .push_bind(scope.platform_id.as_str().to_owned())
+        .push(" AND livemode = ")
+        .push_bind(scope.mode.is_live())
+        .push(" AND deleted_at IS NULL ORDER BY seq");
+}
+
+/// Queues a delivery of each event to each of `endpoints` (read by [`push_live_endpoints`])
+/// that subscribes to it.
 pub(super) async fn fan_out(
     tx: &mut Tx,
     scope: &Scope,
     events: &[NewEvent],
+    endpoints: Vec<(String, String)>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let endpoints: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, enabled_events FROM webhook_endpoints WHERE platform_id = $1 AND livemode = $2 \
-         AND deleted_at IS NULL ORDER BY seq",
-    )
-    .bind(scope.platform_id.as_str())
-    .bind(scope.mode.is_live())
-    .fetch_all(&mut **tx)
-    .await?;
     let mut rows = Vec::new();
     for (endpoint_id, raw) in &endpoints {
         let enabled = parse_events(endpoint_id, raw)?;

@@ -169,6 +169,36 @@ db_test!(
 );
 
 db_test!(
+    concurrent_creates_of_one_email_make_one_customer,
+    |app| async move {
+        // The e-mail check is the insert: requests racing with the same mailbox (and their own
+        // idempotency keys) make one customer, and every other one is told which.
+        let email = unique_email();
+        let body = body_with_email(&email).to_string();
+        let racing = (0..12).map(|_| {
+            let (app, body) = (&app, body.clone());
+            async move { app.create_as(&app.key, &new_idempotency_key(), &body).await }
+        });
+        let mut made = Vec::new();
+        let mut told = Vec::new();
+        for r in futures::future::join_all(racing).await {
+            match r.status().as_u16() {
+                200 => made.push(r.json::<Value>().await.unwrap()["customer_id"].clone()),
+                409 => told.push(r.json::<Value>().await.unwrap()["error"]["customer_id"].clone()),
+                other => panic!(
+                    "racing create answered {other}: {}",
+                    r.text().await.unwrap()
+                ),
+            }
+        }
+        assert_eq!(made.len(), 1, "one customer per e-mail");
+        assert_eq!(told.len(), 11);
+        assert!(told.iter().all(|id| *id == made[0]), "{told:?} vs {made:?}");
+        assert_eq!(app.customer_count().await, 1);
+    }
+);
+
+db_test!(
     create_writes_audit_rows_and_events_in_its_transaction,
     |app| async move {
         let r = app.create(&body_with_email(&unique_email())).await;

@@ -81,6 +81,10 @@ impl WriteGate {
     }
 }
 
+/// PostgreSQL runs an `INSERT` inside `WITH`: two writes (or a write and a read) of a transaction
+/// go in one statement, one round trip.
+pub(crate) const WRITABLE_CTE: bool = true;
+
 pub(crate) const BEGIN_WRITE: &str = "BEGIN";
 /// A read-only transaction that sees the database as of one instant: one snapshot for every
 /// statement of the transaction.

@@ -82,6 +82,10 @@ impl WriteGate {
     }
 }
 
+/// SQLite allows no `INSERT` inside `WITH`: such writes are sent one statement at a time (each a
+/// call into the library on the connection's thread, no network).
+pub(crate) const WRITABLE_CTE: bool = false;
+
 pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// A read-only transaction that sees the database as of one instant: a deferred transaction
 /// reads one snapshot (WAL) from its first read.
