@@ -12,8 +12,8 @@ use sqlx::types::Json;
 use sqlx::{Pool, Transaction};
 
 use super::{
-    lock_rows, try_lock_key, Db, WriteGate, WriteGuard, BACKEND, BEGIN_WRITE, MIGRATOR,
-    WRITABLE_CTE,
+    lock_rows, try_lock_key, Db, WriteGate, WriteGuard, BACKEND, BATCH_OPEN, BATCH_THEN,
+    BEGIN_WRITE, MIGRATOR,
 };
 use crate::model::*;
 use crate::StoreError;
@@ -1469,8 +1469,8 @@ fn push_audit_insert(
 }
 
 /// Writes outbox events in one statement, in the order given, and queues their deliveries to
-/// the platform's endpoints. Where the database can (PostgreSQL: a data-modifying `WITH`), the
-/// insert and the read of the endpoints are one statement, one round trip.
+/// the platform's endpoints. The insert and the read of the endpoints go to the database as one
+/// batch ([`BATCH_OPEN`]).
 pub(super) async fn insert_events(
     tx: &mut Tx,
     scope: &Scope,
@@ -1480,15 +1480,9 @@ pub(super) async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
-    let mut insert = sqlx::QueryBuilder::<Db>::new(if WRITABLE_CTE {
-        "WITH inserted AS ("
-    } else {
-        ""
-    });
-    insert.push(
-        "INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) ",
-    );
-    insert.push_values(events, |mut row, e| {
+    let mut q = sqlx::QueryBuilder::<Db>::new(BATCH_OPEN);
+    q.push("INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) ");
+    q.push_values(events, |mut row, e| {
         row.push_bind(e.id.as_str())
             .push_bind(scope.platform_id.as_str())
             .push_bind(scope.mode.is_live())
@@ -1497,16 +1491,9 @@ pub(super) async fn insert_events(
             .push_bind(Json(&e.payload))
             .push_bind(now);
     });
-    let endpoints = if WRITABLE_CTE {
-        insert.push(") ");
-        super::repo_webhooks::push_live_endpoints(&mut insert, scope);
-        insert.build_query_as().fetch_all(&mut **tx).await?
-    } else {
-        insert.build().execute(&mut **tx).await?;
-        let mut select = sqlx::QueryBuilder::<Db>::new("");
-        super::repo_webhooks::push_live_endpoints(&mut select, scope);
-        select.build_query_as().fetch_all(&mut **tx).await?
-    };
+    q.push(BATCH_THEN);
+    super::repo_webhooks::push_live_endpoints(&mut q, scope);
+    let endpoints = q.build_query_as().fetch_all(&mut **tx).await?;
     super::repo_webhooks::fan_out(tx, scope, events, endpoints, now).await
 }
 
@@ -1587,8 +1574,8 @@ impl Backend {
     }
 }
 
-/// The end of an idempotent write's body: the stored response and the audit rows. Where the
-/// database can (PostgreSQL: a data-modifying `WITH`), both are one statement.
+/// The end of an idempotent write's body: the stored response and the audit rows, sent as one
+/// batch ([`BATCH_OPEN`]).
 pub(super) async fn finish_idempotent(
     tx: &mut Tx,
     scope: &Scope,
@@ -1599,16 +1586,12 @@ pub(super) async fn finish_idempotent(
 ) -> Result<StoredResponse, StoreError> {
     let chain = crate::audit::AuditChain::Platform(scope.platform_id.clone());
     let mut q = sqlx::QueryBuilder::<Db>::new("");
-    if WRITABLE_CTE && !entries.is_empty() {
-        q.push("WITH audit AS (");
+    if !entries.is_empty() {
+        q.push(BATCH_OPEN);
         push_audit_insert(&mut q, &chain, Some(scope.mode), ctx, entries);
-        q.push(") ");
-        push_idempotency_insert(&mut q, scope, idem, &response, ctx.at);
-        q.build().execute(&mut **tx).await?;
-    } else {
-        push_idempotency_insert(&mut q, scope, idem, &response, ctx.at);
-        q.build().execute(&mut **tx).await?;
-        append_to_log(tx, &chain, Some(scope.mode), ctx, entries).await?;
+        q.push(BATCH_THEN);
     }
+    push_idempotency_insert(&mut q, scope, idem, &response, ctx.at);
+    q.build().execute(&mut **tx).await?;
     Ok(response)
 }

@@ -400,7 +400,11 @@ impl Pgbench {
         let path = dir.join("pgbench_create.sql");
         std::fs::write(&path, script).unwrap();
         Self {
-            url: url.replace("postgres://", "postgresql://"),
+            // kyb speaks plain TCP to PostgreSQL; pgbench would negotiate TLS unless told.
+            url: format!(
+                "{}?sslmode=disable",
+                url.replace("postgres://", "postgresql://")
+            ),
             script: path,
             dir: dir.to_path_buf(),
             _pg: pg,

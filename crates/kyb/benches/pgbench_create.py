@@ -11,7 +11,8 @@ Usage: pgbench_create.py KYB_BINARY [--postgres-url URL] [--pg-log FILE] [--clie
    written in. A parameter that differs between the two creates is made unique per transaction
    (`'<first value>' || :n` for text, `:n` for numbers, `\\set n` a random 62-bit number); times
    and JSON documents keep the first create's value. The script is written to --script-out.
-3. pgbench runs it with -M prepared (kyb's statements are prepared too) at each client count,
+3. pgbench runs it with -M prepared (kyb's statements are prepared too) and without TLS (kyb
+   speaks plain TCP to PostgreSQL; pgbench would otherwise negotiate TLS) at each client count,
    each for --seconds, on the same database, and reports tps and latency percentiles from the
    per-transaction log.
 """
@@ -140,7 +141,7 @@ for clients in [int(c) for c in args.clients.split(",")]:
     logdir = tempfile.mkdtemp()
     r = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)),
                         "-T", str(args.seconds), "-f", "create.sql", "-l", "--log-prefix",
-                        os.path.join(logdir, "tx"), url.replace("postgres://", "postgresql://")],
+                        os.path.join(logdir, "tx"), url.replace("postgres://", "postgresql://") + "?sslmode=disable"],
                        cwd=tmp, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(r.stderr[-2000:])

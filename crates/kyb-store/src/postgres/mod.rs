@@ -81,9 +81,10 @@ impl WriteGate {
     }
 }
 
-/// PostgreSQL runs an `INSERT` inside `WITH`: two writes (or a write and a read) of a transaction
-/// go in one statement, one round trip.
-pub(crate) const WRITABLE_CTE: bool = true;
+/// Two statements of a transaction sent as one (one round trip): `{BATCH_OPEN}first{BATCH_THEN}second`.
+/// PostgreSQL runs a data-modifying statement inside `WITH` (whether or not the second reads it).
+pub(crate) const BATCH_OPEN: &str = "WITH first AS (";
+pub(crate) const BATCH_THEN: &str = ") ";
 
 pub(crate) const BEGIN_WRITE: &str = "BEGIN";
 /// A read-only transaction that sees the database as of one instant: one snapshot for every

@@ -82,9 +82,11 @@ impl WriteGate {
     }
 }
 
-/// SQLite allows no `INSERT` inside `WITH`: such writes are sent one statement at a time (each a
-/// call into the library on the connection's thread, no network).
-pub(crate) const WRITABLE_CTE: bool = false;
+/// Two statements of a transaction sent as one (one hand-off to the connection's thread):
+/// `{BATCH_OPEN}first{BATCH_THEN}second`. The driver prepares and runs each statement of the text in
+/// turn, the `?` parameters numbered across both.
+pub(crate) const BATCH_OPEN: &str = "";
+pub(crate) const BATCH_THEN: &str = "; ";
 
 pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// A read-only transaction that sees the database as of one instant: a deferred transaction
