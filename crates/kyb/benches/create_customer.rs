@@ -10,9 +10,15 @@
 //!
 //! cargo bench -p kyb --bench create_customer -- --db both --clients 32 --requests 2500 --rounds 8
 //!
-//! With `--pgbench`, each PostgreSQL round also runs kyb's own statements for a create through
-//! pgbench (`benches/pgbench_create.sql`, recorded by `pgbench_create.py` from PostgreSQL's
-//! statement log) on a third fresh database: the direct rate, with no Rust in the way.
+//! With `--direct` (or `--pgbench`), each round also runs kyb's own statements for a create
+//! with nothing of kyb around them, on a third fresh database: through pgbench on PostgreSQL
+//! (`benches/pgbench_create.sql`, recorded by `pgbench_create.py` from PostgreSQL's statement
+//! log), through Python's sqlite3 driver on SQLite (`benches/sqlite_direct.py`, the same script
+//! read in SQLite's terms). That is the direct rate.
+//!
+//! Every run ends with the CPU split: the machine's busy CPU time per create in each kind of
+//! round, and for the service rounds how much of it was the kyb process and the load client
+//! (this process); the rest is the database and the kernel's work for them.
 //!
 //! With `--sqlite-synchronous`, what SQLite's durability costs instead: the raw work on two
 //! fresh SQLite databases, one with `synchronous=FULL` (the default) and one with `NORMAL`, in
@@ -47,10 +53,11 @@ struct Args {
     /// Alternating rounds of each; medians are reported.
     #[arg(long, default_value_t = 8)]
     rounds: usize,
-    /// On PostgreSQL, also run kyb's own statements through pgbench in every round
-    /// (`benches/pgbench_create.sql`, made by `pgbench_create.py`): the direct rate.
-    #[arg(long)]
-    pgbench: bool,
+    /// Also run kyb's own statements for a create directly in every round: through pgbench on
+    /// PostgreSQL, through Python's sqlite3 driver on SQLite (`benches/pgbench_create.sql`,
+    /// made by `pgbench_create.py`; `benches/sqlite_direct.py`): the direct rate.
+    #[arg(long, alias = "pgbench")]
+    direct: bool,
     /// Compare SQLite's synchronous=FULL with NORMAL (raw work only) instead.
     #[arg(long)]
     sqlite_synchronous: bool,
@@ -362,6 +369,109 @@ impl Raw {
     }
 }
 
+/// The committed script of a create (`pgbench_create.sql`), naming the platform and key
+/// prefix of `created` (what `kyb platform create --json` printed) instead of those it was
+/// recorded with.
+fn recorded_script(created: &serde_json::Value) -> String {
+    let platform = created["platform_id"].as_str().unwrap();
+    let key = created["api_key"].as_str().unwrap();
+    let recorded = include_str!("pgbench_create.sql");
+    let word = |prefix: &str| {
+        let at = recorded
+            .find(prefix)
+            .expect("the script names a platform and a key");
+        let end = recorded[at..]
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .map_or(recorded.len(), |e| at + e);
+        recorded[at..end].to_owned()
+    };
+    let (old_platform, old_prefix) = (word("plat_"), word("sk_test_"));
+    recorded
+        .replace(&old_platform, platform)
+        .replace(&old_prefix, &key[..old_prefix.len()])
+}
+
+/// The direct rate: kyb's statements for a create with no kyb around them (pgbench on
+/// PostgreSQL, Python's sqlite3 driver on SQLite).
+enum Direct {
+    Pgbench(Pgbench),
+    Sqlite(SqliteDirect),
+}
+
+impl Direct {
+    async fn start(kind: &str, dir: &std::path::Path) -> Self {
+        match kind {
+            "postgres" => Self::Pgbench(Pgbench::start(dir).await),
+            _ => Self::Sqlite(SqliteDirect::start(dir)),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Pgbench(_) => "pgbench",
+            Self::Sqlite(_) => "sqlite3 (Python)",
+        }
+    }
+
+    fn round(&self, clients: usize, tag: &str, total: usize) -> Figures {
+        match self {
+            Self::Pgbench(p) => p.round(clients, tag, total),
+            Self::Sqlite(s) => s.round(clients, total),
+        }
+    }
+}
+
+/// kyb's statements for one create through Python's sqlite3 driver (`sqlite_direct.py`), on a
+/// fresh SQLite database of kyb's schema with a platform and key of its own.
+struct SqliteDirect {
+    database: std::path::PathBuf,
+    script: std::path::PathBuf,
+}
+
+impl SqliteDirect {
+    fn start(dir: &std::path::Path) -> Self {
+        let database = dir.join("direct.db");
+        let mut kyb = Command::new(env!("CARGO_BIN_EXE_kyb"));
+        kyb.arg("--data-dir")
+            .arg(dir.join("direct-data"))
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", database.display()));
+        let script = dir.join("sqlite_create.sql");
+        std::fs::write(&script, recorded_script(&create_platform(kyb))).unwrap();
+        Self { database, script }
+    }
+
+    fn round(&self, clients: usize, total: usize) -> Figures {
+        let out = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/benches/sqlite_direct.py"
+            ))
+            .arg(&self.database)
+            .arg(&self.script)
+            .args(["--clients", &clients.to_string()])
+            .args(["--transactions", &total.to_string()])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let latencies = v["latencies_us"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|us| Duration::from_micros(us.as_u64().unwrap()))
+            .collect();
+        figures(
+            latencies,
+            Duration::from_secs_f64(v["elapsed"].as_f64().unwrap()),
+        )
+    }
+}
+
 /// kyb's statements for one create, straight into PostgreSQL through pgbench, on a fresh
 /// database of kyb's schema with a platform and key of its own.
 struct Pgbench {
@@ -379,24 +489,7 @@ impl Pgbench {
             .arg(dir.join("pgbench-data"))
             .arg("--database-url")
             .arg(&url);
-        let created = create_platform(kyb);
-        let platform = created["platform_id"].as_str().unwrap();
-        let key = created["api_key"].as_str().unwrap();
-        // The committed script names the platform and key prefix it was recorded with.
-        let recorded = include_str!("pgbench_create.sql");
-        let word = |prefix: &str| {
-            let at = recorded
-                .find(prefix)
-                .expect("the script names a platform and a key");
-            let end = recorded[at..]
-                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                .map_or(recorded.len(), |e| at + e);
-            recorded[at..end].to_owned()
-        };
-        let (old_platform, old_prefix) = (word("plat_"), word("sk_test_"));
-        let script = recorded
-            .replace(&old_platform, platform)
-            .replace(&old_prefix, &key[..old_prefix.len()]);
+        let script = recorded_script(&create_platform(kyb));
         let path = dir.join("pgbench_create.sql");
         std::fs::write(&path, script).unwrap();
         Self {
@@ -494,13 +587,13 @@ async fn main() {
     if args.sqlite_synchronous {
         return compare_synchronous(&args).await;
     }
-    let (mut table, mut direct_table) = (Vec::new(), Vec::new());
+    let (mut table, mut direct_table, mut cpu_table) = (Vec::new(), Vec::new(), Vec::new());
     for kind in kinds {
         let dir = tempfile::tempdir().unwrap();
         let service = Service::start(kind, args.clients, dir.path()).await;
         let raw = Raw::start(kind, dir.path()).await;
-        let direct = if args.pgbench && kind == "postgres" {
-            Some(Pgbench::start(dir.path()).await)
+        let direct = if args.direct {
+            Some(Direct::start(kind, dir.path()).await)
         } else {
             None
         };
@@ -511,23 +604,32 @@ async fn main() {
         }
         let (mut svc_rounds, mut raw_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         let (mut direct_rounds, mut direct_ratios) = (Vec::new(), Vec::new());
+        let mut cpu = CpuRounds::default();
+        let per_create = |from: Cpu, pid: u32| Cpu::now(pid).per(&from, args.requests);
+        let kyb_pid = service.child.id();
         for r in 0..args.rounds {
             settle(kind).await;
+            let from = Cpu::now(kyb_pid);
             let s = service
                 .round(args.clients, &format!("svc{r}"), args.requests)
                 .await;
+            cpu.service.push(per_create(from, kyb_pid));
             settle(kind).await;
+            let from = Cpu::now(kyb_pid);
             let d = raw
                 .round(args.clients, &format!("raw{r}"), args.requests)
                 .await;
+            cpu.raw.push(per_create(from, kyb_pid));
             println!(
                 "{kind} round {r}: service {:.0} req/s, raw {:.0} tx/s",
                 s.rate, d.rate
             );
             if let Some(p) = &direct {
                 settle(kind).await;
-                let g = p.round(args.clients, &format!("pgbench{r}"), args.requests);
-                println!("{kind} round {r}: pgbench {:.0} tx/s", g.rate);
+                let from = Cpu::now(kyb_pid);
+                let g = p.round(args.clients, &format!("direct{r}"), args.requests);
+                cpu.direct.push(per_create(from, kyb_pid));
+                println!("{kind} round {r}: {} {:.0} tx/s", p.name(), g.rate);
                 direct_rounds.push(g);
                 direct_ratios.push(s.rate / g.rate);
             }
@@ -540,20 +642,22 @@ async fn main() {
         let (s, d) = (median(svc_rounds), median(raw_rounds));
         ratios.sort_by(f64::total_cmp);
         let ratio = ratios[ratios.len() / 2];
-        if !direct_rounds.is_empty() {
+        if let Some(p) = &direct {
             let g = median(direct_rounds);
             direct_ratios.sort_by(f64::total_cmp);
             direct_table.push(format!(
-                "| {kind} | {:.0} | {:.2} ms | {:.2} ms | {:.0} | {:.2} ms | {:.2} ms | {:.0} % |",
+                "| {kind} | {:.0} | {:.2} ms | {:.2} ms | {} | {:.0} | {:.2} ms | {:.2} ms | {:.0} % |",
                 s.rate,
                 ms(s.p50),
                 ms(s.p99),
+                p.name(),
                 g.rate,
                 ms(g.p50),
                 ms(g.p99),
                 direct_ratios[direct_ratios.len() / 2] * 100.0
             ));
         }
+        cpu_table.push(cpu.row(kind));
         table.push(format!(
             "| {kind} | {:.0} | {:.2} ms | {:.2} ms | {:.1} MiB | {:.0} | {:.2} ms | {:.2} ms | {:.0} % |",
             s.rate,
@@ -574,11 +678,98 @@ async fn main() {
     }
     if !direct_table.is_empty() {
         println!();
-        println!("| database | service req/s | p50 | p99 | pgbench tx/s | pgbench p50 | pgbench p99 | service/pgbench |");
-        println!("|---|---|---|---|---|---|---|---|");
+        println!("| database | service req/s | p50 | p99 | direct | direct tx/s | direct p50 | direct p99 | service/direct |");
+        println!("|---|---|---|---|---|---|---|---|---|");
         for row in direct_table {
             println!("{row}");
         }
+    }
+    println!();
+    println!("CPU time per create, ms (medians of the rounds; the machine's busy time over all cores, from /proc):");
+    println!("| database | service: machine | of it kyb | of it load client | of it the rest (database, kernel) | raw: machine | direct: machine |");
+    println!("|---|---|---|---|---|---|---|");
+    for row in cpu_table {
+        println!("{row}");
+    }
+}
+
+/// CPU time used so far, in seconds: the whole machine (busy time of every core, from
+/// /proc/stat), the service process, and this process (the load client).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    machine: f64,
+    kyb: f64,
+    client: f64,
+}
+
+impl Cpu {
+    const TICK: f64 = 100.0; // USER_HZ, as /proc reports times on Linux
+
+    fn now(kyb_pid: u32) -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // user nice system idle iowait irq softirq steal …: busy is all but idle, iowait, steal.
+        let f: Vec<f64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let busy = |i: usize| f.get(i).copied().unwrap_or(0.0);
+        let process = |pid: &str| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // After the command name (in parentheses): utime and stime are fields 12 and 13.
+            let rest = stat.rsplit(')').next().unwrap_or_default();
+            let v: Vec<f64> = rest
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            (v.get(11).copied().unwrap_or(0.0) + v.get(12).copied().unwrap_or(0.0)) / Self::TICK
+        };
+        Self {
+            machine: (busy(0) + busy(1) + busy(2) + busy(5) + busy(6)) / Self::TICK,
+            kyb: process(&kyb_pid.to_string()),
+            client: process("self"),
+        }
+    }
+
+    /// Milliseconds per create since `from`, over `creates`.
+    fn per(&self, from: &Self, creates: usize) -> Self {
+        let ms = |a: f64, b: f64| (a - b) * 1e3 / creates as f64;
+        Self {
+            machine: ms(self.machine, from.machine),
+            kyb: ms(self.kyb, from.kyb),
+            client: ms(self.client, from.client),
+        }
+    }
+}
+
+#[derive(Default)]
+struct CpuRounds {
+    service: Vec<Cpu>,
+    raw: Vec<Cpu>,
+    direct: Vec<Cpu>,
+}
+
+impl CpuRounds {
+    fn row(&self, kind: &str) -> String {
+        let med = |rounds: &[Cpu], f: fn(&Cpu) -> f64| {
+            let mut v: Vec<f64> = rounds.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2)
+                .map_or("–".to_owned(), |x| format!("{x:.2}"))
+        };
+        let s = &self.service;
+        format!(
+            "| {kind} | {} | {} | {} | {} | {} | {} |",
+            med(s, |c| c.machine),
+            med(s, |c| c.kyb),
+            med(s, |c| c.client),
+            med(s, |c| c.machine - c.kyb - c.client),
+            med(&self.raw, |c| c.machine),
+            med(&self.direct, |c| c.machine),
+        )
     }
 }
 
