@@ -50,6 +50,11 @@ pub enum StoreError {
     /// database, or the network to it, stopped answering in the middle of the work.
     #[error("the database did not answer within {0:?}")]
     Deadline(std::time::Duration),
+    /// The write was done in a transaction shared with others (SQLite's group commit) whose
+    /// commit failed, or which a member abandoned: nothing of it was kept. The reason is the
+    /// committer's error, as text.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(std::sync::Arc<str>),
 }
 
 impl StoreError {
@@ -69,7 +74,7 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         let e = match self {
             StoreError::Database(e) => e,
-            StoreError::Deadline(_) => return true,
+            StoreError::Deadline(_) | StoreError::NotCommitted(_) => return true,
             _ => return false,
         };
         match e {
@@ -101,6 +106,21 @@ impl StoreError {
                 }
             }
             _ => false,
+        }
+    }
+}
+
+/// How a write's work ends: kept (committed) or taken back (rolled back), with its answer
+/// either way.
+pub(crate) enum Step<T> {
+    Keep(T),
+    Discard(T),
+}
+
+impl<T> Step<T> {
+    pub(crate) fn into_inner(self) -> T {
+        match self {
+            Step::Keep(t) | Step::Discard(t) => t,
         }
     }
 }

@@ -16,7 +16,7 @@ use super::{
     BEGIN_WRITE, MIGRATOR,
 };
 use crate::model::*;
-use crate::StoreError;
+use crate::{Step, StoreError};
 
 pub(super) type Tx = Transaction<'static, Db>;
 
@@ -1497,16 +1497,13 @@ pub(super) async fn insert_events(
     super::repo_webhooks::fan_out(tx, scope, events, endpoints, now).await
 }
 
-/// The start of an idempotent write: `Err` ends the request here (a replay, a mismatch, or a
-/// concurrent request holding the key); `Ok` is the open transaction and its write guard.
-type Begun = Result<(Tx, WriteGuard), Idempotent<StoredResponse>>;
-
 impl Backend {
     /// Every idempotent write goes through here: the key is looked up (a replay, a mismatch or
-    /// a request still running ends it), `body` runs in the transaction and ends with
-    /// [`finish_idempotent`], then the commit. Any error of `body` rolls the transaction back
-    /// before it is returned, so PostgreSQL releases the key's advisory lock at once and a quick
-    /// retry is not told the key is still in use.
+    /// a request still running ends it, and the transaction is rolled back), `body` runs in the
+    /// transaction and ends with [`finish_idempotent`], then the commit. Any error of `body`
+    /// rolls its work back before it is returned. On SQLite such writes queued together share
+    /// one transaction and commit (the write gate's group commit); none answers before its
+    /// commit.
     ///
     /// `body` owns the transaction and hands it back with its outcome (a closure over `&mut Tx`
     /// would make the future's `Send` unprovable for axum's handlers).
@@ -1521,23 +1518,18 @@ impl Backend {
         F: FnOnce(Tx) -> Fut,
         Fut: std::future::Future<Output = (Tx, Result<StoredResponse, StoreError>)>,
     {
-        let (tx, _guard) = match self.begin_idempotent(scope, idem, at).await? {
-            Ok(begun) => begun,
-            Err(done) => return Ok(done),
-        };
-        let (tx, outcome) = body(tx).await;
-        match outcome {
-            Ok(response) => {
-                tx.commit().await?;
-                Ok(Idempotent::Fresh(response))
-            }
-            Err(e) => {
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(error = %rollback, "rolling back an idempotent write failed");
+        self.gate
+            .grouped(&self.pool, |mut tx| async move {
+                match idempotency_begin(&mut tx, scope, idem, at).await {
+                    Err(e) => (tx, Err(e)),
+                    Ok(Some(done)) => (tx, Ok(Step::Discard(done))),
+                    Ok(None) => {
+                        let (tx, outcome) = body(tx).await;
+                        (tx, outcome.map(|r| Step::Keep(Idempotent::Fresh(r))))
+                    }
                 }
-                Err(e)
-            }
-        }
+            })
+            .await
     }
 
     /// The outcome stored for this key, if the same request was answered before (or a
@@ -1552,25 +1544,6 @@ impl Backend {
     ) -> Result<Option<Idempotent<StoredResponse>>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         stored_answer(&mut conn, scope, idem, now).await
-    }
-
-    async fn begin_idempotent(
-        &self,
-        scope: &Scope,
-        idem: &IdempotencyRequest,
-        at: DateTime<Utc>,
-    ) -> Result<Begun, StoreError> {
-        let (mut tx, guard) = self.begin_write().await?;
-        match idempotency_begin(&mut tx, scope, idem, at).await? {
-            Some(done) => {
-                // Roll back now, not when the dropped connection is next flushed: until then
-                // PostgreSQL holds the key's advisory lock, and a retry right after this one
-                // would be told the key is still in use.
-                tx.rollback().await?;
-                Ok(Err(done))
-            }
-            None => Ok(Ok((tx, guard))),
-        }
     }
 }
 

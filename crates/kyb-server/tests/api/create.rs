@@ -199,6 +199,68 @@ db_test!(
 );
 
 db_test!(
+    a_burst_of_creates_with_every_outcome_keeps_each_ones_own,
+    |app| async move {
+        // Sent at once, so that on SQLite they are committed in groups: new customers, second
+        // requests for the same e-mails (their own keys), and repeats of the first requests
+        // (same key, same body). Each answer is its own, and only the new customers' work stays.
+        let emails: Vec<String> = (0..8).map(|_| unique_email()).collect();
+        let keys: Vec<String> = (0..8).map(|_| new_idempotency_key()).collect();
+        let mut requests = Vec::new();
+        for (email, key) in emails.iter().zip(&keys) {
+            let body = body_with_email(email).to_string();
+            requests.push((email.clone(), key.clone(), body.clone()));
+            requests.push((email.clone(), new_idempotency_key(), body.clone()));
+            requests.push((email.clone(), key.clone(), body));
+        }
+        let sent = requests.iter().map(|(email, key, body)| {
+            let app = &app;
+            async move {
+                let r = app.create_as(&app.key, key, body).await;
+                let status = r.status().as_u16();
+                let replayed = r.headers().get("idempotent-replayed").is_some();
+                let v: Value = r.json().await.unwrap();
+                (email.clone(), status, replayed, v)
+            }
+        });
+        let answers = futures::future::join_all(sent).await;
+        let mut made = std::collections::HashMap::new();
+        for (email, status, replayed, v) in &answers {
+            match status {
+                200 if !replayed => {
+                    let id = v["customer_id"].as_str().unwrap().to_owned();
+                    assert!(
+                        made.insert(email.clone(), id).is_none(),
+                        "two customers for {email}"
+                    );
+                }
+                200 | 409 => {}
+                other => panic!("a create in the burst answered {other}: {v}"),
+            }
+        }
+        assert_eq!(made.len(), 8, "each e-mail has exactly one new customer");
+        for (email, status, replayed, v) in &answers {
+            let id = &made[email];
+            match (status, replayed) {
+                (200, true) => assert_eq!(v["customer_id"], id.as_str()),
+                (409, _) if v["error"]["code"] == "customer_exists" => {
+                    assert_eq!(v["error"]["customer_id"], id.as_str())
+                }
+                (409, _) => assert_eq!(v["error"]["code"], "idempotency_key_in_use", "{v}"),
+                _ => {}
+            }
+        }
+        assert_eq!(app.customer_count().await, 8);
+        let events: Value = app.get("/v2/events?limit=100").await.json().await.unwrap();
+        assert_eq!(
+            events["data"].as_array().unwrap().len(),
+            16,
+            "two events per customer, none of a request that made none"
+        );
+    }
+);
+
+db_test!(
     create_writes_audit_rows_and_events_in_its_transaction,
     |app| async move {
         let r = app.create(&body_with_email(&unique_email())).await;

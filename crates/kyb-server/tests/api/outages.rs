@@ -249,6 +249,71 @@ async fn a_full_sqlite_disk_is_a_503_and_writes_recover_when_space_returns() {
     assert_eq!(app.customer_count().await, created as i64 + 20);
 }
 
+/// The disk fills while creates arrive in bursts, so that SQLite commits them in groups (one
+/// transaction for the writes queued together): a write whose statements do not fit takes back
+/// only its own work, or its whole group answers 503; every create answered 200 is there, and
+/// nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sqlite_disk_under_a_burst_keeps_every_answered_create_and_nothing_else() {
+    let limit = kyb_store::PageLimit::default();
+    let app = spawn_with(false, |mut c| {
+        c.store.sqlite_page_limit = Some(limit.clone());
+        c
+    })
+    .await
+    .unwrap();
+    app.create_customer().await;
+    let pool = app.state.store.as_sqlite().unwrap().pool();
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    limit.set(u32::try_from(pages).unwrap() + 6);
+
+    let mut answered = vec![app
+        .get("/v2/business_customer")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"][0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()];
+    let mut refused = 0;
+    for _ in 0..40 {
+        let burst = (0..16).map(|_| {
+            let app = &app;
+            async move {
+                let r = app.create(&body_with_email(&unique_email())).await;
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap())
+            }
+        });
+        for (status, v) in futures::future::join_all(burst).await {
+            match status {
+                200 => answered.push(v["customer_id"].as_str().unwrap().to_owned()),
+                503 => {
+                    assert_eq!(v["error"]["code"], "service_unavailable", "{v}");
+                    refused += 1;
+                }
+                other => panic!("a create on a filling disk answered {other}: {v}"),
+            }
+        }
+        if refused >= 16 {
+            break;
+        }
+    }
+    assert!(refused >= 16, "the disk filled up: {refused} refused");
+    limit.set(0);
+    for id in &answered {
+        let r = app.get(&format!("/v2/business_customer/{id}")).await;
+        assert_eq!(r.status(), 200, "an answered create is kept: {id}");
+    }
+    assert_eq!(app.customer_count().await, answered.len() as i64);
+    // Space is back: writes go on at once.
+    app.create_customer().await;
+}
+
 /// A statement that runs past PostgreSQL's statement timeout (here: waiting on a lock another
 /// session holds) is cancelled by the server and answered 503, not 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,6 +79,41 @@ impl WriteGate {
     pub(crate) async fn enter(&self) -> WriteGuard {
         WriteGuard
     }
+
+    /// Runs `body` in a transaction of its own: committed if it keeps its work, rolled back
+    /// otherwise. (SQLite's gate groups such writes; PostgreSQL has concurrent writers.)
+    pub(crate) async fn grouped<T, F, Fut>(
+        &self,
+        pool: &sqlx::Pool<Db>,
+        body: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnOnce(sqlx::Transaction<'static, Db>) -> Fut,
+        Fut: std::future::Future<
+            Output = (
+                sqlx::Transaction<'static, Db>,
+                Result<crate::Step<T>, StoreError>,
+            ),
+        >,
+    {
+        let tx = pool.begin_with(BEGIN_WRITE).await?;
+        let (tx, result) = body(tx).await;
+        match result {
+            Ok(crate::Step::Keep(value)) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            ended => {
+                // Now, not when the dropped connection is next used: until then PostgreSQL
+                // holds the idempotency key's advisory lock, and a retry right after this one
+                // would be told the key is still in use.
+                if let Err(e) = tx.rollback().await {
+                    tracing::warn!(error = %e, "rolling back a write failed");
+                }
+                ended.map(crate::Step::into_inner)
+            }
+        }
+    }
 }
 
 /// Two statements of a transaction sent as one (one round trip): `{BATCH_OPEN}first{BATCH_THEN}second`.

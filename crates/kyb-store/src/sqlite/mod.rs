@@ -4,9 +4,7 @@
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::StoreError;
 
@@ -68,19 +66,8 @@ mod repo_tlog;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-pub(crate) struct WriteGate(Arc<Mutex<()>>);
-
-pub(crate) type WriteGuard = Option<OwnedMutexGuard<()>>;
-
-impl WriteGate {
-    pub(crate) fn new() -> Self {
-        Self(Arc::new(Mutex::new(())))
-    }
-
-    pub(crate) async fn enter(&self) -> WriteGuard {
-        Some(self.0.clone().lock_owned().await)
-    }
-}
+mod gate;
+pub(crate) use gate::{WriteGate, WriteGuard};
 
 /// Two statements of a transaction sent as one (one hand-off to the connection's thread):
 /// `{BATCH_OPEN}first{BATCH_THEN}second`. The driver prepares and runs each statement of the text in
