@@ -1,6 +1,7 @@
 //! The SQLite backend: one file under the data directory, WAL journal, and one writer at a time
-//! inside the process (the async write lock) so concurrent requests queue instead of failing
-//! with `SQLITE_BUSY`. `BEGIN IMMEDIATE` keeps other processes (the CLI) safe as well.
+//! inside the process (the write gate, `gate.rs`) so concurrent requests queue instead of failing
+//! with `SQLITE_BUSY`, and idempotent writes queued together commit as one transaction.
+//! `BEGIN IMMEDIATE` keeps other processes (the CLI) safe as well.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
