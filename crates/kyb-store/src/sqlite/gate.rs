@@ -60,7 +60,7 @@ struct Group {
 }
 
 impl Group {
-    /// Commits the group and tells its members; the committer gets the error itself.
+    /// Commits the group and tells its members; the committer learns the same.
     async fn commit(self) -> Result<(), StoreError> {
         let result = self.tx.commit().await;
         let outcome = match &result {
@@ -68,8 +68,19 @@ impl Group {
             Err(e) => Err(Arc::from(e.to_string())),
         };
         self.done.send_replace(Some(outcome));
-        result.map_err(StoreError::from)
+        result.map_err(broken)
     }
+}
+
+/// The group's transaction failed as a whole (a savepoint, its rollback or the commit): nothing
+/// of the group is kept, which is what each member answers (503: its retry can succeed).
+fn broken(e: sqlx::Error) -> StoreError {
+    let unavailable = StoreError::Database(e);
+    if unavailable.is_unavailable() {
+        return unavailable;
+    }
+    tracing::error!(error = %unavailable, cause = ?unavailable, "a group of writes failed as a whole");
+    StoreError::NotCommitted(Arc::from(format!("{unavailable:?}")))
 }
 
 impl Slot {
@@ -151,7 +162,8 @@ impl WriteGate {
             // learn that nothing was committed.
             sqlx::query(&format!("SAVEPOINT {savepoint}"))
                 .execute(&mut *group.tx)
-                .await?;
+                .await
+                .map_err(broken)?;
         }
         let Group {
             tx,
@@ -171,9 +183,13 @@ impl WriteGate {
             ended => {
                 match &savepoint {
                     Some(savepoint) => {
+                        // Fails when SQLite has already rolled the whole transaction back
+                        // (it may, on a full disk or an I/O error): then nothing of the group
+                        // is left, and every member, this one too, is told so.
                         sqlx::query(&format!("ROLLBACK TO {savepoint}"))
                             .execute(&mut *group.tx)
-                            .await?;
+                            .await
+                            .map_err(broken)?;
                     }
                     // The first member alone in its transaction: nothing else to keep.
                     None => {
@@ -231,5 +247,189 @@ impl WriteGate {
                 told(None)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Groups formed on purpose: the first write holds the gate until a second one is queued
+    //! behind it, so the second joins its transaction.
+    use super::*;
+    use sqlx::sqlite::SqlitePoolOptions;
+    use tokio::sync::oneshot;
+
+    async fn pool() -> Pool<Db> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (v TEXT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
+    async fn insert(tx: &mut Tx, v: &str) {
+        sqlx::query("INSERT INTO t (v) VALUES ($1)")
+            .bind(v)
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+
+    async fn rows(pool: &Pool<Db>) -> Vec<String> {
+        sqlx::query_scalar("SELECT v FROM t ORDER BY v")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    /// Runs `first` (which keeps "a") and, queued behind it while it works, `second`; both
+    /// answers.
+    async fn pair<F, Fut>(
+        gate: Arc<WriteGate>,
+        pool: &Pool<Db>,
+        second: F,
+    ) -> (
+        Result<&'static str, StoreError>,
+        Result<&'static str, StoreError>,
+    )
+    where
+        F: FnOnce(Tx) -> Fut + Send + 'static,
+        Fut: Future<Output = (Tx, Result<Step<&'static str>, StoreError>)> + Send,
+    {
+        let (go, wait) = oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let (gate, pool) = (gate.clone(), pool.clone());
+            async move {
+                gate.grouped(&pool, |mut tx| async move {
+                    insert(&mut tx, "a").await;
+                    wait.await.unwrap();
+                    (tx, Ok(Step::Keep("first")))
+                })
+                .await
+            }
+        });
+        // The first holds the gate (its row is written) before the second queues.
+        while gate.slot.try_lock().is_ok() {
+            tokio::task::yield_now().await;
+        }
+        let second = tokio::spawn({
+            let (gate, pool) = (gate.clone(), pool.clone());
+            async move { gate.grouped(&pool, second).await }
+        });
+        while gate.queued.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        go.send(()).unwrap();
+        (first.await.unwrap(), second.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_member_that_ends_early_takes_back_only_its_own_work() {
+        let (gate, pool) = (Arc::new(WriteGate::new()), pool().await);
+        let (first, second) = pair(gate, &pool, |mut tx| async move {
+            insert(&mut tx, "b").await;
+            (tx, Ok(Step::Discard("second")))
+        })
+        .await;
+        assert_eq!(first.unwrap(), "first");
+        assert_eq!(second.unwrap(), "second");
+        assert_eq!(rows(&pool).await, ["a"]);
+    }
+
+    #[tokio::test]
+    async fn a_member_that_fails_takes_back_only_its_own_work() {
+        let (gate, pool) = (Arc::new(WriteGate::new()), pool().await);
+        let (first, second) = pair(gate, &pool, |mut tx| async move {
+            insert(&mut tx, "b").await;
+            (tx, Err(StoreError::NotFound))
+        })
+        .await;
+        assert_eq!(first.unwrap(), "first");
+        assert!(matches!(second, Err(StoreError::NotFound)));
+        assert_eq!(rows(&pool).await, ["a"]);
+    }
+
+    #[tokio::test]
+    async fn both_members_are_kept_in_one_commit() {
+        let (gate, pool) = (Arc::new(WriteGate::new()), pool().await);
+        let (first, second) = pair(gate, &pool, |mut tx| async move {
+            insert(&mut tx, "b").await;
+            (tx, Ok(Step::Keep("second")))
+        })
+        .await;
+        assert_eq!((first.unwrap(), second.unwrap()), ("first", "second"));
+        assert_eq!(rows(&pool).await, ["a", "b"]);
+    }
+
+    /// SQLite may roll a whole transaction back on its own (a full disk, an I/O error): the
+    /// member that meets it cannot take back its savepoint, and every member is told that
+    /// nothing was kept (an answer of 503, never 500).
+    #[tokio::test]
+    async fn a_transaction_sqlite_rolled_back_is_every_members_503() {
+        let (gate, pool) = (Arc::new(WriteGate::new()), pool().await);
+        let (first, second) = pair(gate, &pool, |mut tx| async move {
+            insert(&mut tx, "b").await;
+            sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+            (tx, Err(StoreError::NotFound))
+        })
+        .await;
+        for answer in [first.unwrap_err(), second.unwrap_err()] {
+            assert!(
+                matches!(answer, StoreError::NotCommitted(_)) && answer.is_unavailable(),
+                "{answer:?}"
+            );
+        }
+        assert!(rows(&pool).await.is_empty());
+    }
+
+    /// A member dropped in the middle of its work (its client went away) drops the group's
+    /// transaction: the member waiting for the commit is told nothing was kept.
+    #[tokio::test]
+    async fn a_member_dropped_mid_work_leaves_nothing_and_tells_the_others() {
+        let (gate, pool) = (Arc::new(WriteGate::new()), pool().await);
+        let (inside, working) = oneshot::channel::<()>();
+        let (go, wait) = oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let (gate, pool) = (gate.clone(), pool.clone());
+            async move {
+                gate.grouped(&pool, |mut tx| async move {
+                    insert(&mut tx, "a").await;
+                    wait.await.unwrap();
+                    (tx, Ok(Step::Keep("first")))
+                })
+                .await
+            }
+        });
+        while gate.slot.try_lock().is_ok() {
+            tokio::task::yield_now().await;
+        }
+        let second = tokio::spawn({
+            let (gate, pool) = (gate.clone(), pool.clone());
+            async move {
+                gate.grouped(&pool, |mut tx| async move {
+                    insert(&mut tx, "b").await;
+                    inside.send(()).unwrap();
+                    std::future::pending::<()>().await;
+                    (tx, Ok(Step::Keep("second")))
+                })
+                .await
+            }
+        });
+        while gate.queued.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        go.send(()).unwrap();
+        working.await.unwrap();
+        second.abort();
+        let first = first.await.unwrap();
+        assert!(
+            matches!(first, Err(StoreError::NotCommitted(_))),
+            "{first:?}"
+        );
+        assert!(rows(&pool).await.is_empty());
     }
 }
