@@ -1142,6 +1142,24 @@ impl Store {
         done
     }
 
+    pub async fn send_test_event(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        event: NewEvent,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Delivery) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.send_test_event(scope, endpoint_id, event, idem, ctx, finish).await)
+            })
+            .await;
+        self.outbox_written();
+        done
+    }
+
     pub async fn claim_deliveries(
         &self,
         owner: &str,

@@ -1468,6 +1468,39 @@ fn push_audit_insert(
     });
 }
 
+/// The statement that writes outbox events (not empty), in the order given.
+fn push_events_insert<'a>(
+    q: &mut sqlx::QueryBuilder<'a, Db>,
+    scope: &'a Scope,
+    events: &'a [NewEvent],
+    now: DateTime<Utc>,
+) {
+    q.push("INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) ");
+    q.push_values(events, |mut row, e| {
+        row.push_bind(e.id.as_str())
+            .push_bind(scope.platform_id.as_str())
+            .push_bind(scope.mode.is_live())
+            .push_bind(e.event_type)
+            .push_bind(e.customer_id.as_ref().map(|c| c.as_str()))
+            .push_bind(Json(&e.payload))
+            .push_bind(now);
+    });
+}
+
+/// Writes outbox events with no fan-out: the caller queues their deliveries itself (a test
+/// event goes to one endpoint only).
+pub(super) async fn insert_events_alone(
+    tx: &mut Tx,
+    scope: &Scope,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut q = sqlx::QueryBuilder::<Db>::new("");
+    push_events_insert(&mut q, scope, events, now);
+    q.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Writes outbox events in one statement, in the order given, and queues their deliveries to
 /// the platform's endpoints. The insert and the read of the endpoints go to the database as one
 /// batch ([`BATCH_OPEN`]).
@@ -1481,16 +1514,7 @@ pub(super) async fn insert_events(
         return Ok(());
     }
     let mut q = sqlx::QueryBuilder::<Db>::new(BATCH_OPEN);
-    q.push("INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) ");
-    q.push_values(events, |mut row, e| {
-        row.push_bind(e.id.as_str())
-            .push_bind(scope.platform_id.as_str())
-            .push_bind(scope.mode.is_live())
-            .push_bind(e.event_type)
-            .push_bind(e.customer_id.as_ref().map(|c| c.as_str()))
-            .push_bind(Json(&e.payload))
-            .push_bind(now);
-    });
+    push_events_insert(&mut q, scope, events, now);
     q.push(BATCH_THEN);
     super::repo_webhooks::push_live_endpoints(&mut q, scope);
     let endpoints = q.build_query_as().fetch_all(&mut **tx).await?;

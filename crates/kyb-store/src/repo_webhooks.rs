@@ -151,9 +151,6 @@ fn endpoint_details(e: &WebhookEndpoint) -> Value {
     })
 }
 
-/// Queues a delivery of each event to every endpoint of the scope that takes its type, in the
-/// transaction that writes the events. A disabled endpoint's deliveries queue too, and wait until
-/// it is enabled again: disabling pauses an endpoint, it does not drop its events.
 /// The statement that reads the scope's endpoints (id and enabled events, oldest first), for
 /// [`fan_out`]: on its own or after the insert of the events it fans out.
 pub(super) fn push_live_endpoints(q: &mut sqlx::QueryBuilder<'_, Db>, scope: &Scope) {
@@ -165,7 +162,9 @@ pub(super) fn push_live_endpoints(q: &mut sqlx::QueryBuilder<'_, Db>, scope: &Sc
 }
 
 /// Queues a delivery of each event to each of `endpoints` (read by [`push_live_endpoints`])
-/// that subscribes to it.
+/// that takes its type, in the transaction that writes the events. A disabled endpoint's
+/// deliveries queue too, and wait until it is enabled again: disabling pauses an endpoint, it
+/// does not drop its events.
 pub(super) async fn fan_out(
     tx: &mut Tx,
     scope: &Scope,
@@ -183,6 +182,16 @@ pub(super) async fn fan_out(
             rows.push((DeliveryId::generate(), endpoint_id.as_str(), event));
         }
     }
+    queue_deliveries(tx, scope, &rows, now).await
+}
+
+/// Queues the given deliveries (id, endpoint, event), due now.
+async fn queue_deliveries(
+    tx: &mut Tx,
+    scope: &Scope,
+    rows: &[(DeliveryId, &str, &NewEvent)],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -190,7 +199,7 @@ pub(super) async fn fan_out(
         "INSERT INTO webhook_deliveries (id, platform_id, livemode, endpoint_id, event_id, event_type, \
          ordering_key, status, next_attempt_at, created_at, updated_at) ",
     );
-    insert.push_values(&rows, |mut b, (id, endpoint_id, event)| {
+    insert.push_values(rows, |mut b, (id, endpoint_id, event)| {
         let ordering_key = event
             .customer_id
             .as_ref()
@@ -548,15 +557,7 @@ impl Backend {
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
         self.idempotent(scope, idem, ctx.at, |mut tx| async move {
             let outcome = async {
-                let endpoint = load_endpoint(&mut tx, scope, endpoint_id, false)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                if !endpoint.enabled {
-                    return Err(StoreError::Conflict(format!(
-                        "webhook endpoint {endpoint_id} is disabled; enable it (POST /v2/webhook_endpoints/{endpoint_id} \
-                         with \"disabled\": false) before retrying its deliveries"
-                    )));
-                }
+                enabled_endpoint(&mut tx, scope, endpoint_id, false, "retrying its deliveries").await?;
                 let mut delivery = load_delivery(&mut tx, scope, endpoint_id, id, true)
                     .await?
                     .ok_or(StoreError::NotFound)?;
@@ -581,6 +582,52 @@ impl Backend {
                     "previous_status": previous,
                 });
                 let entries = AuditEntry::single("webhook_delivery.retried", target, details);
+                finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
+            }
+            .await;
+            (tx, outcome)
+        })
+        .await
+    }
+
+    /// Sends a test event (`ping`) to one endpoint and no other: the event is stored like any
+    /// other and goes out through the dispatcher, signed and retried like every delivery, so a
+    /// platform sees its endpoint receive and verify kyb's webhooks before a customer exists.
+    pub async fn send_test_event(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        event: NewEvent,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Delivery) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                enabled_endpoint(&mut tx, scope, endpoint_id, true, "sending it a test event")
+                    .await?;
+                super::repo::insert_events_alone(
+                    &mut tx,
+                    scope,
+                    std::slice::from_ref(&event),
+                    ctx.at,
+                )
+                .await?;
+                let id = DeliveryId::generate();
+                queue_deliveries(
+                    &mut tx,
+                    scope,
+                    &[(id.clone(), endpoint_id.as_str(), &event)],
+                    ctx.at,
+                )
+                .await?;
+                let delivery = load_delivery(&mut tx, scope, endpoint_id, &id, false)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("delivery {id} was not stored")))?;
+                let response = finish(&delivery);
+                let target = Target::new("webhook_endpoint", endpoint_id.as_str());
+                let details = json!({ "event_id": event.id, "delivery_id": id });
+                let entries = AuditEntry::single("webhook_endpoint.tested", target, details);
                 finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
             }
             .await;
@@ -834,6 +881,27 @@ async fn load_endpoint(
         .fetch_optional(&mut *conn)
         .await?;
     row.map(WebhookEndpoint::try_from).transpose()
+}
+
+/// The endpoint, if it exists and is enabled: a disabled one is a conflict whose message says
+/// how to enable it before `doing`.
+async fn enabled_endpoint(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    scope: &Scope,
+    id: &WebhookEndpointId,
+    lock: bool,
+    doing: &str,
+) -> Result<WebhookEndpoint, StoreError> {
+    let endpoint = load_endpoint(conn, scope, id, lock)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !endpoint.enabled {
+        return Err(StoreError::Conflict(format!(
+            "webhook endpoint {id} is disabled; enable it (POST /v2/webhook_endpoints/{id} \
+             with \"disabled\": false) before {doing}"
+        )));
+    }
+    Ok(endpoint)
 }
 
 async fn load_delivery(

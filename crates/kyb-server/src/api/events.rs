@@ -29,6 +29,11 @@ pub const EVENT_TYPES: [&str; 5] = [
     "business_customer.verification_status.updated",
 ];
 
+/// The type of the test event: sent only on request (`POST /v2/webhook_endpoints/{id}/test`),
+/// to the endpoint asked for, whatever events that endpoint subscribes to. Not one of
+/// [`EVENT_TYPES`], which endpoints subscribe to.
+pub const PING: &str = "ping";
+
 /// An event, exactly as webhooks carry it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -46,7 +51,8 @@ pub struct Event {
     pub id: String,
     /// One of `business_customer.created`, `business_customer.kyb_link.created`,
     /// `business_customer.kyb_link.opened`, `business_customer.submitted`,
-    /// `business_customer.verification_status.updated`.
+    /// `business_customer.verification_status.updated`; or `ping`, a test event sent on request
+    /// to one endpoint.
     #[serde(rename = "type")]
     pub event_type: String,
     pub api_version: String,
@@ -78,8 +84,11 @@ pub struct EventResponse {
     pub data: serde_json::Value,
 }
 
+/// The `type` filter: a type endpoints subscribe to, or the test event's.
 fn event_type_param() -> utoipa::openapi::Object {
-    super::schema::event_type().build()
+    super::schema::event_type()
+        .enum_values(Some(EVENT_TYPES.iter().chain(&[PING]).copied()))
+        .build()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -112,13 +121,17 @@ impl ListParams {
             Some(t) => Some(
                 EVENT_TYPES
                     .iter()
+                    .chain(&[PING])
                     .copied()
                     .find(|k| k == t)
                     .ok_or_else(|| {
                         ApiError::invalid(
                             "parameter_invalid",
                             "type",
-                            format!("type must be one of {}; got {t:?}", EVENT_TYPES.join(", ")),
+                            format!(
+                                "type must be one of {}, {PING}; got {t:?}",
+                                EVENT_TYPES.join(", ")
+                            ),
                         )
                     })?,
             ),

@@ -7,6 +7,7 @@ pub mod events;
 pub mod platform_branding;
 pub mod schema;
 pub mod webhook_endpoints;
+pub mod webhook_tools;
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit_checkpoints::router())
         .merge(platform_branding::router())
         .merge(webhook_endpoints::router())
+        .merge(webhook_tools::router())
         .route("/v2/openapi.json", get(|| async { Json(openapi()) }))
         .fallback(
             |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
@@ -106,6 +108,7 @@ impl Modify for Security {
         webhook_endpoints::retrieve_delivery,
         webhook_endpoints::list_attempts,
         webhook_endpoints::retry_delivery,
+        webhook_tools::send_test_event,
         platform_branding::retrieve,
         platform_branding::update,
         platform_branding::set_logo,

@@ -440,7 +440,7 @@ fn check_description(raw: String) -> Result<Option<String>> {
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
-fn endpoint_id(raw: &str) -> Result<WebhookEndpointId> {
+pub(crate) fn endpoint_id(raw: &str) -> Result<WebhookEndpointId> {
     WebhookEndpointId::parse(raw)
         .map_err(|_| ApiError::not_found(format!("no such webhook endpoint: {raw}")))
 }
@@ -450,7 +450,7 @@ fn delivery_id(raw: &str) -> Result<DeliveryId> {
 }
 
 /// A store error, with "not found" said about what was looked for.
-fn store_error(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+pub(crate) fn store_error(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     move |e| match e {
         StoreError::NotFound => ApiError::not_found(format!("no such {what}")),
         StoreError::CursorNotFound => ApiError::invalid(
@@ -460,6 +460,17 @@ fn store_error(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
         ),
         other => other.into(),
     }
+}
+
+/// The response of a write that answers with a delivery.
+pub(crate) fn delivery_response(d: &Delivery) -> StoredResponse {
+    stored(
+        200,
+        &DeliveryResponse {
+            status: "success",
+            data: DeliveryObject::from(d),
+        },
+    )
 }
 
 fn stored<T: Serialize>(status: u16, body: &T) -> StoredResponse {
@@ -998,15 +1009,7 @@ pub async fn retry_delivery(
             &id,
             &idem,
             &auth.audit_context(&ctx, now),
-            |d| {
-                stored(
-                    200,
-                    &DeliveryResponse {
-                        status: "success",
-                        data: DeliveryObject::from(d),
-                    },
-                )
-            },
+            delivery_response,
         )
         .await
         .map_err(store_error("delivery"))?;

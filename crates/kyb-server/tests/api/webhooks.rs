@@ -886,3 +886,112 @@ db_test_with!(
         assert!(attempts[0]["status_code"].is_null());
     }
 );
+
+db_test!(
+    a_test_event_reaches_only_the_endpoint_asked_for_signed,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        let bystander = Receiver::start().await;
+        // Subscribed to another type: the test event goes to it all the same.
+        let endpoint = app
+            .endpoint(&receiver.url(), json!(["business_customer.submitted"]))
+            .await;
+        app.endpoint(&bystander.url(), json!(["*"])).await;
+        let path = format!("/v2/webhook_endpoints/{}/test", id(&endpoint));
+        let key = new_idempotency_key();
+        let send = || {
+            app.client
+                .post(app.url(&path))
+                .header("ngnc-sec-key", &app.key)
+                .header("idempotency-key", &key)
+                .send()
+        };
+        let r = send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let first: Value = r.json().await.unwrap();
+        let delivery = &first["data"];
+        assert_eq!(delivery["object"], "webhook_delivery");
+        assert_eq!(delivery["event_type"], "ping");
+        assert_eq!(delivery["status"], "pending");
+        assert_eq!(delivery["endpoint_id"], id(&endpoint).as_str());
+        let again = send().await.unwrap();
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(
+            first,
+            again.json::<Value>().await.unwrap(),
+            "one test event per key"
+        );
+
+        assert_eq!(app.deliver_all().await, 1);
+        let hits = receiver.wait_for_hits(1, WAIT).await;
+        let verifier = standardwebhooks::Webhook::new(&secret(&endpoint)).unwrap();
+        verifier
+            .verify(&hits[0].body, &hits[0].headers)
+            .expect("the test event is signed like every delivery");
+        let event = hits[0].json();
+        assert_eq!(event["type"], "ping");
+        assert_eq!(event["id"], delivery["event_id"]);
+        assert_eq!(
+            hits[0].header("webhook-id"),
+            delivery["event_id"].as_str().unwrap()
+        );
+        assert_eq!(
+            event["data"]["object"]["endpoint_id"],
+            id(&endpoint).as_str()
+        );
+        assert!(bystander.hits().is_empty(), "no other endpoint gets it");
+
+        // It is an event like the others: listed, filtered by its type, its delivery recorded,
+        // and the request audited.
+        let listed: Value = app.get("/v2/events?type=ping").await.json().await.unwrap();
+        assert_eq!(listed["data"][0]["id"], delivery["event_id"]);
+        let done = app.deliveries(&id(&endpoint)).await;
+        assert_eq!(done[0]["status"], "succeeded");
+        let audit: Value = app
+            .get("/v2/audit_logs?limit=1")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(audit["data"][0]["action"], "webhook_endpoint.tested");
+
+        // A disabled endpoint is refused; an unknown one, or one of the other mode, is not found.
+        let r = app
+            .post_json(
+                &format!("/v2/webhook_endpoints/{}", id(&endpoint)),
+                &json!({ "disabled": true }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_error(app.post_json(&path, &json!({})).await, 409, "invalid_state").await;
+        assert_error(
+            app.post_json("/v2/webhook_endpoints/we_nope/test", &json!({}))
+                .await,
+            404,
+            "resource_missing",
+        )
+        .await;
+        let live = create_key(
+            &app.state.store,
+            &app.clock,
+            &app.platform,
+            kyb_domain::Mode::Live,
+        )
+        .await;
+        let r = app
+            .client
+            .post(app.url(&path))
+            .header("ngnc-sec-key", &live)
+            .header("idempotency-key", new_idempotency_key())
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, 404, "resource_missing").await;
+        assert_error(
+            app.post_json(&path, &json!({ "message": "hi" })).await,
+            400,
+            "parameter_unknown",
+        )
+        .await;
+    }
+);
