@@ -248,6 +248,20 @@ impl From<kyb_store::StoreError> for ApiError {
                 "starting_after",
                 "starting_after must be the customer_id of a business customer of this platform",
             ),
+            S::TooSoon(wait) => {
+                let secs = u32::try_from(wait.as_secs()).unwrap_or(u32::MAX);
+                let secs = secs
+                    .saturating_add(u32::from(wait.subsec_nanos() > 0))
+                    .max(1);
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorType::RateLimitError,
+                    "rate_limited",
+                    format!("this was done moments ago; it can be done again in {secs} s"),
+                );
+                e.retry_after = Some(secs);
+                e
+            }
             other if other.is_unavailable() => ApiError::unavailable(other),
             other => ApiError::internal(other),
         }

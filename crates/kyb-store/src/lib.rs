@@ -55,6 +55,9 @@ pub enum StoreError {
     /// committer's error, as text.
     #[error("the write was not committed: {0}")]
     NotCommitted(std::sync::Arc<str>),
+    /// The same action was taken too recently; it may be taken again after this long.
+    #[error("too soon; retry in {0:?}")]
+    TooSoon(std::time::Duration),
 }
 
 impl StoreError {
@@ -1154,6 +1157,28 @@ impl Store {
         let done = self
             .once(scope, idem, || async {
                 on_backend!(self, b => b.send_test_event(scope, endpoint_id, event, idem, ctx, finish).await)
+            })
+            .await;
+        self.outbox_written();
+        done
+    }
+
+    /// See [`Backend::replay_events`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn replay_events(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        from: &ReplayFrom,
+        limit: u32,
+        every: chrono::Duration,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Replayed) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.replay_events(scope, endpoint_id, from, limit, every, idem, ctx, finish).await)
             })
             .await;
         self.outbox_written();

@@ -477,6 +477,29 @@ pub(crate) fn events_match(enabled: &[String], event_type: &str) -> bool {
     enabled.iter().any(|t| t == "*" || t == event_type)
 }
 
+/// The type of the test event an endpoint gets on request: never fanned out, never replayed.
+pub const TEST_EVENT: &str = "ping";
+
+/// Where a replay of events to an endpoint starts.
+#[derive(Debug, Clone)]
+pub enum ReplayFrom {
+    /// Events recorded at or after this time.
+    Time(DateTime<Utc>),
+    /// Events recorded after this one.
+    After(kyb_domain::EventId),
+}
+
+/// What a replay queued.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    /// Deliveries queued (events of types the endpoint takes).
+    pub events_queued: usize,
+    /// The last event looked at: where the next replay starts when `has_more`.
+    pub last_event_id: Option<kyb_domain::EventId>,
+    /// Whether events after `last_event_id` were left for another replay.
+    pub has_more: bool,
+}
+
 /// An endpoint to create; the secret arrives already encrypted.
 #[derive(Debug, Clone)]
 pub struct NewEndpoint {

@@ -179,17 +179,53 @@ pub(super) async fn fan_out(
             .iter()
             .filter(|e| events_match(&enabled, e.event_type))
         {
-            rows.push((DeliveryId::generate(), endpoint_id.as_str(), event));
+            rows.push(Queued::of(endpoint_id, event));
         }
     }
     queue_deliveries(tx, scope, &rows, now).await
 }
 
-/// Queues the given deliveries (id, endpoint, event), due now.
+/// One delivery to queue: its id, the endpoint, and the event's id, type and ordering key (its
+/// customer, or the event itself).
+struct Queued<'a> {
+    id: DeliveryId,
+    endpoint_id: &'a str,
+    event_id: &'a str,
+    event_type: &'a str,
+    ordering_key: &'a str,
+}
+
+impl<'a> Queued<'a> {
+    fn of(endpoint_id: &'a str, event: &'a NewEvent) -> Self {
+        Self::new(
+            endpoint_id,
+            event.id.as_str(),
+            event.event_type,
+            event.customer_id.as_ref().map(|c| c.as_str()),
+        )
+    }
+
+    fn new(
+        endpoint_id: &'a str,
+        event_id: &'a str,
+        event_type: &'a str,
+        customer_id: Option<&'a str>,
+    ) -> Self {
+        Self {
+            id: DeliveryId::generate(),
+            endpoint_id,
+            event_id,
+            event_type,
+            ordering_key: customer_id.unwrap_or(event_id),
+        }
+    }
+}
+
+/// Queues the given deliveries, due now.
 async fn queue_deliveries(
     tx: &mut Tx,
     scope: &Scope,
-    rows: &[(DeliveryId, &str, &NewEvent)],
+    rows: &[Queued<'_>],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
@@ -199,18 +235,14 @@ async fn queue_deliveries(
         "INSERT INTO webhook_deliveries (id, platform_id, livemode, endpoint_id, event_id, event_type, \
          ordering_key, status, next_attempt_at, created_at, updated_at) ",
     );
-    insert.push_values(rows, |mut b, (id, endpoint_id, event)| {
-        let ordering_key = event
-            .customer_id
-            .as_ref()
-            .map_or(event.id.as_str(), |c| c.as_str());
-        b.push_bind(id.as_str())
+    insert.push_values(rows, |mut b, q| {
+        b.push_bind(q.id.as_str())
             .push_bind(scope.platform_id.as_str())
             .push_bind(scope.mode.is_live())
-            .push_bind(*endpoint_id)
-            .push_bind(event.id.as_str())
-            .push_bind(event.event_type)
-            .push_bind(ordering_key)
+            .push_bind(q.endpoint_id)
+            .push_bind(q.event_id)
+            .push_bind(q.event_type)
+            .push_bind(q.ordering_key)
             .push_bind(DeliveryStatus::Pending.as_str())
             .push_bind(now)
             .push_bind(now)
@@ -613,14 +645,9 @@ impl Backend {
                     ctx.at,
                 )
                 .await?;
-                let id = DeliveryId::generate();
-                queue_deliveries(
-                    &mut tx,
-                    scope,
-                    &[(id.clone(), endpoint_id.as_str(), &event)],
-                    ctx.at,
-                )
-                .await?;
+                let queued = Queued::of(endpoint_id.as_str(), &event);
+                let id = queued.id.clone();
+                queue_deliveries(&mut tx, scope, &[queued], ctx.at).await?;
                 let delivery = load_delivery(&mut tx, scope, endpoint_id, &id, false)
                     .await?
                     .ok_or_else(|| StoreError::Corrupt(format!("delivery {id} was not stored")))?;
@@ -628,6 +655,113 @@ impl Backend {
                 let target = Target::new("webhook_endpoint", endpoint_id.as_str());
                 let details = json!({ "event_id": event.id, "delivery_id": id });
                 let entries = AuditEntry::single("webhook_endpoint.tested", target, details);
+                finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
+            }
+            .await;
+            (tx, outcome)
+        })
+        .await
+    }
+
+    /// Queues again, to one endpoint, the platform's events from `from` on (oldest first, at
+    /// most `limit` looked at; those of the types the endpoint takes, test events excepted), as
+    /// new deliveries due now. One replay per endpoint every `every`: a sooner one is
+    /// [`StoreError::TooSoon`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn replay_events(
+        &self,
+        scope: &Scope,
+        endpoint_id: &WebhookEndpointId,
+        from: &ReplayFrom,
+        limit: u32,
+        every: chrono::Duration,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Replayed) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        self.idempotent(scope, idem, ctx.at, |mut tx| async move {
+            let outcome = async {
+                let endpoint =
+                    enabled_endpoint(&mut tx, scope, endpoint_id, true, "replaying events to it")
+                        .await?;
+                let last: Option<DateTime<Utc>> = sqlx::query_scalar(
+                    "SELECT last_replayed_at FROM webhook_endpoints WHERE id = $1",
+                )
+                .bind(endpoint_id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                if let Some(wait) = last
+                    .map(|l| l + every - ctx.at)
+                    .filter(|w| *w > chrono::Duration::zero())
+                {
+                    return Err(StoreError::TooSoon(wait.to_std().unwrap_or_default()));
+                }
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    id: String,
+                    #[sqlx(rename = "type")]
+                    event_type: String,
+                    customer_id: Option<String>,
+                }
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT id, type, customer_id FROM events WHERE platform_id = ",
+                );
+                q.push_bind(scope.platform_id.as_str())
+                    .push(" AND livemode = ")
+                    .push_bind(scope.mode.is_live());
+                match from {
+                    ReplayFrom::Time(at) => {
+                        q.push(" AND created_at >= ")
+                            .push_bind(*at)
+                            .push(" ORDER BY created_at, seq");
+                    }
+                    ReplayFrom::After(event) => {
+                        let seq: i64 = sqlx::query_scalar(
+                            "SELECT seq FROM events WHERE platform_id = $1 AND livemode = $2 AND id = $3",
+                        )
+                        .bind(scope.platform_id.as_str())
+                        .bind(scope.mode.is_live())
+                        .bind(event.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::CursorNotFound)?;
+                        q.push(" AND seq > ").push_bind(seq).push(" ORDER BY seq");
+                    }
+                }
+                q.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+                let mut rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let has_more = rows.len() > limit as usize;
+                rows.truncate(limit as usize);
+                let queued: Vec<Queued> = rows
+                    .iter()
+                    .filter(|r| r.event_type != TEST_EVENT && endpoint.receives(&r.event_type))
+                    .map(|r| {
+                        Queued::new(endpoint_id.as_str(), &r.id, &r.event_type, r.customer_id.as_deref())
+                    })
+                    .collect();
+                queue_deliveries(&mut tx, scope, &queued, ctx.at).await?;
+                sqlx::query("UPDATE webhook_endpoints SET last_replayed_at = $1 WHERE id = $2")
+                    .bind(ctx.at)
+                    .bind(endpoint_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let replayed = Replayed {
+                    events_queued: queued.len(),
+                    last_event_id: rows.last().map(|r| EventId::from_trusted(r.id.clone())),
+                    has_more,
+                };
+                let response = finish(&replayed);
+                let target = Target::new("webhook_endpoint", endpoint_id.as_str());
+                let details = json!({
+                    "from": match from {
+                        ReplayFrom::Time(at) => json!({ "since": at }),
+                        ReplayFrom::After(event) => json!({ "since_event": event }),
+                    },
+                    "events_queued": replayed.events_queued,
+                    "last_event_id": replayed.last_event_id,
+                    "has_more": has_more,
+                });
+                let entries = AuditEntry::single("webhook_endpoint.replayed", target, details);
                 finish_idempotent(&mut tx, scope, idem, response, ctx, entries).await
             }
             .await;

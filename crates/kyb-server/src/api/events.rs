@@ -32,7 +32,7 @@ pub const EVENT_TYPES: [&str; 5] = [
 /// The type of the test event: sent only on request (`POST /v2/webhook_endpoints/{id}/test`),
 /// to the endpoint asked for, whatever events that endpoint subscribes to. Not one of
 /// [`EVENT_TYPES`], which endpoints subscribe to.
-pub const PING: &str = "ping";
+pub const PING: &str = kyb_store::TEST_EVENT;
 
 /// An event, exactly as webhooks carry it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -109,6 +109,7 @@ impl Modify for Security {
         webhook_endpoints::list_attempts,
         webhook_endpoints::retry_delivery,
         webhook_tools::send_test_event,
+        webhook_tools::replay_events,
         platform_branding::retrieve,
         platform_branding::update,
         platform_branding::set_logo,

@@ -995,3 +995,141 @@ db_test!(
         .await;
     }
 );
+
+db_test!(
+    past_events_are_replayed_to_an_endpoint_from_a_time_or_an_event,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        let endpoint = app
+            .endpoint(&receiver.url(), json!(["business_customer.created"]))
+            .await;
+        let replay_path = format!("/v2/webhook_endpoints/{}/replay", id(&endpoint));
+        let test = format!("/v2/webhook_endpoints/{}/test", id(&endpoint));
+        assert_eq!(app.post_json(&test, &json!({})).await.status(), 200);
+        let customers = [
+            app.create_customer().await,
+            app.create_customer().await,
+            app.create_customer().await,
+        ];
+        assert_eq!(app.deliver_all().await, 4);
+        let first_created = app.customer_events(&customers[0]).await[0].clone();
+        let originals: Vec<String> = receiver
+            .wait_for_hits(4, WAIT)
+            .await
+            .iter()
+            .map(|h| h.header("webhook-id").to_owned())
+            .collect();
+
+        // After an event: the later events of the types the endpoint takes.
+        let key = new_idempotency_key();
+        let send = |body: Value| {
+            app.client
+                .post(app.url(&replay_path))
+                .header("ngnc-sec-key", &app.key)
+                .header("idempotency-key", &key)
+                .json(&body)
+                .send()
+        };
+        let r = send(json!({ "since_event": first_created })).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let replayed: Value = r.json().await.unwrap();
+        assert_eq!(replayed["data"]["object"], "webhook_replay");
+        assert_eq!(replayed["data"]["events_queued"], 2);
+        assert_eq!(replayed["data"]["has_more"], false);
+        let newest: Value = app.get("/v2/events?limit=1").await.json().await.unwrap();
+        assert_eq!(replayed["data"]["last_event_id"], newest["data"][0]["id"]);
+        // The same key: the same answer, nothing queued twice (and no rate limit).
+        let again = send(json!({ "since_event": first_created })).await.unwrap();
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.json::<Value>().await.unwrap(), replayed);
+        assert_eq!(app.deliver_all().await, 2);
+        let hits = receiver.wait_for_hits(6, WAIT).await;
+        let verifier = standardwebhooks::Webhook::new(&secret(&endpoint)).unwrap();
+        for hit in &hits[4..] {
+            verifier.verify(&hit.body, &hit.headers).unwrap();
+        }
+        let mut again_ids: Vec<String> = hits[4..]
+            .iter()
+            .map(|h| h.header("webhook-id").to_owned())
+            .collect();
+        again_ids.sort();
+        let mut expected = vec![
+            app.customer_events(&customers[1]).await[0].clone(),
+            app.customer_events(&customers[2]).await[0].clone(),
+        ];
+        expected.sort();
+        assert_eq!(again_ids, expected, "the same events, with their ids");
+        assert!(expected.iter().all(|e| originals.contains(e)));
+
+        // Too soon for another replay to this endpoint.
+        let r = app
+            .post_json(&replay_path, &json!({ "since": "2000-01-01T00:00:00Z" }))
+            .await;
+        assert_eq!(r.headers()["retry-after"], "10");
+        assert_error(r, 429, "rate_limited").await;
+        // Later, from a time: every created event, and never the test event.
+        app.clock.advance(chrono::Duration::seconds(11));
+        let r = app
+            .post_json(&replay_path, &json!({ "since": "2000-01-01T00:00:00Z" }))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["data"]["events_queued"], 3);
+        let audit: Value = app
+            .get("/v2/audit_logs?limit=1")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(audit["data"][0]["action"], "webhook_endpoint.replayed");
+
+        // What is refused, naming the field.
+        app.clock.advance(chrono::Duration::seconds(11));
+        for (body, status, code, param) in [
+            (json!({}), 400, "parameter_missing", "since"),
+            (
+                json!({ "since": "yesterday" }),
+                400,
+                "parameter_invalid",
+                "since",
+            ),
+            (
+                json!({ "since_event": "evt_nope" }),
+                400,
+                "parameter_invalid",
+                "since_event",
+            ),
+            (
+                json!({ "since": "2000-01-01T00:00:00Z", "since_event": first_created }),
+                400,
+                "parameter_invalid",
+                "since_event",
+            ),
+            (json!({ "until": "now" }), 400, "parameter_unknown", "until"),
+        ] {
+            let e = assert_error(app.post_json(&replay_path, &body).await, status, code).await;
+            assert_eq!(e["param"], param, "{body}");
+        }
+        assert_error(
+            app.post_json(
+                "/v2/webhook_endpoints/we_nope/replay",
+                &json!({ "since_event": first_created }),
+            )
+            .await,
+            404,
+            "resource_missing",
+        )
+        .await;
+        app.post_json(
+            &format!("/v2/webhook_endpoints/{}", id(&endpoint)),
+            &json!({ "disabled": true }),
+        )
+        .await;
+        assert_error(
+            app.post_json(&replay_path, &json!({ "since_event": first_created }))
+                .await,
+            409,
+            "invalid_state",
+        )
+        .await;
+    }
+);
