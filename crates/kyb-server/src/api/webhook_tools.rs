@@ -121,22 +121,50 @@ pub async fn send_test_event(
     respond(outcome)
 }
 
-/// Body of `POST /v2/webhook_endpoints/{endpoint_id}/replay`: exactly one of `since` and
-/// `since_event`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Body of `POST /v2/webhook_endpoints/{endpoint_id}/replay`, as read: exactly one of `since`
+/// and `since_event` (checked here, so the error names the field). Documented as
+/// [`ReplayRequest`].
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReplayRequest {
-    /// Replay the events recorded at or after this time (RFC 3339).
+pub struct ReplayBody {
+    since: Option<String>,
+    since_event: Option<String>,
+}
+
+/// Body of `POST /v2/webhook_endpoints/{endpoint_id}/replay`: where the replay starts, a time
+/// or an event.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // the document's shape of `ReplayBody`
+#[serde(untagged)]
+#[schema(example = json!({"since_event": "evt_4kT0bq9ZcWm2LrX8sYv1NdQe"}))]
+pub enum ReplayRequest {
+    Since(ReplaySince),
+    SinceEvent(ReplaySinceEvent),
+}
+
+/// Replay the events recorded at or after a time.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySince {
+    /// A time in RFC 3339.
     #[schema(format = DateTime, example = "2026-12-01T00:00:00Z")]
-    pub since: Option<String>,
-    /// Replay the events recorded after this one (`evt_…`): the last event the receiving side
-    /// processed, or the `last_event_id` of a replay that said `has_more`.
+    since: String,
+}
+
+/// Replay the events recorded after an event: the last one the receiving side processed, or
+/// the `last_event_id` of a replay that said `has_more`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySinceEvent {
+    /// `evt_…`
     #[schema(pattern = "^evt_[A-Za-z0-9]{1,64}$")]
-    pub since_event: Option<String>,
+    since_event: String,
 }
 
 /// A body is required: where the replay starts.
-impl EmptyBody for ReplayRequest {}
+impl EmptyBody for ReplayBody {}
 
 /// What a replay queued.
 #[derive(Debug, Serialize, ToSchema)]
@@ -159,7 +187,7 @@ pub struct ReplayResponse {
     pub data: ReplayObject,
 }
 
-impl ReplayRequest {
+impl ReplayBody {
     fn from(&self) -> Result<ReplayFrom> {
         match (&self.since, &self.since_event) {
             (Some(at), None) => chrono::DateTime::parse_from_rfc3339(at)
@@ -243,7 +271,7 @@ pub async fn replay_events(
     Idempotency(key): Idempotency,
     ctx: RequestContext,
     Path(raw_endpoint): Path<String>,
-    body: ApiJson<ReplayRequest>,
+    body: ApiJson<ReplayBody>,
 ) -> Result<Response> {
     let endpoint = endpoint_id(&raw_endpoint)?;
     let from = body.value.from()?;
