@@ -59,7 +59,8 @@ pub struct Event {
     /// When the change happened (RFC 3339, UTC).
     pub created_at: String,
     /// `object`: the business customer as `GET /v2/business_customer/{id}` returned it right after
-    /// the change; `previous_attributes`: the changed fields' earlier values, or `null`.
+    /// the change (for `ping`: `{"object": "webhook_test", "endpoint_id", "message"}`);
+    /// `previous_attributes`: the changed fields' earlier values, or `null`.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
