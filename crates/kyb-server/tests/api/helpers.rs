@@ -317,6 +317,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The action of the platform's newest audit row, as `GET /v2/audit_logs` lists it.
+    pub async fn newest_audit_action(&self) -> Value {
+        let page: Value = self
+            .get("/v2/audit_logs?limit=1")
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["data"][0]["action"].clone()
+    }
+
     pub async fn customer_count(&self) -> i64 {
         self.state
             .store

@@ -179,11 +179,9 @@ async fn a_database_that_stops_answering_mid_request_is_a_503() {
     assert_eq!(app.customer_count().await, 2);
 }
 
-/// SQLite's disk fills (`PRAGMA max_page_count` stands in for the disk): writes are answered
-/// 503 and change nothing, reads go on, and once there is space again every write succeeds
-/// without a restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_sqlite_disk_is_a_503_and_writes_recover_when_space_returns() {
+/// A SQLite service with one customer whose disk (`PRAGMA max_page_count`) has `spare` pages
+/// left; the limit, to give space back with `set(0)`.
+async fn sqlite_with_pages_to_spare(spare: u32) -> (TestApp, kyb_store::PageLimit) {
     let limit = kyb_store::PageLimit::default();
     let app = spawn_with(false, |mut c| {
         c.store.sqlite_page_limit = Some(limit.clone());
@@ -197,7 +195,16 @@ async fn a_full_sqlite_disk_is_a_503_and_writes_recover_when_space_returns() {
         .fetch_one(pool)
         .await
         .unwrap();
-    limit.set(u32::try_from(pages).unwrap() + 2);
+    limit.set(u32::try_from(pages).unwrap() + spare);
+    (app, limit)
+}
+
+/// SQLite's disk fills (`PRAGMA max_page_count` stands in for the disk): writes are answered
+/// 503 and change nothing, reads go on, and once there is space again every write succeeds
+/// without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sqlite_disk_is_a_503_and_writes_recover_when_space_returns() {
+    let (app, limit) = sqlite_with_pages_to_spare(2).await;
 
     let mut created = 1;
     let mut full = None;
@@ -255,20 +262,7 @@ async fn a_full_sqlite_disk_is_a_503_and_writes_recover_when_space_returns() {
 /// nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_sqlite_disk_under_a_burst_keeps_every_answered_create_and_nothing_else() {
-    let limit = kyb_store::PageLimit::default();
-    let app = spawn_with(false, |mut c| {
-        c.store.sqlite_page_limit = Some(limit.clone());
-        c
-    })
-    .await
-    .unwrap();
-    app.create_customer().await;
-    let pool = app.state.store.as_sqlite().unwrap().pool();
-    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    limit.set(u32::try_from(pages).unwrap() + 6);
+    let (app, limit) = sqlite_with_pages_to_spare(6).await;
 
     let mut answered = vec![app
         .get("/v2/business_customer")

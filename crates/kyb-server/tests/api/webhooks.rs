@@ -947,13 +947,7 @@ db_test!(
         assert_eq!(listed["data"][0]["id"], delivery["event_id"]);
         let done = app.deliveries(&id(&endpoint)).await;
         assert_eq!(done[0]["status"], "succeeded");
-        let audit: Value = app
-            .get("/v2/audit_logs?limit=1")
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(audit["data"][0]["action"], "webhook_endpoint.tested");
+        assert_eq!(app.newest_audit_action().await, "webhook_endpoint.tested");
 
         // A disabled endpoint is refused; an unknown one, or one of the other mode, is not found.
         let r = app
@@ -1074,13 +1068,7 @@ db_test!(
             .await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<Value>().await.unwrap()["data"]["events_queued"], 3);
-        let audit: Value = app
-            .get("/v2/audit_logs?limit=1")
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(audit["data"][0]["action"], "webhook_endpoint.replayed");
+        assert_eq!(app.newest_audit_action().await, "webhook_endpoint.replayed");
 
         // What is refused, naming the field.
         app.clock.advance(chrono::Duration::seconds(11));
@@ -1131,5 +1119,60 @@ db_test!(
             "invalid_state",
         )
         .await;
+    }
+);
+
+db_test!(
+    a_replay_looks_at_a_thousand_events_and_says_where_to_go_on,
+    |app| async move {
+        let receiver = Receiver::start().await;
+        let endpoint = app.endpoint(&receiver.url(), json!(["*"])).await;
+        let replay_path = format!("/v2/webhook_endpoints/{}/replay", id(&endpoint));
+        // 1,002 events of the platform, written straight into the outbox.
+        let (data, at) = match app.state.store.backend_name() {
+            "postgres" => (
+                "CAST('{}' AS JSONB)",
+                "CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)",
+            ),
+            _ => ("'{}'", "'2026-01-01 00:00:00+00:00'"),
+        };
+        app.exec(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1002) \
+             INSERT INTO events (id, platform_id, livemode, type, customer_id, data, created_at) \
+             SELECT 'evt_fill' || i, '{}', FALSE, 'business_customer.created', NULL, {data}, {at} \
+             FROM n ORDER BY i",
+            app.platform.as_str()
+        ))
+        .await;
+        let by_seq = app.dump("SELECT id FROM events ORDER BY seq").await;
+        assert_eq!(by_seq.len(), 1002);
+
+        let r = app
+            .post_json(&replay_path, &json!({ "since": "2000-01-01T00:00:00Z" }))
+            .await;
+        assert_eq!(r.status(), 200);
+        let first = r.json::<Value>().await.unwrap()["data"].clone();
+        assert_eq!(first["events_queued"], 1000);
+        assert_eq!(first["has_more"], true);
+        assert_eq!(first["last_event_id"], by_seq[999].as_str());
+
+        app.clock.advance(chrono::Duration::seconds(11));
+        let r = app
+            .post_json(
+                &replay_path,
+                &json!({ "since_event": first["last_event_id"] }),
+            )
+            .await;
+        let rest = r.json::<Value>().await.unwrap()["data"].clone();
+        assert_eq!(rest["events_queued"], 2);
+        assert_eq!(rest["has_more"], false);
+        assert_eq!(rest["last_event_id"], by_seq[1001].as_str());
+        let queued = app
+            .dump(&format!(
+                "SELECT CAST(COUNT(DISTINCT event_id) AS TEXT) FROM webhook_deliveries WHERE endpoint_id = '{}'",
+                id(&endpoint)
+            ))
+            .await;
+        assert_eq!(queued, ["1002"], "every event once, none twice");
     }
 );

@@ -286,20 +286,14 @@ mod tests {
             .unwrap()
     }
 
-    /// Runs `first` (which keeps "a") and, queued behind it while it works, `second`; both
-    /// answers.
-    async fn pair<F, Fut>(
-        gate: Arc<WriteGate>,
+    /// A write that keeps "a" and holds the gate until `go` is sent; returned once it holds it.
+    async fn hold_first(
+        gate: &Arc<WriteGate>,
         pool: &Pool<Db>,
-        second: F,
     ) -> (
-        Result<&'static str, StoreError>,
-        Result<&'static str, StoreError>,
-    )
-    where
-        F: FnOnce(Tx) -> Fut + Send + 'static,
-        Fut: Future<Output = (Tx, Result<Step<&'static str>, StoreError>)> + Send,
-    {
+        tokio::task::JoinHandle<Result<&'static str, StoreError>>,
+        oneshot::Sender<()>,
+    ) {
         let (go, wait) = oneshot::channel::<()>();
         let first = tokio::spawn({
             let (gate, pool) = (gate.clone(), pool.clone());
@@ -312,17 +306,48 @@ mod tests {
                 .await
             }
         });
-        // The first holds the gate (its row is written) before the second queues.
         while gate.slot.try_lock().is_ok() {
             tokio::task::yield_now().await;
         }
+        (first, go)
+    }
+
+    /// A write of `body`, returned once it is queued at the gate.
+    async fn queue_second<F, Fut>(
+        gate: &Arc<WriteGate>,
+        pool: &Pool<Db>,
+        body: F,
+    ) -> tokio::task::JoinHandle<Result<&'static str, StoreError>>
+    where
+        F: FnOnce(Tx) -> Fut + Send + 'static,
+        Fut: Future<Output = (Tx, Result<Step<&'static str>, StoreError>)> + Send,
+    {
         let second = tokio::spawn({
             let (gate, pool) = (gate.clone(), pool.clone());
-            async move { gate.grouped(&pool, second).await }
+            async move { gate.grouped(&pool, body).await }
         });
         while gate.queued.load(Ordering::SeqCst) == 0 {
             tokio::task::yield_now().await;
         }
+        second
+    }
+
+    /// Runs the first write (which keeps "a") and, queued behind it while it works, `second`;
+    /// both answers.
+    async fn pair<F, Fut>(
+        gate: Arc<WriteGate>,
+        pool: &Pool<Db>,
+        second: F,
+    ) -> (
+        Result<&'static str, StoreError>,
+        Result<&'static str, StoreError>,
+    )
+    where
+        F: FnOnce(Tx) -> Fut + Send + 'static,
+        Fut: Future<Output = (Tx, Result<Step<&'static str>, StoreError>)> + Send,
+    {
+        let (first, go) = hold_first(&gate, pool).await;
+        let second = queue_second(&gate, pool, second).await;
         go.send(()).unwrap();
         (first.await.unwrap(), second.await.unwrap())
     }
@@ -356,13 +381,18 @@ mod tests {
     #[tokio::test]
     async fn both_members_are_kept_in_one_commit() {
         let (gate, pool) = (Arc::new(WriteGate::new()), pool().await);
-        let (first, second) = pair(gate, &pool, |mut tx| async move {
+        let (first, second) = pair(gate.clone(), &pool, |mut tx| async move {
             insert(&mut tx, "b").await;
             (tx, Ok(Step::Keep("second")))
         })
         .await;
         assert_eq!((first.unwrap(), second.unwrap()), ("first", "second"));
         assert_eq!(rows(&pool).await, ["a", "b"]);
+        assert_eq!(
+            gate.next_group.load(Ordering::Relaxed),
+            1,
+            "one transaction for both"
+        );
     }
 
     /// SQLite may roll a whole transaction back on its own (a full disk, an I/O error): the
@@ -392,36 +422,14 @@ mod tests {
     async fn a_member_dropped_mid_work_leaves_nothing_and_tells_the_others() {
         let (gate, pool) = (Arc::new(WriteGate::new()), pool().await);
         let (inside, working) = oneshot::channel::<()>();
-        let (go, wait) = oneshot::channel::<()>();
-        let first = tokio::spawn({
-            let (gate, pool) = (gate.clone(), pool.clone());
-            async move {
-                gate.grouped(&pool, |mut tx| async move {
-                    insert(&mut tx, "a").await;
-                    wait.await.unwrap();
-                    (tx, Ok(Step::Keep("first")))
-                })
-                .await
-            }
-        });
-        while gate.slot.try_lock().is_ok() {
-            tokio::task::yield_now().await;
-        }
-        let second = tokio::spawn({
-            let (gate, pool) = (gate.clone(), pool.clone());
-            async move {
-                gate.grouped(&pool, |mut tx| async move {
-                    insert(&mut tx, "b").await;
-                    inside.send(()).unwrap();
-                    std::future::pending::<()>().await;
-                    (tx, Ok(Step::Keep("second")))
-                })
-                .await
-            }
-        });
-        while gate.queued.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
-        }
+        let (first, go) = hold_first(&gate, &pool).await;
+        let second = queue_second(&gate, &pool, |mut tx| async move {
+            insert(&mut tx, "b").await;
+            inside.send(()).unwrap();
+            std::future::pending::<()>().await;
+            (tx, Ok(Step::Keep("second")))
+        })
+        .await;
         go.send(()).unwrap();
         working.await.unwrap();
         second.abort();
