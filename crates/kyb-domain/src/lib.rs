@@ -19,7 +19,9 @@ pub use id::{
     PlatformId, RequestId, SanctionsListId, VerdictId, WebhookEndpointId,
 };
 pub use keys::{ApiKeySecret, IdempotencyKey, Mode};
-pub use status::{transition, Action, Progress, TransitionError, VerificationStatus};
+pub use status::{
+    transition, Action, Progress, TransitionError, VerificationStatus, REJECTION_REASONS,
+};
 pub use values::{
     invisible_char, invisible_message, BusinessEmail, BusinessName, CountryCode, PhoneNumber,
     RegisteredAddress, ValueError,

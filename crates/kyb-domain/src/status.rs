@@ -50,6 +50,16 @@ impl fmt::Display for VerificationStatus {
     }
 }
 
+/// Reason codes a reviewer can reject with; the platform sees the code, never the note.
+pub const REJECTION_REASONS: [(&str, &str); 6] = [
+    ("sanctions_match", "Confirmed sanctions match"),
+    ("documents_invalid", "Documents invalid or forged"),
+    ("registry_mismatch", "Does not match the company registry"),
+    ("prohibited_business", "Prohibited or high-risk business"),
+    ("fraud_suspected", "Fraud suspected"),
+    ("other", "Other (see the audit trail)"),
+];
+
 /// What can happen to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

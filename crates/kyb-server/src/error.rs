@@ -237,10 +237,17 @@ impl From<kyb_store::StoreError> for ApiError {
                 "invalid_state",
                 t.to_string(),
             ),
-            S::Conflict(message) | S::Refused { message, .. } => ApiError::new(
+            S::Conflict(message) => ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorType::InvalidRequestError,
                 "invalid_state",
+                message,
+            ),
+            // A rule's own code (`checks_running`, `too_many_people`…) says which rule.
+            S::Refused { code, message } => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorType::InvalidRequestError,
+                code,
                 message,
             ),
             S::CursorNotFound => ApiError::invalid(

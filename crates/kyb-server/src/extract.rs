@@ -161,6 +161,10 @@ fn field_error(path: &str, message: &str) -> ApiError {
     )
 }
 
+/// Query parameters that take a list: given once with values separated by commas, or several
+/// times (as OpenAPI's `form` style with `explode` sends an array).
+const LIST_PARAMETERS: [&str; 1] = ["verification_status"];
+
 /// Query parameters parsed into `T`, with the same error shape.
 pub struct ApiQuery<T>(pub T);
 
@@ -184,7 +188,7 @@ where
         let mut seen = std::collections::HashSet::with_capacity(pairs.len());
         for (name, _) in &pairs {
             // A set, not a scan of the earlier pairs: a query of many parameters stays linear.
-            if !seen.insert(name.as_str()) {
+            if !seen.insert(name.as_str()) && !LIST_PARAMETERS.contains(&name.as_str()) {
                 return Err(ApiError::invalid(
                     "parameter_invalid",
                     name.clone(),
@@ -194,6 +198,21 @@ where
                 ));
             }
         }
+        // A list parameter given several times reaches `T` as one value, its values joined by
+        // commas: `a=x&a=y` reads as `a=x,y`.
+        let mut merged: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            match merged.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, joined)) => {
+                    joined.push(',');
+                    joined.push_str(&value);
+                }
+                None => merged.push((name, value)),
+            }
+        }
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&merged)
+            .finish();
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)

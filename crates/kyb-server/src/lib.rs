@@ -16,6 +16,7 @@ pub mod input;
 pub mod links;
 pub mod metrics;
 pub mod request_id;
+pub mod sandbox;
 pub mod transparency;
 pub mod web;
 pub mod webhooks;

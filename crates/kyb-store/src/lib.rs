@@ -449,6 +449,30 @@ impl Store {
         self.inner.outbox.notified().await;
     }
 
+    /// A step of the real flow on a test-mode customer (`NotFound` in live mode): see
+    /// `Simulation`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn simulate(
+        &self,
+        scope: &Scope,
+        customer_id: &CustomerId,
+        simulation: Simulation<'_>,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        events: impl FnOnce(&Customer, kyb_domain::VerificationStatus, bool) -> Vec<NewEvent>,
+        respond: impl FnOnce(&Customer) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.simulate(scope, customer_id, simulation, idem, ctx, events, respond).await)
+            })
+            .await;
+        // A submission queues a check job; every step may queue deliveries.
+        self.outbox_written();
+        self.jobs_written();
+        done
+    }
+
     /// Runs an idempotent write unless a request with the same key is running in this process:
     /// that one gets `InFlight` at once; across nodes the database lock decides.
     async fn once<

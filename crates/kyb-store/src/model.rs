@@ -266,7 +266,13 @@ pub struct WriteResult {
 pub struct ListCustomers {
     pub limit: u32,
     pub starting_after: Option<CustomerId>,
-    pub verification_status: Option<VerificationStatus>,
+    /// Any of these statuses; empty: every status.
+    pub statuses: Vec<VerificationStatus>,
+    /// Only the customer with this e-mail address (`BusinessEmail::key`).
+    pub email_key: Option<String>,
+    pub created_gte: Option<DateTime<Utc>>,
+    pub created_lt: Option<DateTime<Utc>>,
+    pub updated_gte: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +282,8 @@ pub struct ListEvents {
     /// One of the API's event types (a `'static` name from its list, so the store may write it
     /// into a statement).
     pub event_type: Option<&'static str>,
+    /// Only the events about this customer.
+    pub customer_id: Option<CustomerId>,
 }
 
 #[derive(Debug, Clone)]
@@ -1096,6 +1104,50 @@ pub enum DecisionAction {
     Approve,
     Reject { reason_code: String, note: String },
     RequestInfo { info: InfoRequest, link: NewLink },
+}
+
+/// A step of the real flow, simulated on a test-mode customer through the API.
+pub enum Simulation<'a> {
+    /// The customer opens their current link (a session nobody holds the cookie of).
+    OpenLink(NewSession),
+    /// What is still due is filled in with sandbox values (`fill`, given the locked customer),
+    /// then the case is submitted.
+    Submit {
+        fill: Box<dyn FnOnce(&Customer) -> SandboxFill<'a> + Send + 'a>,
+        caps: CustomerCaps,
+    },
+    /// A reviewer's decision, taken by the simulation.
+    Decide(DecisionAction),
+}
+
+/// What a simulated submission adds before it submits: only what is still due.
+pub struct SandboxFill<'a> {
+    /// The whole profile to save, when a field of it is still due.
+    pub profile: Option<BusinessProfile>,
+    pub people: Vec<Person>,
+    /// Documents whose bytes are already stored under their `storage_key`.
+    pub documents: Vec<Document>,
+    pub attested_by: &'a str,
+    /// What is still due on the locked customer once filled (the hosted submit's own check).
+    pub missing: Box<dyn FnOnce(&Customer) -> Vec<String> + Send + 'a>,
+}
+
+/// Who decides a case: an operator in the review console, or a simulation through the API in
+/// test mode.
+#[derive(Debug, Clone, Copy)]
+pub enum Decider<'a> {
+    Operator(&'a Operator),
+    Simulation,
+}
+
+impl Decider<'_> {
+    /// As the audit row names the decider.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Operator(o) => &o.email,
+            Self::Simulation => "simulation",
+        }
+    }
 }
 
 /// Where an approval of a case stands for one operator.

@@ -700,23 +700,56 @@ impl Backend {
         // few runs; with `$n IS NULL OR …`, or a bound status, that plan walked the platform's
         // customers newest first for a status none of them had (0.4 s at a million,
         // BENCHMARKS.md). With the value in the statement each status gets its own plan.
-        let status = query
-            .verification_status
-            .map(|s| format!("AND c.verification_status = '{}'", s.as_str()))
-            .unwrap_or_default();
+        let statuses = match query.statuses.as_slice() {
+            [] => String::new(),
+            list => format!(
+                "AND c.verification_status IN ({})",
+                list.iter()
+                    .map(|s| format!("'{}'", s.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        // The other filters are bound, numbered after the five fixed parameters.
+        let mut filters = String::new();
+        let mut n = 5;
+        let mut filter = |sql: &str| {
+            n += 1;
+            filters.push_str(&sql.replace("$n", &format!("${n}")));
+        };
+        if query.email_key.is_some() {
+            filter(" AND c.email_key = $n");
+        }
+        if query.created_gte.is_some() {
+            filter(" AND c.created_at >= $n");
+        }
+        if query.created_lt.is_some() {
+            filter(" AND c.created_at < $n");
+        }
+        if query.updated_gte.is_some() {
+            filter(" AND c.updated_at >= $n");
+        }
         let sql = format!(
             "SELECT {CUSTOMER_COLUMNS} FROM business_customers c {CURRENT_LINK_JOIN} \
-             WHERE c.platform_id = $2 AND c.livemode = $3 AND c.seq < $4 {status} \
+             WHERE c.platform_id = $2 AND c.livemode = $3 AND c.seq < $4 {statuses}{filters} \
              ORDER BY c.seq DESC LIMIT $5"
         );
-        let rows: Vec<CustomerRow> = sqlx::query_as(&sql)
+        let mut q = sqlx::query_as::<_, CustomerRow>(&sql)
             .bind(now)
             .bind(scope.platform_id.as_str())
             .bind(scope.mode.is_live())
             .bind(cursor.unwrap_or(i64::MAX))
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(i64::from(query.limit) + 1);
+        if let Some(key) = &query.email_key {
+            q = q.bind(key.as_str());
+        }
+        for at in [query.created_gte, query.created_lt, query.updated_gte]
+            .into_iter()
+            .flatten()
+        {
+            q = q.bind(at);
+        }
+        let rows: Vec<CustomerRow> = q.fetch_all(&self.pool).await?;
         let has_more = rows.len() > query.limit as usize;
         let mut customers: Vec<Customer> = rows
             .into_iter()
@@ -931,17 +964,24 @@ impl Backend {
             .event_type
             .map(|t| format!("AND type = '{t}'"))
             .unwrap_or_default();
+        let customer = if query.customer_id.is_some() {
+            "AND customer_id = $5"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT data FROM events WHERE platform_id = $1 AND livemode = $2 AND seq < $3 \
-             {event_type} ORDER BY seq DESC LIMIT $4"
+             {event_type} {customer} ORDER BY seq DESC LIMIT $4"
         );
-        let rows: Vec<(Json<Value>,)> = sqlx::query_as(&sql)
+        let mut q = sqlx::query_as::<_, (Json<Value>,)>(&sql)
             .bind(scope.platform_id.as_str())
             .bind(scope.mode.is_live())
             .bind(cursor.unwrap_or(i64::MAX))
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(i64::from(query.limit) + 1);
+        if let Some(id) = &query.customer_id {
+            q = q.bind(id.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let has_more = rows.len() > query.limit as usize;
         Ok((
             rows.into_iter()

@@ -277,41 +277,67 @@ impl Backend {
         events: impl FnOnce(&Customer, VerificationStatus, bool) -> Vec<NewEvent>,
     ) -> Result<DecisionOutcome, StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        let before = customer_by_id(
+        let decider = Decider::Operator(operator);
+        let outcome = decide_in(
             &mut tx,
-            platform_id.as_str(),
-            customer_id.as_str(),
-            ctx.at,
-            true,
+            platform_id,
+            customer_id,
+            decider,
+            action,
+            ctx,
+            events,
         )
         .await?;
-        let (verb, kind) = match &action {
-            DecisionAction::Approve => (Action::Approve, "approve"),
-            DecisionAction::Reject { .. } => (Action::Reject, "reject"),
-            DecisionAction::RequestInfo { .. } => (Action::RequestInfo, "request_info"),
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+/// A decision in the caller's transaction (`Backend::decide`; a test-mode simulation).
+pub(super) async fn decide_in(
+    tx: &mut Tx,
+    platform_id: &PlatformId,
+    customer_id: &CustomerId,
+    decider: Decider<'_>,
+    action: DecisionAction,
+    ctx: &AuditContext,
+    events: impl FnOnce(&Customer, VerificationStatus, bool) -> Vec<NewEvent>,
+) -> Result<DecisionOutcome, StoreError> {
+    let before =
+        customer_by_id(tx, platform_id.as_str(), customer_id.as_str(), ctx.at, true).await?;
+    let (verb, kind) = match &action {
+        DecisionAction::Approve => (Action::Approve, "approve"),
+        DecisionAction::Reject { .. } => (Action::Reject, "reject"),
+        DecisionAction::RequestInfo { .. } => (Action::RequestInfo, "request_info"),
+    };
+    let to = transition(before.verification_status, verb)?;
+    let mut recorded = kind;
+    // Checks that failed every run do not stop a decision: an admin may take it with the
+    // failure on record (in the decision's audit row); a reviewer may not approve.
+    let failed = failed_jobs(tx, platform_id.as_str(), customer_id.as_str()).await?;
+    let failed_on_record = (!failed.is_empty()).then(|| failed_summary(&failed));
+    if let DecisionAction::Approve = action {
+        let facts = approval_facts(tx, &before, !failed.is_empty()).await?;
+        recorded = match decider {
+            Decider::Operator(operator) => approval_rule(&facts, operator)?,
+            Decider::Simulation => simulated_approval(&facts)?,
         };
-        let to = transition(before.verification_status, verb)?;
-        let mut recorded = kind;
-        // Checks that failed every run do not stop a decision: an admin may take it with the
-        // failure on record (in the decision's audit row); a reviewer may not approve.
-        let failed = failed_jobs(&mut tx, platform_id.as_str(), customer_id.as_str()).await?;
-        let failed_on_record = (!failed.is_empty()).then(|| failed_summary(&failed));
-        if let DecisionAction::Approve = action {
-            let facts = approval_facts(&mut tx, &before, !failed.is_empty()).await?;
-            recorded = approval_rule(&facts, operator)?;
+    }
+    let (reason_code, note, items, message) = match &action {
+        DecisionAction::Reject { reason_code, note } => {
+            (Some(reason_code.clone()), Some(note.clone()), None, None)
         }
-        let (reason_code, note, items, message) = match &action {
-            DecisionAction::Reject { reason_code, note } => {
-                (Some(reason_code.clone()), Some(note.clone()), None, None)
-            }
-            DecisionAction::RequestInfo { info, .. } => (
-                None,
-                None,
-                Some(serde_json::to_string(&info.items).expect("strings serialise")),
-                Some(info.message.clone()),
-            ),
-            DecisionAction::Approve => (None, None, None, None),
-        };
+        DecisionAction::RequestInfo { info, .. } => (
+            None,
+            None,
+            Some(serde_json::to_string(&info.items).expect("strings serialise")),
+            Some(info.message.clone()),
+        ),
+        DecisionAction::Approve => (None, None, None, None),
+    };
+    // The console's record of who decided; a simulation has no operator (its audit row says
+    // it was one).
+    if let Decider::Operator(operator) = decider {
         sqlx::query(
             "INSERT INTO case_decisions (id, customer_id, platform_id, operator_id, action, reason_code, note, items, message, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -326,109 +352,108 @@ impl Backend {
         .bind(items.as_deref())
         .bind(message.as_deref())
         .bind(ctx.at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        let target = Target::new("business_customer", customer_id.as_str());
-        if recorded == "first_approval" {
-            let entries = AuditEntry::single(
-                "business_customer.first_approval",
-                target,
-                json!({
-                    "operator": operator.email,
-                    "needs": "a second admin's approval (sanctions hit)",
-                    "failed_checks": failed_on_record,
-                }),
-            );
-            insert_audit(&mut tx, platform_id, Some(before.mode), ctx, entries).await?;
-            tx.commit().await?;
-            return Ok(DecisionOutcome::AwaitingSecondApproval);
-        }
-        let scope = Scope {
-            platform_id: platform_id.clone(),
-            mode: before.mode,
-        };
-        let (rejection, info) = match &action {
-            DecisionAction::Reject { reason_code, .. } => {
-                (Some(json!([reason_code]).to_string()), None)
-            }
-            DecisionAction::RequestInfo { info, link } => {
-                sqlx::query(
-                    "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(ctx.at)
-                .bind(customer_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-                replace_link(&mut tx, &scope, customer_id, link, ctx.at).await?;
-                // What each item holds now, so that a change since can be told.
-                let mut info = info.clone();
-                info.baseline = info
-                    .items
-                    .iter()
-                    .map(|i| (i.clone(), before.facts.fingerprint(i)))
-                    .collect();
-                info.confirmed.clear();
-                (
-                    None,
-                    Some(serde_json::to_string(&info).expect("serialises")),
-                )
-            }
-            DecisionAction::Approve => (None, None),
-        };
-        sqlx::query(
-            "UPDATE business_customers SET verification_status = $1, rejection_reasons = $2, info_request = $3, \
-             review_flag = NULL, progress = CASE WHEN $1 = 'more_info' THEN 'in_progress' ELSE progress END, \
-             updated_at = $4 WHERE id = $5",
-        )
-        .bind(to.as_str())
-        .bind(rejection.as_deref())
-        .bind(info.as_deref())
-        .bind(ctx.at)
-        .bind(customer_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let after = customer_by_id(
-            &mut tx,
-            platform_id.as_str(),
-            customer_id.as_str(),
-            ctx.at,
-            false,
-        )
-        .await?;
-        let new_link = matches!(action, DecisionAction::RequestInfo { .. });
-        insert_events(
-            &mut tx,
-            &scope,
-            &events(&after, before.verification_status, new_link),
-            ctx.at,
-        )
-        .await?;
-        let action_name = match to {
-            VerificationStatus::Approved => "business_customer.approved",
-            VerificationStatus::Rejected => "business_customer.rejected",
-            _ => "business_customer.info_requested",
-        };
-        let details = json!({
-            "previous_status": before.verification_status,
-            "status": to,
-            "operator": operator.email,
-            "reason_code": reason_code,
-            "note": note.as_deref().filter(|n| !n.is_empty()).map(crate::audit::text_digest),
-            "items": items.as_deref().map(|i| serde_json::from_str::<serde_json::Value>(i).unwrap_or_default()),
-            "message": message,
-            "failed_checks": failed_on_record,
-        });
-        insert_audit(
-            &mut tx,
-            platform_id,
-            Some(before.mode),
-            ctx,
-            AuditEntry::single(action_name, target, details),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(DecisionOutcome::Done(to))
     }
+    let target = Target::new("business_customer", customer_id.as_str());
+    if recorded == "first_approval" {
+        let entries = AuditEntry::single(
+            "business_customer.first_approval",
+            target,
+            json!({
+                "operator": decider.name(),
+                "needs": "a second admin's approval (sanctions hit)",
+                "failed_checks": failed_on_record,
+            }),
+        );
+        insert_audit(tx, platform_id, Some(before.mode), ctx, entries).await?;
+        return Ok(DecisionOutcome::AwaitingSecondApproval);
+    }
+    let scope = Scope {
+        platform_id: platform_id.clone(),
+        mode: before.mode,
+    };
+    let (rejection, info) = match &action {
+        DecisionAction::Reject { reason_code, .. } => {
+            (Some(json!([reason_code]).to_string()), None)
+        }
+        DecisionAction::RequestInfo { info, link } => {
+            sqlx::query(
+                "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(ctx.at)
+            .bind(customer_id.as_str())
+            .execute(&mut **tx)
+            .await?;
+            replace_link(tx, &scope, customer_id, link, ctx.at).await?;
+            // What each item holds now, so that a change since can be told.
+            let mut info = info.clone();
+            info.baseline = info
+                .items
+                .iter()
+                .map(|i| (i.clone(), before.facts.fingerprint(i)))
+                .collect();
+            info.confirmed.clear();
+            (
+                None,
+                Some(serde_json::to_string(&info).expect("serialises")),
+            )
+        }
+        DecisionAction::Approve => (None, None),
+    };
+    sqlx::query(
+        "UPDATE business_customers SET verification_status = $1, rejection_reasons = $2, info_request = $3, \
+         review_flag = NULL, progress = CASE WHEN $1 = 'more_info' THEN 'in_progress' ELSE progress END, \
+         updated_at = $4 WHERE id = $5",
+    )
+    .bind(to.as_str())
+    .bind(rejection.as_deref())
+    .bind(info.as_deref())
+    .bind(ctx.at)
+    .bind(customer_id.as_str())
+    .execute(&mut **tx)
+    .await?;
+    let after = customer_by_id(
+        tx,
+        platform_id.as_str(),
+        customer_id.as_str(),
+        ctx.at,
+        false,
+    )
+    .await?;
+    let new_link = matches!(action, DecisionAction::RequestInfo { .. });
+    insert_events(
+        tx,
+        &scope,
+        &events(&after, before.verification_status, new_link),
+        ctx.at,
+    )
+    .await?;
+    let action_name = match to {
+        VerificationStatus::Approved => "business_customer.approved",
+        VerificationStatus::Rejected => "business_customer.rejected",
+        _ => "business_customer.info_requested",
+    };
+    let details = json!({
+        "previous_status": before.verification_status,
+        "status": to,
+        "operator": decider.name(),
+        "simulated": matches!(decider, Decider::Simulation).then_some(true),
+        "reason_code": reason_code,
+        "note": note.as_deref().filter(|n| !n.is_empty()).map(crate::audit::text_digest),
+        "items": items.as_deref().map(|i| serde_json::from_str::<serde_json::Value>(i).unwrap_or_default()),
+        "message": message,
+        "failed_checks": failed_on_record,
+    });
+    insert_audit(
+        tx,
+        platform_id,
+        Some(before.mode),
+        ctx,
+        AuditEntry::single(action_name, target, details),
+    )
+    .await?;
+    Ok(DecisionOutcome::Done(to))
 }
 
 /// What approving a case depends on, read in the caller's transaction.
@@ -508,6 +533,25 @@ fn approval_rule(f: &ApprovalFacts, operator: &Operator) -> Result<&'static str,
         }
         HitsStanding::Clear => Ok("approve"),
     }
+}
+
+/// A test-mode simulation approves as an admin would, once the checks have finished: failed
+/// checks and uncleared hits stand on record in the audit row; a confirmed match still cannot
+/// be approved.
+fn simulated_approval(f: &ApprovalFacts) -> Result<&'static str, StoreError> {
+    if f.checks_running {
+        return Err(StoreError::refused(
+            "checks_running",
+            "the automated checks of this customer have not finished: simulate the decision again in a moment",
+        ));
+    }
+    if matches!(f.hits, HitsStanding::ConfirmedMatch) {
+        return Err(StoreError::refused(
+            "confirmed_match",
+            "a sanctions hit of this customer is confirmed as a true match: it can only be rejected",
+        ));
+    }
+    Ok("approve")
 }
 
 /// The operators who gave a first approval since the case was last submitted.

@@ -113,93 +113,11 @@ impl Backend {
         events: impl FnOnce(&Customer) -> Vec<NewEvent>,
     ) -> Result<Result<Session, LinkState>, StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        let sql = format!("{LINK_SELECT}{}", lock_rows("l"));
-        let link: LinkRow = sqlx::query_as(&sql)
-            .bind(token_hash)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let state = link.state(ctx.at);
-        if state != LinkState::Valid {
-            return Ok(Err(state));
+        let started = start_session_in(&mut tx, token_hash, new, ctx, events).await?;
+        if started.is_ok() {
+            tx.commit().await?;
         }
-        let platform_id: String =
-            sqlx::query_scalar("SELECT platform_id FROM kyb_links WHERE id = $1")
-                .bind(&link.id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let before = customer_by_id(&mut tx, &platform_id, &link.customer_id, ctx.at, true).await?;
-        // A valid link belongs to a customer who may still submit; anything else is a stale link.
-        if transition(before.verification_status, Action::Submit).is_err() {
-            return Ok(Err(LinkState::Used));
-        }
-        sqlx::query(
-            "UPDATE kyb_links SET used_at = $1, opened_at = COALESCE(opened_at, $1) WHERE id = $2",
-        )
-        .bind(ctx.at)
-        .bind(&link.id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE kyb_sessions SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL",
-        )
-        .bind(ctx.at)
-        .bind(&link.customer_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO kyb_sessions (id_hash, customer_id, platform_id, link_id, csrf_token, created_at, \
-             last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-        )
-        .bind(&new.id_hash)
-        .bind(&link.customer_id)
-        .bind(&platform_id)
-        .bind(&link.id)
-        .bind(&new.csrf_token)
-        .bind(ctx.at)
-        .bind(new.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE business_customers SET progress = $1, updated_at = $2 WHERE id = $3 AND progress = $4",
-        )
-        .bind(Progress::InProgress.as_str())
-        .bind(ctx.at)
-        .bind(&link.customer_id)
-        .bind(Progress::NotStarted.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let customer =
-            customer_by_id(&mut tx, &platform_id, &link.customer_id, ctx.at, false).await?;
-        let scope = Scope {
-            platform_id: customer.platform_id.clone(),
-            mode: customer.mode,
-        };
-        insert_events(&mut tx, &scope, &events(&customer), ctx.at).await?;
-        let details = json!({ "customer_id": link.customer_id });
-        let entries = AuditEntry::single(
-            "kyb_link.opened",
-            Target::new("kyb_link", &link.id),
-            details,
-        );
-        insert_audit(
-            &mut tx,
-            &customer.platform_id,
-            Some(customer.mode),
-            ctx,
-            entries,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(Session {
-            id_hash: new.id_hash.clone(),
-            csrf_token: new.csrf_token.clone(),
-            link_id: LinkId::from_trusted(link.id),
-            platform_name: link.platform_name,
-            branding: branding_of(link.platform_branding)?,
-            customer,
-            expires_at: new.expires_at,
-        }))
+        Ok(started)
     }
 
     /// A session by the hash of its cookie, whatever its state.
@@ -354,48 +272,10 @@ impl Backend {
         profile: &BusinessProfile,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
-        let c = &session.customer;
         let (mut tx, _guard) = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO business_profiles (customer_id, legal_name, trading_name, entity_type, registration_number, \
-             date_of_incorporation, tax_id, website, business_description, operating_address, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (customer_id) DO UPDATE SET legal_name = excluded.legal_name, \
-             trading_name = excluded.trading_name, entity_type = excluded.entity_type, \
-             registration_number = excluded.registration_number, \
-             date_of_incorporation = excluded.date_of_incorporation, tax_id = excluded.tax_id, \
-             website = excluded.website, business_description = excluded.business_description, \
-             operating_address = excluded.operating_address, updated_at = excluded.updated_at",
-        )
-        .bind(c.id.as_str())
-        .bind(&profile.legal_name)
-        .bind(&profile.trading_name)
-        .bind(&profile.entity_type)
-        .bind(&profile.registration_number)
-        .bind(&profile.date_of_incorporation)
-        .bind(&profile.tax_id)
-        .bind(&profile.website)
-        .bind(&profile.business_description)
-        .bind(&profile.operating_address)
-        .bind(ctx.at)
-        .execute(&mut *tx)
-        .await?;
-        touch(&mut tx, c, ctx.at).await?;
-        let details = json!({
-            "legal_name": profile.legal_name, "trading_name": profile.trading_name,
-            "entity_type": profile.entity_type, "registration_number": profile.registration_number,
-            "date_of_incorporation": profile.date_of_incorporation, "tax_id": profile.tax_id,
-            "website": profile.website, "business_description": profile.business_description,
-            "operating_address": profile.operating_address,
-        });
-        let entries = AuditEntry::single(
-            "business_details.saved",
-            Target::new("business_customer", c.id.as_str()),
-            details,
-        );
-        insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+        let done = save_profile_in(&mut tx, &session.customer, profile, ctx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(done)
     }
 
     pub async fn list_people(&self, session: &Session) -> Result<Vec<Person>, StoreError> {
@@ -445,83 +325,10 @@ impl Backend {
         caps: &CustomerCaps,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
-        let c = &session.customer;
         let (mut tx, _guard) = self.begin_write().await?;
-        let others: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(ownership_bp) AS BIGINT) FROM people WHERE customer_id = $1 AND id <> $2",
-        )
-        .bind(c.id.as_str())
-        .bind(&person.id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let total = others.unwrap_or(0) + i64::from(person.ownership_bp);
-        if total > 10_000 {
-            return Err(StoreError::OwnershipExceeded { total_bp: total });
-        }
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND customer_id = $2")
-                .bind(&person.id)
-                .bind(c.id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            let count: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE customer_id = $1")
-                    .bind(c.id.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if count >= caps.max_people as i64 {
-                return Err(StoreError::Refused {
-                    code: StoreErrorCode::TooManyPeople.as_str(),
-                    message: format!("a customer may list at most {} people", caps.max_people),
-                });
-            }
-        }
-        let action = if exists.is_some() {
-            sqlx::query(
-                "UPDATE people SET full_name = $1, date_of_birth = $2, nationality = $3, role = $4, \
-                 is_control_person = $5, ownership_bp = $6, updated_at = $7 WHERE id = $8 AND customer_id = $9",
-            )
-            .bind(&person.full_name)
-            .bind(&person.date_of_birth)
-            .bind(&person.nationality)
-            .bind(&person.role)
-            .bind(person.is_control_person)
-            .bind(i32::from(person.ownership_bp))
-            .bind(ctx.at)
-            .bind(&person.id)
-            .bind(c.id.as_str())
-            .execute(&mut *tx)
-            .await?;
-            "person.updated"
-        } else {
-            sqlx::query(
-                "INSERT INTO people (id, customer_id, full_name, date_of_birth, nationality, role, is_control_person, \
-                 ownership_bp, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(&person.id)
-            .bind(c.id.as_str())
-            .bind(&person.full_name)
-            .bind(&person.date_of_birth)
-            .bind(&person.nationality)
-            .bind(&person.role)
-            .bind(person.is_control_person)
-            .bind(i32::from(person.ownership_bp))
-            .bind(ctx.at)
-            .execute(&mut *tx)
-            .await?;
-            "person.added"
-        };
-        touch(&mut tx, c, ctx.at).await?;
-        let details = json!({
-            "customer_id": c.id, "full_name": person.full_name, "date_of_birth": person.date_of_birth,
-            "nationality": person.nationality, "role": person.role,
-            "is_control_person": person.is_control_person, "ownership_bp": person.ownership_bp,
-        });
-        let entries = AuditEntry::single(action, Target::new("person", &person.id), details);
-        insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+        let done = upsert_person_in(&mut tx, &session.customer, person, caps, ctx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(done)
     }
 
     pub async fn delete_person(
@@ -582,56 +389,10 @@ impl Backend {
         caps: &CustomerCaps,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
-        let c = &session.customer;
         let (mut tx, _guard) = self.begin_write().await?;
-        let (count, total): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM documents \
-             WHERE customer_id = $1 AND deleted_at IS NULL",
-        )
-        .bind(c.id.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        let as_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
-        if let Some(code) =
-            caps.document_refusal(as_u64(count), as_u64(total), as_u64(doc.size_bytes))
-        {
-            return Err(StoreError::Refused {
-                code: code.as_str(),
-                message: format!(
-                    "a customer may keep at most {} documents of {} bytes in all",
-                    caps.max_documents, caps.max_document_bytes
-                ),
-            });
-        }
-        sqlx::query(
-            "INSERT INTO documents (id, customer_id, platform_id, kind, original_name, content_type, size_bytes, \
-             sha256, storage_key, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&doc.id)
-        .bind(c.id.as_str())
-        .bind(c.platform_id.as_str())
-        .bind(&doc.kind)
-        .bind(&doc.original_name)
-        .bind(&doc.content_type)
-        .bind(doc.size_bytes)
-        .bind(&doc.sha256)
-        .bind(&doc.storage_key)
-        .bind(ctx.at)
-        .execute(&mut *tx)
-        .await?;
-        touch(&mut tx, c, ctx.at).await?;
-        let details = json!({
-            "customer_id": c.id, "kind": doc.kind, "original_name": doc.original_name,
-            "content_type": doc.content_type, "size_bytes": doc.size_bytes, "sha256": doc.sha256,
-        });
-        let entries = AuditEntry::single(
-            "document.uploaded",
-            Target::new("document", &doc.id),
-            details,
-        );
-        insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+        let done = add_document_in(&mut tx, &session.customer, doc, caps, ctx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(done)
     }
 
     /// Marks one of this customer's documents deleted and returns it (the caller removes the bytes).
@@ -677,65 +438,352 @@ impl Backend {
         missing: impl FnOnce(&Customer) -> Vec<String>,
         events: impl FnOnce(&Customer, VerificationStatus) -> Vec<NewEvent>,
     ) -> Result<Customer, StoreError> {
-        let c = &session.customer;
         let (mut tx, _guard) = self.begin_write().await?;
-        let before =
-            customer_by_id(&mut tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, true).await?;
-        let to = transition(before.verification_status, Action::Submit)?;
-        // Checked again on the locked row: every hosted write touches it, so nothing can go
-        // missing between this check and the commit.
-        let due = missing(&before);
-        if !due.is_empty() {
-            return Err(StoreError::Incomplete(due));
-        }
-        sqlx::query(
-            "UPDATE business_customers SET verification_status = $1, progress = $2, submitted_at = $3, \
-             attested_by = $4, info_request = NULL, updated_at = $3 WHERE id = $5",
-        )
-        .bind(to.as_str())
-        .bind(Progress::Submitted.as_str())
-        .bind(ctx.at)
-        .bind(attested_by)
-        .bind(c.id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE kyb_sessions SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL",
-        )
-        .bind(ctx.at)
-        .bind(c.id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let after = customer_by_id(
+        let done = submit_in(
             &mut tx,
-            c.platform_id.as_str(),
-            c.id.as_str(),
-            ctx.at,
-            false,
+            &session.customer,
+            attested_by,
+            ctx,
+            missing,
+            events,
         )
         .await?;
-        let scope = session.scope();
-        insert_events(
-            &mut tx,
-            &scope,
-            &events(&after, before.verification_status),
-            ctx.at,
-        )
-        .await?;
-        // The automated checks run after the commit, as a durable job.
-        super::repo_checks::enqueue_job(&mut tx, &after, JobKind::Submission, ctx.at).await?;
-        let details = json!({
-            "previous_status": before.verification_status, "status": to, "attested_by": attested_by,
-        });
-        let entries = AuditEntry::single(
-            "business_customer.submitted",
-            Target::new("business_customer", c.id.as_str()),
-            details,
-        );
-        insert_audit(&mut tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(done)
     }
+}
+
+/// Consumes a valid link (by the hash of its token) and starts a session for its customer, in
+/// the caller's transaction; `Ok(Err(state))` when the link cannot be used (nothing written).
+pub(super) async fn start_session_in(
+    tx: &mut Tx,
+    token_hash: &str,
+    new: &NewSession,
+    ctx: &AuditContext,
+    events: impl FnOnce(&Customer) -> Vec<NewEvent>,
+) -> Result<Result<Session, LinkState>, StoreError> {
+    let sql = format!("{LINK_SELECT}{}", lock_rows("l"));
+
+    let link: LinkRow = sqlx::query_as(&sql)
+        .bind(token_hash)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let state = link.state(ctx.at);
+    if state != LinkState::Valid {
+        return Ok(Err(state));
+    }
+    let platform_id: String = sqlx::query_scalar("SELECT platform_id FROM kyb_links WHERE id = $1")
+        .bind(&link.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let before = customer_by_id(tx, &platform_id, &link.customer_id, ctx.at, true).await?;
+    // A valid link belongs to a customer who may still submit; anything else is a stale link.
+    if transition(before.verification_status, Action::Submit).is_err() {
+        return Ok(Err(LinkState::Used));
+    }
+    sqlx::query(
+        "UPDATE kyb_links SET used_at = $1, opened_at = COALESCE(opened_at, $1) WHERE id = $2",
+    )
+    .bind(ctx.at)
+    .bind(&link.id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE kyb_sessions SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL",
+    )
+    .bind(ctx.at)
+    .bind(&link.customer_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO kyb_sessions (id_hash, customer_id, platform_id, link_id, csrf_token, created_at, \
+         last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+    )
+    .bind(&new.id_hash)
+    .bind(&link.customer_id)
+    .bind(&platform_id)
+    .bind(&link.id)
+    .bind(&new.csrf_token)
+    .bind(ctx.at)
+    .bind(new.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE business_customers SET progress = $1, updated_at = $2 WHERE id = $3 AND progress = $4",
+    )
+    .bind(Progress::InProgress.as_str())
+    .bind(ctx.at)
+    .bind(&link.customer_id)
+    .bind(Progress::NotStarted.as_str())
+    .execute(&mut **tx)
+    .await?;
+    let customer = customer_by_id(tx, &platform_id, &link.customer_id, ctx.at, false).await?;
+    let scope = Scope {
+        platform_id: customer.platform_id.clone(),
+        mode: customer.mode,
+    };
+    insert_events(tx, &scope, &events(&customer), ctx.at).await?;
+    let details = json!({ "customer_id": link.customer_id });
+    let entries = AuditEntry::single(
+        "kyb_link.opened",
+        Target::new("kyb_link", &link.id),
+        details,
+    );
+    insert_audit(tx, &customer.platform_id, Some(customer.mode), ctx, entries).await?;
+    Ok(Ok(Session {
+        id_hash: new.id_hash.clone(),
+        csrf_token: new.csrf_token.clone(),
+        link_id: LinkId::from_trusted(link.id),
+        platform_name: link.platform_name,
+        branding: branding_of(link.platform_branding)?,
+        customer,
+        expires_at: new.expires_at,
+    }))
+}
+
+pub(super) async fn save_profile_in(
+    tx: &mut Tx,
+    c: &Customer,
+    profile: &BusinessProfile,
+    ctx: &AuditContext,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO business_profiles (customer_id, legal_name, trading_name, entity_type, registration_number, \
+         date_of_incorporation, tax_id, website, business_description, operating_address, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (customer_id) DO UPDATE SET legal_name = excluded.legal_name, \
+         trading_name = excluded.trading_name, entity_type = excluded.entity_type, \
+         registration_number = excluded.registration_number, \
+         date_of_incorporation = excluded.date_of_incorporation, tax_id = excluded.tax_id, \
+         website = excluded.website, business_description = excluded.business_description, \
+         operating_address = excluded.operating_address, updated_at = excluded.updated_at",
+    )
+    .bind(c.id.as_str())
+    .bind(&profile.legal_name)
+    .bind(&profile.trading_name)
+    .bind(&profile.entity_type)
+    .bind(&profile.registration_number)
+    .bind(&profile.date_of_incorporation)
+    .bind(&profile.tax_id)
+    .bind(&profile.website)
+    .bind(&profile.business_description)
+    .bind(&profile.operating_address)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    touch(tx, c, ctx.at).await?;
+    let details = json!({
+        "legal_name": profile.legal_name, "trading_name": profile.trading_name,
+        "entity_type": profile.entity_type, "registration_number": profile.registration_number,
+        "date_of_incorporation": profile.date_of_incorporation, "tax_id": profile.tax_id,
+        "website": profile.website, "business_description": profile.business_description,
+        "operating_address": profile.operating_address,
+    });
+    let entries = AuditEntry::single(
+        "business_details.saved",
+        Target::new("business_customer", c.id.as_str()),
+        details,
+    );
+    insert_audit(tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+    Ok(())
+}
+
+pub(super) async fn upsert_person_in(
+    tx: &mut Tx,
+    c: &Customer,
+    person: &Person,
+    caps: &CustomerCaps,
+    ctx: &AuditContext,
+) -> Result<(), StoreError> {
+    let others: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(ownership_bp) AS BIGINT) FROM people WHERE customer_id = $1 AND id <> $2",
+    )
+    .bind(c.id.as_str())
+    .bind(&person.id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let total = others.unwrap_or(0) + i64::from(person.ownership_bp);
+    if total > 10_000 {
+        return Err(StoreError::OwnershipExceeded { total_bp: total });
+    }
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND customer_id = $2")
+            .bind(&person.id)
+            .bind(c.id.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    if exists.is_none() {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE customer_id = $1")
+            .bind(c.id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+        if count >= caps.max_people as i64 {
+            return Err(StoreError::Refused {
+                code: StoreErrorCode::TooManyPeople.as_str(),
+                message: format!("a customer may list at most {} people", caps.max_people),
+            });
+        }
+    }
+    let action = if exists.is_some() {
+        sqlx::query(
+            "UPDATE people SET full_name = $1, date_of_birth = $2, nationality = $3, role = $4, \
+             is_control_person = $5, ownership_bp = $6, updated_at = $7 WHERE id = $8 AND customer_id = $9",
+        )
+        .bind(&person.full_name)
+        .bind(&person.date_of_birth)
+        .bind(&person.nationality)
+        .bind(&person.role)
+        .bind(person.is_control_person)
+        .bind(i32::from(person.ownership_bp))
+        .bind(ctx.at)
+        .bind(&person.id)
+        .bind(c.id.as_str())
+        .execute(&mut **tx)
+        .await?;
+        "person.updated"
+    } else {
+        sqlx::query(
+            "INSERT INTO people (id, customer_id, full_name, date_of_birth, nationality, role, is_control_person, \
+             ownership_bp, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(&person.id)
+        .bind(c.id.as_str())
+        .bind(&person.full_name)
+        .bind(&person.date_of_birth)
+        .bind(&person.nationality)
+        .bind(&person.role)
+        .bind(person.is_control_person)
+        .bind(i32::from(person.ownership_bp))
+        .bind(ctx.at)
+        .execute(&mut **tx)
+        .await?;
+        "person.added"
+    };
+    touch(tx, c, ctx.at).await?;
+    let details = json!({
+        "customer_id": c.id, "full_name": person.full_name, "date_of_birth": person.date_of_birth,
+        "nationality": person.nationality, "role": person.role,
+        "is_control_person": person.is_control_person, "ownership_bp": person.ownership_bp,
+    });
+    let entries = AuditEntry::single(action, Target::new("person", &person.id), details);
+    insert_audit(tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+    Ok(())
+}
+
+pub(super) async fn add_document_in(
+    tx: &mut Tx,
+    c: &Customer,
+    doc: &Document,
+    caps: &CustomerCaps,
+    ctx: &AuditContext,
+) -> Result<(), StoreError> {
+    let (count, total): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM documents \
+         WHERE customer_id = $1 AND deleted_at IS NULL",
+    )
+    .bind(c.id.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    let as_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
+    if let Some(code) = caps.document_refusal(as_u64(count), as_u64(total), as_u64(doc.size_bytes))
+    {
+        return Err(StoreError::Refused {
+            code: code.as_str(),
+            message: format!(
+                "a customer may keep at most {} documents of {} bytes in all",
+                caps.max_documents, caps.max_document_bytes
+            ),
+        });
+    }
+    sqlx::query(
+        "INSERT INTO documents (id, customer_id, platform_id, kind, original_name, content_type, size_bytes, \
+         sha256, storage_key, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&doc.id)
+    .bind(c.id.as_str())
+    .bind(c.platform_id.as_str())
+    .bind(&doc.kind)
+    .bind(&doc.original_name)
+    .bind(&doc.content_type)
+    .bind(doc.size_bytes)
+    .bind(&doc.sha256)
+    .bind(&doc.storage_key)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    touch(tx, c, ctx.at).await?;
+    let details = json!({
+        "customer_id": c.id, "kind": doc.kind, "original_name": doc.original_name,
+        "content_type": doc.content_type, "size_bytes": doc.size_bytes, "sha256": doc.sha256,
+    });
+    let entries = AuditEntry::single(
+        "document.uploaded",
+        Target::new("document", &doc.id),
+        details,
+    );
+    insert_audit(tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+    Ok(())
+}
+
+pub(super) async fn submit_in(
+    tx: &mut Tx,
+    c: &Customer,
+    attested_by: &str,
+    ctx: &AuditContext,
+    missing: impl FnOnce(&Customer) -> Vec<String>,
+    events: impl FnOnce(&Customer, VerificationStatus) -> Vec<NewEvent>,
+) -> Result<Customer, StoreError> {
+    let before = customer_by_id(tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, true).await?;
+    let to = transition(before.verification_status, Action::Submit)?;
+    // Checked again on the locked row: every hosted write touches it, so nothing can go
+    // missing between this check and the commit.
+    let due = missing(&before);
+    if !due.is_empty() {
+        return Err(StoreError::Incomplete(due));
+    }
+    sqlx::query(
+        "UPDATE business_customers SET verification_status = $1, progress = $2, submitted_at = $3, \
+         attested_by = $4, info_request = NULL, updated_at = $3 WHERE id = $5",
+    )
+    .bind(to.as_str())
+    .bind(Progress::Submitted.as_str())
+    .bind(ctx.at)
+    .bind(attested_by)
+    .bind(c.id.as_str())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE kyb_sessions SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL",
+    )
+    .bind(ctx.at)
+    .bind(c.id.as_str())
+    .execute(&mut **tx)
+    .await?;
+    let after = customer_by_id(tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, false).await?;
+    let scope = Scope {
+        platform_id: c.platform_id.clone(),
+        mode: c.mode,
+    };
+    insert_events(
+        tx,
+        &scope,
+        &events(&after, before.verification_status),
+        ctx.at,
+    )
+    .await?;
+    // The automated checks run after the commit, as a durable job.
+    super::repo_checks::enqueue_job(tx, &after, JobKind::Submission, ctx.at).await?;
+    let details = json!({
+        "previous_status": before.verification_status, "status": to, "attested_by": attested_by,
+    });
+    let entries = AuditEntry::single(
+        "business_customer.submitted",
+        Target::new("business_customer", c.id.as_str()),
+        details,
+    );
+    insert_audit(tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+    Ok(after)
 }
 
 /// Marks the customer as changed now.

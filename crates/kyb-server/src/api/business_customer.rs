@@ -72,12 +72,17 @@ impl EmptyBody for IssueLinkRequest {
     }
 }
 
-fn verification_status_param() -> utoipa::openapi::Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(
-            VerificationStatus::ALL.map(VerificationStatus::as_str),
-        ))
+fn status_list_param() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(
+                    VerificationStatus::ALL.map(VerificationStatus::as_str),
+                )),
+        )
+        .min_items(Some(1))
+        .max_items(Some(5))
         .build()
 }
 
@@ -302,6 +307,24 @@ impl AppState {
         }
     }
 
+    /// `{status, customer}` as `GET` answers it, to be stored as an idempotent response: the
+    /// link at rest, revealed by `reveal_link` on the way out.
+    pub(crate) fn customer_at_rest(&self, c: &Customer) -> StoredResponse {
+        let mut customer = self.customer_object(c);
+        customer.kyb_link = c
+            .current_link
+            .as_ref()
+            .map(|l| self.links.url_at_rest(&l.id));
+        let body = BusinessCustomerResponse {
+            status: "success",
+            customer,
+        };
+        StoredResponse {
+            status: 200,
+            body: serde_json::to_vec(&body).expect("serialising plain values cannot fail"),
+        }
+    }
+
     /// The response and events of a write that left the customer with a fresh link.
     fn link_result(&self, c: &Customer, event_types: &[&'static str]) -> WriteResult {
         let link = c
@@ -327,7 +350,7 @@ impl AppState {
 }
 
 /// Puts the link's token back into a response about to be sent (fresh or replayed).
-fn reveal_link(
+pub(crate) fn reveal_link(
     state: &AppState,
     outcome: Idempotent<StoredResponse>,
 ) -> Idempotent<StoredResponse> {
@@ -342,7 +365,7 @@ fn reveal_link(
     }
 }
 
-fn parse_customer_id(raw: &str) -> Result<CustomerId> {
+pub(crate) fn parse_customer_id(raw: &str) -> Result<CustomerId> {
     CustomerId::parse(raw)
         .map_err(|_| ApiError::not_found(format!("no such business customer: {raw}")))
 }
@@ -468,9 +491,48 @@ pub struct ListParams {
     /// that is not one of this platform's customers is a 400.
     #[param(pattern = "^cust_[A-Za-z0-9]{1,64}$")]
     starting_after: Option<String>,
-    /// Only customers with this status.
-    #[param(schema_with = verification_status_param)]
+    /// Only customers with this status, or with any of several: the parameter repeated
+    /// (`verification_status=pending&verification_status=more_info`) or one value with commas
+    /// (`pending,more_info`).
+    #[param(schema_with = status_list_param, style = Form, explode)]
     verification_status: Option<String>,
+    /// Only the customer with this e-mail address (compared as creation compares them, without
+    /// regard to case).
+    #[param(schema_with = super::schema::business_email)]
+    business_email: Option<String>,
+    /// Only customers created at or after this time (RFC 3339).
+    #[serde(rename = "created[gte]")]
+    #[param(rename = "created[gte]", value_type = Option<String>, format = DateTime)]
+    created_gte: Option<String>,
+    /// Only customers created before this time (RFC 3339).
+    #[serde(rename = "created[lt]")]
+    #[param(rename = "created[lt]", value_type = Option<String>, format = DateTime)]
+    created_lt: Option<String>,
+    /// Only customers changed at or after this time (RFC 3339): what changed since a sync.
+    #[serde(rename = "updated[gte]")]
+    #[param(rename = "updated[gte]", value_type = Option<String>, format = DateTime)]
+    updated_gte: Option<String>,
+}
+
+/// A time filter's value: RFC 3339, named in the error by its parameter.
+pub(crate) fn parse_time(
+    raw: Option<&str>,
+    param: &'static str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    raw.map(|raw| {
+        chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| {
+                ApiError::invalid(
+                    "parameter_invalid",
+                    param,
+                    format!(
+                        "{param} must be a time in RFC 3339 (2026-12-01T00:00:00Z), got {raw:?}"
+                    ),
+                )
+            })
+    })
+    .transpose()
 }
 
 impl ListParams {
@@ -481,22 +543,41 @@ impl ListParams {
             CustomerId::parse,
             "a customer_id (cust_…)",
         )?;
-        let verification_status = self
-            .verification_status
+        let mut statuses = Vec::new();
+        for raw in self.verification_status.iter().flat_map(|s| s.split(',')) {
+            let status = VerificationStatus::parse(raw).ok_or_else(|| {
+                ApiError::invalid(
+                    "parameter_invalid",
+                    "verification_status",
+                    format!("verification_status must be one or more of pending, in_review, more_info, approved, rejected, separated by commas; got {raw:?}"),
+                )
+            })?;
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+        let email_key = self
+            .business_email
             .map(|raw| {
-                VerificationStatus::parse(&raw).ok_or_else(|| {
-                    ApiError::invalid(
-                        "parameter_invalid",
-                        "verification_status",
-                        format!("verification_status must be one of pending, in_review, more_info, approved, rejected; got {raw:?}"),
-                    )
-                })
+                kyb_domain::BusinessEmail::parse(&raw)
+                    .map(|e| e.key())
+                    .map_err(|e| {
+                        ApiError::invalid(
+                            "parameter_invalid",
+                            "business_email",
+                            format!("business_email must be an e-mail address: {e}"),
+                        )
+                    })
             })
             .transpose()?;
         Ok(ListCustomers {
             limit,
             starting_after,
-            verification_status,
+            statuses,
+            email_key,
+            created_gte: parse_time(self.created_gte.as_deref(), "created[gte]")?,
+            created_lt: parse_time(self.created_lt.as_deref(), "created[lt]")?,
+            updated_gte: parse_time(self.updated_gte.as_deref(), "updated[gte]")?,
         })
     }
 }
@@ -504,7 +585,8 @@ impl ListParams {
 /// List business customers, newest first.
 ///
 /// Cursor pagination: `limit` (at most 100) and `starting_after` (the last `customer_id` of the
-/// previous page); filter with `verification_status`.
+/// previous page). Filters, combined: `verification_status` (one or several), `business_email`,
+/// `created[gte]`, `created[lt]` and `updated[gte]`.
 #[utoipa::path(
     get,
     path = "/v2/business_customer",

@@ -107,6 +107,9 @@ pub struct ListParams {
     #[serde(rename = "type")]
     #[param(rename = "type", schema_with = event_type_param)]
     event_type: Option<String>,
+    /// Only events about this customer (`cust_…`).
+    #[param(pattern = "^cust_[A-Za-z0-9]{1,64}$")]
+    customer_id: Option<String>,
 }
 
 impl ListParams {
@@ -137,10 +140,23 @@ impl ListParams {
                     })?,
             ),
         };
+        let customer_id = self
+            .customer_id
+            .map(|raw| {
+                kyb_domain::CustomerId::parse(&raw).map_err(|_| {
+                    ApiError::invalid(
+                        "parameter_invalid",
+                        "customer_id",
+                        format!("customer_id must be a customer id (cust_…), got {raw:?}"),
+                    )
+                })
+            })
+            .transpose()?;
         Ok(ListEvents {
             limit,
             starting_after,
             event_type,
+            customer_id,
         })
     }
 }

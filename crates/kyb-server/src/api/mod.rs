@@ -6,6 +6,7 @@ pub mod business_customer;
 pub mod events;
 pub mod platform_branding;
 pub mod schema;
+pub mod simulate;
 pub mod webhook_endpoints;
 pub mod webhook_tools;
 
@@ -24,6 +25,7 @@ use schema::StandardResponses;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(business_customer::router())
+        .merge(simulate::router())
         .merge(events::router())
         .merge(audit_logs::router())
         .merge(audit_checkpoints::router())
@@ -92,6 +94,7 @@ impl Modify for Security {
         business_customer::list,
         business_customer::retrieve,
         business_customer::issue_link,
+        simulate::simulate,
         events::list,
         events::retrieve,
         audit_logs::list,

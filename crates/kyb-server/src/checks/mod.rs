@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, RwLock};
 
+use crate::sandbox::RegistryMagic;
 use crate::AppState;
 
 /// How often an idle runner looks for due jobs (writes in this process wake it at once).
@@ -300,14 +301,6 @@ pub fn sanctions_check(
     facts: &CaseFacts,
     verdicts: &[HitVerdict],
 ) -> NewCheckResult {
-    let Some(list) = list else {
-        return NewCheckResult {
-            kind: CheckKind::Sanctions,
-            outcome: CheckOutcome::Warn,
-            reasons: vec!["sanctions_list_missing".into()],
-            evidence: json!({ "message": "no sanctions list is imported: run kyb sanctions import" }),
-        };
-    };
     let c = &facts.customer;
     let profile = &c.facts.profile;
     let business = |name: &str| Subject {
@@ -341,33 +334,68 @@ pub fn sanctions_check(
             },
         ));
     }
-    let mut hits = Vec::new();
+    // Test mode's magic values hit whether or not a list is imported.
+    let mut hits: Vec<Value> = subjects
+        .iter()
+        .filter_map(|(subject, who)| crate::sandbox::sanctions_hit(c.mode, subject, &who.name))
+        .collect();
+    let Some(list) = list else {
+        if hits.is_empty() {
+            return NewCheckResult {
+                kind: CheckKind::Sanctions,
+                outcome: CheckOutcome::Warn,
+                reasons: vec!["sanctions_list_missing".into()],
+                evidence: json!({ "message": "no sanctions list is imported: run kyb sanctions import" }),
+            };
+        }
+        return sanctions_result(&[], &subjects, mark_cleared(hits, verdicts));
+    };
     for (subject, who) in &subjects {
         for h in list.screener.screen(who, kyb_screening::DEFAULT_THRESHOLD) {
             let mut v = serde_json::to_value(&h).unwrap_or_default();
             v["subject"] = json!(subject);
             v["name"] = json!(who.name);
-            let list = h.list.as_str();
-            let cleared = verdicts
-                .iter()
-                .find(|x| x.holds(Verdict::FalsePositive, list, &h.entry_id, &h.fingerprint));
-            if let Some(x) = cleared {
-                v["cleared"] = json!({
-                    "verdict_id": x.id, "reason": x.reason, "by": x.operator_email,
-                    "confirmed_by": x.confirmed_by_email, "at": x.confirmed_at,
-                });
-            } else if verdicts.iter().any(|x| {
-                x.is_effective()
-                    && x.verdict == Verdict::FalsePositive
-                    && x.list == list
-                    && x.entry_id == h.entry_id
-            }) {
-                // Cleared once, for the entry as it was then.
-                v["entry_changed_since_verdict"] = json!(true);
-            }
             hits.push(v);
         }
     }
+    sanctions_result(&list.lists, &subjects, mark_cleared(hits, verdicts))
+}
+
+/// Marks each hit that two admins cleared as a false positive, for the entry as it still is;
+/// one cleared for the entry as it was then says its entry changed since.
+fn mark_cleared(mut hits: Vec<Value>, verdicts: &[HitVerdict]) -> Vec<Value> {
+    for v in &mut hits {
+        let Some((list, entry_id)) = hit_entry(v) else {
+            continue;
+        };
+        let fingerprint = v["fingerprint"].as_str().unwrap_or_default().to_owned();
+        let cleared = verdicts
+            .iter()
+            .find(|x| x.holds(Verdict::FalsePositive, &list, &entry_id, &fingerprint));
+        if let Some(x) = cleared {
+            v["cleared"] = json!({
+                "verdict_id": x.id, "reason": x.reason, "by": x.operator_email,
+                "confirmed_by": x.confirmed_by_email, "at": x.confirmed_at,
+            });
+        } else if verdicts.iter().any(|x| {
+            x.is_effective()
+                && x.verdict == Verdict::FalsePositive
+                && x.list == list
+                && x.entry_id == entry_id
+        }) {
+            // Cleared once, for the entry as it was then.
+            v["entry_changed_since_verdict"] = json!(true);
+        }
+    }
+    hits
+}
+
+/// The sanctions check's result from its hits (cleared ones marked).
+fn sanctions_result(
+    lists: &[SanctionsList],
+    subjects: &[(String, Subject)],
+    hits: Vec<Value>,
+) -> NewCheckResult {
     let screened: Vec<&str> = subjects.iter().map(|(s, _)| s.as_str()).collect();
     let raised: Vec<&Value> = hits.iter().filter(|h| h.get("cleared").is_none()).collect();
     // Hits whose date of birth or country contradicts the entry's still go to a reviewer, as a
@@ -384,7 +412,7 @@ pub fn sanctions_check(
         outcome,
         reasons,
         evidence: json!({
-            "lists": list.lists.iter().map(|l| json!({
+            "lists": lists.iter().map(|l| json!({
                 "list": l.source, "list_id": l.id, "list_date": l.list_date,
             })).collect::<Vec<_>>(),
             "screened": screened,
@@ -405,6 +433,23 @@ pub fn registry_check(
     } else {
         &profile.legal_name
     };
+    if let Some(magic) = crate::sandbox::registry_magic(c.mode, &profile.registration_number) {
+        let (outcome, reason) = match magic {
+            RegistryMagic::NotFound => (CheckOutcome::Warn, "registry_not_found"),
+            RegistryMagic::NumberMismatch => (CheckOutcome::Warn, "registry_number_mismatch"),
+        };
+        return NewCheckResult {
+            kind: CheckKind::Registry,
+            outcome,
+            reasons: vec![reason.to_owned()],
+            evidence: json!({
+                "registry": crate::sandbox::SANDBOX_LIST,
+                "name": name,
+                "registration_number": profile.registration_number,
+                "sandbox": true,
+            }),
+        };
+    }
     let Some(registry) = registries
         .iter()
         .find(|r| r.country() == c.registered_country)

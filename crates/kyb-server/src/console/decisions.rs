@@ -15,15 +15,7 @@ use super::{
 use crate::extract::RequestContext;
 use crate::AppState;
 
-/// Reason codes a reviewer can reject with; the platform sees the code, never the note.
-pub const REJECTION_REASONS: [(&str, &str); 6] = [
-    ("sanctions_match", "Confirmed sanctions match"),
-    ("documents_invalid", "Documents invalid or forged"),
-    ("registry_mismatch", "Does not match the company registry"),
-    ("prohibited_business", "Prohibited or high-risk business"),
-    ("fraud_suspected", "Fraud suspected"),
-    ("other", "Other (see the audit trail)"),
-];
+pub use kyb_domain::REJECTION_REASONS;
 
 /// Whether the form's "this decision is final" box was ticked (approve and reject).
 fn confirmed(form: &[(String, String)]) -> bool {

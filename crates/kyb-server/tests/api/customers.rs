@@ -5,8 +5,10 @@ use serde_json::Value;
 
 async fn list(app: &TestApp, query: &str) -> Value {
     let r = app.get(&format!("/v2/business_customer{query}")).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 200, "{query}: {text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -323,3 +325,103 @@ db_test!(requirements_follow_the_country, |app| async move {
     );
     assert!(!due.contains(&"documents.tax_registration"));
 });
+
+db_test!(
+    lists_filter_by_email_times_and_several_statuses_with_keyset_pages,
+    |app| async move {
+        let t0 = app.clock.now();
+        let first = app.create_customer().await;
+        app.clock.advance(Duration::minutes(10));
+        let t1 = app.clock.now();
+        let email = unique_email();
+        let r = app.create(&body_with_email(&email)).await;
+        let second = r.json::<Value>().await.unwrap()["customer_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let third = app.create_customer().await;
+        app.clock.advance(Duration::minutes(10));
+        let t2 = app.clock.now();
+        // The first changes later: a new link.
+        assert_eq!(app.issue_link_as(&app.key, &first).await.status(), 200);
+        app.simulated(&third, "submit").await;
+
+        let at = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                .replace('+', "%2B")
+        };
+        // E-mail, compared as creation compares it.
+        let page = list(
+            &app,
+            &format!(
+                "?business_email={}",
+                email.to_uppercase().replace('+', "%2B")
+            ),
+        )
+        .await;
+        assert_eq!(ids(&page), [second.clone()]);
+        // Creation time: [gte, lt).
+        let page = list(&app, &format!("?created%5Bgte%5D={}", at(t1))).await;
+        assert_eq!(ids(&page), [third.clone(), second.clone()]);
+        let page = list(&app, &format!("?created[lt]={}", at(t1))).await;
+        assert_eq!(ids(&page), [first.clone()]);
+        let page = list(
+            &app,
+            &format!("?created[gte]={}&created[lt]={}", at(t0), at(t2)),
+        )
+        .await;
+        assert_eq!(ids(&page).len(), 3);
+        // Changed since a sync.
+        let page = list(&app, &format!("?updated[gte]={}", at(t2))).await;
+        assert_eq!(ids(&page), [third.clone(), first.clone()]);
+        // Several statuses.
+        let page = list(&app, "?verification_status=in_review,approved").await;
+        assert_eq!(ids(&page), [third.clone()]);
+        let page = list(&app, "?verification_status=pending,in_review").await;
+        assert_eq!(ids(&page).len(), 3);
+        let page = list(
+            &app,
+            "?verification_status=approved&verification_status=in_review",
+        )
+        .await;
+        assert_eq!(ids(&page), [third.clone()]);
+        // Filters combine, and pages follow the filter.
+        let page = list(&app, "?verification_status=pending&limit=1").await;
+        assert_eq!(ids(&page), [second.clone()]);
+        assert_eq!(page["has_more"], true);
+        let page = list(
+            &app,
+            &format!("?verification_status=pending&limit=1&starting_after={second}"),
+        )
+        .await;
+        assert_eq!(ids(&page), [first.clone()]);
+        assert_eq!(page["has_more"], false);
+
+        for (query, param) in [
+            ("?created[gte]=yesterday", "created[gte]"),
+            ("?updated[gte]=2026-13-01T00:00:00Z", "updated[gte]"),
+            ("?verification_status=pending,lost", "verification_status"),
+            ("?business_email=not-an-email", "business_email"),
+        ] {
+            let r = app.get(&format!("/v2/business_customer{query}")).await;
+            let e = assert_error(r, 400, "parameter_invalid").await;
+            assert_eq!(e["param"], param, "{query}");
+        }
+
+        // Events by customer.
+        let events: Value = app
+            .get(&format!("/v2/events?customer_id={third}&limit=100"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let events = events["data"].as_array().unwrap();
+        assert_eq!(events.len(), 4, "{events:?}");
+        assert!(events
+            .iter()
+            .all(|e| e["data"]["object"]["customer_id"] == third.as_str()));
+        let r = app.get("/v2/events?customer_id=nope").await;
+        let e = assert_error(r, 400, "parameter_invalid").await;
+        assert_eq!(e["param"], "customer_id");
+    }
+);

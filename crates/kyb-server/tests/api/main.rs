@@ -20,5 +20,6 @@ mod metrics;
 mod openapi;
 mod outages;
 mod platform_branding;
+mod sandbox;
 mod validation;
 mod webhooks;

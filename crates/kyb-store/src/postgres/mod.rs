@@ -63,6 +63,10 @@ mod repo_branding;
 #[path = "../repo_tlog.rs"]
 mod repo_tlog;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_sandbox.rs"]
+mod repo_sandbox;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.

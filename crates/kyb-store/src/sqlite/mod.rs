@@ -65,6 +65,10 @@ mod repo_branding;
 #[path = "../repo_tlog.rs"]
 mod repo_tlog;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_sandbox.rs"]
+mod repo_sandbox;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 mod gate;

@@ -1,0 +1,384 @@
+//! `POST /v2/business_customer/{customer_id}/simulate`: test mode's way through the whole flow
+//! without a person. Each action is a step of the real flow (the customer opening the link,
+//! submitting the hosted flow, a reviewer's decision), taken through the same store code, so
+//! it writes the same events, webhooks, audit rows and check jobs. Live keys get 404.
+
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use kyb_domain::kyb::currently_due;
+use kyb_domain::requirements::requestable_items;
+use kyb_domain::{CustomerId, REJECTION_REASONS};
+use kyb_store::{
+    Customer, DecisionAction, Document, Idempotent, InfoRequest, NewSession, Simulation, StoreError,
+};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use utoipa::ToSchema;
+
+use super::business_customer::{parse_customer_id, reveal_link, BusinessCustomerResponse};
+use super::respond;
+use super::schema::IdempotencyKeyHeader;
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::extract::{ApiJson, EmptyBody, Idempotency, RequestContext};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/v2/business_customer/{customer_id}/simulate",
+        post(simulate),
+    )
+}
+
+/// How long a simulated decision waits for the automated checks of a submission to finish.
+pub const CHECKS_WAIT: Duration = Duration::from_secs(10);
+/// Who attests a simulated submission.
+const ATTESTED_BY: &str = "Sandbox simulation";
+/// What a simulated request for more information asks, unless the request says.
+const DEFAULT_ITEMS: [&str; 1] = ["business_details.business_description"];
+const DEFAULT_MESSAGE: &str = "Sandbox: please review your details.";
+
+/// Body of `POST /v2/business_customer/{customer_id}/simulate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "action": "approve" }))]
+pub struct SimulateRequest {
+    /// The step to simulate: `open_link` (the customer opens the current link), `submit` (what
+    /// is still due is filled in with sandbox values, then the hosted flow is submitted and the
+    /// automated checks run), `approve`, `reject` or `request_more_info` (a reviewer's decision,
+    /// once the checks have finished).
+    #[schema(pattern = "^(open_link|submit|approve|reject|request_more_info)$")]
+    pub action: String,
+    /// `reject` only: the reason code the platform sees (default `other`).
+    #[schema(
+        pattern = "^(sanctions_match|documents_invalid|registry_mismatch|prohibited_business|fraud_suspected|other)$"
+    )]
+    pub reason_code: Option<String>,
+    /// `request_more_info` only: what the customer must give again, as requirement keys
+    /// (`business_details.<field>`, `people`, `documents.<kind>`); default
+    /// `["business_details.business_description"]`.
+    #[schema(min_items = 1, max_items = 20)]
+    pub items: Option<Vec<String>>,
+    /// `request_more_info` only: the message the customer sees (at most 2,000 characters).
+    #[schema(min_length = 1, max_length = 2000)]
+    pub message: Option<String>,
+}
+
+impl EmptyBody for SimulateRequest {}
+
+/// A parsed simulation request.
+enum Step {
+    OpenLink,
+    Submit,
+    Approve,
+    Reject(String),
+    RequestInfo(Vec<String>, String),
+}
+
+impl SimulateRequest {
+    fn parse(&self) -> Result<Step> {
+        let only_for = |field: &str, action: &str| {
+            ApiError::invalid(
+                "parameter_unknown",
+                field,
+                format!("{field} is only for the action {action}"),
+            )
+        };
+        let step = match self.action.as_str() {
+            "open_link" => Step::OpenLink,
+            "submit" => Step::Submit,
+            "approve" => Step::Approve,
+            "reject" => {
+                let code = self.reason_code.clone().unwrap_or_else(|| "other".into());
+                if !REJECTION_REASONS.iter().any(|(c, _)| *c == code) {
+                    return Err(ApiError::invalid(
+                        "parameter_invalid",
+                        "reason_code",
+                        format!(
+                            "reason_code must be one of {}; got {code:?}",
+                            REJECTION_REASONS.map(|(c, _)| c).join(", ")
+                        ),
+                    ));
+                }
+                Step::Reject(code)
+            }
+            "request_more_info" => {
+                let allowed = requestable_items();
+                let items = self
+                    .items
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_ITEMS.map(str::to_owned).to_vec());
+                if items.is_empty() || items.len() > 20 {
+                    return Err(ApiError::invalid(
+                        "parameter_invalid",
+                        "items",
+                        "items must list 1 to 20 requirement keys",
+                    ));
+                }
+                if let Some(bad) = items.iter().find(|i| !allowed.iter().any(|(k, _)| k == *i)) {
+                    return Err(ApiError::invalid(
+                        "parameter_invalid",
+                        "items",
+                        format!(
+                            "items must be requirement keys (business_details.<field>, people, documents.<kind>); got {bad:?}"
+                        ),
+                    ));
+                }
+                let mut unique: Vec<String> = Vec::new();
+                for i in items {
+                    if !unique.contains(&i) {
+                        unique.push(i);
+                    }
+                }
+                let message = self
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_MESSAGE.to_owned());
+                let n = message.chars().count();
+                if message.trim().is_empty() || n > 2000 {
+                    return Err(ApiError::invalid(
+                        "parameter_invalid",
+                        "message",
+                        format!("message must be 1 to 2000 characters, got {n}"),
+                    ));
+                }
+                Step::RequestInfo(unique, message)
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    "parameter_invalid",
+                    "action",
+                    format!(
+                        "action must be one of open_link, submit, approve, reject, request_more_info; got {other:?}"
+                    ),
+                ))
+            }
+        };
+        if self.reason_code.is_some() && !matches!(step, Step::Reject(_)) {
+            return Err(only_for("reason_code", "reject"));
+        }
+        for (field, given) in [
+            ("items", self.items.is_some()),
+            ("message", self.message.is_some()),
+        ] {
+            if given && !matches!(step, Step::RequestInfo(..)) {
+                return Err(only_for(field, "request_more_info"));
+            }
+        }
+        Ok(step)
+    }
+}
+
+/// Simulate a step of the flow (test mode).
+///
+/// Moves a test-mode customer through the real flow without a person: each action runs the
+/// same code as the hosted flow or the review console, and writes the same events, webhooks,
+/// audit rows and check jobs. `submit` fills in what is still due with sandbox values (what the
+/// platform prefilled is kept) and starts the automated checks; a decision waits up to 10 s for
+/// them to finish. Magic values in test mode send the checks down each branch (see the
+/// integration guide). Live keys get 404.
+#[utoipa::path(
+    post,
+    path = "/v2/business_customer/{customer_id}/simulate",
+    operation_id = "simulate_business_customer",
+    tag = "business_customer",
+    request_body = SimulateRequest,
+    params(
+        ("customer_id" = String, Path, pattern = "^cust_[A-Za-z0-9]{1,64}$", description = "`cust_…`"),
+        IdempotencyKeyHeader,
+    ),
+    responses(
+        (status = 200, description = "The customer after the step (or the first response replayed)", body = BusinessCustomerResponse,
+         headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
+        (status = 400, description = "An invalid, unknown or missing field (named in `param`), malformed JSON, or a missing or malformed idempotency-key", body = ErrorBody),
+        (status = 404, description = "`resource_missing`: no such customer in test mode, or a live key (simulations are for test mode only)", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the step does not fit the customer's status (or there is no link to open); `checks_running`: the automated checks have not finished; `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
+    ),
+    security(("ngnc_sec_key" = []), ("bearer" = []))
+)]
+pub async fn simulate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Idempotency(key): Idempotency,
+    ctx: RequestContext,
+    Path(raw_id): Path<String>,
+    body: ApiJson<SimulateRequest>,
+) -> Result<Response> {
+    if auth.mode().is_live() {
+        return Err(ApiError::not_found(
+            "simulations are for test mode only: use a test key (sk_test_…)",
+        ));
+    }
+    let id = parse_customer_id(&raw_id)?;
+    let step = body.value.parse()?;
+    let path = format!("/v2/business_customer/{id}/simulate");
+    let idem = state.idempotency(key, &Method::POST, &path, auth.mode(), body.raw.as_ref());
+    let now = state.clock.now();
+    // A replay answers before anything is stored or waited for.
+    if let Some(done) = state.store.stored_outcome(&auth.scope, &idem, now).await? {
+        return respond(reveal_link(&state, done));
+    }
+    let opening = matches!(step, Step::OpenLink);
+    let mut stored_documents: Vec<Document> = Vec::new();
+    let used: Arc<Mutex<Vec<String>>> = Arc::default();
+    let simulation = match step {
+        Step::OpenLink => Simulation::OpenLink(NewSession {
+            id_hash: kyb_store::secrets::hash_secret(&crate::web::cookies::random_token()),
+            csrf_token: crate::web::cookies::random_token(),
+            expires_at: now + state.config.session_max,
+        }),
+        Step::Submit => {
+            let customer = state
+                .store
+                .get_customer(&auth.scope, &id, now)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no such business customer: {id}")))?;
+            stored_documents = store_documents(&state, &customer).await?;
+            let docs = stored_documents.clone();
+            let catalog = state.catalog.clone();
+            let used = used.clone();
+            Simulation::Submit {
+                fill: Box::new(move |c: &Customer| {
+                    let requirements = catalog.for_country(&c.registered_country);
+                    let missing_catalog = catalog.clone();
+                    let fill = crate::sandbox::fill(
+                        requirements,
+                        c,
+                        &docs,
+                        ATTESTED_BY,
+                        Box::new(move |c: &Customer| {
+                            currently_due(
+                                missing_catalog.for_country(&c.registered_country),
+                                &c.facts.profile,
+                                &c.facts.people,
+                                c.facts.document_kinds.iter().map(String::as_str),
+                            )
+                        }),
+                    );
+                    used.lock()
+                        .expect("not poisoned")
+                        .extend(fill.documents.iter().map(|d| d.id.clone()));
+                    fill
+                }),
+                caps: state.config.customer_caps(),
+            }
+        }
+        decision => {
+            wait_for_checks(&state, &id).await?;
+            Simulation::Decide(match decision {
+                Step::Reject(reason_code) => DecisionAction::Reject {
+                    reason_code,
+                    note: String::new(),
+                },
+                Step::RequestInfo(items, message) => DecisionAction::RequestInfo {
+                    info: InfoRequest::new(items, message),
+                    link: state.new_link(state.clock.now()),
+                },
+                _ => DecisionAction::Approve,
+            })
+        }
+    };
+    let audit = auth.audit_context(&ctx, state.clock.now());
+    let outcome = state
+        .store
+        .simulate(
+            &auth.scope,
+            &id,
+            simulation,
+            &idem,
+            &audit,
+            |c, previous, new_link| events(&state, c, previous, opening, new_link),
+            |c| state.customer_at_rest(c),
+        )
+        .await;
+    // The bytes of sandbox documents the write did not record must not stay behind.
+    let kept: Vec<String> = match &outcome {
+        Ok(Idempotent::Fresh(_)) => used.lock().expect("not poisoned").clone(),
+        _ => Vec::new(),
+    };
+    for doc in stored_documents.iter().filter(|d| !kept.contains(&d.id)) {
+        let path = object_store::path::Path::from(doc.storage_key.as_str());
+        let _ = state.documents.delete(&path).await;
+    }
+    let outcome = outcome.map_err(|e| match e {
+        StoreError::Incomplete(due) => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            crate::error::ErrorType::InvalidRequestError,
+            "invalid_state",
+            format!(
+                "the customer cannot be submitted: {} (the sandbox cannot fill these in)",
+                due.join(", ")
+            ),
+        ),
+        other => other.into(),
+    })?;
+    respond(reveal_link(&state, outcome))
+}
+
+/// The events of a step: those the hosted flow or the console writes for it.
+fn events(
+    state: &AppState,
+    c: &Customer,
+    previous: kyb_domain::VerificationStatus,
+    opening: bool,
+    new_link: bool,
+) -> Vec<kyb_store::NewEvent> {
+    if opening {
+        return vec![state.event("business_customer.kyb_link.opened", c, None)];
+    }
+    let changed = Some(json!({ "verification_status": previous }));
+    let mut events = Vec::new();
+    if c.verification_status == kyb_domain::VerificationStatus::InReview {
+        events.push(state.event("business_customer.submitted", c, None));
+    }
+    events.push(state.event("business_customer.verification_status.updated", c, changed));
+    if new_link {
+        events.push(state.event("business_customer.kyb_link.created", c, None));
+    }
+    events
+}
+
+/// Stores a sandbox PDF of each required kind the customer has not given (before the write
+/// that records those it still needs).
+async fn store_documents(state: &AppState, c: &Customer) -> Result<Vec<Document>> {
+    let requirements = state.catalog.for_country(&c.registered_country);
+    let mut docs = Vec::new();
+    for kind in requirements.required_documents() {
+        if c.facts.document_kinds.iter().any(|k| k == kind) {
+            continue;
+        }
+        let data = crate::sandbox::document_pdf(c.id.as_str(), kind);
+        let doc = crate::sandbox::document(c, kind, &data, state.clock.now());
+        let path = object_store::path::Path::from(doc.storage_key.as_str());
+        if let Err(e) = state.documents.put(&path, data.into()).await {
+            for d in &docs {
+                let d: &Document = d;
+                let _ = state
+                    .documents
+                    .delete(&object_store::path::Path::from(d.storage_key.as_str()))
+                    .await;
+            }
+            return Err(ApiError::internal(e));
+        }
+        docs.push(doc);
+    }
+    Ok(docs)
+}
+
+/// Waits, while this node runs the check workers, until the customer's check jobs are done
+/// (at most `CHECKS_WAIT`); the decision itself refuses if they are still running.
+async fn wait_for_checks(state: &AppState, id: &CustomerId) -> Result<()> {
+    if !state.config.workers {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    while state.store.pending_check_jobs(id).await? > 0 && started.elapsed() < CHECKS_WAIT {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}

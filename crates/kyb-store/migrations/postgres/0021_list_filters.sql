@@ -1,0 +1,5 @@
+-- GET /v2/business_customer filters by creation and update time, and GET /v2/events by
+-- customer: indexes that serve them. Kept in step with the other database's 0021_list_filters.sql.
+CREATE INDEX business_customers_created ON business_customers (platform_id, livemode, created_at);
+CREATE INDEX business_customers_updated ON business_customers (platform_id, livemode, updated_at);
+CREATE INDEX events_customer ON events (customer_id, seq);
