@@ -93,6 +93,8 @@ fn rate_limited(
 pub struct Authenticated {
     pub scope: Scope,
     pub key_id: KeyId,
+    /// How long the platform's new links last, when it set its own lifetime.
+    pub link_ttl: Option<chrono::Duration>,
 }
 
 impl Authenticated {
@@ -162,6 +164,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 mode: found.key.mode,
             },
             key_id: found.key.id,
+            link_ttl: found.link_ttl_secs.map(chrono::Duration::seconds),
         })
     }
 }

@@ -80,14 +80,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A new link id, its token hash and expiry (whole seconds, as shown to clients).
-    pub(crate) fn new_link(&self, now: DateTime<Utc>) -> NewLink {
+    /// A new link id, its token hash and expiry (whole seconds, as shown to clients), `ttl`
+    /// from now (`None`: the service's `link_ttl`).
+    pub(crate) fn new_link(&self, now: DateTime<Utc>, ttl: Option<chrono::Duration>) -> NewLink {
         let id = LinkId::generate();
         let token_hash = LinkSigner::token_hash(&self.links.token(&id));
         NewLink {
             id,
             token_hash,
-            expires_at: (now + self.config.link_ttl).trunc_subsecs(0),
+            expires_at: (now + ttl.unwrap_or(self.config.link_ttl)).trunc_subsecs(0),
+            return_url: None,
         }
     }
 }

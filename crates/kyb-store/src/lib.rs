@@ -645,6 +645,15 @@ impl Store {
         on_backend!(self, b => b.pending_check_jobs(customer_id).await)
     }
 
+    pub async fn set_link_ttl(
+        &self,
+        platform_id: &PlatformId,
+        ttl_secs: Option<i64>,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.set_link_ttl(platform_id, ttl_secs, ctx).await)
+    }
+
     pub async fn set_auto_approve(
         &self,
         platform_id: &PlatformId,

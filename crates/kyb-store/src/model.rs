@@ -41,6 +41,8 @@ pub struct KeyForAuth {
     pub key: ApiKeyRecord,
     pub secret_hash: String,
     pub platform_active: bool,
+    /// The platform's default link lifetime in seconds, when it has one.
+    pub link_ttl_secs: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +156,9 @@ pub struct NewLink {
     pub id: LinkId,
     pub token_hash: String,
     pub expires_at: DateTime<Utc>,
+    /// Where the hosted pages send the customer after submitting, instead of the platform's
+    /// `return_url` (branding).
+    pub return_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]

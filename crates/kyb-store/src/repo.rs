@@ -534,9 +534,10 @@ impl Backend {
             key: KeyRow,
             secret_hash: String,
             platform_active: bool,
+            link_ttl_secs: Option<i64>,
         }
         let sql = format!(
-            "SELECT {KEY_COLUMNS}, k.secret_hash, p.active AS platform_active \
+            "SELECT {KEY_COLUMNS}, k.secret_hash, p.active AS platform_active, p.link_ttl_secs \
              FROM api_keys k JOIN platforms p ON p.id = k.platform_id WHERE k.lookup_prefix = $1"
         );
         let row: Option<Row> = sqlx::query_as(&sql)
@@ -547,6 +548,7 @@ impl Backend {
             key: r.key.into(),
             secret_hash: r.secret_hash,
             platform_active: r.platform_active,
+            link_ttl_secs: r.link_ttl_secs,
         }))
     }
 
@@ -1389,8 +1391,8 @@ async fn insert_link(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO kyb_links (id, customer_id, platform_id, token_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO kyb_links (id, customer_id, platform_id, token_hash, created_at, expires_at, return_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(link.id.as_str())
     .bind(customer_id.as_str())
@@ -1398,6 +1400,7 @@ async fn insert_link(
     .bind(&link.token_hash)
     .bind(now)
     .bind(link.expires_at)
+    .bind(link.return_url.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())

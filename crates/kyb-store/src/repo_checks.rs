@@ -553,6 +553,33 @@ impl Backend {
     }
 
     /// Sets whether a platform's clean cases are approved automatically.
+    /// A platform's default link lifetime (`None`: the service's).
+    pub async fn set_link_ttl(
+        &self,
+        platform_id: &PlatformId,
+        ttl_secs: Option<i64>,
+        ctx: &AuditContext,
+    ) -> Result<(), StoreError> {
+        let (mut tx, _guard) = self.begin_write().await?;
+        let changed = sqlx::query("UPDATE platforms SET link_ttl_secs = $1 WHERE id = $2")
+            .bind(ttl_secs)
+            .bind(platform_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let entries = AuditEntry::single(
+            "platform.policy_changed",
+            Target::new("platform", platform_id.as_str()),
+            json!({ "link_ttl_secs": ttl_secs }),
+        );
+        insert_audit(&mut tx, platform_id, None, ctx, entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn set_auto_approve(
         &self,
         platform_id: &PlatformId,

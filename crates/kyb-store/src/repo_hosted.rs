@@ -133,16 +133,17 @@ impl Backend {
             platform_id: String,
             platform_name: String,
             branding: Option<String>,
+            return_url: Option<String>,
             ended_at: Option<DateTime<Utc>>,
             expires_at: DateTime<Utc>,
             last_seen_at: DateTime<Utc>,
             status: String,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT s.link_id, p.id AS platform_id, p.name AS platform_name, p.branding, s.ended_at, \
-             s.expires_at, s.last_seen_at, \
+            "SELECT s.link_id, p.id AS platform_id, p.name AS platform_name, p.branding, l.return_url, \
+             s.ended_at, s.expires_at, s.last_seen_at, \
              c.verification_status AS status FROM kyb_sessions s \
-             JOIN platforms p ON p.id = s.platform_id \
+             JOIN platforms p ON p.id = s.platform_id JOIN kyb_links l ON l.id = s.link_id \
              JOIN business_customers c ON c.id = s.customer_id WHERE s.id_hash = $1",
         )
         .bind(id_hash)
@@ -154,7 +155,7 @@ impl Backend {
                 link_id: LinkId::from_trusted(r.link_id),
                 platform_id: PlatformId::from_trusted(r.platform_id),
                 platform_name: r.platform_name,
-                branding: branding_of(r.branding)?,
+                branding: with_return_url(branding_of(r.branding)?, r.return_url),
                 live: r.ended_at.is_none() && r.expires_at > now && r.last_seen_at > now - idle,
                 submitted: r.ended_at.is_some()
                     && matches!(
@@ -187,11 +188,12 @@ impl Backend {
             expires_at: DateTime<Utc>,
             platform_name: String,
             branding: Option<String>,
+            return_url: Option<String>,
         }
         let row: Option<Row> = sqlx::query_as(
             "SELECT s.customer_id, s.platform_id, s.link_id, s.csrf_token, s.expires_at, p.name AS platform_name, \
-             p.branding \
-             FROM kyb_sessions s JOIN platforms p ON p.id = s.platform_id \
+             p.branding, l.return_url \
+             FROM kyb_sessions s JOIN platforms p ON p.id = s.platform_id JOIN kyb_links l ON l.id = s.link_id \
              WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3 \
              AND p.active",
         )
@@ -219,7 +221,7 @@ impl Backend {
             csrf_token: row.csrf_token,
             link_id: LinkId::from_trusted(row.link_id),
             platform_name: row.platform_name,
-            branding: branding_of(row.branding)?,
+            branding: with_return_url(branding_of(row.branding)?, row.return_url),
             customer,
             expires_at: row.expires_at,
         }))
@@ -784,6 +786,18 @@ pub(super) async fn submit_in(
     );
     insert_audit(tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
     Ok(after)
+}
+
+/// The platform's brand as the pages of one link show it: the link's own return URL, when the
+/// platform gave one with it, in place of the platform's.
+fn with_return_url(
+    mut branding: kyb_domain::branding::Branding,
+    return_url: Option<String>,
+) -> kyb_domain::branding::Branding {
+    if return_url.is_some() {
+        branding.return_url = return_url;
+    }
+    branding
 }
 
 /// Marks the customer as changed now.

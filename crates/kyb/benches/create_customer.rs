@@ -338,6 +338,7 @@ impl Raw {
                 mode: Mode::Test,
             },
             key_id: key.id,
+            link_ttl: None,
         });
         Self {
             state,

@@ -205,13 +205,17 @@ enum PlatformCommand {
         #[arg(long, value_name = "FILE")]
         logo: Option<String>,
     },
-    /// Set a platform's decision policy.
+    /// Set a platform's policies: its decision policy, and how long its new links last.
     Policy {
         platform_id: String,
         /// Approve a submitted case without a reviewer when every check passes (on), or always
         /// leave the decision to a reviewer (off, the default).
         #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
-        auto_approve: String,
+        auto_approve: Option<String>,
+        /// How long the platform's new links last unless a request says (`3d`, `12h`; 5 minutes
+        /// to 30 days); "" goes back to the service's KYB_LINK_TTL.
+        #[arg(long, value_name = "DURATION")]
+        link_ttl: Option<String>,
     },
 }
 
@@ -524,23 +528,61 @@ async fn main() -> Result<()> {
         Command::Platform(PlatformCommand::Policy {
             platform_id,
             auto_approve,
+            link_ttl,
         }) => {
             let id =
                 PlatformId::parse(platform_id).context("the platform id must look like plat_…")?;
-            let on = auto_approve == "on";
+            if auto_approve.is_none() && link_ttl.is_none() {
+                bail!(
+                    "nothing to change: give --auto-approve on|off, --link-ttl DURATION, or both"
+                );
+            }
+            let ttl_secs = link_ttl
+                .as_deref()
+                .map(|raw| -> anyhow::Result<Option<i64>> {
+                    if raw.trim().is_empty() {
+                        return Ok(None);
+                    }
+                    let d = humantime::parse_duration(raw.trim()).with_context(|| {
+                        format!("--link-ttl {raw:?} is not a duration like 3d or 12h")
+                    })?;
+                    let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                    if !kyb_server::api::business_customer::LINK_EXPIRES_IN.contains(&secs) {
+                        bail!("--link-ttl must be 5 minutes to 30 days, got {raw}");
+                    }
+                    Ok(Some(secs))
+                })
+                .transpose()?;
             let store = open_store(&config).await?;
-            store
-                .set_auto_approve(&id, on, &AuditContext::operator_cli(clock.now()))
-                .await
-                .map_err(|e| explained(e, format!("no platform with id {id}")))?;
-            println!(
-                "platform {id}: {}",
-                if on {
-                    "cases whose checks all pass are approved automatically"
-                } else {
-                    "a reviewer decides every case"
+            let ctx = AuditContext::operator_cli(clock.now());
+            if let Some(auto_approve) = auto_approve {
+                let on = auto_approve == "on";
+                store
+                    .set_auto_approve(&id, on, &ctx)
+                    .await
+                    .map_err(|e| explained(e, format!("no platform with id {id}")))?;
+                println!(
+                    "platform {id}: {}",
+                    if on {
+                        "cases whose checks all pass are approved automatically"
+                    } else {
+                        "a reviewer decides every case"
+                    }
+                );
+            }
+            if let Some(ttl_secs) = ttl_secs {
+                store
+                    .set_link_ttl(&id, ttl_secs, &ctx)
+                    .await
+                    .map_err(|e| explained(e, format!("no platform with id {id}")))?;
+                match ttl_secs {
+                    Some(secs) => println!(
+                        "platform {id}: new links last {}",
+                        humantime::format_duration(std::time::Duration::from_secs(secs as u64))
+                    ),
+                    None => println!("platform {id}: new links last the service's KYB_LINK_TTL"),
                 }
-            );
+            }
             store.close().await;
         }
         Command::Key(KeyCommand::Create {

@@ -61,10 +61,25 @@ pub struct CreateBusinessCustomerRequest {
 
 impl EmptyBody for CreateBusinessCustomerRequest {}
 
-/// Body of `POST /v2/business_customer/{customer_id}/kyb_link`: no parameters; may be empty.
+/// Body of `POST /v2/business_customer/{customer_id}/kyb_link`: options of the new link; may
+/// be empty.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IssueLinkRequest {}
+#[schema(example = json!({ "return_url": "https://platform.example/onboarding/done", "expires_in": 86400 }))]
+pub struct IssueLinkRequest {
+    /// Where the hosted pages send the customer after submitting, for this link (else the
+    /// platform's `return_url` from its branding). https, a public host (checked as webhook
+    /// URLs are), at most 2048 characters.
+    #[schema(max_length = 2048)]
+    pub return_url: Option<String>,
+    /// How long the link works, in seconds: 300 (5 minutes) to 2592000 (30 days). Else the
+    /// platform's default lifetime, else the service's (7 days unless configured).
+    #[schema(minimum = 300, maximum = 2592000)]
+    pub expires_in: Option<i64>,
+}
+
+/// The shortest and longest link lifetime a request may ask for, in seconds.
+pub const LINK_EXPIRES_IN: std::ops::RangeInclusive<i64> = 300..=2_592_000;
 
 impl EmptyBody for IssueLinkRequest {
     fn empty() -> Option<Self> {
@@ -365,6 +380,20 @@ pub(crate) fn reveal_link(
     }
 }
 
+/// A URL a platform gives for its customers' browsers to go to: https and a public host, by the
+/// rules (and the resolution check) of webhook URLs; refusals name `field`.
+pub(crate) async fn public_https_url(state: &AppState, field: &str, raw: &str) -> Result<String> {
+    let policy = state.config.webhooks.policy();
+    let refuse =
+        |m: String| ApiError::invalid("parameter_invalid", field, m.replacen("url", field, 1));
+    let url = policy.check_url(raw.trim()).map_err(refuse)?;
+    if url.scheme() != "https" {
+        return Err(refuse("url must use https".into()));
+    }
+    policy.check_resolved(&url).await.map_err(refuse)?;
+    Ok(url.to_string())
+}
+
 pub(crate) fn parse_customer_id(raw: &str) -> Result<CustomerId> {
     CustomerId::parse(raw)
         .map_err(|_| ApiError::not_found(format!("no such business customer: {raw}")))
@@ -424,7 +453,7 @@ pub async fn create_customer(
     let new = NewCustomer {
         id: CustomerId::generate(),
         fields,
-        link: state.new_link(now),
+        link: state.new_link(now, auth.link_ttl),
     };
     let idem = state.idempotency(
         key,
@@ -633,11 +662,11 @@ pub async fn list(
         ("customer_id" = String, Path, pattern = "^cust_[A-Za-z0-9]{1,64}$", description = "`cust_…`"),
         IdempotencyKeyHeader,
     ),
-    request_body(content = Option<IssueLinkRequest>, description = "Empty, or `{}`"),
+    request_body(content = Option<IssueLinkRequest>, description = "Empty, `{}`, or the link's options"),
     responses(
         (status = 200, description = "A new link (or the first response replayed)", body = KybLinkResponse,
          headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
-        (status = 400, description = "An unknown field, a body that is not a JSON object, a missing or malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
+        (status = 400, description = "A refused option (named in `param`: `return_url` not https or not a public host, `expires_in` out of range), an unknown field, a body that is not a JSON object, a missing or malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
         (status = 404, description = "`resource_missing`: no such customer for this platform and mode", body = ErrorBody),
         (status = 409, description = "`invalid_state`: the customer is `approved` or `rejected`; or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
     ),
@@ -655,10 +684,34 @@ pub async fn issue_link(
     let now = state.clock.now();
     let path = format!("/v2/business_customer/{id}/kyb_link");
     let idem = state.idempotency(key, &Method::POST, &path, auth.mode(), body.raw.as_ref());
+    let ttl =
+        match body.value.expires_in {
+            None => auth.link_ttl,
+            Some(secs) if LINK_EXPIRES_IN.contains(&secs) => Some(chrono::Duration::seconds(secs)),
+            Some(secs) => return Err(ApiError::invalid(
+                "parameter_invalid",
+                "expires_in",
+                format!(
+                    "expires_in must be 300 to 2592000 seconds (5 minutes to 30 days), got {secs}"
+                ),
+            )),
+        };
+    let return_url = match &body.value.return_url {
+        None => None,
+        Some(raw) => {
+            // A replay answers as the first time, whatever the address resolves to now.
+            if let Some(done) = state.store.stored_outcome(&auth.scope, &idem, now).await? {
+                return respond(reveal_link(&state, done));
+            }
+            Some(public_https_url(&state, "return_url", raw).await?)
+        }
+    };
+    let mut link = state.new_link(now, ttl);
+    link.return_url = return_url;
     let audit = auth.audit_context(&ctx, now);
     let outcome = state
         .store
-        .issue_link(&auth.scope, &id, state.new_link(now), &idem, &audit, |c| {
+        .issue_link(&auth.scope, &id, link, &idem, &audit, |c| {
             state.link_result(c, &["business_customer.kyb_link.created"])
         })
         .await?;

@@ -52,12 +52,10 @@ pub struct SimulateRequest {
     /// is still due is filled in with sandbox values, then the hosted flow is submitted and the
     /// automated checks run), `approve`, `reject` or `request_more_info` (a reviewer's decision,
     /// once the checks have finished).
-    #[schema(pattern = "^(open_link|submit|approve|reject|request_more_info)$")]
+    #[schema(schema_with = action_schema)]
     pub action: String,
     /// `reject` only: the reason code the platform sees (default `other`).
-    #[schema(
-        pattern = "^(sanctions_match|documents_invalid|registry_mismatch|prohibited_business|fraud_suspected|other)$"
-    )]
+    #[schema(schema_with = reason_code_schema)]
     pub reason_code: Option<String>,
     /// `request_more_info` only: what the customer must give again, as requirement keys
     /// (`business_details.<field>`, `people`, `documents.<kind>`); default
@@ -70,6 +68,43 @@ pub struct SimulateRequest {
 }
 
 impl EmptyBody for SimulateRequest {}
+
+/// The actions, as an enum in the document (the handler reads a string, to name a wrong one).
+pub const ACTIONS: [&str; 5] = [
+    "open_link",
+    "submit",
+    "approve",
+    "reject",
+    "request_more_info",
+];
+
+fn action_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ACTIONS))
+        .description(Some(
+            "The step to simulate: `open_link` (the customer opens the current link), `submit` \
+             (what is still due is filled in with sandbox values, then the hosted flow is \
+             submitted and the automated checks run), `approve`, `reject` or \
+             `request_more_info` (a reviewer's decision, once the checks have finished).",
+        ))
+        .build()
+}
+
+/// `reject` only; absent or `null`: `other`.
+fn reason_code_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut values: Vec<serde_json::Value> =
+        REJECTION_REASONS.iter().map(|(c, _)| json!(c)).collect();
+    values.push(serde_json::Value::Null);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
+        .description(Some(
+            "`reject` only: the reason code the platform sees (default `other`).",
+        ))
+        .build()
+}
 
 /// A parsed simulation request.
 enum Step {
@@ -277,7 +312,7 @@ pub async fn simulate(
                 },
                 Step::RequestInfo(items, message) => DecisionAction::RequestInfo {
                     info: InfoRequest::new(items, message),
-                    link: state.new_link(state.clock.now()),
+                    link: state.new_link(state.clock.now(), auth.link_ttl),
                 },
                 _ => DecisionAction::Approve,
             })

@@ -139,7 +139,7 @@ pub(super) async fn request_info(
     }
     let action = DecisionAction::RequestInfo {
         info: InfoRequest::new(items, message.to_owned()),
-        link: state.new_link(state.clock.now()),
+        link: state.new_link(state.clock.now(), None),
     };
     decide(&state, &me, &rc, &raw, action, typed).await
 }

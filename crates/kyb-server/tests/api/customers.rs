@@ -425,3 +425,78 @@ db_test!(
         assert_eq!(e["param"], "customer_id");
     }
 );
+
+db_test!(
+    a_link_takes_its_own_lifetime_and_return_url_else_the_platforms,
+    |app| async move {
+        let id = app.create_customer().await;
+        let path = format!("/v2/business_customer/{id}/kyb_link");
+        let expires_at = |v: &Value| {
+            chrono::DateTime::parse_from_rfc3339(v["link_expires_at"].as_str().unwrap()).unwrap()
+        };
+        let r = app
+            .post_json(&path, &serde_json::json!({ "expires_in": 3600 }))
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(expires_at(&v), app.clock.now() + Duration::hours(1));
+
+        for (body, param) in [
+            (serde_json::json!({ "expires_in": 60 }), "expires_in"),
+            (serde_json::json!({ "expires_in": 2_592_001 }), "expires_in"),
+            (
+                serde_json::json!({ "return_url": "http://93.184.216.34/done" }),
+                "return_url",
+            ),
+            (
+                serde_json::json!({ "return_url": "https://10.1.2.3/done" }),
+                "return_url",
+            ),
+            (
+                serde_json::json!({ "return_url": "javascript:alert(1)" }),
+                "return_url",
+            ),
+        ] {
+            let r = app.post_json(&path, &body).await;
+            let e = assert_error(r, 400, "parameter_invalid").await;
+            assert_eq!(e["param"], param, "{body}");
+            assert!(
+                e["message"].as_str().unwrap().starts_with(param),
+                "{}",
+                e["message"]
+            );
+        }
+
+        // The platform's own lifetime applies when the request gives none (new keys read it).
+        let ctx = kyb_store::AuditContext::operator_cli(app.clock.now());
+        app.state
+            .store
+            .set_link_ttl(&app.platform, Some(2 * 86_400), &ctx)
+            .await
+            .unwrap();
+        let r = app
+            .post_json(
+                &path,
+                &serde_json::json!({ "return_url": "https://93.184.216.34/onboarding/done" }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(expires_at(&v), app.clock.now() + Duration::days(2));
+        let created = app.create(&body_with_email(&unique_email())).await;
+        let created: Value = created.json().await.unwrap();
+        assert_eq!(expires_at(&created), app.clock.now() + Duration::days(2));
+
+        // The customer who submitted is offered the link's return address.
+        let link = v["kyb_link"].as_str().unwrap();
+        let browser = crate::hosted::Browser::new(&app);
+        browser.start(link).await;
+        app.simulated(&id, "submit").await;
+        let (status, html) = browser.get("/kyb/flow/business").await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("href=\"https://93.184.216.34/onboarding/done\""),
+            "{html}"
+        );
+    }
+);
