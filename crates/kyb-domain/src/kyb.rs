@@ -27,6 +27,23 @@ impl BusinessProfile {
         }
     }
 
+    /// Sets a field by its name in `BUSINESS_FIELDS` (any other name changes nothing).
+    pub fn set(&mut self, field: &str, value: &str) {
+        let slot = match field {
+            "legal_name" => &mut self.legal_name,
+            "trading_name" => &mut self.trading_name,
+            "entity_type" => &mut self.entity_type,
+            "registration_number" => &mut self.registration_number,
+            "date_of_incorporation" => &mut self.date_of_incorporation,
+            "tax_id" => &mut self.tax_id,
+            "website" => &mut self.website,
+            "business_description" => &mut self.business_description,
+            "operating_address" => &mut self.operating_address,
+            _ => return,
+        };
+        value.clone_into(slot);
+    }
+
     /// A field by its name in `BUSINESS_FIELDS`.
     pub fn get(&self, field: &str) -> &str {
         match field {
@@ -87,6 +104,86 @@ pub fn currently_due<'a>(
         }
     }
     due
+}
+
+/// The rules of what a customer gives, shared by the hosted pages (which say what is wrong in
+/// the customer's language) and the API's prefill (which says it in English, naming the
+/// field). Each page or endpoint applies every rule; the jurisdiction's own rules are in
+/// `Requirements`.
+pub mod rules {
+    use chrono::{Datelike, NaiveDate};
+
+    /// The roles a person can have in the business.
+    pub const PERSON_ROLES: [&str; 4] = ["director", "officer", "shareholder", "other"];
+    /// The longest full name of a person, in characters.
+    pub const MAX_PERSON_NAME: usize = 200;
+
+    /// The longest value of a business detail field, in characters.
+    pub fn max_chars(field: &str) -> usize {
+        match field {
+            "legal_name" | "trading_name" | "website" => 200,
+            "entity_type" | "registration_number" | "tax_id" => 64,
+            "date_of_incorporation" => 10,
+            "business_description" => 1000,
+            "operating_address" => 500,
+            _ => 0,
+        }
+    }
+
+    /// The dates a business can have been incorporated on: 1800 to today.
+    pub fn incorporation_dates(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        (NaiveDate::from_ymd_opt(1800, 1, 1).unwrap_or(today), today)
+    }
+
+    /// The dates of birth of a person aged 16 to 120 today.
+    pub fn birth_dates(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        (
+            today.with_year(today.year() - 120).unwrap_or(today),
+            today.with_year(today.year() - 16).unwrap_or(today),
+        )
+    }
+
+    /// A calendar date `YYYY-MM-DD`, if it is one.
+    pub fn date(value: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
+    }
+
+    /// A website address: http or https, with a host name that has a dot.
+    pub fn website_ok(value: &str) -> bool {
+        url::Url::parse(value).ok().is_some_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| h.contains('.'))
+        })
+    }
+
+    /// A website typed without a scheme gets https.
+    pub fn tidy_website(value: String) -> String {
+        if !value.is_empty() && !value.contains("://") {
+            format!("https://{value}")
+        } else {
+            value
+        }
+    }
+
+    /// `"25"`, `"12.5"`, `"0.25"` → basis points; `None` outside 0–100 or with more than 2
+    /// decimals.
+    pub fn parse_percent(raw: &str) -> Option<u16> {
+        let raw = raw.trim().trim_end_matches('%').trim();
+        let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+        if whole.is_empty()
+            || whole.len() > 3
+            || frac.len() > 2
+            || !whole
+                .bytes()
+                .chain(frac.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let whole: u16 = whole.parse().ok()?;
+        let frac: u16 = format!("{frac:0<2}").parse().ok()?;
+        let bp = whole.checked_mul(100)?.checked_add(frac)?;
+        (bp <= 10_000).then_some(bp)
+    }
 }
 
 #[cfg(test)]

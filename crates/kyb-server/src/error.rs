@@ -250,6 +250,21 @@ impl From<kyb_store::StoreError> for ApiError {
                 code,
                 message,
             ),
+            S::Changed(item) => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorType::InvalidRequestError,
+                "changed_by_customer",
+                format!(
+                    "the customer changed {item} in the hosted flow; it is theirs to change now"
+                ),
+            )
+            .with_param(item),
+            S::Incomplete(due) => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorType::InvalidRequestError,
+                "invalid_state",
+                format!("the case is incomplete: {} is still due", due.join(", ")),
+            ),
             S::CursorNotFound => ApiError::invalid(
                 "parameter_invalid",
                 "starting_after",

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod request_id;
 pub mod sandbox;
 pub mod transparency;
+pub mod uploads;
 pub mod web;
 pub mod webhooks;
 pub mod workers;
@@ -145,7 +146,7 @@ pub fn router(state: AppState) -> Router {
         .public_url
         .starts_with("https://")
         .then(|| HeaderValue::from_static("max-age=31536000"));
-    api::router()
+    api::router(upload_limit)
         .merge(hosted::router(&state, upload_limit))
         .merge(console::router())
         .merge(health::router())

@@ -2,12 +2,11 @@
 //! checks down each branch, and the values a simulated submission fills in. Nothing here ever
 //! applies to a live-mode customer.
 
-use kyb_domain::kyb::{currently_due, BusinessProfile};
+use kyb_domain::kyb::currently_due;
 use kyb_domain::requirements::{Requirements, BUSINESS_FIELDS};
 use kyb_domain::Mode;
 use kyb_store::{Customer, Document, Person, SandboxFill};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// In any screened name of a test-mode customer (business, legal or trading name, a person's
 /// full name), any case: the sanctions check fails with a hit on the sandbox list.
@@ -92,7 +91,7 @@ pub fn fill<'a>(
     c: &Customer,
     documents: &[Document],
     attested_by: &'a str,
-    missing: Box<dyn FnOnce(&Customer) -> Vec<String> + Send + 'a>,
+    missing: kyb_store::DueCheck<'a>,
 ) -> SandboxFill<'a> {
     let facts = &c.facts;
     let due = currently_due(
@@ -108,13 +107,13 @@ pub fn fill<'a>(
             .iter()
             .any(|d| *d == format!("business_details.{field}"))
         {
-            set(&mut profile, field, &sandbox_value(requirements, c, field));
+            profile.set(field, &sandbox_value(requirements, c, field));
             changed = true;
         }
     }
     let people = if due.iter().any(|d| d == "people.control_person") {
         vec![Person {
-            id: format!("per_{}", random_id()),
+            id: format!("per_{}", crate::uploads::random_id()),
             full_name: "Sandbox Director".into(),
             date_of_birth: "1980-01-01".into(),
             nationality: c.registered_country.clone(),
@@ -159,27 +158,6 @@ fn sandbox_value(requirements: &Requirements, c: &Customer, field: &str) -> Stri
         "operating_address" => c.registered_address.clone(),
         _ => String::new(),
     }
-}
-
-fn set(profile: &mut BusinessProfile, field: &str, value: &str) {
-    let slot = match field {
-        "legal_name" => &mut profile.legal_name,
-        "trading_name" => &mut profile.trading_name,
-        "entity_type" => &mut profile.entity_type,
-        "registration_number" => &mut profile.registration_number,
-        "date_of_incorporation" => &mut profile.date_of_incorporation,
-        "tax_id" => &mut profile.tax_id,
-        "website" => &mut profile.website,
-        "business_description" => &mut profile.business_description,
-        "operating_address" => &mut profile.operating_address,
-        _ => return,
-    };
-    *slot = value.to_owned();
-}
-
-/// Random letters and digits for a new id's tail, as the hosted flow makes them.
-pub fn random_id() -> String {
-    crate::web::cookies::random_token()[..24].replace(['-', '_'], "x")
 }
 
 /// A one-page PDF naming the customer and the kind: unique per customer, so that the document
@@ -229,15 +207,6 @@ pub fn document(
     data: &[u8],
     at: chrono::DateTime<chrono::Utc>,
 ) -> Document {
-    let id = format!("doc_{}", random_id());
-    Document {
-        storage_key: format!("{}/{}/{}", c.platform_id, c.id, id),
-        id,
-        kind: kind.to_owned(),
-        original_name: format!("sandbox-{kind}.pdf"),
-        content_type: "application/pdf".into(),
-        size_bytes: data.len() as i64,
-        sha256: hex::encode(Sha256::digest(data)),
-        uploaded_at: at,
-    }
+    let name = format!("sandbox-{kind}.pdf");
+    crate::uploads::new_document(c, kind, Some(&name), "application/pdf", data, at)
 }

@@ -55,6 +55,10 @@ pub enum StoreError {
     /// committer's error, as text.
     #[error("the write was not committed: {0}")]
     NotCommitted(std::sync::Arc<str>),
+    /// The platform would change an item (`business_details.<field>`, `people`) that the
+    /// customer changed in the hosted flow.
+    #[error("the customer changed {0} in the hosted flow")]
+    Changed(String),
     /// The same action was taken too recently; it may be taken again after this long.
     #[error("too soon; retry in {0:?}")]
     TooSoon(std::time::Duration),
@@ -447,6 +451,66 @@ impl Store {
     /// Completes when a write may have queued webhook deliveries since the last call.
     pub async fn outbox_wait(&self) {
         self.inner.outbox.notified().await;
+    }
+
+    /// Creates a customer with what the platform prefills (see `Prefill`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_customer_prefilled(
+        &self,
+        scope: &Scope,
+        new: NewCustomer,
+        prefill: &Prefill,
+        caps: &CustomerCaps,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Customer) -> WriteResult,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.create_customer_prefilled(scope, new, prefill, caps, idem, ctx, finish).await)
+            })
+            .await;
+        self.outbox_written();
+        done
+    }
+
+    /// A platform's update of a customer before submission.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_customer(
+        &self,
+        scope: &Scope,
+        customer_id: &CustomerId,
+        update: &CustomerUpdate,
+        caps: &CustomerCaps,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        finish: impl FnOnce(&Customer, &serde_json::Map<String, serde_json::Value>) -> WriteResult,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self
+            .once(scope, idem, || async {
+                on_backend!(self, b => b.update_customer(scope, customer_id, update, caps, idem, ctx, finish).await)
+            })
+            .await;
+        self.outbox_written();
+        done
+    }
+
+    /// A document the platform gives before submission (its bytes already stored).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_customer_document(
+        &self,
+        scope: &Scope,
+        customer_id: &CustomerId,
+        doc: &Document,
+        caps: &CustomerCaps,
+        idem: &IdempotencyRequest,
+        ctx: &AuditContext,
+        respond: impl FnOnce(&Customer) -> StoredResponse,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        self.once(scope, idem, || async {
+            on_backend!(self, b => b.add_customer_document(scope, customer_id, doc, caps, idem, ctx, respond).await)
+        })
+        .await
     }
 
     /// A step of the real flow on a test-mode customer (`NotFound` in live mode): see

@@ -1111,6 +1111,31 @@ pub enum DecisionAction {
     RequestInfo { info: InfoRequest, link: NewLink },
 }
 
+/// What a platform gives about its customer before the customer does (`POST
+/// /v2/business_customer` and its update): business details and people, checked by the API.
+#[derive(Debug, Clone, Default)]
+pub struct Prefill {
+    /// Business details, each `(field, value)` tidied and checked; merged into what the
+    /// customer has now.
+    pub business_details: Vec<(&'static str, String)>,
+    /// The whole list of people, replacing those the platform gave before.
+    pub people: Option<Vec<Person>>,
+}
+
+impl Prefill {
+    pub fn is_empty(&self) -> bool {
+        self.business_details.is_empty() && self.people.is_none()
+    }
+}
+
+/// A platform's update of a customer before submission: the creation fields (all of them, as
+/// they will be) and what it prefills.
+#[derive(Debug, Clone)]
+pub struct CustomerUpdate {
+    pub fields: Option<kyb_domain::CreateBusinessCustomer>,
+    pub prefill: Prefill,
+}
+
 /// A step of the real flow, simulated on a test-mode customer through the API.
 pub enum Simulation<'a> {
     /// The customer opens their current link (a session nobody holds the cookie of).
@@ -1134,8 +1159,11 @@ pub struct SandboxFill<'a> {
     pub documents: Vec<Document>,
     pub attested_by: &'a str,
     /// What is still due on the locked customer once filled (the hosted submit's own check).
-    pub missing: Box<dyn FnOnce(&Customer) -> Vec<String> + Send + 'a>,
+    pub missing: DueCheck<'a>,
 }
+
+/// What is still due on a customer (the hosted submit's own check).
+pub type DueCheck<'a> = Box<dyn FnOnce(&Customer) -> Vec<String> + Send + 'a>;
 
 /// Who decides a case: an operator in the review console, or a simulation through the API in
 /// test mode.

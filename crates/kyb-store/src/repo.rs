@@ -1048,7 +1048,7 @@ impl Backend {
     }
 }
 
-async fn customer_with_email<'c, E: sqlx::Executor<'c, Database = Db>>(
+pub(super) async fn customer_with_email<'c, E: sqlx::Executor<'c, Database = Db>>(
     executor: E,
     scope: &Scope,
     email_key: &str,
@@ -1269,6 +1269,18 @@ async fn create_customer_in(
     ctx: &AuditContext,
     finish: impl FnOnce(&Customer) -> WriteResult,
 ) -> Result<StoredResponse, StoreError> {
+    let customer = insert_new_customer(tx, scope, &new, email_key, ctx).await?;
+    finish_created(tx, scope, &customer, &new.link, idem, ctx, finish).await
+}
+
+/// The customer row and its first link of a create; `CustomerExists` when the e-mail is taken.
+pub(super) async fn insert_new_customer(
+    tx: &mut Tx,
+    scope: &Scope,
+    new: &NewCustomer,
+    email_key: &str,
+    ctx: &AuditContext,
+) -> Result<Customer, StoreError> {
     let f = &new.fields;
     // The e-mail check is the insert itself: a customer of this platform and mode with the same
     // e-mail key makes it insert nothing (on PostgreSQL, after waiting for a concurrent insert
@@ -1332,8 +1344,22 @@ async fn create_customer_in(
             ..KybFacts::default()
         },
     };
-    let result = finish(&customer);
-    let target = Target::new("business_customer", new.id.as_str());
+    Ok(customer)
+}
+
+/// The rest of a create, once the customer (and what the platform gave with it) is written:
+/// events, audit rows and the idempotency record.
+pub(super) async fn finish_created(
+    tx: &mut Tx,
+    scope: &Scope,
+    customer: &Customer,
+    link: &NewLink,
+    idem: &IdempotencyRequest,
+    ctx: &AuditContext,
+    finish: impl FnOnce(&Customer) -> WriteResult,
+) -> Result<StoredResponse, StoreError> {
+    let result = finish(customer);
+    let target = Target::new("business_customer", customer.id.as_str());
     let details = json!({
         "business_name": customer.business_name,
         "business_email": customer.business_email,
@@ -1343,7 +1369,7 @@ async fn create_customer_in(
         "verification_status": customer.verification_status,
     });
     let link_details =
-        json!({ "customer_id": new.id, "expires_at": new.link.expires_at, "revoked_links": 0 });
+        json!({ "customer_id": customer.id, "expires_at": link.expires_at, "revoked_links": 0 });
     let entries = vec![
         AuditEntry {
             action: "business_customer.created",
@@ -1352,7 +1378,7 @@ async fn create_customer_in(
         },
         AuditEntry {
             action: "kyb_link.created",
-            target: Target::new("kyb_link", new.link.id.as_str()),
+            target: Target::new("kyb_link", link.id.as_str()),
             details: link_details,
         },
     ];

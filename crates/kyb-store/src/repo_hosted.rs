@@ -274,10 +274,19 @@ impl Backend {
         profile: &BusinessProfile,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
+        let c = &session.customer;
         let (mut tx, _guard) = self.begin_write().await?;
-        let done = save_profile_in(&mut tx, &session.customer, profile, ctx).await?;
+        let before =
+            customer_by_id(&mut tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, true).await?;
+        let changed: Vec<String> = kyb_domain::requirements::BUSINESS_FIELDS
+            .iter()
+            .filter(|f| before.facts.profile.get(f) != profile.get(f))
+            .map(|f| format!("business_details.{f}"))
+            .collect();
+        save_profile_in(&mut tx, c, profile, ctx).await?;
+        mark_customer_changed(&mut tx, c, &changed).await?;
         tx.commit().await?;
-        Ok(done)
+        Ok(())
     }
 
     pub async fn list_people(&self, session: &Session) -> Result<Vec<Person>, StoreError> {
@@ -328,9 +337,10 @@ impl Backend {
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        let done = upsert_person_in(&mut tx, &session.customer, person, caps, ctx).await?;
+        upsert_person_in(&mut tx, &session.customer, person, caps, ctx).await?;
+        mark_customer_changed(&mut tx, &session.customer, &["people".to_owned()]).await?;
         tx.commit().await?;
-        Ok(done)
+        Ok(())
     }
 
     pub async fn delete_person(
@@ -351,6 +361,7 @@ impl Backend {
             return Err(StoreError::NotFound);
         }
         touch(&mut tx, c, ctx.at).await?;
+        mark_customer_changed(&mut tx, c, &["people".to_owned()]).await?;
         let entries = AuditEntry::single(
             "person.removed",
             Target::new("person", person_id),
@@ -392,9 +403,9 @@ impl Backend {
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        let done = add_document_in(&mut tx, &session.customer, doc, caps, ctx).await?;
+        add_document_in(&mut tx, &session.customer, doc, caps, ctx).await?;
         tx.commit().await?;
-        Ok(done)
+        Ok(())
     }
 
     /// Marks one of this customer's documents deleted and returns it (the caller removes the bytes).
@@ -800,8 +811,49 @@ fn with_return_url(
     branding
 }
 
+/// Records what the customer changed in the hosted flow (requirement keys), which a platform's
+/// update may then not change.
+async fn mark_customer_changed(
+    tx: &mut Tx,
+    c: &Customer,
+    items: &[String],
+) -> Result<(), StoreError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut changed = customer_changed(tx, c).await?;
+    let before = changed.len();
+    for item in items {
+        if !changed.contains(item) {
+            changed.push(item.clone());
+        }
+    }
+    if changed.len() == before {
+        return Ok(());
+    }
+    sqlx::query("UPDATE business_customers SET customer_changed = $1 WHERE id = $2")
+        .bind(serde_json::to_string(&changed).expect("strings serialise"))
+        .bind(c.id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// What the customer changed in the hosted flow (requirement keys).
+pub(super) async fn customer_changed(tx: &mut Tx, c: &Customer) -> Result<Vec<String>, StoreError> {
+    let raw: Option<String> =
+        sqlx::query_scalar("SELECT customer_changed FROM business_customers WHERE id = $1")
+            .bind(c.id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+    raw.map(|r| serde_json::from_str(&r))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("customer_changed: {e}")))
+        .map(Option::unwrap_or_default)
+}
+
 /// Marks the customer as changed now.
-async fn touch(tx: &mut Tx, c: &Customer, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub(super) async fn touch(tx: &mut Tx, c: &Customer, at: DateTime<Utc>) -> Result<(), StoreError> {
     sqlx::query("UPDATE business_customers SET updated_at = $1 WHERE id = $2 AND platform_id = $3")
         .bind(at)
         .bind(c.id.as_str())

@@ -57,6 +57,15 @@ pub struct CreateBusinessCustomerRequest {
     pub registered_address: String,
     #[schema(schema_with = super::schema::registered_country)]
     pub registered_country: String,
+    /// Optional: business details the platform already knows, for the customer to confirm in
+    /// the hosted flow (checked against the requirements of `registered_country`).
+    #[serde(default)]
+    pub business_details: Option<super::prefill::BusinessDetails>,
+    /// Optional: the people of the business (directors, officers, owners), for the customer to
+    /// confirm.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub people: Option<Vec<super::prefill::PersonInput>>,
 }
 
 impl EmptyBody for CreateBusinessCustomerRequest {}
@@ -450,6 +459,16 @@ pub async fn create_customer(
     };
     let fields = CreateBusinessCustomer::parse(input, auth.mode())?;
     let now = state.clock.now();
+    let caps = state.config.customer_caps();
+    let prefill = super::prefill::parse_prefill(
+        state
+            .catalog
+            .for_country(fields.registered_country.as_str()),
+        req.business_details.as_ref(),
+        req.people.as_deref(),
+        &caps,
+        now.date_naive(),
+    )?;
     let new = NewCustomer {
         id: CustomerId::generate(),
         fields,
@@ -467,11 +486,16 @@ pub async fn create_customer(
         "business_customer.created",
         "business_customer.kyb_link.created",
     ];
+    let finish = |c: &Customer| state.link_result(c, &events);
+    if prefill.is_empty() {
+        return Ok(state
+            .store
+            .create_customer(&auth.scope, new, &idem, &audit, finish)
+            .await?);
+    }
     Ok(state
         .store
-        .create_customer(&auth.scope, new, &idem, &audit, |c| {
-            state.link_result(c, &events)
-        })
+        .create_customer_prefilled(&auth.scope, new, &prefill, &caps, &idem, &audit, finish)
         .await?)
 }
 
@@ -684,18 +708,19 @@ pub async fn issue_link(
     let now = state.clock.now();
     let path = format!("/v2/business_customer/{id}/kyb_link");
     let idem = state.idempotency(key, &Method::POST, &path, auth.mode(), body.raw.as_ref());
-    let ttl =
-        match body.value.expires_in {
-            None => auth.link_ttl,
-            Some(secs) if LINK_EXPIRES_IN.contains(&secs) => Some(chrono::Duration::seconds(secs)),
-            Some(secs) => return Err(ApiError::invalid(
+    let ttl = match body.value.expires_in {
+        None => auth.link_ttl,
+        Some(secs) if LINK_EXPIRES_IN.contains(&secs) => Some(chrono::Duration::seconds(secs)),
+        Some(secs) => {
+            return Err(ApiError::invalid(
                 "parameter_invalid",
                 "expires_in",
                 format!(
                     "expires_in must be 300 to 2592000 seconds (5 minutes to 30 days), got {secs}"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let return_url = match &body.value.return_url {
         None => None,
         Some(raw) => {

@@ -20,9 +20,13 @@ pub fn router() -> Router<AppState> {
         .route("/v2/events/{event_id}", get(retrieve))
 }
 
+/// A platform changed a customer before submission (`POST /v2/business_customer/{id}`).
+pub const UPDATED: &str = "business_customer.updated";
+
 /// The event types kyb emits.
-pub const EVENT_TYPES: [&str; 5] = [
+pub const EVENT_TYPES: [&str; 6] = [
     "business_customer.created",
+    UPDATED,
     "business_customer.kyb_link.created",
     "business_customer.kyb_link.opened",
     "business_customer.submitted",
@@ -49,7 +53,8 @@ pub const PING: &str = kyb_store::TEST_EVENT;
 pub struct Event {
     /// `evt_…`
     pub id: String,
-    /// One of `business_customer.created`, `business_customer.kyb_link.created`,
+    /// One of `business_customer.created`, `business_customer.updated`,
+    /// `business_customer.kyb_link.created`,
     /// `business_customer.kyb_link.opened`, `business_customer.submitted`,
     /// `business_customer.verification_status.updated`; or `ping`, a test event sent on request
     /// to one endpoint.

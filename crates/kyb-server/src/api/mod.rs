@@ -5,6 +5,7 @@ pub mod audit_logs;
 pub mod business_customer;
 pub mod events;
 pub mod platform_branding;
+pub mod prefill;
 pub mod schema;
 pub mod simulate;
 pub mod webhook_endpoints;
@@ -22,9 +23,10 @@ use crate::AppState;
 use kyb_store::{Idempotent, StoredResponse};
 use schema::StandardResponses;
 
-pub fn router() -> Router<AppState> {
+pub fn router(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
         .merge(business_customer::router())
+        .merge(prefill::router(max_upload_bytes))
         .merge(simulate::router())
         .merge(events::router())
         .merge(audit_logs::router())
@@ -93,6 +95,8 @@ impl Modify for Security {
         business_customer::create,
         business_customer::list,
         business_customer::retrieve,
+        prefill::update,
+        prefill::upload_document,
         business_customer::issue_link,
         simulate::simulate,
         events::list,

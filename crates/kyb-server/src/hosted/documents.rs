@@ -7,9 +7,8 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kyb_domain::requirements::{document_type_name, ACCEPTED_DOCUMENT_TYPES, DOCUMENT_KINDS};
+use kyb_domain::requirements::{document_type_name, DOCUMENT_KINDS};
 use kyb_store::{CustomerCaps, Document, StoreError, StoreErrorCode};
-use sha2::{Digest, Sha256};
 
 use super::forms::FieldError;
 use super::pages::problem;
@@ -18,6 +17,7 @@ use super::texts::document_label;
 use super::ui::Ui;
 use crate::extract::RequestContext;
 use crate::i18n::Tr;
+use crate::uploads::UploadProblem;
 use crate::web::cookies::same_token;
 use crate::web::page;
 use crate::AppState;
@@ -124,23 +124,6 @@ pub async fn page_handler(State(state): State<AppState>, session: CustomerSessio
     page_with(&state, &session, Vec::new(), "").await
 }
 
-/// A file name safe to show: the last path component, printable, at most 120 characters.
-fn display_name(raw: Option<&str>) -> String {
-    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
-    // Control, format and text-direction characters are dropped: a right-to-left override
-    // would make `invoice\u{202E}fdp.exe` read as `invoiceexe.pdf` in the console.
-    let clean: String = base
-        .chars()
-        .filter(|c| kyb_domain::invisible_char(c.encode_utf8(&mut [0; 4]), false).is_none())
-        .take(120)
-        .collect();
-    if clean.trim().is_empty() {
-        "document".to_owned()
-    } else {
-        clean
-    }
-}
-
 /// The field error of a document cap.
 fn cap_error(tr: Tr, caps: &CustomerCaps, code: StoreErrorCode) -> FieldError {
     let message = match code {
@@ -205,23 +188,21 @@ pub async fn upload(
         errors.push(FieldError::new("kind", tr.t("doc-kind-missing")));
     }
     let (file_name, data) = file.unwrap_or((None, bytes::Bytes::new()));
-    let sniffed = infer::get(&data);
-    let detected = sniffed.map(|t| t.mime_type());
-    let accepted = ACCEPTED_DOCUMENT_TYPES
-        .iter()
-        .find(|(mime, _)| Some(*mime) == detected);
-    if data.is_empty() {
-        errors.push(FieldError::new("file", tr.t("doc-file-missing")));
-    } else if data.len() > limit {
-        errors.push(too_large());
-    } else if accepted.is_none() {
-        // Named by its usual extension (ZIP, DOCX, GIF), never by its media type.
-        let message = sniffed.map_or_else(
-            || tr.t("doc-type-unknown"),
-            |t| tr.t1("doc-type-refused", "ext", t.extension().to_uppercase()),
-        );
-        errors.push(FieldError::new("file", message));
-    }
+    let content_type = match crate::uploads::content_type(&data, limit) {
+        Ok(t) => t,
+        Err(problem) => {
+            errors.push(match problem {
+                UploadProblem::Empty => FieldError::new("file", tr.t("doc-file-missing")),
+                UploadProblem::TooLarge => too_large(),
+                // Named by its usual extension (ZIP, DOCX, GIF), never by its media type.
+                UploadProblem::TypeUnknown => FieldError::new("file", tr.t("doc-type-unknown")),
+                UploadProblem::TypeRefused(ext) => {
+                    FieldError::new("file", tr.t1("doc-type-refused", "ext", ext))
+                }
+            });
+            ""
+        }
+    };
     let caps = state.config.customer_caps();
     if errors.is_empty() {
         // Checked before the bytes are stored, and again in the transaction that records them.
@@ -237,23 +218,16 @@ pub async fn upload(
     if !errors.is_empty() {
         return page_with(&state, &session, errors, &kind).await;
     }
-    let (content_type, _) = accepted.copied().unwrap_or(ACCEPTED_DOCUMENT_TYPES[0]);
     let c = &session.0.customer;
-    let id = format!(
-        "doc_{}",
-        crate::web::cookies::random_token()[..24].replace(['-', '_'], "x")
+    let doc = crate::uploads::new_document(
+        c,
+        &kind,
+        file_name.as_deref(),
+        content_type,
+        &data,
+        state.clock.now(),
     );
-    let storage_key = format!("{}/{}/{}", c.platform_id, c.id, id);
-    let doc = Document {
-        id,
-        kind,
-        original_name: display_name(file_name.as_deref()),
-        content_type: content_type.to_owned(),
-        size_bytes: data.len() as i64,
-        sha256: hex::encode(Sha256::digest(&data)),
-        storage_key: storage_key.clone(),
-        uploaded_at: state.clock.now(),
-    };
+    let storage_key = doc.storage_key.clone();
     let path = object_store::path::Path::from(storage_key);
     if let Err(e) = state.documents.put(&path, data.into()).await {
         return session.failed(e);
@@ -362,22 +336,5 @@ pub async fn remove(
         }
         Err(StoreError::NotFound) => no_such_document(&session.1),
         Err(e) => session.failed(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::display_name;
-
-    #[test]
-    fn file_names_keep_only_what_a_reader_sees() {
-        assert_eq!(display_name(Some("C:\\docs\\cert.pdf")), "cert.pdf");
-        assert_eq!(
-            display_name(Some("invoice\u{202E}fdp.exe")),
-            "invoicefdp.exe"
-        );
-        assert_eq!(display_name(Some("a\u{0}b\u{200B}c.pdf")), "abc.pdf");
-        assert_eq!(display_name(Some("\u{202E}")), "document");
-        assert_eq!(display_name(None), "document");
     }
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use kyb_domain::CountryCode;
 use kyb_store::{Person, StoreError};
 
@@ -18,6 +18,7 @@ use crate::extract::RequestContext;
 use crate::i18n::Tr;
 use crate::web::page;
 use crate::AppState;
+use kyb_domain::kyb::rules::{self, parse_percent};
 
 /// A person as the pages show them.
 pub struct PersonRow {
@@ -110,12 +111,11 @@ impl PersonForm {
             "full_name",
             &tr.t("person-full-name"),
             &self.full_name,
-            200,
+            rules::MAX_PERSON_NAME,
         ) {
             errors.push(e);
         }
-        let oldest = today.with_year(today.year() - 120).unwrap_or(today);
-        let youngest = today.with_year(today.year() - 16).unwrap_or(today);
+        let (oldest, youngest) = rules::birth_dates(today);
         if self.date_of_birth.is_empty() {
             errors.push(FieldError::new("date_of_birth", tr.t("person-dob-missing")));
         } else if let Some(mut e) = date_rule(
@@ -162,26 +162,6 @@ impl PersonForm {
             _ => None,
         }
     }
-}
-
-/// `"25"`, `"12.5"`, `"0.25"` → basis points; `None` outside 0–100 or with more than 2 decimals.
-fn parse_percent(raw: &str) -> Option<u16> {
-    let raw = raw.trim().trim_end_matches('%').trim();
-    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
-    if whole.is_empty()
-        || whole.len() > 3
-        || frac.len() > 2
-        || !whole
-            .bytes()
-            .chain(frac.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: u16 = whole.parse().ok()?;
-    let frac: u16 = format!("{frac:0<2}").parse().ok()?;
-    let bp = whole.checked_mul(100)?.checked_add(frac)?;
-    (bp <= 10_000).then_some(bp)
 }
 
 /// Every country (alpha-3, name) in the customer's language, by name as a reader sorts it

@@ -25,18 +25,14 @@ use crate::AppState;
 
 /// How each business field is shown: input kind, longest value.
 fn field_spec(name: &str) -> (&'static str, usize) {
-    match name {
-        "legal_name" => ("text", 200),
-        "trading_name" => ("text", 200),
-        "entity_type" => ("select", 64),
-        "registration_number" => ("text", 64),
-        "date_of_incorporation" => ("date", 10),
-        "tax_id" => ("text", 64),
-        "website" => ("url", 200),
-        "business_description" => ("textarea", 1000),
-        "operating_address" => ("textarea", 500),
-        _ => ("text", 0),
-    }
+    let kind = match name {
+        "entity_type" => "select",
+        "date_of_incorporation" => "date",
+        "website" => "url",
+        "business_description" | "operating_address" => "textarea",
+        _ => "text",
+    };
+    (kind, kyb_domain::kyb::rules::max_chars(name))
 }
 
 pub struct FieldView {
@@ -150,21 +146,12 @@ fn check_business(
             "entity_type" if requirements.entity_type_label(value).is_none() => {
                 Some(FieldError::new(name, tr.t("error-entity-type")))
             }
-            "date_of_incorporation" => date_rule(
-                tr,
-                name,
-                &label,
-                value,
-                NaiveDate::from_ymd_opt(1800, 1, 1).unwrap_or(today),
-                today,
-            ),
-            "website" => {
-                let ok = url::Url::parse(value).ok().is_some_and(|u| {
-                    matches!(u.scheme(), "http" | "https")
-                        && u.host_str().is_some_and(|h| h.contains('.'))
-                });
-                (!ok).then(|| FieldError::new(name, tr.t("error-website")))
+            "date_of_incorporation" => {
+                let (min, max) = kyb_domain::kyb::rules::incorporation_dates(today);
+                date_rule(tr, name, &label, value, min, max)
             }
+            "website" => (!kyb_domain::kyb::rules::website_ok(value))
+                .then(|| FieldError::new(name, tr.t("error-website"))),
             _ => None,
         };
         errors.extend(e);
@@ -187,10 +174,7 @@ pub async fn save_business(
     // What could be tidied is, before it is checked: spaces, case, a missing dash (the
     // jurisdiction's rules), and a website typed without https://.
     let tidy = |name: &str| requirements.tidy(name, form.get(name));
-    let mut website = tidy("website");
-    if !website.is_empty() && !website.contains("://") {
-        website = format!("https://{website}");
-    }
+    let website = kyb_domain::kyb::rules::tidy_website(tidy("website"));
     let profile = BusinessProfile {
         legal_name: tidy("legal_name"),
         trading_name: tidy("trading_name"),

@@ -89,7 +89,7 @@ pub fn country_name(tr: Tr, alpha3: &str) -> String {
 }
 
 /// The roles a person may have (their names are the catalog's `role-…`).
-pub const ROLES: [&str; 4] = ["director", "officer", "shareholder", "other"];
+pub use kyb_domain::kyb::rules::PERSON_ROLES as ROLES;
 
 pub fn role_label(tr: Tr, role: &str) -> String {
     if ROLES.contains(&role) {

@@ -359,12 +359,12 @@ db_test!(
             ),
         )
         .await;
-        assert_eq!(ids(&page), [second.clone()]);
+        assert_eq!(ids(&page), [second.as_str()]);
         // Creation time: [gte, lt).
         let page = list(&app, &format!("?created%5Bgte%5D={}", at(t1))).await;
         assert_eq!(ids(&page), [third.clone(), second.clone()]);
         let page = list(&app, &format!("?created[lt]={}", at(t1))).await;
-        assert_eq!(ids(&page), [first.clone()]);
+        assert_eq!(ids(&page), [first.as_str()]);
         let page = list(
             &app,
             &format!("?created[gte]={}&created[lt]={}", at(t0), at(t2)),
@@ -376,7 +376,7 @@ db_test!(
         assert_eq!(ids(&page), [third.clone(), first.clone()]);
         // Several statuses.
         let page = list(&app, "?verification_status=in_review,approved").await;
-        assert_eq!(ids(&page), [third.clone()]);
+        assert_eq!(ids(&page), [third.as_str()]);
         let page = list(&app, "?verification_status=pending,in_review").await;
         assert_eq!(ids(&page).len(), 3);
         let page = list(
@@ -384,17 +384,17 @@ db_test!(
             "?verification_status=approved&verification_status=in_review",
         )
         .await;
-        assert_eq!(ids(&page), [third.clone()]);
+        assert_eq!(ids(&page), [third.as_str()]);
         // Filters combine, and pages follow the filter.
         let page = list(&app, "?verification_status=pending&limit=1").await;
-        assert_eq!(ids(&page), [second.clone()]);
+        assert_eq!(ids(&page), [second.as_str()]);
         assert_eq!(page["has_more"], true);
         let page = list(
             &app,
             &format!("?verification_status=pending&limit=1&starting_after={second}"),
         )
         .await;
-        assert_eq!(ids(&page), [first.clone()]);
+        assert_eq!(ids(&page), [first.as_str()]);
         assert_eq!(page["has_more"], false);
 
         for (query, param) in [

@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod outages;
 mod platform_branding;
+mod prefill;
 mod sandbox;
 mod validation;
 mod webhooks;

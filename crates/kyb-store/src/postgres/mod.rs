@@ -67,6 +67,10 @@ mod repo_tlog;
 #[path = "../repo_sandbox.rs"]
 mod repo_sandbox;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../repo_prefill.rs"]
+mod repo_prefill;
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL needs no in-process gate: row locks and advisory locks do the work.
