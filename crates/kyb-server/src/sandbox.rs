@@ -17,7 +17,8 @@ pub const POSSIBLE_HIT: &str = "possible hit";
 pub const SANDBOX_LIST: &str = "kyb-sandbox";
 
 /// What the registry check of a test-mode customer answers for a registration number, when it
-/// is one of the magic ones: only zeros, not found; only nines, found under another number.
+/// is one of the magic ones: its digits only zeros, not found; only nines, found under another
+/// number. Letters do not count, so a number in a format with a prefix (`RC0000000`) works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistryMagic {
     NotFound,
@@ -30,7 +31,7 @@ pub fn registry_magic(mode: Mode, registration_number: &str) -> Option<RegistryM
     }
     let digits: Vec<char> = registration_number
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_digit)
         .collect();
     if digits.is_empty() {
         None
@@ -209,4 +210,38 @@ pub fn document(
 ) -> Document {
     let name = format!("sandbox-{kind}.pdf");
     crate::uploads::new_document(c, kind, Some(&name), "application/pdf", data, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_digits_of_a_test_mode_number_are_magic() {
+        use RegistryMagic::*;
+        for (number, magic) in [
+            ("000000000", Some(NotFound)),
+            ("RC0000000", Some(NotFound)),
+            ("00 00 00 00", Some(NotFound)),
+            ("99999999", Some(NumberMismatch)),
+            ("BN9999999", Some(NumberMismatch)),
+            ("5551234", None),
+            ("RC", None),
+            ("", None),
+        ] {
+            assert_eq!(registry_magic(Mode::Test, number), magic, "{number}");
+            assert_eq!(registry_magic(Mode::Live, number), None, "{number}");
+        }
+    }
+
+    #[test]
+    fn only_test_mode_names_hit_the_sandbox_list() {
+        let hit = sanctions_hit(Mode::Test, "business_name", "ACME Sanctions HIT Ltd").unwrap();
+        assert_eq!(hit["list"], SANDBOX_LIST);
+        assert_eq!(hit["likely_false_positive"], false);
+        let possible = sanctions_hit(Mode::Test, "person:per_1", "Possible Hit").unwrap();
+        assert_eq!(possible["likely_false_positive"], true);
+        assert!(sanctions_hit(Mode::Live, "business_name", "Sanctions Hit Ltd").is_none());
+        assert!(sanctions_hit(Mode::Test, "business_name", "Acme Ltd").is_none());
+    }
 }

@@ -107,6 +107,11 @@ fn status_list_param() -> utoipa::openapi::schema::Array {
         )
         .min_items(Some(1))
         .max_items(Some(5))
+        .description(Some(
+            "Only customers with this status, or with any of several: the parameter repeated \
+             (`verification_status=pending&verification_status=more_info`, as an array is sent) \
+             or one value with commas (`pending,more_info`).",
+        ))
         .build()
 }
 
@@ -553,7 +558,8 @@ pub struct ListParams {
     /// regard to case).
     #[param(schema_with = super::schema::business_email)]
     business_email: Option<String>,
-    /// Only customers created at or after this time (RFC 3339).
+    /// Only customers created at or after this time (RFC 3339; compared to the creation time
+    /// in full, where responses show whole seconds).
     #[serde(rename = "created[gte]")]
     #[param(rename = "created[gte]", value_type = Option<String>, format = DateTime)]
     created_gte: Option<String>,
@@ -648,7 +654,7 @@ impl ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "One page of customers", body = BusinessCustomerList),
-        (status = 400, description = "An invalid, unknown or repeated query parameter; also a `starting_after` that is well formed but not a customer of this platform", body = ErrorBody),
+        (status = 400, description = "An invalid or unknown query parameter, or one repeated (but `verification_status`, which takes several); also a `starting_after` that is well formed but not a customer of this platform", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -676,7 +682,9 @@ pub async fn list(
 /// Issue a fresh KYB link.
 ///
 /// Revokes every older link of the customer and returns a new one, in the same shape as
-/// creation. Refused with `409 invalid_state` once the customer is `approved` or `rejected`.
+/// creation. Optional: `expires_in` and a `return_url` for this link (else the platform's
+/// defaults). Refused with `409 invalid_state` while the customer is `in_review` and once it is
+/// `approved` or `rejected`.
 #[utoipa::path(
     post,
     path = "/v2/business_customer/{customer_id}/kyb_link",
@@ -692,7 +700,7 @@ pub async fn list(
          headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
         (status = 400, description = "A refused option (named in `param`: `return_url` not https or not a public host, `expires_in` out of range), an unknown field, a body that is not a JSON object, a missing or malformed idempotency-key, or a path that is not readable text", body = ErrorBody),
         (status = 404, description = "`resource_missing`: no such customer for this platform and mode", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: the customer is `approved` or `rejected`; or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the customer is `in_review`, `approved` or `rejected`; or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]

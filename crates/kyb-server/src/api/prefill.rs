@@ -534,6 +534,7 @@ fn document_kind_schema() -> utoipa::openapi::Object {
         (status = 404, description = "`resource_missing`: no such customer for this platform and mode", body = ErrorBody),
         (status = 409, description = "`invalid_state`: the customer was submitted; `too_many_documents` or `documents_too_large`: the customer's caps; or `idempotency_key_in_use`", body = ErrorBody),
         (status = 413, description = "`file_too_large`: over the upload limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a body that is not `multipart/form-data`", body = ErrorBody),
     ),
     security(("ngnc_sec_key" = []), ("bearer" = []))
 )]
@@ -562,7 +563,14 @@ pub async fn upload_document(
             format!("the body must be multipart/form-data with the fields kind and file: {e}"),
         )
     };
-    let mut multipart = multipart.map_err(|e| unreadable(e.body_text()))?;
+    let mut multipart = multipart.map_err(|_| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::InvalidRequestError,
+            "unsupported_media_type",
+            "the body must be multipart/form-data with the fields kind and file",
+        )
+    })?;
     let (mut kind, mut file) = (None::<String>, None::<(Option<String>, bytes::Bytes)>);
     loop {
         let field = match multipart.next_field().await {

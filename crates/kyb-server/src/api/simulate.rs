@@ -91,19 +91,23 @@ fn action_schema() -> utoipa::openapi::Object {
         .build()
 }
 
-/// `reject` only; absent or `null`: `other`.
-fn reason_code_schema() -> utoipa::openapi::Object {
-    use utoipa::openapi::schema::{SchemaType, Type};
-    let mut values: Vec<serde_json::Value> =
-        REJECTION_REASONS.iter().map(|(c, _)| json!(c)).collect();
-    values.push(serde_json::Value::Null);
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .enum_values(Some(values))
+/// `reject` only; absent or `null`: `other`. One of null or the enum (as optional objects are
+/// written), so that generators make one enum type of it.
+fn reason_code_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::Type;
+    use utoipa::openapi::{ObjectBuilder, OneOfBuilder};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(REJECTION_REASONS.map(|(c, _)| c))),
+        )
         .description(Some(
             "`reject` only: the reason code the platform sees (default `other`).",
         ))
         .build()
+        .into()
 }
 
 /// A parsed simulation request.

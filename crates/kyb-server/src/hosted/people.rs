@@ -364,10 +364,7 @@ pub async fn add(
         return r;
     }
     let mut typed = PersonForm::from_form(&form);
-    let id = format!(
-        "per_{}",
-        crate::web::cookies::random_token()[..24].replace(['-', '_'], "x")
-    );
+    let id = format!("per_{}", crate::uploads::random_id());
     match typed.validate(session.1.tr, id, state.clock.now().date_naive()) {
         Some(person) => save(&state, &session, &rc, person, typed, false).await,
         None => people_page_with(&state, &session, typed, Vec::new()).await,
