@@ -58,9 +58,10 @@ from kyb_client.models import (
     KybLinkResponse,
     ListEventsType,
     PersonInput,
+    PersonInputNationality,
     PersonInputRole,
-    SimulateRequest,
-    SimulateRequestAction,
+    SimulateStep,
+    SimulateStepAction,
     UpdateBusinessCustomerRequest,
     WebhookEndpointResponse,
 )
@@ -189,13 +190,13 @@ class Receiver:
 def simulate_to_approved(client: AuthenticatedClient, customer_id: str) -> None:
     """Submit, then approve (POST /v2/business_customer/{customer_id}/simulate)."""
     for action, expected in (
-        (SimulateRequestAction.SUBMIT, "in_review"),
-        (SimulateRequestAction.APPROVE, "approved"),
+        (SimulateStepAction.SUBMIT, "in_review"),
+        (SimulateStepAction.APPROVE, "approved"),
     ):
         deadline = time.monotonic() + WAIT
         while True:
             response = simulate_business_customer.sync_detailed(
-                customer_id, client=client, body=SimulateRequest(action=action), idempotency_key=new_key()
+                customer_id, client=client, body=SimulateStep(action=action), idempotency_key=new_key()
             )
             # A decision waits up to 10 s for the automated checks, then answers 409
             # `checks_running`: ask again (a new key: nothing was stored), for a bounded time.
@@ -276,8 +277,8 @@ def run(base_url: str, api_key: str) -> None:
                     people=[
                         PersonInput(
                             full_name="Ada Obi",
-                            date_of_birth="1980-04-12",
-                            nationality="USA",
+                            date_of_birth=dt.date(1980, 4, 12),
+                            nationality=PersonInputNationality.USA,
                             role=PersonInputRole.DIRECTOR,
                             is_control_person=True,
                             ownership_percent=60,

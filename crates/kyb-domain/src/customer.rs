@@ -16,7 +16,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn from_value(param: &'static str, e: ValueError) -> Self {
+    pub fn from_value(param: &'static str, e: ValueError) -> Self {
         Self {
             param,
             code: e.code,

@@ -265,6 +265,15 @@ impl From<kyb_store::StoreError> for ApiError {
                 "invalid_state",
                 format!("the case is incomplete: {} is still due", due.join(", ")),
             ),
+            S::OwnershipExceeded { total_bp } => ApiError::invalid(
+                "parameter_invalid",
+                "people",
+                format!(
+                    "the people would own {}.{:02} % together; at most 100",
+                    total_bp / 100,
+                    total_bp % 100
+                ),
+            ),
             S::CursorNotFound => ApiError::invalid(
                 "parameter_invalid",
                 "starting_after",

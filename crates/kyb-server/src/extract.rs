@@ -201,13 +201,18 @@ where
         // A list parameter given several times reaches `T` as one value, its values joined by
         // commas: `a=x&a=y` reads as `a=x,y`.
         let mut merged: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        let mut at: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::with_capacity(pairs.len());
         for (name, value) in pairs {
-            match merged.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, joined)) => {
-                    joined.push(',');
-                    joined.push_str(&value);
+            match at.get(&name) {
+                Some(&i) => {
+                    merged[i].1.push(',');
+                    merged[i].1.push_str(&value);
                 }
-                None => merged.push((name, value)),
+                None => {
+                    at.insert(name.clone(), merged.len());
+                    merged.push((name, value));
+                }
             }
         }
         let query = form_urlencoded::Serializer::new(String::new())

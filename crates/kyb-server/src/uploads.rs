@@ -63,6 +63,37 @@ pub fn new_document(
     }
 }
 
+/// Whether a write that was to record a document's row surely did not: the bytes stored for it
+/// may be deleted then. A refusal says so; an error from the database or a deadline may have
+/// come after the commit, and then the bytes stay (an orphan file, never a row without bytes).
+pub fn surely_not_recorded<T>(
+    outcome: &Result<kyb_store::Idempotent<T>, kyb_store::StoreError>,
+) -> bool {
+    match outcome {
+        Ok(kyb_store::Idempotent::Fresh(_)) => false,
+        Ok(_) => true,
+        Err(e) => refused_before_commit(e),
+    }
+}
+
+/// Whether a write's error is a refusal, taken before anything could be committed.
+pub fn refused_before_commit(e: &kyb_store::StoreError) -> bool {
+    use kyb_store::StoreError as E;
+    matches!(
+        e,
+        E::NotFound
+            | E::CustomerExists(_)
+            | E::InvalidTransition(_)
+            | E::Incomplete(_)
+            | E::Conflict(_)
+            | E::Refused { .. }
+            | E::Changed(_)
+            | E::OwnershipExceeded { .. }
+            | E::NotCommitted(_)
+            | E::TooSoon(_)
+    )
+}
+
 /// The SHA-256 of bytes, hex.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))

@@ -1128,11 +1128,19 @@ impl Prefill {
     }
 }
 
-/// A platform's update of a customer before submission: the creation fields (all of them, as
-/// they will be) and what it prefills.
-#[derive(Debug, Clone)]
+/// A platform's update of a customer before submission: the creation fields it changes (each
+/// checked and normalised), merged into the customer under its lock, and what it prefills.
+#[derive(Debug, Clone, Default)]
 pub struct CustomerUpdate {
-    pub fields: Option<kyb_domain::CreateBusinessCustomer>,
+    pub business_name: Option<String>,
+    /// The address and its key (`BusinessEmail::key`).
+    pub business_email: Option<(String, String)>,
+    pub phone_number: Option<String>,
+    pub registered_address: Option<String>,
+    pub registered_country: Option<String>,
+    /// The country whose requirements the prefilled business details were checked against:
+    /// the update is refused if the customer's country is another by the time it is written.
+    pub checked_country: String,
     pub prefill: Prefill,
 }
 

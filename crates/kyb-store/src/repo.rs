@@ -626,7 +626,10 @@ impl Backend {
                 });
                 let result = finish(&customer);
                 insert_events(&mut tx, scope, &result.events, ctx.at).await?;
-                let details = json!({ "customer_id": customer_id, "expires_at": link.expires_at, "revoked_links": revoked });
+                let details = json!({
+                    "customer_id": customer_id, "expires_at": link.expires_at, "revoked_links": revoked,
+                    "return_url": link.return_url,
+                });
                 let target = Target::new("kyb_link", link.id.as_str());
                 let entries = AuditEntry::single("kyb_link.created", target, details);
                 finish_idempotent(&mut tx, scope, idem, result.response, ctx, entries).await

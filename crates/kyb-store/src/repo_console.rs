@@ -316,12 +316,24 @@ pub(super) async fn decide_in(
     // failure on record (in the decision's audit row); a reviewer may not approve.
     let failed = failed_jobs(tx, platform_id.as_str(), customer_id.as_str()).await?;
     let failed_on_record = (!failed.is_empty()).then(|| failed_summary(&failed));
-    if let DecisionAction::Approve = action {
-        let facts = approval_facts(tx, &before, !failed.is_empty()).await?;
-        recorded = match decider {
-            Decider::Operator(operator) => approval_rule(&facts, operator)?,
-            Decider::Simulation => simulated_approval(&facts)?,
-        };
+    // What the sanctions hits stood at, for a simulation's audit row.
+    let mut hits_of_record = None;
+    match decider {
+        Decider::Operator(operator) => {
+            if let DecisionAction::Approve = action {
+                let facts = approval_facts(tx, &before, !failed.is_empty()).await?;
+                recorded = approval_rule(&facts, operator)?;
+            }
+        }
+        Decider::Simulation => {
+            let facts = approval_facts(tx, &before, !failed.is_empty()).await?;
+            simulated_decision(&facts, matches!(action, DecisionAction::Approve))?;
+            hits_of_record = Some(match facts.hits {
+                HitsStanding::Clear => "clear",
+                HitsStanding::Uncleared => "uncleared",
+                HitsStanding::ConfirmedMatch => "confirmed_match",
+            });
+        }
     }
     let (reason_code, note, items, message) = match &action {
         DecisionAction::Reject { reason_code, note } => {
@@ -434,17 +446,20 @@ pub(super) async fn decide_in(
         VerificationStatus::Rejected => "business_customer.rejected",
         _ => "business_customer.info_requested",
     };
-    let details = json!({
+    let mut details = json!({
         "previous_status": before.verification_status,
         "status": to,
         "operator": decider.name(),
-        "simulated": matches!(decider, Decider::Simulation).then_some(true),
         "reason_code": reason_code,
         "note": note.as_deref().filter(|n| !n.is_empty()).map(crate::audit::text_digest),
         "items": items.as_deref().map(|i| serde_json::from_str::<serde_json::Value>(i).unwrap_or_default()),
         "message": message,
         "failed_checks": failed_on_record,
     });
+    if let Decider::Simulation = decider {
+        details["simulated"] = json!(true);
+        details["sanctions_hits"] = json!(hits_of_record);
+    }
     insert_audit(
         tx,
         platform_id,
@@ -535,23 +550,23 @@ fn approval_rule(f: &ApprovalFacts, operator: &Operator) -> Result<&'static str,
     }
 }
 
-/// A test-mode simulation approves as an admin would, once the checks have finished: failed
-/// checks and uncleared hits stand on record in the audit row; a confirmed match still cannot
-/// be approved.
-fn simulated_approval(f: &ApprovalFacts) -> Result<&'static str, StoreError> {
+/// A test-mode simulation decides once the checks have finished, and approves as an admin
+/// would: failed checks and uncleared hits stand on record in the audit row; a confirmed match
+/// still cannot be approved.
+fn simulated_decision(f: &ApprovalFacts, approve: bool) -> Result<(), StoreError> {
     if f.checks_running {
         return Err(StoreError::refused(
             "checks_running",
             "the automated checks of this customer have not finished: simulate the decision again in a moment",
         ));
     }
-    if matches!(f.hits, HitsStanding::ConfirmedMatch) {
+    if approve && matches!(f.hits, HitsStanding::ConfirmedMatch) {
         return Err(StoreError::refused(
             "confirmed_match",
             "a sanctions hit of this customer is confirmed as a true match: it can only be rejected",
         ));
     }
-    Ok("approve")
+    Ok(())
 }
 
 /// The operators who gave a first approval since the case was last submitted.

@@ -773,6 +773,15 @@ pub(super) async fn submit_in(
     .bind(c.id.as_str())
     .execute(&mut **tx)
     .await?;
+    // A submitted case has no link to open: the hosted flow submits from the session of its
+    // only valid link (used), and a simulated submission may come before any was opened.
+    sqlx::query(
+        "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(ctx.at)
+    .bind(c.id.as_str())
+    .execute(&mut **tx)
+    .await?;
     let after = customer_by_id(tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, false).await?;
     let scope = Scope {
         platform_id: c.platform_id.clone(),

@@ -8,8 +8,8 @@ use kyb_domain::{CustomerId, VerificationStatus};
 use serde_json::{json, Map, Value};
 
 use super::repo::{
-    customer_with_email, finish_created, finish_idempotent, insert_events, insert_new_customer,
-    AuditEntry, Backend, Target, Tx,
+    customer_with_email, finish_created, finish_idempotent, insert_audit, insert_events,
+    insert_new_customer, AuditEntry, Backend, Target, Tx,
 };
 use super::repo_hosted::{
     add_document_in, customer_by_id, customer_changed, save_profile_in, touch, upsert_person_in,
@@ -69,10 +69,7 @@ impl Backend {
         self.idempotent(scope, idem, ctx.at, |mut tx| async move {
             let outcome = async {
                 let before = editable(&mut tx, scope, customer_id, ctx).await?;
-                let previous = match &update.fields {
-                    Some(fields) => update_fields(&mut tx, scope, &before, fields, ctx).await?,
-                    None => Map::new(),
-                };
+                let previous = update_fields(&mut tx, scope, &before, update, ctx).await?;
                 // Business details are checked against the customer as it is now, with what
                 // the customer changed.
                 let now = customer_by_id(
@@ -83,6 +80,15 @@ impl Backend {
                     true,
                 )
                 .await?;
+                if !update.prefill.business_details.is_empty()
+                    && now.registered_country != update.checked_country
+                {
+                    return Err(StoreError::Conflict(format!(
+                        "the customer's registered_country is {} now, not {} as when the business \
+                         details were checked; send the update again",
+                        now.registered_country, update.checked_country
+                    )));
+                }
                 write_prefill(&mut tx, &now, &update.prefill, caps, ctx).await?;
                 touch(&mut tx, &now, ctx.at).await?;
                 let after = customer_by_id(
@@ -216,10 +222,22 @@ async fn write_prefill(
         if theirs.iter().any(|i| i == "people") {
             return Err(StoreError::Changed("people".into()));
         }
-        sqlx::query("DELETE FROM people WHERE customer_id = $1")
-            .bind(c.id.as_str())
-            .execute(&mut **tx)
-            .await?;
+        let removed: Vec<String> =
+            sqlx::query_scalar("DELETE FROM people WHERE customer_id = $1 RETURNING id")
+                .bind(c.id.as_str())
+                .fetch_all(&mut **tx)
+                .await?;
+        let entries = removed
+            .iter()
+            .map(|id| AuditEntry {
+                action: "person.removed",
+                target: Target::new("person", id),
+                details: json!({ "customer_id": c.id, "replaced_by": "platform" }),
+            })
+            .collect::<Vec<_>>();
+        if !entries.is_empty() {
+            insert_audit(tx, &c.platform_id, Some(c.mode), ctx, entries).await?;
+        }
         for person in people {
             upsert_person_in(tx, c, person, caps, ctx).await?;
         }
@@ -227,30 +245,39 @@ async fn write_prefill(
     Ok(())
 }
 
-/// Writes the creation fields that changed; returns them with their earlier values.
+/// Writes the creation fields the update changes, merged into the locked customer; returns
+/// those that changed with their earlier values.
 async fn update_fields(
     tx: &mut Tx,
     scope: &Scope,
     before: &Customer,
-    fields: &kyb_domain::CreateBusinessCustomer,
+    update: &CustomerUpdate,
     ctx: &AuditContext,
 ) -> Result<Map<String, Value>, StoreError> {
+    let given = [
+        ("business_name", update.business_name.as_deref()),
+        (
+            "business_email",
+            update.business_email.as_ref().map(|(e, _)| e.as_str()),
+        ),
+        ("phone_number", update.phone_number.as_deref()),
+        ("registered_address", update.registered_address.as_deref()),
+        ("registered_country", update.registered_country.as_deref()),
+    ];
     let mut previous = Map::new();
-    for (name, value) in [
-        ("business_name", fields.business_name.as_str()),
-        ("business_email", fields.business_email.as_str()),
-        ("phone_number", fields.phone_number.as_str()),
-        ("registered_address", fields.registered_address.as_str()),
-        ("registered_country", fields.registered_country.as_str()),
-    ] {
-        if field_of(before, name) != value {
+    for (name, value) in given {
+        if value.is_some_and(|v| v != field_of(before, name)) {
             previous.insert(name.into(), json!(field_of(before, name)));
         }
     }
     if previous.is_empty() {
         return Ok(previous);
     }
-    let email_key = fields.business_email.key();
+    let merged = |i: usize| given[i].1.unwrap_or(field_of(before, given[i].0));
+    let email_key = match &update.business_email {
+        Some((_, key)) => key.clone(),
+        None => before.business_email.to_lowercase(),
+    };
     if previous.contains_key("business_email") {
         if let Some(other) = customer_with_email(&mut **tx, scope, &email_key).await? {
             if other != before.id {
@@ -258,22 +285,38 @@ async fn update_fields(
             }
         }
     }
-    sqlx::query(
+    let written = sqlx::query(
         "UPDATE business_customers SET business_name = $1, business_email = $2, email_key = $3, \
          phone_number = $4, registered_address = $5, registered_country = $6, updated_at = $7 \
          WHERE id = $8",
     )
-    .bind(fields.business_name.as_str())
-    .bind(fields.business_email.as_str())
+    .bind(merged(0))
+    .bind(merged(1))
     .bind(&email_key)
-    .bind(fields.phone_number.as_str())
-    .bind(fields.registered_address.as_str())
-    .bind(fields.registered_country.as_str())
+    .bind(merged(2))
+    .bind(merged(3))
+    .bind(merged(4))
     .bind(ctx.at)
     .bind(before.id.as_str())
     .execute(&mut **tx)
-    .await?;
-    Ok(previous)
+    .await;
+    match written {
+        Ok(_) => Ok(previous),
+        // Another customer took the address since the look-up (PostgreSQL, concurrently).
+        Err(e)
+            if crate::unique_violation(
+                &e,
+                "business_customers_email_key",
+                "business_customers.email_key",
+            ) =>
+        {
+            let other = customer_with_email(&mut **tx, scope, &email_key)
+                .await?
+                .unwrap_or_else(|| before.id.clone());
+            Err(StoreError::CustomerExists(other))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A creation field of the customer by name.

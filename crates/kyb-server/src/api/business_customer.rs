@@ -62,9 +62,9 @@ pub struct CreateBusinessCustomerRequest {
     #[serde(default)]
     pub business_details: Option<super::prefill::BusinessDetails>,
     /// Optional: the people of the business (directors, officers, owners), for the customer to
-    /// confirm.
+    /// confirm (at most the service's limit, 25 unless configured).
     #[serde(default)]
-    #[schema(max_items = 50)]
+    #[schema(max_items = 25)]
     pub people: Option<Vec<super::prefill::PersonInput>>,
 }
 
@@ -79,7 +79,7 @@ pub struct IssueLinkRequest {
     /// Where the hosted pages send the customer after submitting, for this link (else the
     /// platform's `return_url` from its branding). https, a public host (checked as webhook
     /// URLs are), at most 2048 characters.
-    #[schema(max_length = 2048)]
+    #[schema(schema_with = super::schema::return_url)]
     pub return_url: Option<String>,
     /// How long the link works, in seconds: 300 (5 minutes) to 2592000 (30 days). Else the
     /// platform's default lifetime, else the service's (7 days unless configured).

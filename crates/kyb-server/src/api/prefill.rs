@@ -8,12 +8,15 @@
 
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use kyb_domain::kyb::rules;
 use kyb_domain::requirements::{Requirements, DOCUMENT_KINDS};
-use kyb_domain::{CountryCode, CreateBusinessCustomer, CreateBusinessCustomerInput};
+use kyb_domain::{
+    BusinessEmail, BusinessName, CountryCode, FieldError, PhoneNumber, RegisteredAddress,
+    ValueError,
+};
 use kyb_store::{
     Customer, CustomerCaps, CustomerUpdate, Document, Person, Prefill, StoredResponse,
 };
@@ -55,32 +58,32 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
 }))]
 pub struct BusinessDetails {
     /// At most 200 characters.
-    #[schema(max_length = 200)]
+    #[schema(schema_with = super::schema::legal_name)]
     pub legal_name: Option<String>,
     /// At most 200 characters.
-    #[schema(max_length = 200)]
+    #[schema(schema_with = super::schema::trading_name)]
     pub trading_name: Option<String>,
     /// One of the jurisdiction's legal forms (for the USA: `llc`, `c_corporation`,
     /// `s_corporation`, `partnership`, `sole_proprietorship`, `non_profit`).
-    #[schema(max_length = 64)]
+    #[schema(schema_with = super::schema::entity_type)]
     pub entity_type: Option<String>,
     /// In the jurisdiction's format where it has one (spaces and case are tidied).
-    #[schema(max_length = 64)]
+    #[schema(schema_with = super::schema::registration_number)]
     pub registration_number: Option<String>,
     /// `YYYY-MM-DD`, from 1800 to today.
-    #[schema(max_length = 10)]
+    #[schema(schema_with = super::schema::date_of_incorporation)]
     pub date_of_incorporation: Option<String>,
     /// In the jurisdiction's format where it has one (for the USA, an EIN: `12-3456789`).
-    #[schema(max_length = 64)]
+    #[schema(schema_with = super::schema::tax_id)]
     pub tax_id: Option<String>,
     /// http or https (https is added when no scheme is given).
-    #[schema(max_length = 200)]
+    #[schema(schema_with = super::schema::website)]
     pub website: Option<String>,
     /// At most 1000 characters.
-    #[schema(max_length = 1000)]
+    #[schema(schema_with = super::schema::business_description)]
     pub business_description: Option<String>,
     /// At most 500 characters.
-    #[schema(max_length = 500)]
+    #[schema(schema_with = super::schema::operating_address)]
     pub operating_address: Option<String>,
 }
 
@@ -109,14 +112,11 @@ impl BusinessDetails {
     "role": "director", "is_control_person": true, "ownership_percent": 60
 }))]
 pub struct PersonInput {
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = super::schema::person_name)]
     pub full_name: String,
-    /// `YYYY-MM-DD`; aged 16 to 120.
-    #[schema(max_length = 10)]
+    #[schema(schema_with = super::schema::date_of_birth)]
     pub date_of_birth: String,
-    /// ISO 3166-1 alpha-3.
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = super::schema::nationality)]
     pub nationality: String,
     #[schema(schema_with = role_schema)]
     pub role: String,
@@ -147,23 +147,37 @@ fn role_schema() -> utoipa::openapi::Object {
     "business_details": { "tax_id": "12-3456789", "entity_type": "llc" }
 }))]
 pub struct UpdateBusinessCustomerRequest {
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::schema::business_name)]
     pub business_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::schema::business_email)]
     pub business_email: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::schema::phone_number)]
     pub phone_number: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::schema::registered_address)]
     pub registered_address: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = super::schema::registered_country)]
     pub registered_country: Option<String>,
     pub business_details: Option<BusinessDetails>,
-    /// The people of the business: the whole list, replacing the one given before.
-    #[schema(max_items = 50)]
+    /// The people of the business: the whole list, replacing the one given before (at most the
+    /// service's limit, 25 unless configured).
+    #[schema(max_items = 25)]
     pub people: Option<Vec<PersonInput>>,
 }
 
 impl EmptyBody for UpdateBusinessCustomerRequest {}
+
+/// A field that may be absent but, when given, is a string: `null` is refused (it would read as
+/// "keep", which the document does not say).
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
 
 /// What a prefill of `business_details` and `people` holds once checked against
 /// `requirements`.
@@ -228,7 +242,7 @@ fn business_detail(
         )
     };
     let max = rules::max_chars(field);
-    let len = raw.chars().count();
+    let len = raw.trim().chars().count();
     if len > max {
         return Err(refuse(format!(
             "must be at most {max} characters, got {len}"
@@ -393,59 +407,109 @@ pub async fn update(
     let now = state.clock.now();
     let path = format!("/v2/business_customer/{id}");
     let idem = state.idempotency(key, &Method::POST, &path, auth.mode(), body.raw.as_ref());
-    let current = state
-        .store
-        .get_customer(&auth.scope, &id, now)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no such business customer: {id}")))?;
-    let given = [
-        req.business_name.as_ref(),
-        req.business_email.as_ref(),
-        req.phone_number.as_ref(),
-        req.registered_address.as_ref(),
-        req.registered_country.as_ref(),
-    ];
-    if given.iter().all(Option::is_none) && req.business_details.is_none() && req.people.is_none() {
-        return Err(ApiError::invalid(
-            "parameter_missing",
-            "body",
-            "give at least one field to change",
-        ));
+    // A retry answers as the first time, whatever the customer is now.
+    if let Some(done) = state.store.stored_outcome(&auth.scope, &idem, now).await? {
+        return respond(reveal_link(&state, done));
     }
-    let fields = if given.iter().any(Option::is_some) {
-        let pick = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_owned());
-        let (name, email, phone, address, country) = (
-            pick(&req.business_name, &current.business_name),
-            pick(&req.business_email, &current.business_email),
-            pick(&req.phone_number, &current.phone_number),
-            pick(&req.registered_address, &current.registered_address),
-            pick(&req.registered_country, &current.registered_country),
-        );
-        let input = CreateBusinessCustomerInput {
-            business_name: &name,
-            business_email: &email,
-            phone_number: &phone,
-            registered_address: &address,
-            registered_country: &country,
-        };
-        Some(CreateBusinessCustomer::parse(input, auth.mode())?)
-    } else {
-        None
+    let field = |param: &'static str, parsed: std::result::Result<String, ValueError>| {
+        parsed.map_err(|e| ApiError::from(FieldError::from_value(param, e)))
     };
-    let country = fields
-        .as_ref()
-        .map_or(current.registered_country.as_str(), |f| {
-            f.registered_country.as_str()
-        });
+    let mut update = CustomerUpdate {
+        business_name: req
+            .business_name
+            .as_deref()
+            .map(|v| {
+                field(
+                    "business_name",
+                    BusinessName::parse(v).map(|x| x.as_str().to_owned()),
+                )
+            })
+            .transpose()?,
+        business_email: req
+            .business_email
+            .as_deref()
+            .map(|v| {
+                let parsed = match auth.mode() {
+                    kyb_domain::Mode::Test => BusinessEmail::parse_test_mode(v),
+                    kyb_domain::Mode::Live => BusinessEmail::parse(v),
+                };
+                parsed
+                    .map(|e| (e.as_str().to_owned(), e.key()))
+                    .map_err(|e| ApiError::from(FieldError::from_value("business_email", e)))
+            })
+            .transpose()?,
+        phone_number: req
+            .phone_number
+            .as_deref()
+            .map(|v| {
+                field(
+                    "phone_number",
+                    PhoneNumber::parse(v).map(|x| x.as_str().to_owned()),
+                )
+            })
+            .transpose()?,
+        registered_address: req
+            .registered_address
+            .as_deref()
+            .map(|v| {
+                field(
+                    "registered_address",
+                    RegisteredAddress::parse(v).map(|x| x.as_str().to_owned()),
+                )
+            })
+            .transpose()?,
+        registered_country: req
+            .registered_country
+            .as_deref()
+            .map(|v| {
+                field(
+                    "registered_country",
+                    CountryCode::parse(v).map(|x| x.as_str().to_owned()),
+                )
+            })
+            .transpose()?,
+        ..CustomerUpdate::default()
+    };
+    // Business details are checked against the country the customer will have.
+    let country = match &update.registered_country {
+        Some(country) => country.clone(),
+        None => {
+            state
+                .store
+                .get_customer(&auth.scope, &id, now)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no such business customer: {id}")))?
+                .registered_country
+        }
+    };
     let caps = state.config.customer_caps();
-    let prefill = parse_prefill(
-        state.catalog.for_country(country),
+    update.prefill = parse_prefill(
+        state.catalog.for_country(&country),
         req.business_details.as_ref(),
         req.people.as_deref(),
         &caps,
         now.date_naive(),
     )?;
-    let update = CustomerUpdate { fields, prefill };
+    update.checked_country = country;
+    let nothing = update.business_name.is_none()
+        && update.business_email.is_none()
+        && update.phone_number.is_none()
+        && update.registered_address.is_none()
+        && update.registered_country.is_none()
+        && update.prefill.is_empty();
+    if nothing {
+        // Nothing to change: the customer as it is, and nothing written.
+        let customer = state
+            .store
+            .get_customer(&auth.scope, &id, now)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no such business customer: {id}")))?;
+        return Ok(axum::Json(BusinessCustomerResponse {
+            status: "success",
+            customer: state.customer_object(&customer),
+        })
+        .into_response());
+    }
     let audit = auth.audit_context(&ctx, now);
     let outcome = state
         .store
@@ -492,9 +556,11 @@ pub struct DocumentObject {
     pub currently_due: Vec<String>,
 }
 
-/// `multipart/form-data` of `POST /v2/business_customer/{customer_id}/documents`.
-#[derive(Debug, ToSchema)]
+/// `multipart/form-data` of `POST /v2/business_customer/{customer_id}/documents`: these two
+/// parts and no other.
+#[derive(Debug, Deserialize, ToSchema)]
 #[allow(dead_code)]
+#[serde(deny_unknown_fields)]
 pub struct DocumentUpload {
     #[schema(schema_with = document_kind_schema)]
     kind: String,
@@ -677,7 +743,7 @@ pub async fn upload_document(
         })
         .await;
     // The row is the record of the upload: without it the bytes must not stay behind.
-    if !matches!(outcome, Ok(kyb_store::Idempotent::Fresh(_))) {
+    if crate::uploads::surely_not_recorded(&outcome) {
         let _ = state.documents.delete(&object_path).await;
     }
     respond(outcome?)

@@ -256,6 +256,149 @@ pub(crate) fn registered_country() -> Schema {
     .into()
 }
 
+// ----- prefill ---------------------------------------------------------------------------------
+
+/// One business detail: at most `max` characters once trimmed, empty allowed (it clears the
+/// value), `null` or absent keeps it; line breaks only in the free-text fields. Rules that depend
+/// on `registered_country` (formats, legal forms) or on today (dates) are the service's: the
+/// 400 names the field.
+fn business_detail(field: &'static str, description: &str) -> Schema {
+    use kyb_domain::kyb::rules::max_chars;
+    static LINE_200: LazyLock<String> = LazyLock::new(|| trimmed_text_pattern(200, false, true));
+    static LINE_64: LazyLock<String> = LazyLock::new(|| trimmed_text_pattern(64, false, true));
+    static TEXT_1000: LazyLock<String> = LazyLock::new(|| trimmed_text_pattern(1000, true, true));
+    static TEXT_500: LazyLock<String> = LazyLock::new(|| trimmed_text_pattern(500, true, true));
+    let newlines = matches!(field, "business_description" | "operating_address");
+    let pattern = match (max_chars(field), newlines) {
+        (200, false) => LINE_200.as_str(),
+        (64, false) => LINE_64.as_str(),
+        (1000, true) => TEXT_1000.as_str(),
+        (500, true) => TEXT_500.as_str(),
+        other => unreachable!("no pattern for a business detail of {other:?}"),
+    };
+    nullable_string(&format!(
+        "{description} An empty string clears it; `null` or absent keeps it. None of it a \
+         control, format or text-direction character{}.",
+        if newlines {
+            " (line breaks and tabs aside)"
+        } else {
+            ""
+        }
+    ))
+    .pattern(Some(pattern))
+    .into()
+}
+
+pub(crate) fn legal_name() -> Schema {
+    business_detail(
+        "legal_name",
+        "The registered legal name, at most 200 characters.",
+    )
+}
+pub(crate) fn trading_name() -> Schema {
+    business_detail(
+        "trading_name",
+        "The name it trades under, at most 200 characters.",
+    )
+}
+pub(crate) fn entity_type() -> Schema {
+    business_detail(
+        "entity_type",
+        "One of the legal forms of `registered_country` (for the USA: `llc`, `c_corporation`, \
+         `s_corporation`, `partnership`, `sole_proprietorship`, `non_profit`).",
+    )
+}
+pub(crate) fn registration_number() -> Schema {
+    business_detail(
+        "registration_number",
+        "In the format of `registered_country` where it has one (spaces and case are tidied), \
+         at most 64 characters.",
+    )
+}
+pub(crate) fn tax_id() -> Schema {
+    business_detail(
+        "tax_id",
+        "In the format of `registered_country` where it has one (for the USA an EIN, \
+         `12-3456789`; the dash is added to nine digits), at most 64 characters.",
+    )
+}
+pub(crate) fn website() -> Schema {
+    business_detail(
+        "website",
+        "An http or https address with a dotted host (https is added when no scheme is given), \
+         at most 200 characters.",
+    )
+}
+pub(crate) fn business_description() -> Schema {
+    business_detail(
+        "business_description",
+        "What the business does, at most 1000 characters.",
+    )
+}
+pub(crate) fn operating_address() -> Schema {
+    business_detail(
+        "operating_address",
+        "Where it operates from, at most 500 characters.",
+    )
+}
+pub(crate) fn date_of_incorporation() -> Schema {
+    nullable_string(
+        "`YYYY-MM-DD`, a real date from 1800-01-01 to today; an empty string clears it, `null` \
+         or absent keeps it.",
+    )
+    .pattern(Some("^(?:[0-9]{4}-[0-9]{2}-[0-9]{2})?$"))
+    .into()
+}
+
+static PERSON_NAME: LazyLock<String> =
+    LazyLock::new(|| trimmed_text_pattern(kyb_domain::kyb::rules::MAX_PERSON_NAME, false, false));
+
+pub(crate) fn person_name() -> Schema {
+    string(
+        "1 to 200 characters once the white space around it is trimmed, one line, none of them \
+         a control, format or text-direction character.",
+    )
+    .pattern(Some(PERSON_NAME.as_str()))
+    .into()
+}
+
+pub(crate) fn date_of_birth() -> Schema {
+    string("`YYYY-MM-DD`: aged 16 to 120 today.")
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .into()
+}
+
+pub(crate) fn nationality() -> Schema {
+    string("ISO 3166-1 alpha-3 country code in upper case, one of the assigned codes.")
+        .enum_values(Some(COUNTRIES.iter().copied()))
+        .into()
+}
+
+static SIMULATE_MESSAGE: LazyLock<String> =
+    LazyLock::new(|| trimmed_text_pattern(2000, true, false));
+
+/// The message of a simulated request for more information.
+pub(crate) fn simulate_message() -> Schema {
+    nullable_string(
+        "The message the customer sees: 1 to 2000 characters once the white space around it is \
+         trimmed (line breaks and tabs allowed); absent or `null`: \
+         `Sandbox: please review your details.`",
+    )
+    .pattern(Some(SIMULATE_MESSAGE.as_str()))
+    .into()
+}
+
+/// A link's `return_url`: the webhook URL rule, `null` or absent for the platform's.
+pub(crate) fn return_url() -> Schema {
+    nullable_string(&format!(
+        "Where the customer is sent after submitting, for this link; `null` or absent: the \
+         platform's `return_url`. {WEBHOOK_URL_RULE}"
+    ))
+    .pattern(Some(WEBHOOK_URL))
+    .max_length(Some(WEBHOOK_URL_MAX))
+    .into()
+}
+
 // ----- webhook endpoints -----------------------------------------------------------------------
 
 /// An `https` URL whose host is a name (the service also takes public IP addresses), with any

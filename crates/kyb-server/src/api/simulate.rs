@@ -43,52 +43,111 @@ const ATTESTED_BY: &str = "Sandbox simulation";
 const DEFAULT_ITEMS: [&str; 1] = ["business_details.business_description"];
 const DEFAULT_MESSAGE: &str = "Sandbox: please review your details.";
 
-/// Body of `POST /v2/business_customer/{customer_id}/simulate`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Body of `POST /v2/business_customer/{customer_id}/simulate`, as read (checked here, so
+/// that each error names its field and rule). Documented as [`SimulateRequest`].
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({ "action": "approve" }))]
-pub struct SimulateRequest {
-    /// The step to simulate: `open_link` (the customer opens the current link), `submit` (what
-    /// is still due is filled in with sandbox values, then the hosted flow is submitted and the
-    /// automated checks run), `approve`, `reject` or `request_more_info` (a reviewer's decision,
-    /// once the checks have finished).
-    #[schema(schema_with = action_schema)]
-    pub action: String,
-    /// `reject` only: the reason code the platform sees (default `other`).
-    #[schema(schema_with = reason_code_schema)]
-    pub reason_code: Option<String>,
-    /// `request_more_info` only: what the customer must give again, as requirement keys
-    /// (`business_details.<field>`, `people`, `documents.<kind>`); default
-    /// `["business_details.business_description"]`.
-    #[schema(min_items = 1, max_items = 20)]
-    pub items: Option<Vec<String>>,
-    /// `request_more_info` only: the message the customer sees (at most 2,000 characters).
-    #[schema(min_length = 1, max_length = 2000)]
-    pub message: Option<String>,
+pub struct SimulateFields {
+    action: String,
+    reason_code: Option<String>,
+    items: Option<Vec<String>>,
+    message: Option<String>,
 }
 
-impl EmptyBody for SimulateRequest {}
+/// Body of `POST /v2/business_customer/{customer_id}/simulate`: the step, and what a decision
+/// carries.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // the document's shape of `SimulateFields`
+#[serde(untagged)]
+#[schema(example = json!({ "action": "approve" }))]
+pub enum SimulateRequest {
+    Step(SimulateStep),
+    Reject(SimulateReject),
+    RequestMoreInfo(SimulateRequestMoreInfo),
+}
 
-/// The actions, as an enum in the document (the handler reads a string, to name a wrong one).
-pub const ACTIONS: [&str; 5] = [
-    "open_link",
-    "submit",
-    "approve",
-    "reject",
-    "request_more_info",
-];
+/// The customer opens the current link (`open_link`); what is still due is filled in with
+/// sandbox values and the hosted flow submitted, the automated checks then run (`submit`); or a
+/// reviewer approves (`approve`, once the checks have finished).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateStep {
+    #[schema(schema_with = step_action)]
+    action: String,
+}
 
-fn action_schema() -> utoipa::openapi::Object {
+/// A reviewer rejects, once the checks have finished.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateReject {
+    #[schema(schema_with = reject_action)]
+    action: String,
+    #[schema(schema_with = reason_code_schema)]
+    reason_code: Option<String>,
+}
+
+/// A reviewer asks for more information, once the checks have finished: a new link is issued.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequestMoreInfo {
+    #[schema(schema_with = info_action)]
+    action: String,
+    #[schema(schema_with = items_schema)]
+    items: Option<Vec<String>>,
+    #[schema(schema_with = message_schema)]
+    message: Option<String>,
+}
+
+impl EmptyBody for SimulateFields {}
+
+fn action_of(values: &[&'static str], description: &str) -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(ACTIONS))
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
+        .build()
+}
+
+fn step_action() -> utoipa::openapi::Object {
+    action_of(&["open_link", "submit", "approve"], "The step to simulate.")
+}
+
+fn reject_action() -> utoipa::openapi::Object {
+    action_of(&["reject"], "A rejection.")
+}
+
+fn info_action() -> utoipa::openapi::Object {
+    action_of(&["request_more_info"], "A request for more information.")
+}
+
+/// Requirement keys a reviewer can ask for again; absent or `null`: the default.
+fn items_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, SchemaType, Type};
+    let keys: Vec<String> = requestable_items().into_iter().map(|(k, _)| k).collect();
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(keys)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(20))
         .description(Some(
-            "The step to simulate: `open_link` (the customer opens the current link), `submit` \
-             (what is still due is filled in with sandbox values, then the hosted flow is \
-             submitted and the automated checks run), `approve`, `reject` or \
-             `request_more_info` (a reviewer's decision, once the checks have finished).",
+            "What the customer must give again, as requirement keys (`business_details.<field>`, \
+             `people`, `documents.<kind>`); absent or `null`: \
+             `[\"business_details.business_description\"]`.",
         ))
         .build()
+        .into()
+}
+
+/// The message the customer sees; absent or `null`: the default.
+fn message_schema() -> utoipa::openapi::schema::Schema {
+    super::schema::simulate_message()
 }
 
 /// `reject` only; absent or `null`: `other`. One of null or the enum (as optional objects are
@@ -119,7 +178,7 @@ enum Step {
     RequestInfo(Vec<String>, String),
 }
 
-impl SimulateRequest {
+impl SimulateFields {
     fn parse(&self) -> Result<Step> {
         let only_for = |field: &str, action: &str| {
             ApiError::invalid(
@@ -178,7 +237,7 @@ impl SimulateRequest {
                     .message
                     .clone()
                     .unwrap_or_else(|| DEFAULT_MESSAGE.to_owned());
-                let n = message.chars().count();
+                let n = message.trim().chars().count();
                 if message.trim().is_empty() || n > 2000 {
                     return Err(ApiError::invalid(
                         "parameter_invalid",
@@ -246,7 +305,7 @@ pub async fn simulate(
     Idempotency(key): Idempotency,
     ctx: RequestContext,
     Path(raw_id): Path<String>,
-    body: ApiJson<SimulateRequest>,
+    body: ApiJson<SimulateFields>,
 ) -> Result<Response> {
     if auth.mode().is_live() {
         return Err(ApiError::not_found(
@@ -308,6 +367,12 @@ pub async fn simulate(
             }
         }
         decision => {
+            // Only for a customer of this platform and mode.
+            state
+                .store
+                .get_customer(&auth.scope, &id, now)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no such business customer: {id}")))?;
             wait_for_checks(&state, &id).await?;
             Simulation::Decide(match decision {
                 Step::Reject(reason_code) => DecisionAction::Reject {
@@ -335,9 +400,13 @@ pub async fn simulate(
             |c| state.customer_at_rest(c),
         )
         .await;
-    // The bytes of sandbox documents the write did not record must not stay behind.
+    // The bytes of sandbox documents the write did not record must not stay behind (those it
+    // may have recorded stay).
     let kept: Vec<String> = match &outcome {
         Ok(Idempotent::Fresh(_)) => used.lock().expect("not poisoned").clone(),
+        other if !crate::uploads::surely_not_recorded(other) => {
+            stored_documents.iter().map(|d| d.id.clone()).collect()
+        }
         _ => Vec::new(),
     };
     for doc in stored_documents.iter().filter(|d| !kept.contains(&d.id)) {

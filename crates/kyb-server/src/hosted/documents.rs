@@ -238,8 +238,11 @@ pub async fn upload(
         .add_document(&session.0, &doc, &caps, &ctx)
         .await
     {
-        // The row is the record of the upload: without it the bytes must not stay behind.
-        let _ = state.documents.delete(&path).await;
+        // The row is the record of the upload: without it the bytes must not stay behind (a
+        // database error may have come after the commit: then they stay).
+        if crate::uploads::refused_before_commit(&e) {
+            let _ = state.documents.delete(&path).await;
+        }
         return match e {
             StoreError::Refused { code, .. } => {
                 let code = [

@@ -240,13 +240,21 @@ db_test!(
             json!({ "phone_number": "+15550123" })
         );
         assert_eq!(app.newest_audit_action().await, "business_customer.updated");
-        let e = assert_error(
-            app.post_json(&path, &json!({})).await,
-            400,
-            "parameter_missing",
-        )
-        .await;
-        assert_eq!(e["param"], "body");
+        // Nothing to change: the customer as it is, nothing written.
+        let r = app
+            .post_json(&path, &json!({ "business_details": {} }))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            app.dump(&format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM events WHERE customer_id = '{id}' AND type = 'business_customer.updated'"
+            ))
+            .await,
+            ["1"]
+        );
+        let r = app.post_json(&path, &json!({ "phone_number": null })).await;
+        let e = assert_error(r, 400, "parameter_invalid_type").await;
+        assert_eq!(e["param"], "phone_number");
 
         // The customer changes the tax id and adds a person in the hosted flow.
         let browser = Browser::new(&app);

@@ -130,6 +130,11 @@ db_test!(
     |app| async move {
         let rejected = app.create_customer().await;
         app.simulated(&rejected, "submit").await;
+        // No decision is simulated before the checks have finished.
+        for action in ["reject", "request_more_info"] {
+            let r = app.simulate(&rejected, json!({ "action": action })).await;
+            assert_error(r, 409, "checks_running").await;
+        }
         app.run_checks().await;
         let r = app
             .simulate(
