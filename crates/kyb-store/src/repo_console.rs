@@ -397,7 +397,8 @@ pub(super) async fn decide_in(
             .bind(customer_id.as_str())
             .execute(&mut **tx)
             .await?;
-            replace_link(tx, &scope, customer_id, link, ctx.at).await?;
+            let link = follow_up_link(tx, platform_id, customer_id, link, ctx.at).await?;
+            replace_link(tx, &scope, customer_id, &link, ctx.at).await?;
             // What each item holds now, so that a change since can be told.
             let mut info = info.clone();
             info.baseline = info
@@ -469,6 +470,39 @@ pub(super) async fn decide_in(
     )
     .await?;
     Ok(DecisionOutcome::Done(to))
+}
+
+/// The link a request for more information sends: the platform's own link lifetime when it has
+/// one (else the one given, the service's), and the return URL of the customer's newest link
+/// when the request gives none.
+async fn follow_up_link(
+    tx: &mut Tx,
+    platform_id: &PlatformId,
+    customer_id: &CustomerId,
+    link: &NewLink,
+    now: DateTime<Utc>,
+) -> Result<NewLink, StoreError> {
+    let mut link = link.clone();
+    let ttl: Option<i64> = sqlx::query_scalar("SELECT link_ttl_secs FROM platforms WHERE id = $1")
+        .bind(platform_id.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+    if let Some(secs) = ttl {
+        link.expires_at = now + Duration::seconds(secs);
+        link.expires_at = link.expires_at
+            - Duration::nanoseconds(i64::from(link.expires_at.timestamp_subsec_nanos()));
+    }
+    if link.return_url.is_none() {
+        link.return_url = sqlx::query_scalar(
+            "SELECT return_url FROM kyb_links WHERE customer_id = $1 \
+             ORDER BY created_at DESC, CASE WHEN return_url IS NULL THEN 1 ELSE 0 END LIMIT 1",
+        )
+        .bind(customer_id.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .flatten();
+    }
+    Ok(link)
 }
 
 /// What approving a case depends on, read in the caller's transaction.

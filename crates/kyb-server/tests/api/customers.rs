@@ -498,5 +498,22 @@ db_test!(
             html.contains("href=\"https://93.184.216.34/onboarding/done\""),
             "{html}"
         );
+
+        // A reviewer's request for more information sends a link of the platform's lifetime,
+        // with the return address of the link before.
+        app.run_checks().await;
+        let asked = app
+            .simulate(&id, serde_json::json!({ "action": "request_more_info" }))
+            .await;
+        assert_eq!(asked.status(), 200);
+        let asked: Value = asked.json().await.unwrap();
+        assert_eq!(expires_at(&asked), app.clock.now() + Duration::days(2));
+        assert_eq!(
+            app.dump(&format!(
+                "SELECT return_url FROM kyb_links WHERE customer_id = '{id}' AND used_at IS NULL AND revoked_at IS NULL"
+            ))
+            .await,
+            ["https://93.184.216.34/onboarding/done"]
+        );
     }
 );
