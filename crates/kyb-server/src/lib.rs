@@ -96,6 +96,17 @@ impl AppState {
 }
 
 impl AppState {
+    /// What `c` still has to give, by the requirements of its country (`requirements.currently_due`
+    /// before any item a reviewer asked for again).
+    pub(crate) fn currently_due(&self, c: &kyb_store::Customer) -> Vec<String> {
+        kyb_domain::kyb::currently_due(
+            self.catalog.for_country(&c.registered_country),
+            &c.facts.profile,
+            &c.facts.people,
+            c.facts.document_kinds.iter().map(String::as_str),
+        )
+    }
+
     /// The idempotency side of a `/v2` write (`method` on `path`): the key, the request's
     /// fingerprint and the configured retention.
     pub(crate) fn idempotency(

@@ -2,10 +2,11 @@
 //! checks down each branch, and the values a simulated submission fills in. Nothing here ever
 //! applies to a live-mode customer.
 
-use kyb_domain::kyb::currently_due;
 use kyb_domain::requirements::{Requirements, BUSINESS_FIELDS};
 use kyb_domain::Mode;
 use kyb_store::{Customer, Document, Person, SandboxFill};
+
+use crate::AppState;
 use serde_json::{json, Value};
 
 /// In any screened name of a test-mode customer (business, legal or trading name, a person's
@@ -84,24 +85,12 @@ pub fn sanctions_hit(mode: Mode, subject: &str, name: &str) -> Option<Value> {
 }
 
 /// What a simulated submission fills in for `c`: every business detail still due (the
-/// jurisdiction's example where it has one), a control person when there is none, and a small
-/// PDF of each required kind still missing, chosen from `documents` (stored beforehand, one
-/// per kind). What the platform or the customer gave is kept.
-pub fn fill<'a>(
-    requirements: &Requirements,
-    c: &Customer,
-    documents: &[Document],
-    attested_by: &'a str,
-    missing: kyb_store::DueCheck<'a>,
-) -> SandboxFill<'a> {
-    let facts = &c.facts;
-    let due = currently_due(
-        requirements,
-        &facts.profile,
-        &facts.people,
-        facts.document_kinds.iter().map(String::as_str),
-    );
-    let mut profile = facts.profile.clone();
+/// jurisdiction's example where it has one) and a control person when there is none. What the
+/// platform or the customer gave is kept. (Documents: `missing_documents`.)
+pub fn fill(state: &AppState, c: &Customer) -> SandboxFill {
+    let requirements = state.catalog.for_country(&c.registered_country);
+    let due = state.currently_due(c);
+    let mut profile = c.facts.profile.clone();
     let mut changed = false;
     for field in BUSINESS_FIELDS {
         if due
@@ -125,18 +114,19 @@ pub fn fill<'a>(
     } else {
         Vec::new()
     };
-    let documents = documents
-        .iter()
-        .filter(|d| due.iter().any(|x| *x == format!("documents.{}", d.kind)))
-        .cloned()
-        .collect();
     SandboxFill {
         profile: changed.then_some(profile),
         people,
-        documents,
-        attested_by,
-        missing,
     }
+}
+
+/// The required document kinds `c` has not given.
+pub fn missing_documents(state: &AppState, c: &Customer) -> Vec<String> {
+    state
+        .currently_due(c)
+        .into_iter()
+        .filter_map(|d| d.strip_prefix("documents.").map(str::to_owned))
+        .collect()
 }
 
 fn sandbox_value(requirements: &Requirements, c: &Customer, field: &str) -> String {

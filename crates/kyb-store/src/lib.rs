@@ -416,13 +416,10 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let done = self
-            .once(scope, idem, || async {
-                on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await)
-            })
-            .await;
-        self.outbox_written();
-        done
+        self.once_queueing(scope, idem, || async {
+            on_backend!(self, b => b.create_customer(scope, new, idem, ctx, finish).await)
+        })
+        .await
     }
 
     pub async fn issue_link(
@@ -434,13 +431,10 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let done = self
-            .once(scope, idem, || async {
-                on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await)
-            })
-            .await;
-        self.outbox_written();
-        done
+        self.once_queueing(scope, idem, || async {
+            on_backend!(self, b => b.issue_link(scope, customer_id, link, idem, ctx, finish).await)
+        })
+        .await
     }
 
     /// Wakes a dispatcher waiting in [`Store::outbox_wait`] (or the next one to wait).
@@ -465,13 +459,10 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let done = self
-            .once(scope, idem, || async {
-                on_backend!(self, b => b.create_customer_prefilled(scope, new, prefill, caps, idem, ctx, finish).await)
-            })
-            .await;
-        self.outbox_written();
-        done
+        self.once_queueing(scope, idem, || async {
+            on_backend!(self, b => b.create_customer_prefilled(scope, new, prefill, caps, idem, ctx, finish).await)
+        })
+        .await
     }
 
     /// A platform's update of a customer before submission.
@@ -486,13 +477,10 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Customer, &serde_json::Map<String, serde_json::Value>) -> WriteResult,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let done = self
-            .once(scope, idem, || async {
-                on_backend!(self, b => b.update_customer(scope, customer_id, update, caps, idem, ctx, finish).await)
-            })
-            .await;
-        self.outbox_written();
-        done
+        self.once_queueing(scope, idem, || async {
+            on_backend!(self, b => b.update_customer(scope, customer_id, update, caps, idem, ctx, finish).await)
+        })
+        .await
     }
 
     /// A document the platform gives before submission (its bytes already stored).
@@ -534,6 +522,20 @@ impl Store {
         // A submission queues a check job; every step may queue deliveries.
         self.outbox_written();
         self.jobs_written();
+        done
+    }
+
+    /// `once`, for a write that may queue webhook deliveries: wakes the dispatcher after it.
+    async fn once_queueing<
+        F: std::future::Future<Output = Result<Idempotent<StoredResponse>, StoreError>>,
+    >(
+        &self,
+        scope: &Scope,
+        idem: &IdempotencyRequest,
+        write: impl FnOnce() -> F,
+    ) -> Result<Idempotent<StoredResponse>, StoreError> {
+        let done = self.once(scope, idem, write).await;
+        self.outbox_written();
         done
     }
 
@@ -709,22 +711,13 @@ impl Store {
         on_backend!(self, b => b.pending_check_jobs(customer_id).await)
     }
 
-    pub async fn set_link_ttl(
+    pub async fn set_policy(
         &self,
         platform_id: &PlatformId,
-        ttl_secs: Option<i64>,
+        policy: &PlatformPolicy,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
-        on_backend!(self, b => b.set_link_ttl(platform_id, ttl_secs, ctx).await)
-    }
-
-    pub async fn set_auto_approve(
-        &self,
-        platform_id: &PlatformId,
-        on: bool,
-        ctx: &AuditContext,
-    ) -> Result<(), StoreError> {
-        on_backend!(self, b => b.set_auto_approve(platform_id, on, ctx).await)
+        on_backend!(self, b => b.set_policy(platform_id, policy, ctx).await)
     }
 
     // ----- a platform's brand on the hosted pages -----
@@ -1233,13 +1226,10 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Delivery) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let done = self
-            .once(scope, idem, || async {
-                on_backend!(self, b => b.retry_delivery(scope, endpoint_id, id, idem, ctx, finish).await)
-            })
-            .await;
-        self.outbox_written();
-        done
+        self.once_queueing(scope, idem, || async {
+            on_backend!(self, b => b.retry_delivery(scope, endpoint_id, id, idem, ctx, finish).await)
+        })
+        .await
     }
 
     pub async fn send_test_event(
@@ -1251,13 +1241,10 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Delivery) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let done = self
-            .once(scope, idem, || async {
-                on_backend!(self, b => b.send_test_event(scope, endpoint_id, event, idem, ctx, finish).await)
-            })
-            .await;
-        self.outbox_written();
-        done
+        self.once_queueing(scope, idem, || async {
+            on_backend!(self, b => b.send_test_event(scope, endpoint_id, event, idem, ctx, finish).await)
+        })
+        .await
     }
 
     /// See [`Backend::replay_events`].
@@ -1273,13 +1260,10 @@ impl Store {
         ctx: &AuditContext,
         finish: impl FnOnce(&Replayed) -> StoredResponse,
     ) -> Result<Idempotent<StoredResponse>, StoreError> {
-        let done = self
-            .once(scope, idem, || async {
-                on_backend!(self, b => b.replay_events(scope, endpoint_id, from, limit, every, idem, ctx, finish).await)
-            })
-            .await;
-        self.outbox_written();
-        done
+        self.once_queueing(scope, idem, || async {
+            on_backend!(self, b => b.replay_events(scope, endpoint_id, from, limit, every, idem, ctx, finish).await)
+        })
+        .await
     }
 
     pub async fn claim_deliveries(

@@ -23,6 +23,15 @@ pub struct Platform {
     pub created_at: DateTime<Utc>,
 }
 
+/// A change of a platform's policies; `None` leaves a policy as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlatformPolicy {
+    /// Approve a case whose checks all pass without a reviewer.
+    pub auto_approve: Option<bool>,
+    /// The platform's own link lifetime in seconds (`Some(None)`: the service's again).
+    pub link_ttl_secs: Option<Option<i64>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ApiKeyRecord {
     pub id: KeyId,
@@ -1148,26 +1157,27 @@ pub struct CustomerUpdate {
 pub enum Simulation<'a> {
     /// The customer opens their current link (a session nobody holds the cookie of).
     OpenLink(NewSession),
-    /// What is still due is filled in with sandbox values (`fill`, given the locked customer),
-    /// then the case is submitted.
+    /// What is still due is filled in with sandbox values, then the case is submitted as the
+    /// hosted flow submits it (attested by `attested_by`, checked by `missing`).
     Submit {
-        fill: Box<dyn FnOnce(&Customer) -> SandboxFill<'a> + Send + 'a>,
+        /// The business details and people to add, given the locked customer.
+        fill: Box<dyn FnOnce(&Customer) -> SandboxFill + Send + 'a>,
+        /// Documents of the kinds that were missing, their bytes already stored.
+        documents: Vec<Document>,
+        attested_by: &'a str,
+        missing: DueCheck<'a>,
         caps: CustomerCaps,
     },
     /// A reviewer's decision, taken by the simulation.
     Decide(DecisionAction),
 }
 
-/// What a simulated submission adds before it submits: only what is still due.
-pub struct SandboxFill<'a> {
+/// What a simulated submission adds to the customer's details before it submits: only what is
+/// still due.
+pub struct SandboxFill {
     /// The whole profile to save, when a field of it is still due.
     pub profile: Option<BusinessProfile>,
     pub people: Vec<Person>,
-    /// Documents whose bytes are already stored under their `storage_key`.
-    pub documents: Vec<Document>,
-    pub attested_by: &'a str,
-    /// What is still due on the locked customer once filled (the hosted submit's own check).
-    pub missing: DueCheck<'a>,
 }
 
 /// What is still due on a customer (the hosted submit's own check).

@@ -604,15 +604,7 @@ impl Backend {
                 transition(customer.verification_status, Action::IssueLink)?;
                 load_facts(&mut tx, std::slice::from_mut(&mut customer)).await?;
 
-                let revoked = sqlx::query(
-                    "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(ctx.at)
-                .bind(customer_id.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                replace_link(&mut tx, scope, customer_id, &link, ctx.at).await?;
+                let revoked = replace_link(&mut tx, scope, customer_id, &link, ctx.at).await?;
                 sqlx::query("UPDATE business_customers SET updated_at = $1 WHERE id = $2")
                     .bind(ctx.at)
                     .bind(customer_id.as_str())
@@ -1389,16 +1381,28 @@ pub(super) async fn finish_created(
     finish_idempotent(tx, scope, idem, result.response, ctx, entries).await
 }
 
-/// Issues a new link to an existing customer. It replaces what came before: every session of
-/// the customer, started from an older link, ends with it (whoever holds an old session must
-/// open the new link).
+/// Issues a new link to an existing customer. It replaces what came before (`close_access`):
+/// whoever holds an older link or a session started from one must open the new link. Returns
+/// how many links it revoked.
 pub(super) async fn replace_link(
     tx: &mut Tx,
     scope: &Scope,
     customer_id: &CustomerId,
     link: &NewLink,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
+    let revoked = close_access(tx, customer_id, now).await?;
+    insert_link(tx, scope, customer_id, link, now).await?;
+    Ok(revoked)
+}
+
+/// Ends every way into a customer's hosted flow: its sessions end, and its links not yet used
+/// are revoked (a submission; a new link). Returns how many links it revoked.
+pub(super) async fn close_access(
+    tx: &mut Tx,
+    customer_id: &CustomerId,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     sqlx::query(
         "UPDATE kyb_sessions SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL",
     )
@@ -1406,7 +1410,14 @@ pub(super) async fn replace_link(
     .bind(customer_id.as_str())
     .execute(&mut **tx)
     .await?;
-    insert_link(tx, scope, customer_id, link, now).await
+    Ok(sqlx::query(
+        "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(customer_id.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 /// Stores a link. A customer created in this transaction has no sessions to end, so create

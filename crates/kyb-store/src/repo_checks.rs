@@ -553,53 +553,39 @@ impl Backend {
     }
 
     /// Sets whether a platform's clean cases are approved automatically.
-    /// A platform's default link lifetime (`None`: the service's).
-    pub async fn set_link_ttl(
+    /// Changes a platform's policies: what `policy` holds, in one write and one audit row.
+    pub async fn set_policy(
         &self,
         platform_id: &PlatformId,
-        ttl_secs: Option<i64>,
+        policy: &PlatformPolicy,
         ctx: &AuditContext,
     ) -> Result<(), StoreError> {
         let (mut tx, _guard) = self.begin_write().await?;
-        let changed = sqlx::query("UPDATE platforms SET link_ttl_secs = $1 WHERE id = $2")
-            .bind(ttl_secs)
-            .bind(platform_id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let changed = sqlx::query(
+            "UPDATE platforms SET auto_approve = COALESCE($1, auto_approve), \
+             link_ttl_secs = CASE WHEN $2 THEN $3 ELSE link_ttl_secs END WHERE id = $4",
+        )
+        .bind(policy.auto_approve)
+        .bind(policy.link_ttl_secs.is_some())
+        .bind(policy.link_ttl_secs.flatten())
+        .bind(platform_id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound);
+        }
+        let mut details = serde_json::Map::new();
+        if let Some(on) = policy.auto_approve {
+            details.insert("auto_approve".into(), json!(on));
+        }
+        if let Some(ttl) = policy.link_ttl_secs {
+            details.insert("link_ttl_secs".into(), json!(ttl));
         }
         let entries = AuditEntry::single(
             "platform.policy_changed",
             Target::new("platform", platform_id.as_str()),
-            json!({ "link_ttl_secs": ttl_secs }),
-        );
-        insert_audit(&mut tx, platform_id, None, ctx, entries).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn set_auto_approve(
-        &self,
-        platform_id: &PlatformId,
-        on: bool,
-        ctx: &AuditContext,
-    ) -> Result<(), StoreError> {
-        let (mut tx, _guard) = self.begin_write().await?;
-        let changed = sqlx::query("UPDATE platforms SET auto_approve = $1 WHERE id = $2")
-            .bind(on)
-            .bind(platform_id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let entries = AuditEntry::single(
-            "platform.policy_changed",
-            Target::new("platform", platform_id.as_str()),
-            json!({ "auto_approve": on }),
+            serde_json::Value::Object(details),
         );
         insert_audit(&mut tx, platform_id, None, ctx, entries).await?;
         tx.commit().await?;

@@ -390,13 +390,6 @@ pub(super) async fn decide_in(
             (Some(json!([reason_code]).to_string()), None)
         }
         DecisionAction::RequestInfo { info, link } => {
-            sqlx::query(
-                "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-            )
-            .bind(ctx.at)
-            .bind(customer_id.as_str())
-            .execute(&mut **tx)
-            .await?;
             let link = follow_up_link(tx, platform_id, customer_id, link, ctx.at).await?;
             replace_link(tx, &scope, customer_id, &link, ctx.at).await?;
             // What each item holds now, so that a change since can be told.

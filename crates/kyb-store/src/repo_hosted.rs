@@ -10,8 +10,8 @@ use kyb_domain::{
 use serde_json::json;
 
 use super::repo::{
-    insert_audit, insert_events, load_facts, AuditEntry, Backend, CustomerRow, Target, Tx,
-    CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
+    close_access, insert_audit, insert_events, load_facts, AuditEntry, Backend, CustomerRow,
+    Target, Tx, CURRENT_LINK_JOIN, CUSTOMER_COLUMNS,
 };
 use super::repo_branding::parse as branding_of;
 use super::{lock_rows, Db};
@@ -76,6 +76,29 @@ pub(super) async fn customer_by_id(
     let mut customer = Customer::try_from(row)?;
     load_facts(conn, std::slice::from_mut(&mut customer)).await?;
     Ok(customer)
+}
+
+/// A customer of this platform and mode (`NotFound` for another mode's), with its hosted-flow
+/// facts, locked when `lock`: for the API's writes.
+pub(super) async fn scoped_customer(
+    tx: &mut Tx,
+    scope: &Scope,
+    customer_id: &CustomerId,
+    now: DateTime<Utc>,
+    lock: bool,
+) -> Result<Customer, StoreError> {
+    let c = customer_by_id(
+        tx,
+        scope.platform_id.as_str(),
+        customer_id.as_str(),
+        now,
+        lock,
+    )
+    .await?;
+    if c.mode != scope.mode {
+        return Err(StoreError::NotFound);
+    }
+    Ok(c)
 }
 
 impl Backend {
@@ -766,22 +789,9 @@ pub(super) async fn submit_in(
     .bind(c.id.as_str())
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "UPDATE kyb_sessions SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL",
-    )
-    .bind(ctx.at)
-    .bind(c.id.as_str())
-    .execute(&mut **tx)
-    .await?;
-    // A submitted case has no link to open: the hosted flow submits from the session of its
-    // only valid link (used), and a simulated submission may come before any was opened.
-    sqlx::query(
-        "UPDATE kyb_links SET revoked_at = $1 WHERE customer_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(ctx.at)
-    .bind(c.id.as_str())
-    .execute(&mut **tx)
-    .await?;
+    // A submitted case has no way in: the hosted flow submits from the session of its only
+    // valid link (used), and a simulated submission may come before any link was opened.
+    close_access(tx, &c.id, ctx.at).await?;
     let after = customer_by_id(tx, c.platform_id.as_str(), c.id.as_str(), ctx.at, false).await?;
     let scope = Scope {
         platform_id: c.platform_id.clone(),
@@ -862,7 +872,7 @@ pub(super) async fn customer_changed(tx: &mut Tx, c: &Customer) -> Result<Vec<St
 }
 
 /// Marks the customer as changed now.
-pub(super) async fn touch(tx: &mut Tx, c: &Customer, at: DateTime<Utc>) -> Result<(), StoreError> {
+async fn touch(tx: &mut Tx, c: &Customer, at: DateTime<Utc>) -> Result<(), StoreError> {
     sqlx::query("UPDATE business_customers SET updated_at = $1 WHERE id = $2 AND platform_id = $3")
         .bind(at)
         .bind(c.id.as_str())

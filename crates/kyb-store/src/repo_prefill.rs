@@ -12,7 +12,7 @@ use super::repo::{
     insert_new_customer, AuditEntry, Backend, Target, Tx,
 };
 use super::repo_hosted::{
-    add_document_in, customer_by_id, customer_changed, save_profile_in, touch, upsert_person_in,
+    add_document_in, customer_changed, save_profile_in, scoped_customer, upsert_person_in,
 };
 use crate::model::*;
 use crate::StoreError;
@@ -37,14 +37,7 @@ impl Backend {
                 let created =
                     insert_new_customer(&mut tx, scope, &new, email_key.as_str(), ctx).await?;
                 write_prefill(&mut tx, &created, prefill, caps, ctx).await?;
-                let customer = customer_by_id(
-                    &mut tx,
-                    scope.platform_id.as_str(),
-                    created.id.as_str(),
-                    ctx.at,
-                    false,
-                )
-                .await?;
+                let customer = scoped_customer(&mut tx, scope, &created.id, ctx.at, false).await?;
                 finish_created(&mut tx, scope, &customer, &new.link, idem, ctx, finish).await
             }
             .await;
@@ -70,37 +63,28 @@ impl Backend {
             let outcome = async {
                 let before = editable(&mut tx, scope, customer_id, ctx).await?;
                 let previous = update_fields(&mut tx, scope, &before, update, ctx).await?;
-                // Business details are checked against the customer as it is now, with what
-                // the customer changed.
-                let now = customer_by_id(
-                    &mut tx,
-                    scope.platform_id.as_str(),
-                    customer_id.as_str(),
-                    ctx.at,
-                    true,
-                )
-                .await?;
-                if !update.prefill.business_details.is_empty()
-                    && now.registered_country != update.checked_country
+                // Business details were checked against the country the customer has now.
+                let country = update
+                    .registered_country
+                    .as_deref()
+                    .unwrap_or(&before.registered_country);
+                if !update.prefill.business_details.is_empty() && country != update.checked_country
                 {
                     return Err(StoreError::Conflict(format!(
-                        "the customer's registered_country is {} now, not {} as when the business \
-                         details were checked; send the update again",
-                        now.registered_country, update.checked_country
+                        "the customer's registered_country is {country} now, not {} as when the \
+                         business details were checked; send the update again",
+                        update.checked_country
                     )));
                 }
-                write_prefill(&mut tx, &now, &update.prefill, caps, ctx).await?;
-                touch(&mut tx, &now, ctx.at).await?;
-                let after = customer_by_id(
-                    &mut tx,
-                    scope.platform_id.as_str(),
-                    customer_id.as_str(),
-                    ctx.at,
-                    false,
-                )
-                .await?;
+                // Each write above marks the customer as changed (`updated_at`).
+                write_prefill(&mut tx, &before, &update.prefill, caps, ctx).await?;
+                let after = scoped_customer(&mut tx, scope, customer_id, ctx.at, false).await?;
                 let result = finish(&after, &previous);
-                insert_events(&mut tx, scope, &result.events, ctx.at).await?;
+                // Fields given as they already were change nothing: no event, no audit row.
+                let changed = !previous.is_empty() || !update.prefill.is_empty();
+                if changed {
+                    insert_events(&mut tx, scope, &result.events, ctx.at).await?;
+                }
                 let mut details = previous
                     .keys()
                     .map(|k| (k.clone(), json!(field_of(&after, k))))
@@ -119,11 +103,15 @@ impl Backend {
                 if let Some(people) = &update.prefill.people {
                     details.insert("people".into(), json!(people.len()));
                 }
-                let entries = AuditEntry::single(
-                    "business_customer.updated",
-                    Target::new("business_customer", customer_id.as_str()),
-                    Value::Object(details),
-                );
+                let entries = if changed {
+                    AuditEntry::single(
+                        "business_customer.updated",
+                        Target::new("business_customer", customer_id.as_str()),
+                        Value::Object(details),
+                    )
+                } else {
+                    Vec::new()
+                };
                 finish_idempotent(&mut tx, scope, idem, result.response, ctx, entries).await
             }
             .await;
@@ -149,14 +137,7 @@ impl Backend {
             let outcome = async {
                 let before = editable(&mut tx, scope, customer_id, ctx).await?;
                 add_document_in(&mut tx, &before, doc, caps, ctx).await?;
-                let after = customer_by_id(
-                    &mut tx,
-                    scope.platform_id.as_str(),
-                    customer_id.as_str(),
-                    ctx.at,
-                    false,
-                )
-                .await?;
+                let after = scoped_customer(&mut tx, scope, customer_id, ctx.at, false).await?;
                 finish_idempotent(&mut tx, scope, idem, respond(&after), ctx, Vec::new()).await
             }
             .await;
@@ -173,17 +154,7 @@ async fn editable(
     customer_id: &CustomerId,
     ctx: &AuditContext,
 ) -> Result<Customer, StoreError> {
-    let c = customer_by_id(
-        tx,
-        scope.platform_id.as_str(),
-        customer_id.as_str(),
-        ctx.at,
-        true,
-    )
-    .await?;
-    if c.mode != scope.mode {
-        return Err(StoreError::NotFound);
-    }
+    let c = scoped_customer(tx, scope, customer_id, ctx.at, true).await?;
     if c.verification_status != VerificationStatus::Pending {
         return Err(StoreError::Conflict(format!(
             "a customer can be changed by the platform only before it is submitted; this one is {}",

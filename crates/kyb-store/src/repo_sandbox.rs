@@ -8,7 +8,8 @@ use kyb_domain::{CustomerId, VerificationStatus};
 use super::repo::{finish_idempotent, Backend, Tx};
 use super::repo_console::decide_in;
 use super::repo_hosted::{
-    add_document_in, customer_by_id, save_profile_in, start_session_in, submit_in, upsert_person_in,
+    add_document_in, save_profile_in, scoped_customer, start_session_in, submit_in,
+    upsert_person_in,
 };
 use crate::model::*;
 use crate::StoreError;
@@ -53,10 +54,7 @@ async fn simulate_in(
     events: impl FnOnce(&Customer, VerificationStatus, bool) -> Vec<NewEvent>,
 ) -> Result<Customer, StoreError> {
     let platform = scope.platform_id.as_str();
-    let before = customer_by_id(tx, platform, customer_id.as_str(), ctx.at, true).await?;
-    if before.mode != scope.mode {
-        return Err(StoreError::NotFound);
-    }
+    let before = scoped_customer(tx, scope, customer_id, ctx.at, true).await?;
     let status = before.verification_status;
     match simulation {
         Simulation::OpenLink(session) => {
@@ -81,7 +79,13 @@ async fn simulate_in(
                     .await?;
             opened.map(|s| s.customer).map_err(|_| unusable())
         }
-        Simulation::Submit { fill, caps } => {
+        Simulation::Submit {
+            fill,
+            documents,
+            attested_by,
+            missing,
+            caps,
+        } => {
             kyb_domain::transition(status, kyb_domain::Action::Submit)?;
             let fill = fill(&before);
             if let Some(profile) = &fill.profile {
@@ -90,17 +94,12 @@ async fn simulate_in(
             for person in &fill.people {
                 upsert_person_in(tx, &before, person, &caps, ctx).await?;
             }
-            for doc in &fill.documents {
+            for doc in &documents {
                 add_document_in(tx, &before, doc, &caps, ctx).await?;
             }
-            submit_in(
-                tx,
-                &before,
-                fill.attested_by,
-                ctx,
-                fill.missing,
-                |after, previous| events(after, previous, false),
-            )
+            submit_in(tx, &before, attested_by, ctx, missing, |after, previous| {
+                events(after, previous, false)
+            })
             .await
         }
         Simulation::Decide(action) => {
@@ -116,7 +115,7 @@ async fn simulate_in(
                 |c, previous, _| events(c, previous, new_link),
             )
             .await?;
-            customer_by_id(tx, platform, customer_id.as_str(), ctx.at, false).await
+            scoped_customer(tx, scope, customer_id, ctx.at, false).await
         }
     }
 }

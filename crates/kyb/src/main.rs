@@ -553,14 +553,16 @@ async fn main() -> Result<()> {
                     Ok(Some(secs))
                 })
                 .transpose()?;
+            let policy = kyb_store::PlatformPolicy {
+                auto_approve: auto_approve.as_deref().map(|a| a == "on"),
+                link_ttl_secs: ttl_secs,
+            };
             let store = open_store(&config).await?;
-            let ctx = AuditContext::operator_cli(clock.now());
-            if let Some(auto_approve) = auto_approve {
-                let on = auto_approve == "on";
-                store
-                    .set_auto_approve(&id, on, &ctx)
-                    .await
-                    .map_err(|e| explained(e, format!("no platform with id {id}")))?;
+            store
+                .set_policy(&id, &policy, &AuditContext::operator_cli(clock.now()))
+                .await
+                .map_err(|e| explained(e, format!("no platform with id {id}")))?;
+            if let Some(on) = policy.auto_approve {
                 println!(
                     "platform {id}: {}",
                     if on {
@@ -571,10 +573,6 @@ async fn main() -> Result<()> {
                 );
             }
             if let Some(ttl_secs) = ttl_secs {
-                store
-                    .set_link_ttl(&id, ttl_secs, &ctx)
-                    .await
-                    .map_err(|e| explained(e, format!("no platform with id {id}")))?;
                 match ttl_secs {
                     Some(secs) => println!(
                         "platform {id}: new links last {}",

@@ -227,6 +227,43 @@ both_databases!(platforms_and_keys, |kyb| async move {
         .status
         .success());
 
+    // Policies: several at once, each said back; a lifetime out of range or no policy at all is
+    // refused with the option named.
+    let out = kyb.run(&[
+        "platform",
+        "policy",
+        &platform,
+        "--auto-approve",
+        "on",
+        "--link-ttl",
+        "3d",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("approved automatically"), "{said}");
+    assert!(said.contains("new links last 3days"), "{said}");
+    let out = kyb.run(&["platform", "policy", &platform, "--link-ttl", ""]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the service's KYB_LINK_TTL"));
+    for (args, says) in [
+        (
+            vec!["--link-ttl", "2m"],
+            "--link-ttl must be 5 minutes to 30 days",
+        ),
+        (vec!["--link-ttl", "soon"], "is not a duration"),
+        (vec![], "nothing to change"),
+    ] {
+        let mut all = vec!["platform", "policy", platform.as_str()];
+        all.extend(args);
+        let out = kyb.run(&all);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+
     assert!(
         kyb.run(&["migrate"]).status.success(),
         "migrating twice is harmless"

@@ -6,7 +6,6 @@ use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kyb_domain::kyb::currently_due;
 use kyb_domain::{
     CreateBusinessCustomer, CreateBusinessCustomerInput, CustomerId, EventId, IdempotencyKey,
     VerificationStatus,
@@ -278,12 +277,7 @@ impl AppState {
             updated_at: rfc3339(c.updated_at),
             requirements: RequirementsSummary {
                 currently_due: {
-                    let mut due = currently_due(
-                        self.catalog.for_country(&c.registered_country),
-                        &c.facts.profile,
-                        &c.facts.people,
-                        c.facts.document_kinds.iter().map(String::as_str),
-                    );
+                    let mut due = self.currently_due(c);
                     // What a reviewer asked for again stays due until the customer changed
                     // it or confirmed it is still correct.
                     if let Some(info) = &c.review.info_request {

@@ -57,32 +57,22 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
     "operating_address": "123 Business Street, Suite 100, New York, NY 10001"
 }))]
 pub struct BusinessDetails {
-    /// At most 200 characters.
     #[schema(schema_with = super::schema::legal_name)]
     pub legal_name: Option<String>,
-    /// At most 200 characters.
     #[schema(schema_with = super::schema::trading_name)]
     pub trading_name: Option<String>,
-    /// One of the jurisdiction's legal forms (for the USA: `llc`, `c_corporation`,
-    /// `s_corporation`, `partnership`, `sole_proprietorship`, `non_profit`).
     #[schema(schema_with = super::schema::entity_type)]
     pub entity_type: Option<String>,
-    /// In the jurisdiction's format where it has one (spaces and case are tidied).
     #[schema(schema_with = super::schema::registration_number)]
     pub registration_number: Option<String>,
-    /// `YYYY-MM-DD`, from 1800 to today.
     #[schema(schema_with = super::schema::date_of_incorporation)]
     pub date_of_incorporation: Option<String>,
-    /// In the jurisdiction's format where it has one (for the USA, an EIN: `12-3456789`).
     #[schema(schema_with = super::schema::tax_id)]
     pub tax_id: Option<String>,
-    /// http or https (https is added when no scheme is given).
     #[schema(schema_with = super::schema::website)]
     pub website: Option<String>,
-    /// At most 1000 characters.
     #[schema(schema_with = super::schema::business_description)]
     pub business_description: Option<String>,
-    /// At most 500 characters.
     #[schema(schema_with = super::schema::operating_address)]
     pub operating_address: Option<String>,
 }
@@ -374,7 +364,8 @@ fn person(i: usize, p: &PersonInput, today: chrono::NaiveDate) -> Result<Person>
 /// business detail or the people that the customer changed in the hosted flow cannot be changed
 /// again by the platform: `409 changed_by_customer`, naming the item in `param`. Sends
 /// `business_customer.updated`, with the creation fields that changed in
-/// `previous_attributes`.
+/// `previous_attributes`; an update that changes nothing answers the customer and writes
+/// nothing.
 #[utoipa::path(
     post,
     path = "/v2/business_customer/{customer_id}",
@@ -388,7 +379,7 @@ fn person(i: usize, p: &PersonInput, today: chrono::NaiveDate) -> Result<Person>
     responses(
         (status = 200, description = "The customer after the update (or the first response replayed)", body = BusinessCustomerResponse,
          headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
-        (status = 400, description = "A refused field (named in `param`, such as `business_details.tax_id` or `people[0].date_of_birth`), an unknown field, nothing to change, malformed JSON, or a missing or malformed idempotency-key", body = ErrorBody),
+        (status = 400, description = "A refused field (named in `param`, such as `business_details.tax_id` or `people[0].date_of_birth`), an unknown field, `null` for a creation field, malformed JSON, or a missing or malformed idempotency-key", body = ErrorBody),
         (status = 404, description = "`resource_missing`: no such customer for this platform and mode", body = ErrorBody),
         (status = 409, description = "`invalid_state`: the customer was submitted; `changed_by_customer`: the customer changed this item (`param`) in the hosted flow; `customer_exists`: another customer has this e-mail address; or `idempotency_key_in_use` (with `Retry-After`)", body = ErrorBody),
     ),
@@ -596,7 +587,7 @@ fn document_kind_schema() -> utoipa::openapi::Object {
     responses(
         (status = 200, description = "The document (or the first response replayed)", body = DocumentObject,
          headers(("idempotent-replayed" = String, description = "`true` when this is a replay"))),
-        (status = 400, description = "A missing or refused `kind` or `file` (named in `param`), a body that is not multipart, or a missing or malformed idempotency-key", body = ErrorBody),
+        (status = 400, description = "A missing, unknown or refused part (named in `param`: `kind`, or `file` whose content is not a PDF, PNG or JPEG), an unreadable multipart body, or a missing or malformed idempotency-key", body = ErrorBody),
         (status = 404, description = "`resource_missing`: no such customer for this platform and mode", body = ErrorBody),
         (status = 409, description = "`invalid_state`: the customer was submitted; `too_many_documents` or `documents_too_large`: the customer's caps; or `idempotency_key_in_use`", body = ErrorBody),
         (status = 413, description = "`file_too_large`: over the upload limit", body = ErrorBody),

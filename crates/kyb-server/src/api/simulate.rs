@@ -8,15 +8,13 @@ use axum::http::Method;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use kyb_domain::kyb::currently_due;
 use kyb_domain::requirements::requestable_items;
 use kyb_domain::{CustomerId, REJECTION_REASONS};
 use kyb_store::{
-    Customer, DecisionAction, Document, Idempotent, InfoRequest, NewSession, Simulation, StoreError,
+    Customer, DecisionAction, Document, InfoRequest, NewSession, Simulation, StoreError,
 };
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -323,7 +321,6 @@ pub async fn simulate(
     }
     let opening = matches!(step, Step::OpenLink);
     let mut stored_documents: Vec<Document> = Vec::new();
-    let used: Arc<Mutex<Vec<String>>> = Arc::default();
     let simulation = match step {
         Step::OpenLink => Simulation::OpenLink(NewSession {
             id_hash: kyb_store::secrets::hash_secret(&crate::web::cookies::random_token()),
@@ -337,32 +334,12 @@ pub async fn simulate(
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("no such business customer: {id}")))?;
             stored_documents = store_documents(&state, &customer).await?;
-            let docs = stored_documents.clone();
-            let catalog = state.catalog.clone();
-            let used = used.clone();
+            let state = &state;
             Simulation::Submit {
-                fill: Box::new(move |c: &Customer| {
-                    let requirements = catalog.for_country(&c.registered_country);
-                    let missing_catalog = catalog.clone();
-                    let fill = crate::sandbox::fill(
-                        requirements,
-                        c,
-                        &docs,
-                        ATTESTED_BY,
-                        Box::new(move |c: &Customer| {
-                            currently_due(
-                                missing_catalog.for_country(&c.registered_country),
-                                &c.facts.profile,
-                                &c.facts.people,
-                                c.facts.document_kinds.iter().map(String::as_str),
-                            )
-                        }),
-                    );
-                    used.lock()
-                        .expect("not poisoned")
-                        .extend(fill.documents.iter().map(|d| d.id.clone()));
-                    fill
-                }),
+                fill: Box::new(move |c: &Customer| crate::sandbox::fill(state, c)),
+                documents: stored_documents.clone(),
+                attested_by: ATTESTED_BY,
+                missing: Box::new(move |c: &Customer| state.currently_due(c)),
                 caps: state.config.customer_caps(),
             }
         }
@@ -381,7 +358,8 @@ pub async fn simulate(
                 },
                 Step::RequestInfo(items, message) => DecisionAction::RequestInfo {
                     info: InfoRequest::new(items, message),
-                    link: state.new_link(state.clock.now(), auth.link_ttl),
+                    // The store gives it the platform's lifetime (`follow_up_link`).
+                    link: state.new_link(state.clock.now(), None),
                 },
                 _ => DecisionAction::Approve,
             })
@@ -400,18 +378,12 @@ pub async fn simulate(
             |c| state.customer_at_rest(c),
         )
         .await;
-    // The bytes of sandbox documents the write did not record must not stay behind (those it
-    // may have recorded stay).
-    let kept: Vec<String> = match &outcome {
-        Ok(Idempotent::Fresh(_)) => used.lock().expect("not poisoned").clone(),
-        other if !crate::uploads::surely_not_recorded(other) => {
-            stored_documents.iter().map(|d| d.id.clone()).collect()
+    // The bytes of sandbox documents the write surely did not record must not stay behind.
+    if crate::uploads::surely_not_recorded(&outcome) {
+        for doc in &stored_documents {
+            let path = object_store::path::Path::from(doc.storage_key.as_str());
+            let _ = state.documents.delete(&path).await;
         }
-        _ => Vec::new(),
-    };
-    for doc in stored_documents.iter().filter(|d| !kept.contains(&d.id)) {
-        let path = object_store::path::Path::from(doc.storage_key.as_str());
-        let _ = state.documents.delete(&path).await;
     }
     let outcome = outcome.map_err(|e| match e {
         StoreError::Incomplete(due) => ApiError::new(
@@ -452,24 +424,17 @@ fn events(
 }
 
 /// Stores a sandbox PDF of each required kind the customer has not given (before the write
-/// that records those it still needs).
+/// that records them).
 async fn store_documents(state: &AppState, c: &Customer) -> Result<Vec<Document>> {
-    let requirements = state.catalog.for_country(&c.registered_country);
-    let mut docs = Vec::new();
-    for kind in requirements.required_documents() {
-        if c.facts.document_kinds.iter().any(|k| k == kind) {
-            continue;
-        }
-        let data = crate::sandbox::document_pdf(c.id.as_str(), kind);
-        let doc = crate::sandbox::document(c, kind, &data, state.clock.now());
+    let mut docs: Vec<Document> = Vec::new();
+    for kind in crate::sandbox::missing_documents(state, c) {
+        let data = crate::sandbox::document_pdf(c.id.as_str(), &kind);
+        let doc = crate::sandbox::document(c, &kind, &data, state.clock.now());
         let path = object_store::path::Path::from(doc.storage_key.as_str());
         if let Err(e) = state.documents.put(&path, data.into()).await {
             for d in &docs {
-                let d: &Document = d;
-                let _ = state
-                    .documents
-                    .delete(&object_store::path::Path::from(d.storage_key.as_str()))
-                    .await;
+                let path = object_store::path::Path::from(d.storage_key.as_str());
+                let _ = state.documents.delete(&path).await;
             }
             return Err(ApiError::internal(e));
         }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use kyb_domain::kyb::{currently_due, BusinessProfile};
+use kyb_domain::kyb::BusinessProfile;
 use kyb_domain::requirements::{Requirements, BUSINESS_FIELDS};
 use serde_json::json;
 
@@ -270,12 +270,7 @@ async fn review_with(
         (Ok(p), Ok(d)) => (p, d),
         (Err(e), _) | (_, Err(e)) => return session.failed(e),
     };
-    let due = currently_due(
-        requirements,
-        &c.facts.profile,
-        &c.facts.people,
-        c.facts.document_kinds.iter().map(String::as_str),
-    );
+    let due = state.currently_due(c);
     let business = BUSINESS_FIELDS
         .iter()
         .map(|&f| {
@@ -325,12 +320,7 @@ async fn review_with(
 /// the review when nothing is.
 pub async fn resume(State(state): State<AppState>, session: CustomerSession) -> Response {
     let c = &session.0.customer;
-    let due = currently_due(
-        state.catalog.for_country(&c.registered_country),
-        &c.facts.profile,
-        &c.facts.people,
-        c.facts.document_kinds.iter().map(String::as_str),
-    );
+    let due = state.currently_due(c);
     let has = |prefix: &str| due.iter().any(|d| d.starts_with(prefix));
     let step = if has("business_details.") {
         "business"
@@ -359,16 +349,10 @@ pub async fn submit(
     }
     let c = &session.0.customer;
     let tr = session.1.tr;
-    let requirements = state.catalog.for_country(&c.registered_country);
     let attest = form.get("attest") == "yes";
     let attested_by = form.get("attested_by").to_owned();
     let mut errors = Vec::new();
-    let due = currently_due(
-        requirements,
-        &c.facts.profile,
-        &c.facts.people,
-        c.facts.document_kinds.iter().map(String::as_str),
-    );
+    let due = state.currently_due(c);
     if !due.is_empty() {
         errors.push(FieldError::new("missing", tr.t("submit-missing")));
     }
@@ -401,14 +385,7 @@ pub async fn submit(
             &session.0,
             &attested_by,
             &ctx,
-            |c| {
-                currently_due(
-                    state.catalog.for_country(&c.registered_country),
-                    &c.facts.profile,
-                    &c.facts.people,
-                    c.facts.document_kinds.iter().map(String::as_str),
-                )
-            },
+            |c| state.currently_due(c),
             |after, before| {
                 let previous = json!({ "verification_status": before });
                 vec![

@@ -498,13 +498,7 @@ db_test!(the_api_lists_the_platforms_own_rows, |app| async move {
         .unwrap()
         .iter()
         .all(|r| r["target"]["id"] != id.as_str()));
-    let live = create_key(
-        &app.state.store,
-        &app.clock,
-        &app.platform,
-        kyb_domain::Mode::Live,
-    )
-    .await;
+    let live = app.live_key().await;
     let live_rows: serde_json::Value = app
         .get_as(&live, "/v2/audit_logs?limit=100")
         .await
@@ -746,13 +740,7 @@ db_test!(a_platform_proves_rows_and_growth_itself, |app| async move {
     )
     .await;
     // A live row is not a test key's to prove (nor to see), though the tree holds it.
-    let live = create_key(
-        &app.state.store,
-        &app.clock,
-        &app.platform,
-        kyb_domain::Mode::Live,
-    )
-    .await;
+    let live = app.live_key().await;
     let r = app
         .create_as(
             &live,

@@ -50,7 +50,14 @@ impl TestApp {
         let ctx = kyb_store::AuditContext::operator_cli(self.clock.now());
         self.state
             .store
-            .set_auto_approve(&self.platform, on, &ctx)
+            .set_policy(
+                &self.platform,
+                &kyb_store::PlatformPolicy {
+                    auto_approve: Some(on),
+                    ..Default::default()
+                },
+                &ctx,
+            )
             .await
             .unwrap();
     }

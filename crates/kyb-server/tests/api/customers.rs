@@ -471,7 +471,14 @@ db_test!(
         let ctx = kyb_store::AuditContext::operator_cli(app.clock.now());
         app.state
             .store
-            .set_link_ttl(&app.platform, Some(2 * 86_400), &ctx)
+            .set_policy(
+                &app.platform,
+                &kyb_store::PlatformPolicy {
+                    link_ttl_secs: Some(Some(2 * 86_400)),
+                    ..Default::default()
+                },
+                &ctx,
+            )
             .await
             .unwrap();
         let r = app

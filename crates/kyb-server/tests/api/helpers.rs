@@ -275,14 +275,7 @@ impl TestApp {
 
     /// A POST with a JSON body, this app's key and a fresh idempotency key.
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("ngnc-sec-key", &self.key)
-            .header("idempotency-key", new_idempotency_key())
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.post_json_as(&self.key, path, body).await
     }
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
@@ -317,15 +310,38 @@ impl TestApp {
             .unwrap()
     }
 
-    /// The action of the platform's newest audit row, as `GET /v2/audit_logs` lists it.
+    /// A GET with this app's key whose answer is 200 and JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    /// A new live-mode key of this app's platform.
+    pub async fn live_key(&self) -> String {
+        create_key(&self.state.store, &self.clock, &self.platform, Mode::Live).await
+    }
+
+    /// A POST with a JSON body, `key` and a fresh idempotency key.
+    pub async fn post_json_as(&self, key: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("ngnc-sec-key", key)
+            .header("idempotency-key", new_idempotency_key())
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The platform's newest audit row, as `GET /v2/audit_logs` lists it.
+    pub async fn newest_audit_row(&self) -> Value {
+        self.get_json("/v2/audit_logs?limit=1").await["data"][0].clone()
+    }
+
+    /// The action of the platform's newest audit row.
     pub async fn newest_audit_action(&self) -> Value {
-        let page: Value = self
-            .get("/v2/audit_logs?limit=1")
-            .await
-            .json()
-            .await
-            .unwrap();
-        page["data"][0]["action"].clone()
+        self.newest_audit_row().await["action"].clone()
     }
 
     pub async fn customer_count(&self) -> i64 {

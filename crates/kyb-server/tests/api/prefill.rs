@@ -3,9 +3,9 @@
 //! pages check them, shown in the hosted flow for the customer to confirm, refused after
 //! submission and where the customer changed the item.
 
-use crate::db_test;
 use crate::helpers::*;
 use crate::hosted::{with_csrf, Browser, BUSINESS, PDF};
+use crate::{db_test, db_test_with};
 use serde_json::{json, Value};
 
 fn details() -> Value {
@@ -28,13 +28,20 @@ fn ada() -> Value {
 
 impl TestApp {
     async fn due(&self, id: &str) -> Vec<String> {
-        let v: Value = self
-            .get(&format!("/v2/business_customer/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v = self.get_json(&format!("/v2/business_customer/{id}")).await;
         serde_json::from_value(v["requirements"]["currently_due"].clone()).unwrap()
+    }
+
+    /// The files the document store holds for customer `id`.
+    fn stored_files(&self, id: &str) -> usize {
+        let dir = self
+            .state
+            .config
+            .data_dir
+            .join("documents")
+            .join(self.platform.as_str())
+            .join(id);
+        std::fs::read_dir(dir).map_or(0, |d| d.count())
     }
 
     async fn upload_document(&self, id: &str, kind: &str, bytes: Vec<u8>) -> reqwest::Response {
@@ -74,14 +81,11 @@ db_test!(
             ]
         );
         // The event sees the customer as prefilled.
-        let events: Value = app
-            .get(&format!(
+        let events = app
+            .get_json(&format!(
                 "/v2/events?customer_id={id}&type=business_customer.created"
             ))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(
             events["data"][0]["data"]["object"]["requirements"]["currently_due"]
                 .as_array()
@@ -108,6 +112,14 @@ db_test!(
         let r = app.upload_document(&id, "selfie", PDF.to_vec()).await;
         let e = assert_error(r, 400, "parameter_invalid").await;
         assert_eq!(e["param"], "kind");
+        let r = app
+            .post_json(
+                &format!("/v2/business_customer/{id}/documents"),
+                &json!({ "kind": "other" }),
+            )
+            .await;
+        assert_error(r, 415, "unsupported_media_type").await;
+        assert_eq!(app.stored_files(&id), 1, "only the accepted upload's bytes");
 
         // The customer sees what the platform gave, to confirm it.
         let link = v["kyb_link"].as_str().unwrap();
@@ -123,6 +135,7 @@ db_test!(
 
         // The sandbox fills in only what is still missing.
         app.simulated(&id, "submit").await;
+        assert_eq!(app.stored_files(&id), 3);
         assert_eq!(
             app.dump(&format!(
                 "SELECT original_name FROM documents WHERE customer_id = '{id}' ORDER BY original_name"
@@ -227,22 +240,24 @@ db_test!(
                 .len(),
             3
         );
-        let events: Value = app
-            .get(&format!(
+        let events = app
+            .get_json(&format!(
                 "/v2/events?customer_id={id}&type=business_customer.updated"
             ))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(
             events["data"][0]["data"]["previous_attributes"],
             json!({ "phone_number": "+15550123" })
         );
         assert_eq!(app.newest_audit_action().await, "business_customer.updated");
-        // Nothing to change: the customer as it is, nothing written.
+        // Nothing to change: the customer as it is, nothing written; a field given as it
+        // already is changes nothing either.
         let r = app
             .post_json(&path, &json!({ "business_details": {} }))
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .post_json(&path, &json!({ "phone_number": "+1 (555) 0199" }))
             .await;
         assert_eq!(r.status(), 200);
         assert_eq!(
@@ -348,5 +363,65 @@ db_test!(
         let registry = checks.iter().find(|c| c.kind == "registry").unwrap();
         assert_eq!(registry.reasons, ["registry_not_found"]);
         assert_eq!(registry.evidence["sandbox"], true);
+    }
+);
+
+db_test_with!(
+    the_customers_limits_hold_for_what_a_platform_gives,
+    |mut c: kyb_server::Config| {
+        c.max_upload_bytes = 1024;
+        c.max_documents_per_customer = 1;
+        c.max_people_per_customer = 1;
+        c
+    },
+    |app| async move {
+        let mut body = body_with_email(&unique_email());
+        body["people"] = json!([ada(), { "full_name": "Bo Lee", "date_of_birth": "1975-05-05",
+            "nationality": "USA", "role": "officer" }]);
+        let e = assert_error(app.create(&body).await, 400, "parameter_invalid").await;
+        assert_eq!(e["param"], "people");
+
+        let id = app.create_customer().await;
+        let mut big = PDF.to_vec();
+        big.resize(2048, b' ');
+        let r = app.upload_document(&id, "other", big).await;
+        let e = assert_error(r, 413, "file_too_large").await;
+        assert_eq!(e["param"], "file");
+        let r = app
+            .upload_document(&id, "certificate_of_incorporation", PDF.to_vec())
+            .await;
+        assert_eq!(r.status(), 200);
+        // Refused by the store after the bytes were stored: they go again.
+        let r = app.upload_document(&id, "other", PDF.to_vec()).await;
+        assert_error(r, 409, "too_many_documents").await;
+        assert_eq!(app.stored_files(&id), 1);
+
+        // People the platform replaces are each in the audit trail.
+        let path = format!("/v2/business_customer/{id}");
+        assert_eq!(
+            app.post_json(&path, &json!({ "people": [ada()] }))
+                .await
+                .status(),
+            200
+        );
+        let r = app
+            .post_json(
+                &path,
+                &json!({ "people": [{ "full_name": "Bo Lee",
+                "date_of_birth": "1975-05-05", "nationality": "USA", "role": "officer" }] }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let removed = app
+            .dump("SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE action = 'person.removed'")
+            .await;
+        assert_eq!(removed, ["1"]);
+        assert_eq!(
+            app.dump(&format!(
+                "SELECT full_name FROM people WHERE customer_id = '{id}'"
+            ))
+            .await,
+            ["Bo Lee"]
+        );
     }
 );

@@ -22,12 +22,9 @@ impl TestApp {
 
     /// The types of the customer's events, oldest first.
     async fn event_types(&self, customer: &str) -> Vec<String> {
-        let page: Value = self
-            .get(&format!("/v2/events?customer_id={customer}&limit=100"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page = self
+            .get_json(&format!("/v2/events?customer_id={customer}&limit=100"))
+            .await;
         let mut types: Vec<String> = page["data"]
             .as_array()
             .unwrap()
@@ -96,13 +93,7 @@ db_test!(
 
         let approved = app.simulated(&id, "approve").await;
         assert_eq!(approved["verification_status"], "approved");
-        let audit: Value = app
-            .get("/v2/audit_logs?limit=1")
-            .await
-            .json()
-            .await
-            .unwrap();
-        let row = &audit["data"][0];
+        let row = &app.newest_audit_row().await;
         assert_eq!(row["action"], "business_customer.approved");
         assert_eq!(row["actor"]["type"], "api_key", "{row}");
         assert_eq!(row["details"]["operator"], "simulation");
@@ -226,22 +217,13 @@ db_test!(
     simulations_are_for_test_keys_and_refuse_what_does_not_fit,
     |app| async move {
         let id = app.create_customer().await;
-        let live = create_key(
-            &app.state.store,
-            &app.clock,
-            &app.platform,
-            kyb_domain::Mode::Live,
-        )
-        .await;
         let r = app
-            .client
-            .post(app.url(&format!("/v2/business_customer/{id}/simulate")))
-            .header("ngnc-sec-key", &live)
-            .header("idempotency-key", new_idempotency_key())
-            .json(&json!({ "action": "approve" }))
-            .send()
-            .await
-            .unwrap();
+            .post_json_as(
+                &app.live_key().await,
+                &format!("/v2/business_customer/{id}/simulate"),
+                &json!({ "action": "approve" }),
+            )
+            .await;
         assert_error(r, 404, "resource_missing").await;
 
         for (body, code, param) in [

@@ -965,21 +965,9 @@ db_test!(
             "resource_missing",
         )
         .await;
-        let live = create_key(
-            &app.state.store,
-            &app.clock,
-            &app.platform,
-            kyb_domain::Mode::Live,
-        )
-        .await;
         let r = app
-            .client
-            .post(app.url(&path))
-            .header("ngnc-sec-key", &live)
-            .header("idempotency-key", new_idempotency_key())
-            .send()
-            .await
-            .unwrap();
+            .post_json_as(&app.live_key().await, &path, &json!({}))
+            .await;
         assert_error(r, 404, "resource_missing").await;
         assert_error(
             app.post_json(&path, &json!({ "message": "hi" })).await,
